@@ -1,1 +1,181 @@
-//! placeholder
+//! The metadata store: where galleon keeps resource groups, galleries, definitions, versions,
+//! principals and durable operations.
+//!
+//! The [`MetadataStore`] trait is deliberately small: documents addressed by `(kind, key)` with a
+//! revision for optimistic concurrency, prefix listing in key order, atomic multi-document
+//! [`Batch`]es with preconditions, and an operations queue with leases. Typed access lives in
+//! [`typed`], so backends only implement the primitives and the [`conformance`] suite proves they
+//! agree. Keys are canonical (lowercase) ARM ids; documents keep the user's casing inside.
+//!
+//! Backends: SQLite (feature `sqlite`, the embedded default). Nothing here knows HTTP or chunks.
+
+pub mod conformance;
+mod error;
+mod operation;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+pub mod typed;
+
+use async_trait::async_trait;
+
+pub use error::StoreError;
+pub use operation::{OpStatus, Operation};
+
+/// What a document is. Kinds share one key space but are listed separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A subscription.
+    Subscription,
+    /// A resource group.
+    Group,
+    /// A gallery.
+    Gallery,
+    /// An image definition.
+    Image,
+    /// An image version.
+    Version,
+    /// A service principal.
+    Principal,
+}
+
+impl Kind {
+    /// The stable name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Subscription => "subscription",
+            Self::Group => "group",
+            Self::Gallery => "gallery",
+            Self::Image => "image",
+            Self::Version => "version",
+            Self::Principal => "principal",
+        }
+    }
+}
+
+/// A stored document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doc {
+    /// Its kind.
+    pub kind: Kind,
+    /// Canonical key (lowercase ARM id, or principal client id).
+    pub key: String,
+    /// An optional secondary key that must be unique among documents of the same kind and
+    /// parent (an image definition's publisher/offer/SKU).
+    pub unique: Option<String>,
+    /// Revision, bumped by every write; 0 for a document not yet written.
+    pub rev: i64,
+    /// The JSON body.
+    pub body: serde_json::Value,
+}
+
+/// A precondition on one document in a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// No condition.
+    Any,
+    /// The document must not exist.
+    Absent,
+    /// The document must exist at this revision.
+    Rev(i64),
+}
+
+/// One write in a batch.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Create or replace a document.
+    Put {
+        /// The document (its `rev` is ignored; the store sets it).
+        doc: Doc,
+        /// Its precondition.
+        expect: Expect,
+    },
+    /// Delete a document (no error if absent and `expect` is `Any`).
+    Delete {
+        /// Kind.
+        kind: Kind,
+        /// Key.
+        key: String,
+        /// Its precondition.
+        expect: Expect,
+    },
+    /// Create or replace an operation.
+    PutOperation(Operation),
+    /// Fail the batch with [`StoreError::Conflict`] if any document of `kind` has a key
+    /// starting with `prefix` (a parent may only go once it has no children).
+    CheckEmpty {
+        /// Kind of the children.
+        kind: Kind,
+        /// Key prefix of the children.
+        prefix: String,
+    },
+    /// Fail the batch unless the document meets `expect` (guards a parent while a child is written).
+    Check {
+        /// Kind.
+        kind: Kind,
+        /// Key.
+        key: String,
+        /// The precondition.
+        expect: Expect,
+    },
+}
+
+/// Writes applied atomically: all or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// The writes, in order.
+    pub writes: Vec<Write>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a put.
+    pub fn put(mut self, doc: Doc, expect: Expect) -> Self {
+        self.writes.push(Write::Put { doc, expect });
+        self
+    }
+    /// Adds a delete.
+    pub fn delete(mut self, kind: Kind, key: impl Into<String>, expect: Expect) -> Self {
+        self.writes.push(Write::Delete { kind, key: key.into(), expect });
+        self
+    }
+    /// Adds a no-children check.
+    pub fn check_empty(mut self, kind: Kind, prefix: impl Into<String>) -> Self {
+        self.writes.push(Write::CheckEmpty { kind, prefix: prefix.into() });
+        self
+    }
+    /// Adds a precondition on a document that the batch does not write.
+    pub fn check(mut self, kind: Kind, key: impl Into<String>, expect: Expect) -> Self {
+        self.writes.push(Write::Check { kind, key: key.into(), expect });
+        self
+    }
+    /// Adds an operation write.
+    pub fn operation(mut self, op: Operation) -> Self {
+        self.writes.push(Write::PutOperation(op));
+        self
+    }
+}
+
+/// The metadata store. Every method is safe to call concurrently.
+#[async_trait]
+pub trait MetadataStore: Send + Sync + 'static {
+    /// Reads one document.
+    async fn get(&self, kind: Kind, key: &str) -> Result<Option<Doc>, StoreError>;
+
+    /// Lists documents of `kind` whose key starts with `prefix` and is greater than `after`,
+    /// in key order, at most `limit`.
+    async fn list(&self, kind: Kind, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<Doc>, StoreError>;
+
+    /// Applies a batch atomically. A failed precondition is [`StoreError::Conflict`]; a
+    /// duplicate `unique` key is [`StoreError::Duplicate`]. Either way nothing is written.
+    async fn apply(&self, batch: Batch) -> Result<(), StoreError>;
+
+    /// Reads one operation.
+    async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError>;
+
+    /// Claims up to `limit` in-progress operations whose lease is free or expired at `now`
+    /// (unix seconds) for `owner` until `lease_until`, and returns them.
+    async fn claim_operations(&self, owner: &str, now: i64, lease_until: i64, limit: usize) -> Result<Vec<Operation>, StoreError>;
+}

@@ -1,0 +1,233 @@
+//! The SQLite backend: one file in WAL mode, one writer connection and a small pool of readers.
+//!
+//! Writes run on a blocking thread (they fsync: `synchronous=FULL`, so an acknowledged write
+//! survives a power cut); reads are short indexed lookups and run inline on a pooled reader.
+
+mod migrations;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::{Batch, Doc, Expect, Kind, MetadataStore, OpStatus, Operation, StoreError, Write};
+
+const READERS: usize = 4;
+
+/// A SQLite-backed [`MetadataStore`].
+pub struct SqliteStore {
+    writer: Arc<Mutex<Connection>>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn open(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;").map_err(backend)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut writer = open(path)?;
+        migrations::apply(&mut writer)?;
+        let readers = (0..READERS).map(|_| open(path).map(Mutex::new)).collect::<Result<_, _>>()?;
+        Ok(Self { writer: Arc::new(Mutex::new(writer)), readers, next_reader: AtomicUsize::new(0) })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..self.readers.len() {
+            if let Ok(conn) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                return f(&conn).map_err(backend);
+            }
+        }
+        let conn = self.readers[start % self.readers.len()].lock().map_err(backend)?;
+        f(&conn).map_err(backend)
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let writer = Arc::clone(&self.writer);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().map_err(backend)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(backend)?
+    }
+}
+
+fn kind_from(s: &str) -> Option<Kind> {
+    [Kind::Subscription, Kind::Group, Kind::Gallery, Kind::Image, Kind::Version, Kind::Principal]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+}
+
+fn row_to_doc(row: &rusqlite::Row<'_>) -> rusqlite::Result<Doc> {
+    let kind: String = row.get(0)?;
+    let body: String = row.get(4)?;
+    Ok(Doc {
+        kind: kind_from(&kind).unwrap_or(Kind::Group),
+        key: row.get(1)?,
+        unique: row.get(2)?,
+        rev: row.get(3)?,
+        body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// The parent of a key: everything before its last `/`.
+fn parent(key: &str) -> &str {
+    key.rsplit_once('/').map_or("", |(p, _)| p)
+}
+
+fn check(tx: &rusqlite::Transaction<'_>, kind: Kind, key: &str, expect: Expect) -> Result<(), StoreError> {
+    let rev: Option<i64> = tx
+        .query_row("SELECT rev FROM docs WHERE kind = ?1 AND key = ?2", params![kind.as_str(), key], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    let ok = match expect {
+        Expect::Any => true,
+        Expect::Absent => rev.is_none(),
+        Expect::Rev(want) => rev == Some(want),
+    };
+    if ok { Ok(()) } else { Err(StoreError::Conflict { key: key.to_string() }) }
+}
+
+fn apply_batch(conn: &mut Connection, batch: Batch) -> Result<(), StoreError> {
+    let tx = conn.transaction().map_err(backend)?;
+    for write in batch.writes {
+        match write {
+            Write::Put { doc, expect } => {
+                check(&tx, doc.kind, &doc.key, expect)?;
+                let body = doc.body.to_string();
+                let result = tx.execute(
+                    "INSERT INTO docs (kind, key, parent, uniq, rev, body) VALUES (?1, ?2, ?3, ?4, 1, ?5)
+                     ON CONFLICT (kind, key) DO UPDATE SET uniq = excluded.uniq, rev = docs.rev + 1, body = excluded.body",
+                    params![doc.kind.as_str(), doc.key, parent(&doc.key), doc.unique, body],
+                );
+                if let Err(e) = result {
+                    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+                        if f.code == rusqlite::ErrorCode::ConstraintViolation {
+                            return Err(StoreError::Duplicate { unique: doc.unique.unwrap_or_default() });
+                        }
+                    }
+                    return Err(backend(e));
+                }
+            }
+            Write::Delete { kind, key, expect } => {
+                check(&tx, kind, &key, expect)?;
+                tx.execute("DELETE FROM docs WHERE kind = ?1 AND key = ?2", params![kind.as_str(), key]).map_err(backend)?;
+            }
+            Write::Check { kind, key, expect } => check(&tx, kind, &key, expect)?,
+            Write::CheckEmpty { kind, prefix } => {
+                let upper = format!("{prefix}\u{10FFFF}");
+                let child: Option<String> = tx
+                    .query_row(
+                        "SELECT key FROM docs WHERE kind = ?1 AND key >= ?2 AND key < ?3 LIMIT 1",
+                        params![kind.as_str(), prefix, upper],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(backend)?;
+                if let Some(key) = child {
+                    return Err(StoreError::Conflict { key });
+                }
+            }
+            Write::PutOperation(op) => {
+                let body = serde_json::to_string(&op).map_err(backend)?;
+                tx.execute(
+                    "INSERT INTO operations (id, status, lease_until, body) VALUES (?1, ?2, 0, ?3)
+                     ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body",
+                    params![op.id, op.status.as_str(), body],
+                )
+                .map_err(backend)?;
+            }
+        }
+    }
+    tx.commit().map_err(backend)
+}
+
+fn decode_op(body: &str) -> Result<Operation, StoreError> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt { key: "operation".into(), reason: e.to_string() })
+}
+
+#[async_trait]
+impl MetadataStore for SqliteStore {
+    async fn get(&self, kind: Kind, key: &str) -> Result<Option<Doc>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached("SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key = ?2")?
+                .query_row(params![kind.as_str(), key], row_to_doc)
+                .optional()
+        })
+    }
+
+    async fn list(&self, kind: Kind, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<Doc>, StoreError> {
+        // Keys are compared bytewise, so [prefix, prefix + U+10FFFF) is exactly the keys starting with prefix.
+        let upper = format!("{prefix}\u{10FFFF}");
+        let lower = after.filter(|a| *a >= prefix).unwrap_or(prefix);
+        let strict = after.is_some_and(|a| a >= prefix);
+        let sql = if strict {
+            "SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key > ?2 AND key < ?3 ORDER BY key LIMIT ?4"
+        } else {
+            "SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT ?4"
+        };
+        self.read(|c| {
+            c.prepare_cached(sql)?
+                .query_map(params![kind.as_str(), lower, upper, limit as i64], row_to_doc)?
+                .collect()
+        })
+    }
+
+    async fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+        self.write(move |c| apply_batch(c, batch)).await
+    }
+
+    async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError> {
+        let body: Option<String> =
+            self.read(|c| c.prepare_cached("SELECT body FROM operations WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional())?;
+        body.map(|b| decode_op(&b)).transpose()
+    }
+
+    async fn claim_operations(&self, owner: &str, now: i64, lease_until: i64, limit: usize) -> Result<Vec<Operation>, StoreError> {
+        let owner = owner.to_string();
+        self.write(move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            let rows: Vec<(String, String)> = {
+                let mut stmt = tx
+                    .prepare("SELECT id, body FROM operations WHERE status = ?1 AND lease_until <= ?2 ORDER BY rowid LIMIT ?3")
+                    .map_err(backend)?;
+                stmt.query_map(params![OpStatus::InProgress.as_str(), now, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(backend)?
+                    .collect::<Result<_, _>>()
+                    .map_err(backend)?
+            };
+            let mut out = Vec::with_capacity(rows.len());
+            for (id, body) in rows {
+                let mut op = decode_op(&body)?;
+                op.attempts += 1;
+                let body = serde_json::to_string(&op).map_err(backend)?;
+                tx.execute(
+                    "UPDATE operations SET lease_owner = ?1, lease_until = ?2, body = ?3 WHERE id = ?4",
+                    params![owner, lease_until, body, id],
+                )
+                .map_err(backend)?;
+                out.push(op);
+            }
+            tx.commit().map_err(backend)?;
+            Ok(out)
+        })
+        .await
+    }
+}
