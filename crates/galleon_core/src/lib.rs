@@ -1,1 +1,102 @@
-//! placeholder
+//! galleon's use cases, over the store traits: resource groups, galleries, image definitions
+//! and image versions with their long-running operations, subscriptions, principals and tokens.
+//!
+//! Every caller (ARM handlers, the portal, the CLI through the API) goes through [`Core`], so a
+//! rule lives in `galleon_model` and is applied here once. Writes are [`galleon_store::Batch`]es
+//! that change the resource and record its operation together, so a crash leaves either both or
+//! neither; a job queue (durable operations with leases) finishes the work and survives restarts.
+//! This crate never names a concrete backend, HTTP or axum.
+
+pub mod auth;
+mod error;
+mod galleries;
+mod groups;
+mod images;
+pub mod jobs;
+mod page;
+mod resources;
+mod subscriptions;
+mod versions;
+
+use std::sync::Arc;
+
+use galleon_model::region::canonical;
+use galleon_model::{Invalid, InvalidCode};
+use galleon_store::MetadataStore;
+use tokio::sync::Notify;
+
+pub use error::{CoreError, CoreResult};
+pub use galleries::GalleryRequest;
+pub use jobs::Accepted;
+pub use page::{DEFAULT_PAGE, MAX_PAGE, Page, PageRequest};
+pub use resources::Envelope;
+pub use subscriptions::Subscription;
+
+/// How the core is set up.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// The tenant every principal and subscription belongs to.
+    pub tenant_id: String,
+    /// Canonical names of the regions this deployment serves.
+    pub regions: Vec<String>,
+}
+
+/// The use cases. Cheap to share: hold it in an `Arc`.
+pub struct Core {
+    store: Arc<dyn MetadataStore>,
+    config: CoreConfig,
+    tokens: auth::TokenIssuer,
+    wake: Notify,
+}
+
+impl Core {
+    /// Builds the core over a store, with the token signing key (PKCS#8 Ed25519).
+    pub fn new(store: Arc<dyn MetadataStore>, config: CoreConfig, signing_key_pkcs8: &[u8]) -> CoreResult<Self> {
+        let tokens = auth::TokenIssuer::new(signing_key_pkcs8)
+            .map_err(|e| CoreError::Unauthenticated(format!("token signing key: {e}")))?;
+        Ok(Self { store, config, tokens, wake: Notify::new() })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    /// The token issuer.
+    pub fn tokens(&self) -> &auth::TokenIssuer {
+        &self.tokens
+    }
+
+    /// Checks that `location` is a configured region and returns its canonical name.
+    pub fn region(&self, location: Option<&str>, resource_type: &str) -> CoreResult<String> {
+        let Some(location) = location.filter(|l| !l.trim().is_empty()) else {
+            return Err(Invalid {
+                code: InvalidCode::InvalidParameter,
+                target: "location".into(),
+                message: "The 'location' property is required for this resource.".into(),
+            }
+            .into());
+        };
+        let name = canonical(location);
+        if self.config.regions.contains(&name) {
+            return Ok(name);
+        }
+        Err(Invalid {
+            code: InvalidCode::LocationNotAvailableForResourceType,
+            target: "location".into(),
+            message: format!(
+                "The provided location '{location}' is not available for resource type '{resource_type}'. List of available regions for the resource type is '{}'.",
+                self.config.regions.join(",")
+            ),
+        }
+        .into())
+    }
+
+    pub(crate) fn store(&self) -> &dyn MetadataStore {
+        self.store.as_ref()
+    }
+}
+
+pub(crate) fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}

@@ -39,6 +39,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 6] = [Self::Subscription, Self::Group, Self::Gallery, Self::Image, Self::Version, Self::Principal];
+
+    /// The kind stored under `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The stable name stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {

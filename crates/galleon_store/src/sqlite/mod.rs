@@ -69,17 +69,11 @@ impl SqliteStore {
     }
 }
 
-fn kind_from(s: &str) -> Option<Kind> {
-    [Kind::Subscription, Kind::Group, Kind::Gallery, Kind::Image, Kind::Version, Kind::Principal]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-}
-
 fn row_to_doc(row: &rusqlite::Row<'_>) -> rusqlite::Result<Doc> {
     let kind: String = row.get(0)?;
     let body: String = row.get(4)?;
     Ok(Doc {
-        kind: kind_from(&kind).unwrap_or(Kind::Group),
+        kind: Kind::parse(&kind).unwrap_or(Kind::Group),
         key: row.get(1)?,
         unique: row.get(2)?,
         rev: row.get(3)?,

@@ -1,0 +1,116 @@
+//! Service principals: a client id and a secret, stored as a salted BLAKE3 hash. Secrets are 256
+//! random bits, so a fast keyed hash is enough; a slow password hash would only slow logins.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use galleon_store::typed;
+use galleon_store::{Batch, Expect, Kind};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+
+use super::tokens::Claims;
+use crate::{Core, CoreError, CoreResult, now};
+
+/// A stored principal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// Application (client) id.
+    pub client_id: String,
+    /// Object id.
+    pub object_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Hex salt.
+    pub salt: String,
+    /// Hex BLAKE3 of salt and secret.
+    pub secret_hash: String,
+}
+
+/// A principal just created, with its secret (shown once, never stored).
+#[derive(Debug, Clone)]
+pub struct NewPrincipal {
+    /// The principal.
+    pub principal: Principal,
+    /// The secret.
+    pub secret: String,
+}
+
+fn random(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    SystemRandom::new().fill(&mut buf).expect("system randomness");
+    buf
+}
+
+fn hash(salt: &str, secret: &str) -> blake3::Hash {
+    let mut h = blake3::Hasher::new_derive_key("galleon 2026 principal secret");
+    h.update(salt.as_bytes());
+    h.update(secret.as_bytes());
+    h.finalize()
+}
+
+fn key(client_id: &str) -> String {
+    client_id.to_ascii_lowercase()
+}
+
+/// How long an access token lives.
+const TOKEN_LIFETIME_SECONDS: i64 = 3599;
+
+const INVALID_CLIENT: &str = "AADSTS7000215: Invalid client secret provided, or the application was not found in the tenant.";
+
+impl Core {
+    /// Creates a principal with a fresh secret.
+    pub async fn create_principal(&self, display_name: &str) -> CoreResult<NewPrincipal> {
+        let salt = blake3::Hash::from(<[u8; 32]>::try_from(random(32)).expect("32 bytes")).to_hex().to_string();
+        let secret = B64.encode(random(32));
+        let principal = Principal {
+            client_id: uuid::Uuid::new_v4().to_string(),
+            object_id: uuid::Uuid::new_v4().to_string(),
+            display_name: display_name.to_string(),
+            secret_hash: hash(&salt, &secret).to_hex().to_string(),
+            salt,
+        };
+        let doc = typed::doc(Kind::Principal, &key(&principal.client_id), None, &principal);
+        self.store().apply(Batch::new().put(doc, Expect::Absent)).await?;
+        Ok(NewPrincipal { principal, secret })
+    }
+
+    /// Client-credentials grant: checks the secret and returns `(access_token, expires_in)`.
+    /// An unknown client and a wrong secret get the same answer.
+    pub async fn issue_token(&self, tenant: &str, client_id: &str, secret: &str, scope: &str, issuer: &str) -> CoreResult<(String, i64)> {
+        let stored = typed::get::<Principal>(self.store(), Kind::Principal, &key(client_id)).await?;
+        let ok = stored.as_ref().is_some_and(|p| {
+            let expected = blake3::Hash::from_hex(&p.value.secret_hash).ok();
+            expected == Some(hash(&p.value.salt, secret))
+        });
+        if !ok || !tenant.eq_ignore_ascii_case(&self.config().tenant_id) {
+            return Err(CoreError::Unauthenticated(INVALID_CLIENT.into()));
+        }
+        let p = stored.expect("checked above").value;
+        // `https://management.core.windows.net//.default` asks for `https://management.core.windows.net/`.
+        let audience = scope.split_whitespace().next().unwrap_or_default();
+        let audience = audience.strip_suffix("/.default").or_else(|| audience.strip_suffix(".default")).unwrap_or(audience);
+        let t = now().unix_timestamp();
+        let claims = Claims {
+            aud: audience.to_string(),
+            iss: issuer.to_string(),
+            iat: t,
+            nbf: t,
+            exp: t + TOKEN_LIFETIME_SECONDS,
+            appid: p.client_id.clone(),
+            oid: p.object_id.clone(),
+            sub: p.object_id,
+            tid: self.config().tenant_id.clone(),
+        };
+        if !super::AUDIENCES.contains(&claims.aud.as_str()) {
+            return Err(CoreError::Unauthenticated(format!(
+                "AADSTS500011: The resource principal named {audience} was not found in the tenant. Request a token for https://management.azure.com/.default."
+            )));
+        }
+        Ok((self.tokens().sign(&claims), TOKEN_LIFETIME_SECONDS))
+    }
+
+    /// Checks a bearer token and returns its claims.
+    pub fn authenticate(&self, token: &str) -> CoreResult<Claims> {
+        self.tokens().verify(token, now().unix_timestamp()).map_err(|e| CoreError::Unauthenticated(e.to_string()))
+    }
+}

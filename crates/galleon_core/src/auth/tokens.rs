@@ -1,0 +1,184 @@
+//! Access tokens: compact JWTs signed with Ed25519 (`alg: EdDSA`), with the public key
+//! published as a JWKS. Verification results are cached by token so the hot path of a GET is
+//! a hash lookup, not a signature check.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ring::rand::SystemRandom;
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use serde::{Deserialize, Serialize};
+
+use super::AUDIENCES;
+
+/// What a token says about its bearer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Audience (the resource the token is for).
+    pub aud: String,
+    /// Issuer URL.
+    pub iss: String,
+    /// Issued at (unix seconds).
+    pub iat: i64,
+    /// Not before.
+    pub nbf: i64,
+    /// Expiry.
+    pub exp: i64,
+    /// Application (client) id.
+    pub appid: String,
+    /// Object id of the principal.
+    pub oid: String,
+    /// Subject (the object id).
+    pub sub: String,
+    /// Tenant id.
+    pub tid: String,
+}
+
+/// Why a token was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// Not three base64url parts, or undecodable JSON.
+    #[error("The access token is malformed.")]
+    Malformed,
+    /// The signature does not verify.
+    #[error("The access token has an invalid signature.")]
+    BadSignature,
+    /// Past `exp` (or before `nbf`).
+    #[error("The access token has expired or is not yet valid.")]
+    Expired,
+    /// For another audience.
+    #[error("The access token has an invalid audience '{0}'.")]
+    WrongAudience(String),
+}
+
+const CACHE_LIMIT: usize = 10_000;
+
+/// Signs and verifies access tokens.
+pub struct TokenIssuer {
+    key: Ed25519KeyPair,
+    kid: String,
+    cache: Mutex<HashMap<String, Claims>>,
+}
+
+/// A new Ed25519 signing key as PKCS#8 bytes.
+pub fn generate_signing_key() -> Vec<u8> {
+    Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).expect("system randomness").as_ref().to_vec()
+}
+
+impl TokenIssuer {
+    /// Loads a PKCS#8 Ed25519 key.
+    pub fn new(pkcs8: &[u8]) -> Result<Self, String> {
+        let key = Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|e| e.to_string())?;
+        let kid = blake3::hash(key.public_key().as_ref()).to_hex()[..16].to_string();
+        Ok(Self { key, kid, cache: Mutex::new(HashMap::new()) })
+    }
+
+    /// Signs `claims` into a compact JWT.
+    pub fn sign(&self, claims: &Claims) -> String {
+        let header = serde_json::json!({ "alg": "EdDSA", "typ": "JWT", "kid": self.kid });
+        let signing_input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(serde_json::to_vec(claims).expect("claims encode")));
+        let sig = self.key.sign(signing_input.as_bytes());
+        format!("{signing_input}.{}", B64.encode(sig.as_ref()))
+    }
+
+    /// Verifies a token at time `now` (unix seconds).
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        let cached = self.cache.lock().ok().and_then(|c| c.get(token).cloned());
+        let claims = match cached {
+            Some(c) => c,
+            None => {
+                let c = self.verify_signature(token)?;
+                if !AUDIENCES.contains(&c.aud.as_str()) {
+                    return Err(TokenError::WrongAudience(c.aud));
+                }
+                if let Ok(mut cache) = self.cache.lock() {
+                    if cache.len() >= CACHE_LIMIT {
+                        cache.retain(|_, v| v.exp > now);
+                        if cache.len() >= CACHE_LIMIT {
+                            cache.clear();
+                        }
+                    }
+                    cache.insert(token.to_string(), c.clone());
+                }
+                c
+            }
+        };
+        if now >= claims.exp || now + 300 < claims.nbf {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
+    fn verify_signature(&self, token: &str) -> Result<Claims, TokenError> {
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(TokenError::Malformed);
+        };
+        let header: serde_json::Value = serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)?;
+        if header.get("alg").and_then(|a| a.as_str()) != Some("EdDSA") {
+            return Err(TokenError::BadSignature);
+        }
+        let sig = B64.decode(s).map_err(|_| TokenError::Malformed)?;
+        let signing_input = &token[..h.len() + 1 + p.len()];
+        UnparsedPublicKey::new(&ED25519, self.key.public_key().as_ref())
+            .verify(signing_input.as_bytes(), &sig)
+            .map_err(|_| TokenError::BadSignature)?;
+        serde_json::from_slice(&B64.decode(p).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)
+    }
+
+    /// The public key as a JSON Web Key Set.
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": [{
+            "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": self.kid,
+            "x": B64.encode(self.key.public_key().as_ref()),
+        }]})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(aud: &str, exp: i64) -> Claims {
+        Claims {
+            aud: aud.into(),
+            iss: "https://127.0.0.1:8443/t/v2.0".into(),
+            iat: 100,
+            nbf: 100,
+            exp,
+            appid: "app".into(),
+            oid: "oid".into(),
+            sub: "oid".into(),
+            tid: "t".into(),
+        }
+    }
+
+    #[test]
+    fn signs_and_verifies() {
+        let issuer = TokenIssuer::new(&generate_signing_key()).unwrap();
+        let token = issuer.sign(&claims(AUDIENCES[0], 1000));
+        assert_eq!(issuer.verify(&token, 500).unwrap().appid, "app");
+        // Cached path gives the same answer, and still enforces expiry.
+        assert!(issuer.verify(&token, 500).is_ok());
+        assert_eq!(issuer.verify(&token, 1000), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn refuses_tampering_other_keys_and_audiences() {
+        let issuer = TokenIssuer::new(&generate_signing_key()).unwrap();
+        let token = issuer.sign(&claims(AUDIENCES[0], 1000));
+        let mut parts: Vec<String> = token.split('.').map(String::from).collect();
+        let mut forged = claims(AUDIENCES[0], 1000);
+        forged.appid = "admin".into();
+        parts[1] = B64.encode(serde_json::to_vec(&forged).unwrap());
+        assert_eq!(issuer.verify(&parts.join("."), 500), Err(TokenError::BadSignature));
+        let other = TokenIssuer::new(&generate_signing_key()).unwrap();
+        assert_eq!(other.verify(&token, 500), Err(TokenError::BadSignature));
+        assert_eq!(issuer.verify("abc", 500), Err(TokenError::Malformed));
+        assert_eq!(issuer.verify("a.b.c", 500), Err(TokenError::Malformed));
+        let wrong = issuer.sign(&claims("https://storage.azure.com/", 1000));
+        assert!(matches!(issuer.verify(&wrong, 500), Err(TokenError::WrongAudience(_))));
+    }
+}

@@ -1,0 +1,50 @@
+//! The core's error type. Each variant is something a caller (the ARM layer, the portal, the
+//! CLI) answers differently; `galleon_api` maps each to an HTTP status and ARM code in one place.
+
+use galleon_model::Invalid;
+use galleon_store::StoreError;
+
+/// A use case failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// A domain rule was broken by the request (400, or 409 for changes that are not allowed).
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    /// `SubscriptionNotFound` (404).
+    #[error("The subscription '{0}' could not be found.")]
+    SubscriptionNotFound(String),
+    /// `ResourceGroupNotFound` (404).
+    #[error("Resource group '{0}' could not be found.")]
+    ResourceGroupNotFound(String),
+    /// `ResourceNotFound` (404): `type_path` such as `Microsoft.Compute/galleries/g`.
+    #[error("The Resource '{type_path}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")]
+    NotFound {
+        /// `Microsoft.Compute/galleries/{g}[/images/{i}[/versions/{v}]]`.
+        type_path: String,
+        /// Resource group name.
+        group: String,
+    },
+    /// `ParentResourceNotFound` (404).
+    #[error("Can not perform requested operation on nested resource. Parent resource '{0}' not found.")]
+    ParentNotFound(String),
+    /// A conflict with the current state (409), with its ARM code.
+    #[error("{message}")]
+    Conflict {
+        /// ARM code, e.g. `InvalidResourceLocation`, `CannotDeleteResource`.
+        code: &'static str,
+        /// Message.
+        message: String,
+    },
+    /// The operation id is unknown (404).
+    #[error("The operation '{0}' was not found.")]
+    OperationNotFound(String),
+    /// No valid credentials (401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The metadata store failed (500).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Result of a use case.
+pub type CoreResult<T> = Result<T, CoreError>;

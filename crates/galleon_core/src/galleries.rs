@@ -1,0 +1,104 @@
+//! Galleries.
+
+use galleon_model::gallery::{Gallery, unique_name};
+use galleon_model::names::validate_gallery_name;
+use galleon_model::resource::Tracked;
+use galleon_model::{GalleryRef, GroupRef, ProvisioningState};
+use galleon_store::typed;
+use galleon_store::{Kind, Operation};
+
+use crate::jobs::{Accepted, Job};
+use crate::resources::{Envelope, Pending};
+use crate::{Core, CoreError, CoreResult, Page, PageRequest, now};
+
+/// What a gallery request says besides the envelope.
+#[derive(Debug, Clone, Default)]
+pub struct GalleryRequest {
+    /// `properties.description`.
+    pub description: Option<String>,
+}
+
+const TYPE: &str = "Microsoft.Compute/galleries";
+
+fn not_found(r: &GalleryRef) -> CoreError {
+    CoreError::NotFound { type_path: format!("{TYPE}/{}", r.gallery), group: r.group.resource_group.clone() }
+}
+
+impl Core {
+    /// PUT (`patch == false`) or PATCH a gallery.
+    pub async fn put_gallery(&self, r: &GalleryRef, env: Envelope, req: GalleryRequest, patch: bool) -> CoreResult<Accepted<Tracked<Gallery>>> {
+        self.require_group(&r.group).await?;
+        validate_gallery_name(&r.gallery)?;
+        let existing = self.load::<Gallery>(Kind::Gallery, &r.key()).await?;
+        let (value, previous) = match existing {
+            None if patch => return Err(not_found(r)),
+            None => {
+                let location = self.region(env.location.as_deref(), TYPE)?;
+                let value = Tracked {
+                    id: r.id(),
+                    name: r.gallery.clone(),
+                    location,
+                    tags: env.tags.unwrap_or_default(),
+                    provisioning_state: ProvisioningState::Creating,
+                    created_at: now(),
+                    properties: Gallery { description: req.description, unique_name: unique_name(&r.group.subscription, &r.gallery) },
+                };
+                (value, None)
+            }
+            Some(old) => {
+                if !patch {
+                    let location = self.region(env.location.as_deref(), TYPE)?;
+                    Self::check_same_location(&old.value, &location, &r.group.resource_group)?;
+                }
+                Self::check_idle(&old.value)?;
+                let mut value = old.value.clone();
+                value.provisioning_state = ProvisioningState::Updating;
+                if req.description.is_some() || !patch {
+                    value.properties.description = req.description;
+                }
+                if env.tags.is_some() || !patch {
+                    value.tags = env.tags.unwrap_or_default();
+                }
+                (value, Some(old.rev))
+            }
+        };
+        let job = Job::Provision { kind: Kind::Gallery.as_str().into() };
+        let pending = Pending { kind: Kind::Gallery, key: r.key(), unique: None, previous, value, parent: None, job, subscription: &r.group.subscription };
+        self.commit(pending).await
+    }
+
+    /// One gallery.
+    pub async fn get_gallery(&self, r: &GalleryRef) -> CoreResult<Tracked<Gallery>> {
+        self.require_group(&r.group).await?;
+        self.load::<Gallery>(Kind::Gallery, &r.key()).await?.map(|x| x.value).ok_or_else(|| not_found(r))
+    }
+
+    /// Galleries in a group, or (when `group` is `None`) in the whole subscription.
+    pub async fn list_galleries(&self, subscription: &str, group: Option<&GroupRef>, page: &PageRequest) -> CoreResult<Page<Tracked<Gallery>>> {
+        let prefix = match group {
+            Some(g) => {
+                self.require_group(g).await?;
+                format!("{}/providers/microsoft.compute/galleries/", g.key())
+            }
+            None => {
+                self.require_subscription(subscription).await?;
+                format!("/subscriptions/{}/", subscription.to_ascii_lowercase())
+            }
+        };
+        let size = page.size();
+        let rows = typed::list::<Tracked<Gallery>>(self.store(), Kind::Gallery, &prefix, page.after.as_deref(), size + 1).await?;
+        Ok(Page::from_rows(rows.into_iter().map(|(k, r)| (k, r.value)).collect(), size))
+    }
+
+    /// Starts deleting a gallery; `None` when it does not exist. 409 while it has definitions.
+    pub async fn delete_gallery(&self, r: &GalleryRef) -> CoreResult<Option<Operation>> {
+        self.require_group(&r.group).await?;
+        let Some(existing) = self.load::<Gallery>(Kind::Gallery, &r.key()).await? else {
+            return Ok(None);
+        };
+        Self::check_idle(&existing.value)?;
+        self.refuse_if_children(Kind::Image, &format!("{}/", r.key())).await?;
+        Ok(Some(self.begin_delete(Kind::Gallery, &r.key(), existing, None, Some(Kind::Image), &r.group.subscription).await?))
+    }
+
+}

@@ -1,0 +1,265 @@
+//! Long-running operations and the jobs behind them.
+//!
+//! An operation row is written in the same batch as the resource change that needs it, with
+//! status `InProgress`; that row *is* the job. Workers claim rows with a lease, run the job, and
+//! write the job's result together with the terminal status, so an operation's status and its
+//! resource never disagree. A worker that dies leaves its lease to expire; another worker (or the
+//! same server after a restart) picks the row up again. Every job is idempotent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use galleon_model::ProvisioningState;
+use galleon_model::image_version::ImageVersion;
+use galleon_model::resource::Tracked;
+use galleon_model::states::ReplicationState;
+use galleon_store::typed;
+use galleon_store::{Batch, Expect, Kind, OpStatus, Operation, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{Core, CoreError, CoreResult, now};
+
+/// How long a claimed job is reserved for its worker before another may take it over.
+const LEASE_SECONDS: i64 = 30;
+/// After this many attempts a job that keeps failing is marked Failed.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// A resource write that was accepted and the operation that finishes it.
+#[derive(Debug, Clone)]
+pub struct Accepted<T> {
+    /// The resource as written (provisioning state Creating or Updating).
+    pub resource: T,
+    /// True for a create (ARM answers 201), false for an update (200).
+    pub created: bool,
+    /// The operation to poll.
+    pub operation: Operation,
+}
+
+/// What a job does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub(crate) enum Job {
+    /// Mark a created or updated gallery or definition Succeeded.
+    Provision { kind: String },
+    /// Build a version's content and replicate it. Until image content exists this records
+    /// every target region as completed.
+    BuildVersion,
+    /// Remove a resource once it has no children.
+    Delete { kind: String, children: Option<String> },
+    /// Remove a resource group and everything in it.
+    DeleteGroup,
+}
+
+impl Job {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Provision { .. } => "provision",
+            Self::BuildVersion => "build_version",
+            Self::Delete { .. } => "delete",
+            Self::DeleteGroup => "delete_group",
+        }
+    }
+}
+
+/// Why a job did not finish.
+enum JobError {
+    /// Try again later (the lease will expire).
+    Retry(StoreError),
+    /// Give up: the operation fails with this code and message.
+    Fail(String, String),
+}
+
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        Self::Retry(e)
+    }
+}
+
+fn kind(name: &str) -> Result<Kind, JobError> {
+    Kind::parse(name).ok_or_else(|| JobError::Fail("InternalError".into(), format!("unknown resource kind '{name}'")))
+}
+
+fn finished(mut op: Operation, error: Option<(String, String)>) -> Operation {
+    op.status = if error.is_some() { OpStatus::Failed } else { OpStatus::Succeeded };
+    op.error = error;
+    op.end_time = Some(now());
+    op
+}
+
+impl Core {
+    pub(crate) fn new_operation(&self, subscription: &str, location: &str, key: &str, job: &Job) -> Operation {
+        Operation {
+            id: uuid::Uuid::new_v4().to_string(),
+            subscription: subscription.to_string(),
+            location: location.to_string(),
+            job: job.name().to_string(),
+            resource_key: key.to_string(),
+            status: OpStatus::InProgress,
+            error: None,
+            start_time: now(),
+            end_time: None,
+            attempts: 0,
+            payload: serde_json::to_value(job).expect("jobs always encode"),
+        }
+    }
+
+    /// The operation `id` of `subscription`.
+    pub async fn get_operation(&self, subscription: &str, id: &str) -> CoreResult<Operation> {
+        match self.store().get_operation(id).await? {
+            Some(op) if op.subscription.eq_ignore_ascii_case(subscription) => Ok(op),
+            _ => Err(CoreError::OperationNotFound(id.to_string())),
+        }
+    }
+
+    /// Runs every job that is due, until none is left; returns how many ran. Tests call this
+    /// to make background work deterministic.
+    pub async fn run_pending_jobs(&self) -> CoreResult<usize> {
+        let owner = uuid::Uuid::new_v4().to_string();
+        let mut total = 0;
+        loop {
+            let n = self.run_due_jobs(&owner).await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+
+    async fn run_due_jobs(&self, owner: &str) -> CoreResult<usize> {
+        let t = now().unix_timestamp();
+        let ops = self.store().claim_operations(owner, t, t + LEASE_SECONDS, 16).await?;
+        let n = ops.len();
+        for op in ops {
+            let id = op.id.clone();
+            match self.run_job(op.clone()).await {
+                Ok(()) => {}
+                Err(JobError::Retry(e)) if op.attempts < MAX_ATTEMPTS => {
+                    tracing::warn!(operation = %id, error = %e, "job will be retried");
+                }
+                Err(JobError::Retry(e)) => self.fail_job(op, "InternalError".into(), e.to_string()).await?,
+                Err(JobError::Fail(code, message)) => self.fail_job(op, code, message).await?,
+            }
+        }
+        Ok(n)
+    }
+
+    /// Marks the operation Failed and its resource Failed (if it still exists).
+    async fn fail_job(&self, op: Operation, code: String, message: String) -> CoreResult<()> {
+        tracing::warn!(operation = %op.id, %code, %message, "operation failed");
+        let mut batch = Batch::new();
+        let kind = match serde_json::from_value::<Job>(op.payload.clone()) {
+            Ok(Job::Provision { kind } | Job::Delete { kind, .. }) => Kind::parse(&kind),
+            Ok(Job::BuildVersion) => Some(Kind::Version),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            if let Some(mut doc) = self.store().get(kind, &op.resource_key).await? {
+                doc.body["provisioning_state"] = Value::from("Failed");
+                let rev = doc.rev;
+                batch = batch.put(doc, Expect::Rev(rev));
+            }
+        }
+        self.store().apply(batch.operation(finished(op, Some((code, message))))).await?;
+        Ok(())
+    }
+
+    async fn run_job(&self, op: Operation) -> Result<(), JobError> {
+        let job: Job = serde_json::from_value(op.payload.clone())
+            .map_err(|e| JobError::Fail("InternalError".into(), format!("undecodable job: {e}")))?;
+        match job {
+            Job::Provision { kind: k } => self.job_provision(op, kind(&k)?).await,
+            Job::BuildVersion => self.job_build_version(op).await,
+            Job::Delete { kind: k, children } => {
+                let children = children.as_deref().map(kind).transpose()?;
+                self.job_delete(op, kind(&k)?, children).await
+            }
+            Job::DeleteGroup => self.job_delete_group(op).await,
+        }
+    }
+
+    async fn job_provision(&self, op: Operation, kind: Kind) -> Result<(), JobError> {
+        let Some(mut doc) = self.store().get(kind, &op.resource_key).await? else {
+            return Err(JobError::Fail("ResourceNotFound".into(), "The resource was deleted before it was provisioned.".into()));
+        };
+        doc.body["provisioning_state"] = Value::from(ProvisioningState::Succeeded.as_str());
+        let rev = doc.rev;
+        self.store().apply(Batch::new().put(doc, Expect::Rev(rev)).operation(finished(op, None))).await?;
+        Ok(())
+    }
+
+    async fn job_build_version(&self, op: Operation) -> Result<(), JobError> {
+        let Some(mut record) = typed::get::<Tracked<ImageVersion>>(self.store(), Kind::Version, &op.resource_key).await? else {
+            return Err(JobError::Fail("ResourceNotFound".into(), "The image version was deleted before it was built.".into()));
+        };
+        for status in &mut record.value.properties.replication {
+            status.state = ReplicationState::Completed;
+            status.progress = 100;
+            status.details.clear();
+        }
+        record.value.provisioning_state = ProvisioningState::Succeeded;
+        let doc = typed::doc(Kind::Version, &op.resource_key, None, &record.value);
+        self.store().apply(Batch::new().put(doc, Expect::Rev(record.rev)).operation(finished(op, None))).await?;
+        Ok(())
+    }
+
+    async fn job_delete(&self, op: Operation, kind: Kind, children: Option<Kind>) -> Result<(), JobError> {
+        let key = op.resource_key.clone();
+        let mut batch = Batch::new();
+        if let Some(child) = children {
+            batch = batch.check_empty(child, format!("{key}/"));
+        }
+        batch = batch.delete(kind, key.clone(), Expect::Any).operation(finished(op.clone(), None));
+        match self.store().apply(batch).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict { key: child }) => {
+                // A child appeared after the delete was accepted: give the resource back.
+                if let Some(mut doc) = self.store().get(kind, &key).await? {
+                    doc.body["provisioning_state"] = Value::from("Succeeded");
+                    let rev = doc.rev;
+                    let failed = finished(op, Some(("CannotDeleteResource".into(), format!("Cannot delete resource while nested resources exist: '{child}'."))));
+                    self.store().apply(Batch::new().put(doc, Expect::Rev(rev)).operation(failed)).await?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn job_delete_group(&self, op: Operation) -> Result<(), JobError> {
+        let prefix = format!("{}/", op.resource_key);
+        for kind in [Kind::Version, Kind::Image, Kind::Gallery] {
+            loop {
+                let docs = self.store().list(kind, &prefix, None, 500).await?;
+                if docs.is_empty() {
+                    break;
+                }
+                let batch = docs.into_iter().fold(Batch::new(), |b, d| b.delete(kind, d.key, Expect::Any));
+                self.store().apply(batch).await?;
+            }
+        }
+        let batch = Batch::new().delete(Kind::Group, op.resource_key.clone(), Expect::Any).operation(finished(op, None));
+        self.store().apply(batch).await?;
+        Ok(())
+    }
+}
+
+/// Runs jobs in the background until the process ends: woken at once when work is queued,
+/// and every second to pick up expired leases.
+pub fn spawn_worker(core: Arc<Core>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let owner = uuid::Uuid::new_v4().to_string();
+        loop {
+            match core.run_due_jobs(&owner).await {
+                Ok(0) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), core.wake.notified()).await;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "job worker");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    })
+}

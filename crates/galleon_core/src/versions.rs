@@ -1,0 +1,129 @@
+//! Image versions.
+
+use galleon_model::image_definition::ImageDefinition;
+use galleon_model::image_version::{ImageVersion, VersionRequest};
+use galleon_model::resource::Tracked;
+use galleon_model::{ImageRef, Invalid, ProvisioningState, VersionNumber, VersionRef};
+use galleon_store::typed;
+use galleon_store::{Kind, Operation};
+
+use crate::jobs::{Accepted, Job};
+use crate::resources::{Envelope, Pending};
+use crate::{Core, CoreError, CoreResult, Page, PageRequest, now};
+
+const TYPE: &str = "Microsoft.Compute/galleries/images/versions";
+
+fn not_found(r: &VersionRef) -> CoreError {
+    let i = &r.image;
+    CoreError::NotFound {
+        type_path: format!("Microsoft.Compute/galleries/{}/images/{}/versions/{}", i.gallery.gallery, i.image, r.version),
+        group: i.gallery.group.resource_group.clone(),
+    }
+}
+
+fn parent_display(i: &ImageRef) -> String {
+    format!("{}/{}", i.gallery.gallery, i.image)
+}
+
+impl Core {
+    /// PUT (`patch == false`) or PATCH an image version.
+    pub async fn put_version(&self, r: &VersionRef, env: Envelope, req: VersionRequest, patch: bool) -> CoreResult<Accepted<Tracked<ImageVersion>>> {
+        self.require_group(&r.image.gallery.group).await?;
+        r.version.parse::<VersionNumber>()?;
+        self.require_exists(Kind::Gallery, &r.image.gallery.key(), &r.image.gallery.gallery).await?;
+        let image = self.load_parent::<ImageDefinition>(Kind::Image, &r.image.key(), &parent_display(&r.image)).await?;
+        let existing = self.load::<ImageVersion>(Kind::Version, &r.key()).await?;
+        let location = if patch { None } else { Some(self.region(env.location.as_deref(), TYPE)?) };
+        let (value, previous) = match existing {
+            None if patch => return Err(not_found(r)),
+            None => {
+                let location = location.expect("PUT has a location");
+                Self::check_parent_location(&location, &image.value.location, &r.image.image)?;
+                let properties = ImageVersion::create(req, &location, now())?;
+                let value = Tracked {
+                    id: r.id(),
+                    name: r.version.clone(),
+                    location,
+                    tags: env.tags.unwrap_or_default(),
+                    provisioning_state: ProvisioningState::Creating,
+                    created_at: now(),
+                    properties,
+                };
+                (value, None)
+            }
+            Some(old) => {
+                if let Some(location) = &location {
+                    Self::check_same_location(&old.value, location, &r.image.gallery.group.resource_group)?;
+                }
+                let properties = old.value.properties.update(req, &old.value.location, patch, now())?;
+                Self::check_idle(&old.value)?;
+                let mut value = old.value.clone();
+                value.properties = properties;
+                value.provisioning_state = ProvisioningState::Updating;
+                if env.tags.is_some() || !patch {
+                    value.tags = env.tags.unwrap_or_default();
+                }
+                (value, Some(old.rev))
+            }
+        };
+        self.check_target_regions(&value.properties)?;
+        let pending = Pending {
+            kind: Kind::Version,
+            key: r.key(),
+            unique: None,
+            previous,
+            value,
+            parent: Some((Kind::Image, r.image.key(), image.rev)),
+            job: Job::BuildVersion,
+            subscription: &r.image.gallery.group.subscription,
+        };
+        self.commit(pending).await
+    }
+
+    /// Every target region must be one this deployment serves.
+    fn check_target_regions(&self, v: &ImageVersion) -> CoreResult<()> {
+        for (i, region) in v.publishing.target_regions.iter().enumerate() {
+            if !self.config().regions.contains(&region.name) {
+                return Err(Invalid::param(
+                    format!("galleryImageVersion.properties.publishingProfile.targetRegions[{i}].name"),
+                    format!(
+                        "The target region '{}' is not available. Available regions are '{}'.",
+                        region.name,
+                        self.config().regions.join(",")
+                    ),
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// One version.
+    pub async fn get_version(&self, r: &VersionRef) -> CoreResult<Tracked<ImageVersion>> {
+        self.require_group(&r.image.gallery.group).await?;
+        self.require_exists(Kind::Image, &r.image.key(), &parent_display(&r.image)).await?;
+        self.load::<ImageVersion>(Kind::Version, &r.key()).await?.map(|x| x.value).ok_or_else(|| not_found(r))
+    }
+
+    /// The versions of a definition.
+    pub async fn list_versions(&self, image: &ImageRef, page: &PageRequest) -> CoreResult<Page<Tracked<ImageVersion>>> {
+        self.require_group(&image.gallery.group).await?;
+        self.require_exists(Kind::Image, &image.key(), &parent_display(image)).await?;
+        let size = page.size();
+        let prefix = format!("{}/versions/", image.key());
+        let rows = typed::list::<Tracked<ImageVersion>>(self.store(), Kind::Version, &prefix, page.after.as_deref(), size + 1).await?;
+        Ok(Page::from_rows(rows.into_iter().map(|(k, r)| (k, r.value)).collect(), size))
+    }
+
+    /// Starts deleting a version; `None` when absent. Refused before its end of life when the
+    /// safety profile says so.
+    pub async fn delete_version(&self, r: &VersionRef) -> CoreResult<Option<Operation>> {
+        self.require_group(&r.image.gallery.group).await?;
+        let Some(existing) = self.load::<ImageVersion>(Kind::Version, &r.key()).await? else {
+            return Ok(None);
+        };
+        Self::check_idle(&existing.value)?;
+        existing.value.properties.check_delete(now())?;
+        Ok(Some(self.begin_delete(Kind::Version, &r.key(), existing, None, None, &r.image.gallery.group.subscription).await?))
+    }
+}
