@@ -1,1 +1,72 @@
-//! placeholder
+//! The ARM HTTP surface of galleon: an axum router over `galleon_core`.
+//!
+//! Handlers are thin: extract and check the api-version, convert the wire body into the model's
+//! request, call one core use case, convert the answer back, and add the LRO headers. Every
+//! error goes through [`error::ApiError`], the only place that knows HTTP status codes and ARM
+//! codes. Paths are normalised (fixed segments lowercased) before routing, so any casing of
+//! `resourceGroups`/`Microsoft.Compute` matches. This crate never touches SQL or chunk storage.
+
+pub mod api_version;
+mod auth;
+pub mod error;
+mod extract;
+mod lro;
+mod middleware;
+pub mod normalize;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use galleon_core::Core;
+use tower::ServiceExt;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub core: Arc<Core>,
+    /// The URL clients reach the server at, when configured; otherwise taken from `Host`.
+    pub public_url: Option<String>,
+    /// `https` or `http`, for URLs built from `Host`.
+    pub scheme: &'static str,
+}
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The router, without path normalisation (see [`app`]).
+pub fn router(state: AppState) -> Router {
+    let arm = routes::arm_routes().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_bearer,
+    ));
+    Router::new()
+        .merge(arm)
+        .merge(routes::public_routes())
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(middleware::request_ids))
+        .with_state(state)
+}
+
+/// The whole HTTP application: path normalisation around the router. Serve this.
+pub fn app(
+    state: AppState,
+) -> impl tower::Service<
+    Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future: Send,
+> + Clone
++ Send
++ 'static {
+    router(state).map_request(|mut req: Request| {
+        if let Some(uri) = normalize::normalize_uri(req.uri()) {
+            *req.uri_mut() = uri;
+        }
+        req
+    })
+}

@@ -17,7 +17,9 @@ pub enum CoreError {
     #[error("Resource group '{0}' could not be found.")]
     ResourceGroupNotFound(String),
     /// `ResourceNotFound` (404): `type_path` such as `Microsoft.Compute/galleries/g`.
-    #[error("The Resource '{type_path}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")]
+    #[error(
+        "The Resource '{type_path}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+    )]
     NotFound {
         /// `Microsoft.Compute/galleries/{g}[/images/{i}[/versions/{v}]]`.
         type_path: String,
@@ -25,7 +27,9 @@ pub enum CoreError {
         group: String,
     },
     /// `ParentResourceNotFound` (404).
-    #[error("Can not perform requested operation on nested resource. Parent resource '{0}' not found.")]
+    #[error(
+        "Can not perform requested operation on nested resource. Parent resource '{0}' not found."
+    )]
     ParentNotFound(String),
     /// A conflict with the current state (409), with its ARM code.
     #[error("{message}")]

@@ -21,12 +21,21 @@ pub struct GalleryRequest {
 const TYPE: &str = "Microsoft.Compute/galleries";
 
 fn not_found(r: &GalleryRef) -> CoreError {
-    CoreError::NotFound { type_path: format!("{TYPE}/{}", r.gallery), group: r.group.resource_group.clone() }
+    CoreError::NotFound {
+        type_path: format!("{TYPE}/{}", r.gallery),
+        group: r.group.resource_group.clone(),
+    }
 }
 
 impl Core {
     /// PUT (`patch == false`) or PATCH a gallery.
-    pub async fn put_gallery(&self, r: &GalleryRef, env: Envelope, req: GalleryRequest, patch: bool) -> CoreResult<Accepted<Tracked<Gallery>>> {
+    pub async fn put_gallery(
+        &self,
+        r: &GalleryRef,
+        env: Envelope,
+        req: GalleryRequest,
+        patch: bool,
+    ) -> CoreResult<Accepted<Tracked<Gallery>>> {
         self.require_group(&r.group).await?;
         validate_gallery_name(&r.gallery)?;
         let existing = self.load::<Gallery>(Kind::Gallery, &r.key()).await?;
@@ -41,7 +50,10 @@ impl Core {
                     tags: env.tags.unwrap_or_default(),
                     provisioning_state: ProvisioningState::Creating,
                     created_at: now(),
-                    properties: Gallery { description: req.description, unique_name: unique_name(&r.group.subscription, &r.gallery) },
+                    properties: Gallery {
+                        description: req.description,
+                        unique_name: unique_name(&r.group.subscription, &r.gallery),
+                    },
                 };
                 (value, None)
             }
@@ -62,19 +74,38 @@ impl Core {
                 (value, Some(old.rev))
             }
         };
-        let job = Job::Provision { kind: Kind::Gallery.as_str().into() };
-        let pending = Pending { kind: Kind::Gallery, key: r.key(), unique: None, previous, value, parent: None, job, subscription: &r.group.subscription };
+        let job = Job::Provision {
+            kind: Kind::Gallery.as_str().into(),
+        };
+        let pending = Pending {
+            kind: Kind::Gallery,
+            key: r.key(),
+            unique: None,
+            previous,
+            value,
+            parent: None,
+            job,
+            subscription: &r.group.subscription,
+        };
         self.commit(pending).await
     }
 
     /// One gallery.
     pub async fn get_gallery(&self, r: &GalleryRef) -> CoreResult<Tracked<Gallery>> {
         self.require_group(&r.group).await?;
-        self.load::<Gallery>(Kind::Gallery, &r.key()).await?.map(|x| x.value).ok_or_else(|| not_found(r))
+        self.load::<Gallery>(Kind::Gallery, &r.key())
+            .await?
+            .map(|x| x.value)
+            .ok_or_else(|| not_found(r))
     }
 
     /// Galleries in a group, or (when `group` is `None`) in the whole subscription.
-    pub async fn list_galleries(&self, subscription: &str, group: Option<&GroupRef>, page: &PageRequest) -> CoreResult<Page<Tracked<Gallery>>> {
+    pub async fn list_galleries(
+        &self,
+        subscription: &str,
+        group: Option<&GroupRef>,
+        page: &PageRequest,
+    ) -> CoreResult<Page<Tracked<Gallery>>> {
         let prefix = match group {
             Some(g) => {
                 self.require_group(g).await?;
@@ -86,8 +117,18 @@ impl Core {
             }
         };
         let size = page.size();
-        let rows = typed::list::<Tracked<Gallery>>(self.store(), Kind::Gallery, &prefix, page.after.as_deref(), size + 1).await?;
-        Ok(Page::from_rows(rows.into_iter().map(|(k, r)| (k, r.value)).collect(), size))
+        let rows = typed::list::<Tracked<Gallery>>(
+            self.store(),
+            Kind::Gallery,
+            &prefix,
+            page.after.as_deref(),
+            size + 1,
+        )
+        .await?;
+        Ok(Page::from_rows(
+            rows.into_iter().map(|(k, r)| (k, r.value)).collect(),
+            size,
+        ))
     }
 
     /// Starts deleting a gallery; `None` when it does not exist. 409 while it has definitions.
@@ -97,8 +138,18 @@ impl Core {
             return Ok(None);
         };
         Self::check_idle(&existing.value)?;
-        self.refuse_if_children(Kind::Image, &format!("{}/", r.key())).await?;
-        Ok(Some(self.begin_delete(Kind::Gallery, &r.key(), existing, None, Some(Kind::Image), &r.group.subscription).await?))
+        self.refuse_if_children(Kind::Image, &format!("{}/", r.key()))
+            .await?;
+        Ok(Some(
+            self.begin_delete(
+                Kind::Gallery,
+                &r.key(),
+                existing,
+                None,
+                Some(Kind::Image),
+                &r.group.subscription,
+            )
+            .await?,
+        ))
     }
-
 }

@@ -26,6 +26,7 @@ use galleon_store::MetadataStore;
 use tokio::sync::Notify;
 
 pub use error::{CoreError, CoreResult};
+pub use galleon_store::{OpStatus, Operation};
 pub use galleries::GalleryRequest;
 pub use jobs::Accepted;
 pub use page::{DEFAULT_PAGE, MAX_PAGE, Page, PageRequest};
@@ -51,10 +52,19 @@ pub struct Core {
 
 impl Core {
     /// Builds the core over a store, with the token signing key (PKCS#8 Ed25519).
-    pub fn new(store: Arc<dyn MetadataStore>, config: CoreConfig, signing_key_pkcs8: &[u8]) -> CoreResult<Self> {
+    pub fn new(
+        store: Arc<dyn MetadataStore>,
+        config: CoreConfig,
+        signing_key_pkcs8: &[u8],
+    ) -> CoreResult<Self> {
         let tokens = auth::TokenIssuer::new(signing_key_pkcs8)
             .map_err(|e| CoreError::Unauthenticated(format!("token signing key: {e}")))?;
-        Ok(Self { store, config, tokens, wake: Notify::new() })
+        Ok(Self {
+            store,
+            config,
+            tokens,
+            wake: Notify::new(),
+        })
     }
 
     /// The configuration.

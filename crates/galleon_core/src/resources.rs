@@ -36,7 +36,11 @@ pub(crate) struct Pending<'a, P> {
 
 impl Core {
     /// Reads a resource; `None` if absent.
-    pub(crate) async fn load<P: DeserializeOwned>(&self, kind: Kind, key: &str) -> CoreResult<Option<Record<Tracked<P>>>> {
+    pub(crate) async fn load<P: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        key: &str,
+    ) -> CoreResult<Option<Record<Tracked<P>>>> {
         Ok(typed::get(self.store(), kind, key).await?)
     }
 
@@ -44,28 +48,42 @@ impl Core {
     pub(crate) async fn require_group(&self, group: &GroupRef) -> CoreResult<()> {
         self.require_subscription(&group.subscription).await?;
         if self.store().get(Kind::Group, &group.key()).await?.is_none() {
-            return Err(CoreError::ResourceGroupNotFound(group.resource_group.clone()));
+            return Err(CoreError::ResourceGroupNotFound(
+                group.resource_group.clone(),
+            ));
         }
         Ok(())
     }
 
     /// Reads a parent resource for a child write: 404 `ParentResourceNotFound` when absent,
     /// 409 when it is being deleted.
-    pub(crate) async fn load_parent<P: DeserializeOwned>(&self, kind: Kind, key: &str, display: &str) -> CoreResult<Record<Tracked<P>>> {
+    pub(crate) async fn load_parent<P: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        key: &str,
+        display: &str,
+    ) -> CoreResult<Record<Tracked<P>>> {
         let Some(parent) = self.load::<P>(kind, key).await? else {
             return Err(CoreError::ParentNotFound(display.to_string()));
         };
         if parent.value.provisioning_state == ProvisioningState::Deleting {
             return Err(CoreError::Conflict {
                 code: "ParentResourceBeingDeleted",
-                message: format!("Can not perform requested operation on nested resource. Parent resource '{display}' is being deleted."),
+                message: format!(
+                    "Can not perform requested operation on nested resource. Parent resource '{display}' is being deleted."
+                ),
             });
         }
         Ok(parent)
     }
 
     /// `ParentResourceNotFound` unless the parent exists (for reads and lists of children).
-    pub(crate) async fn require_exists(&self, kind: Kind, key: &str, display: &str) -> CoreResult<()> {
+    pub(crate) async fn require_exists(
+        &self,
+        kind: Kind,
+        key: &str,
+        display: &str,
+    ) -> CoreResult<()> {
         match self.store().get(kind, key).await? {
             Some(_) => Ok(()),
             None => Err(CoreError::ParentNotFound(display.to_string())),
@@ -75,7 +93,9 @@ impl Core {
     /// Refuses a write while another operation on the resource is running.
     pub(crate) fn check_idle<P>(existing: &Tracked<P>) -> CoreResult<()> {
         match existing.provisioning_state {
-            ProvisioningState::Creating | ProvisioningState::Updating | ProvisioningState::Deleting => Err(CoreError::Conflict {
+            ProvisioningState::Creating
+            | ProvisioningState::Updating
+            | ProvisioningState::Deleting => Err(CoreError::Conflict {
                 code: "OperationNotAllowed",
                 message: format!(
                     "The resource '{}' is {} by another operation. Wait for it to finish and retry.",
@@ -92,7 +112,11 @@ impl Core {
     }
 
     /// Refuses a PUT whose location differs from the existing resource's.
-    pub(crate) fn check_same_location<P>(existing: &Tracked<P>, location: &str, group: &str) -> CoreResult<()> {
+    pub(crate) fn check_same_location<P>(
+        existing: &Tracked<P>,
+        location: &str,
+        group: &str,
+    ) -> CoreResult<()> {
         if existing.location == location {
             return Ok(());
         }
@@ -106,7 +130,11 @@ impl Core {
     }
 
     /// Child resources live in their parent's region.
-    pub(crate) fn check_parent_location(location: &str, parent_location: &str, parent: &str) -> CoreResult<()> {
+    pub(crate) fn check_parent_location(
+        location: &str,
+        parent_location: &str,
+        parent: &str,
+    ) -> CoreResult<()> {
         if location == parent_location {
             return Ok(());
         }
@@ -119,10 +147,26 @@ impl Core {
     }
 
     /// Writes the resource and its operation in one batch and wakes the workers.
-    pub(crate) async fn commit<P: Serialize + Clone>(&self, pending: Pending<'_, P>) -> CoreResult<Accepted<Tracked<P>>> {
-        let op = self.new_operation(pending.subscription, &pending.value.location, &pending.key, &pending.job);
+    pub(crate) async fn commit<P: Serialize + Clone>(
+        &self,
+        pending: Pending<'_, P>,
+    ) -> CoreResult<Accepted<Tracked<P>>> {
+        let op = self.new_operation(
+            pending.subscription,
+            &pending.value.location,
+            &pending.key,
+            &pending.job,
+        );
         let expect = pending.previous.map_or(Expect::Absent, Expect::Rev);
-        let mut batch = Batch::new().put(typed::doc(pending.kind, &pending.key, pending.unique.as_ref().map(|(k, _)| k.clone()), &pending.value), expect);
+        let mut batch = Batch::new().put(
+            typed::doc(
+                pending.kind,
+                &pending.key,
+                pending.unique.as_ref().map(|(k, _)| k.clone()),
+                &pending.value,
+            ),
+            expect,
+        );
         if let Some((kind, key, rev)) = &pending.parent {
             batch = batch.check(*kind, key.clone(), Expect::Rev(*rev));
         }
@@ -131,18 +175,28 @@ impl Core {
             Ok(()) => {}
             Err(StoreError::Duplicate { .. }) => {
                 let message = pending.unique.map(|(_, m)| m).unwrap_or_default();
-                return Err(CoreError::Conflict { code: "Conflict", message });
+                return Err(CoreError::Conflict {
+                    code: "Conflict",
+                    message,
+                });
             }
             Err(StoreError::Conflict { .. }) => {
                 return Err(CoreError::Conflict {
                     code: "Conflict",
-                    message: format!("The resource '{}' or its parent was changed by another request. Retry the request.", pending.value.name),
+                    message: format!(
+                        "The resource '{}' or its parent was changed by another request. Retry the request.",
+                        pending.value.name
+                    ),
                 });
             }
             Err(e) => return Err(e.into()),
         }
         self.wake.notify_one();
-        Ok(Accepted { resource: pending.value, created: pending.previous.is_none(), operation: op })
+        Ok(Accepted {
+            resource: pending.value,
+            created: pending.previous.is_none(),
+            operation: op,
+        })
     }
 
     /// Marks a resource Deleting and queues the job that removes it (after checking, in the same
@@ -158,13 +212,24 @@ impl Core {
     ) -> CoreResult<galleon_store::Operation> {
         let mut value = record.value;
         value.provisioning_state = ProvisioningState::Deleting;
-        let job = Job::Delete { kind: kind.as_str().into(), children: children.map(|k| k.as_str().to_string()) };
+        let job = Job::Delete {
+            kind: kind.as_str().into(),
+            children: children.map(|k| k.as_str().to_string()),
+        };
         let op = self.new_operation(subscription, &value.location, key, &job);
-        let batch = Batch::new().put(typed::doc(kind, key, unique, &value), Expect::Rev(record.rev)).operation(op.clone());
+        let batch = Batch::new()
+            .put(
+                typed::doc(kind, key, unique, &value),
+                Expect::Rev(record.rev),
+            )
+            .operation(op.clone());
         self.store().apply(batch).await.map_err(|e| match e {
             StoreError::Conflict { .. } => CoreError::Conflict {
                 code: "Conflict",
-                message: format!("The resource '{}' was changed by another request. Retry the delete.", value.name),
+                message: format!(
+                    "The resource '{}' was changed by another request. Retry the delete.",
+                    value.name
+                ),
             },
             other => other.into(),
         })?;
@@ -181,7 +246,11 @@ impl Core {
         let ids: Vec<String> = children
             .iter()
             .filter_map(|d| d.body.get("id").and_then(|v| v.as_str()))
-            .map(|id| id.split_once("/providers/").map_or(id, |(_, t)| t).to_string())
+            .map(|id| {
+                id.split_once("/providers/")
+                    .map_or(id, |(_, t)| t)
+                    .to_string()
+            })
             .collect();
         Err(CoreError::Conflict {
             code: "CannotDeleteResource",
@@ -192,4 +261,3 @@ impl Core {
         })
     }
 }
-

@@ -23,12 +23,27 @@ fn key(id: &str) -> String {
 
 impl Core {
     /// Creates the subscription if it does not exist yet.
-    pub async fn ensure_subscription(&self, id: &str, display_name: &str) -> CoreResult<Subscription> {
-        if let Some(existing) = typed::get::<Subscription>(self.store(), Kind::Subscription, &key(id)).await? {
+    pub async fn ensure_subscription(
+        &self,
+        id: &str,
+        display_name: &str,
+    ) -> CoreResult<Subscription> {
+        if let Some(existing) =
+            typed::get::<Subscription>(self.store(), Kind::Subscription, &key(id)).await?
+        {
             return Ok(existing.value);
         }
-        let sub = Subscription { id: id.to_string(), display_name: display_name.to_string(), tenant_id: self.config().tenant_id.clone() };
-        self.store().apply(Batch::new().put(typed::doc(Kind::Subscription, &key(id), None, &sub), Expect::Absent)).await?;
+        let sub = Subscription {
+            id: id.to_string(),
+            display_name: display_name.to_string(),
+            tenant_id: self.config().tenant_id.clone(),
+        };
+        self.store()
+            .apply(Batch::new().put(
+                typed::doc(Kind::Subscription, &key(id), None, &sub),
+                Expect::Absent,
+            ))
+            .await?;
         Ok(sub)
     }
 
@@ -43,7 +58,17 @@ impl Core {
     /// Every subscription.
     pub async fn list_subscriptions(&self, page: &PageRequest) -> CoreResult<Page<Subscription>> {
         let size = page.size();
-        let rows = typed::list::<Subscription>(self.store(), Kind::Subscription, "/subscriptions/", page.after.as_deref(), size + 1).await?;
-        Ok(Page::from_rows(rows.into_iter().map(|(k, r)| (k, r.value)).collect(), size))
+        let rows = typed::list::<Subscription>(
+            self.store(),
+            Kind::Subscription,
+            "/subscriptions/",
+            page.after.as_deref(),
+            size + 1,
+        )
+        .await?;
+        Ok(Page::from_rows(
+            rows.into_iter().map(|(k, r)| (k, r.value)).collect(),
+            size,
+        ))
     }
 }

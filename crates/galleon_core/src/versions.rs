@@ -16,7 +16,10 @@ const TYPE: &str = "Microsoft.Compute/galleries/images/versions";
 fn not_found(r: &VersionRef) -> CoreError {
     let i = &r.image;
     CoreError::NotFound {
-        type_path: format!("Microsoft.Compute/galleries/{}/images/{}/versions/{}", i.gallery.gallery, i.image, r.version),
+        type_path: format!(
+            "Microsoft.Compute/galleries/{}/images/{}/versions/{}",
+            i.gallery.gallery, i.image, r.version
+        ),
         group: i.gallery.group.resource_group.clone(),
     }
 }
@@ -27,13 +30,30 @@ fn parent_display(i: &ImageRef) -> String {
 
 impl Core {
     /// PUT (`patch == false`) or PATCH an image version.
-    pub async fn put_version(&self, r: &VersionRef, env: Envelope, req: VersionRequest, patch: bool) -> CoreResult<Accepted<Tracked<ImageVersion>>> {
+    pub async fn put_version(
+        &self,
+        r: &VersionRef,
+        env: Envelope,
+        req: VersionRequest,
+        patch: bool,
+    ) -> CoreResult<Accepted<Tracked<ImageVersion>>> {
         self.require_group(&r.image.gallery.group).await?;
         r.version.parse::<VersionNumber>()?;
-        self.require_exists(Kind::Gallery, &r.image.gallery.key(), &r.image.gallery.gallery).await?;
-        let image = self.load_parent::<ImageDefinition>(Kind::Image, &r.image.key(), &parent_display(&r.image)).await?;
+        self.require_exists(
+            Kind::Gallery,
+            &r.image.gallery.key(),
+            &r.image.gallery.gallery,
+        )
+        .await?;
+        let image = self
+            .load_parent::<ImageDefinition>(Kind::Image, &r.image.key(), &parent_display(&r.image))
+            .await?;
         let existing = self.load::<ImageVersion>(Kind::Version, &r.key()).await?;
-        let location = if patch { None } else { Some(self.region(env.location.as_deref(), TYPE)?) };
+        let location = if patch {
+            None
+        } else {
+            Some(self.region(env.location.as_deref(), TYPE)?)
+        };
         let (value, previous) = match existing {
             None if patch => return Err(not_found(r)),
             None => {
@@ -53,9 +73,16 @@ impl Core {
             }
             Some(old) => {
                 if let Some(location) = &location {
-                    Self::check_same_location(&old.value, location, &r.image.gallery.group.resource_group)?;
+                    Self::check_same_location(
+                        &old.value,
+                        location,
+                        &r.image.gallery.group.resource_group,
+                    )?;
                 }
-                let properties = old.value.properties.update(req, &old.value.location, patch, now())?;
+                let properties =
+                    old.value
+                        .properties
+                        .update(req, &old.value.location, patch, now())?;
                 Self::check_idle(&old.value)?;
                 let mut value = old.value.clone();
                 value.properties = properties;
@@ -85,7 +112,9 @@ impl Core {
         for (i, region) in v.publishing.target_regions.iter().enumerate() {
             if !self.config().regions.contains(&region.name) {
                 return Err(Invalid::param(
-                    format!("galleryImageVersion.properties.publishingProfile.targetRegions[{i}].name"),
+                    format!(
+                        "galleryImageVersion.properties.publishingProfile.targetRegions[{i}].name"
+                    ),
                     format!(
                         "The target region '{}' is not available. Available regions are '{}'.",
                         region.name,
@@ -101,18 +130,37 @@ impl Core {
     /// One version.
     pub async fn get_version(&self, r: &VersionRef) -> CoreResult<Tracked<ImageVersion>> {
         self.require_group(&r.image.gallery.group).await?;
-        self.require_exists(Kind::Image, &r.image.key(), &parent_display(&r.image)).await?;
-        self.load::<ImageVersion>(Kind::Version, &r.key()).await?.map(|x| x.value).ok_or_else(|| not_found(r))
+        self.require_exists(Kind::Image, &r.image.key(), &parent_display(&r.image))
+            .await?;
+        self.load::<ImageVersion>(Kind::Version, &r.key())
+            .await?
+            .map(|x| x.value)
+            .ok_or_else(|| not_found(r))
     }
 
     /// The versions of a definition.
-    pub async fn list_versions(&self, image: &ImageRef, page: &PageRequest) -> CoreResult<Page<Tracked<ImageVersion>>> {
+    pub async fn list_versions(
+        &self,
+        image: &ImageRef,
+        page: &PageRequest,
+    ) -> CoreResult<Page<Tracked<ImageVersion>>> {
         self.require_group(&image.gallery.group).await?;
-        self.require_exists(Kind::Image, &image.key(), &parent_display(image)).await?;
+        self.require_exists(Kind::Image, &image.key(), &parent_display(image))
+            .await?;
         let size = page.size();
         let prefix = format!("{}/versions/", image.key());
-        let rows = typed::list::<Tracked<ImageVersion>>(self.store(), Kind::Version, &prefix, page.after.as_deref(), size + 1).await?;
-        Ok(Page::from_rows(rows.into_iter().map(|(k, r)| (k, r.value)).collect(), size))
+        let rows = typed::list::<Tracked<ImageVersion>>(
+            self.store(),
+            Kind::Version,
+            &prefix,
+            page.after.as_deref(),
+            size + 1,
+        )
+        .await?;
+        Ok(Page::from_rows(
+            rows.into_iter().map(|(k, r)| (k, r.value)).collect(),
+            size,
+        ))
     }
 
     /// Starts deleting a version; `None` when absent. Refused before its end of life when the
@@ -124,6 +172,16 @@ impl Core {
         };
         Self::check_idle(&existing.value)?;
         existing.value.properties.check_delete(now())?;
-        Ok(Some(self.begin_delete(Kind::Version, &r.key(), existing, None, None, &r.image.gallery.group.subscription).await?))
+        Ok(Some(
+            self.begin_delete(
+                Kind::Version,
+                &r.key(),
+                existing,
+                None,
+                None,
+                &r.image.gallery.group.subscription,
+            )
+            .await?,
+        ))
     }
 }

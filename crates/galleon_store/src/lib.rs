@@ -40,7 +40,14 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 6] = [Self::Subscription, Self::Group, Self::Gallery, Self::Image, Self::Version, Self::Principal];
+    pub const ALL: [Kind; 6] = [
+        Self::Subscription,
+        Self::Group,
+        Self::Gallery,
+        Self::Image,
+        Self::Version,
+        Self::Principal,
+    ];
 
     /// The kind stored under `name`.
     pub fn parse(name: &str) -> Option<Self> {
@@ -146,17 +153,28 @@ impl Batch {
     }
     /// Adds a delete.
     pub fn delete(mut self, kind: Kind, key: impl Into<String>, expect: Expect) -> Self {
-        self.writes.push(Write::Delete { kind, key: key.into(), expect });
+        self.writes.push(Write::Delete {
+            kind,
+            key: key.into(),
+            expect,
+        });
         self
     }
     /// Adds a no-children check.
     pub fn check_empty(mut self, kind: Kind, prefix: impl Into<String>) -> Self {
-        self.writes.push(Write::CheckEmpty { kind, prefix: prefix.into() });
+        self.writes.push(Write::CheckEmpty {
+            kind,
+            prefix: prefix.into(),
+        });
         self
     }
     /// Adds a precondition on a document that the batch does not write.
     pub fn check(mut self, kind: Kind, key: impl Into<String>, expect: Expect) -> Self {
-        self.writes.push(Write::Check { kind, key: key.into(), expect });
+        self.writes.push(Write::Check {
+            kind,
+            key: key.into(),
+            expect,
+        });
         self
     }
     /// Adds an operation write.
@@ -174,7 +192,13 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Lists documents of `kind` whose key starts with `prefix` and is greater than `after`,
     /// in key order, at most `limit`.
-    async fn list(&self, kind: Kind, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<Doc>, StoreError>;
+    async fn list(
+        &self,
+        kind: Kind,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Doc>, StoreError>;
 
     /// Applies a batch atomically. A failed precondition is [`StoreError::Conflict`]; a
     /// duplicate `unique` key is [`StoreError::Duplicate`]. Either way nothing is written.
@@ -185,5 +209,11 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Claims up to `limit` in-progress operations whose lease is free or expired at `now`
     /// (unix seconds) for `owner` until `lease_until`, and returns them.
-    async fn claim_operations(&self, owner: &str, now: i64, lease_until: i64, limit: usize) -> Result<Vec<Operation>, StoreError>;
+    async fn claim_operations(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> Result<Vec<Operation>, StoreError>;
 }

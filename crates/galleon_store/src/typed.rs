@@ -27,12 +27,22 @@ pub fn doc<T: Serialize>(kind: Kind, key: &str, unique: Option<String>, value: &
 
 /// Decodes a document.
 pub fn decode<T: DeserializeOwned>(doc: Doc) -> Result<Record<T>, StoreError> {
-    let value = serde_json::from_value(doc.body).map_err(|e| StoreError::Corrupt { key: doc.key.clone(), reason: e.to_string() })?;
-    Ok(Record { rev: doc.rev, value })
+    let value = serde_json::from_value(doc.body).map_err(|e| StoreError::Corrupt {
+        key: doc.key.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(Record {
+        rev: doc.rev,
+        value,
+    })
 }
 
 /// Reads and decodes one document.
-pub async fn get<T: DeserializeOwned>(store: &dyn MetadataStore, kind: Kind, key: &str) -> Result<Option<Record<T>>, StoreError> {
+pub async fn get<T: DeserializeOwned>(
+    store: &dyn MetadataStore,
+    kind: Kind,
+    key: &str,
+) -> Result<Option<Record<T>>, StoreError> {
     store.get(kind, key).await?.map(decode).transpose()
 }
 
@@ -45,5 +55,7 @@ pub async fn list<T: DeserializeOwned>(
     limit: usize,
 ) -> Result<Vec<(String, Record<T>)>, StoreError> {
     let docs = store.list(kind, prefix, after, limit).await?;
-    docs.into_iter().map(|d| Ok((d.key.clone(), decode(d)?))).collect()
+    docs.into_iter()
+        .map(|d| Ok((d.key.clone(), decode(d)?)))
+        .collect()
 }

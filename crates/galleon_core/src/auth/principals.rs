@@ -37,7 +37,9 @@ pub struct NewPrincipal {
 
 fn random(n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
-    SystemRandom::new().fill(&mut buf).expect("system randomness");
+    SystemRandom::new()
+        .fill(&mut buf)
+        .expect("system randomness");
     buf
 }
 
@@ -60,7 +62,9 @@ const INVALID_CLIENT: &str = "AADSTS7000215: Invalid client secret provided, or 
 impl Core {
     /// Creates a principal with a fresh secret.
     pub async fn create_principal(&self, display_name: &str) -> CoreResult<NewPrincipal> {
-        let salt = blake3::Hash::from(<[u8; 32]>::try_from(random(32)).expect("32 bytes")).to_hex().to_string();
+        let salt = blake3::Hash::from(<[u8; 32]>::try_from(random(32)).expect("32 bytes"))
+            .to_hex()
+            .to_string();
         let secret = B64.encode(random(32));
         let principal = Principal {
             client_id: uuid::Uuid::new_v4().to_string(),
@@ -69,15 +73,30 @@ impl Core {
             secret_hash: hash(&salt, &secret).to_hex().to_string(),
             salt,
         };
-        let doc = typed::doc(Kind::Principal, &key(&principal.client_id), None, &principal);
-        self.store().apply(Batch::new().put(doc, Expect::Absent)).await?;
+        let doc = typed::doc(
+            Kind::Principal,
+            &key(&principal.client_id),
+            None,
+            &principal,
+        );
+        self.store()
+            .apply(Batch::new().put(doc, Expect::Absent))
+            .await?;
         Ok(NewPrincipal { principal, secret })
     }
 
     /// Client-credentials grant: checks the secret and returns `(access_token, expires_in)`.
     /// An unknown client and a wrong secret get the same answer.
-    pub async fn issue_token(&self, tenant: &str, client_id: &str, secret: &str, scope: &str, issuer: &str) -> CoreResult<(String, i64)> {
-        let stored = typed::get::<Principal>(self.store(), Kind::Principal, &key(client_id)).await?;
+    pub async fn issue_token(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        secret: &str,
+        scope: &str,
+        issuer: &str,
+    ) -> CoreResult<(String, i64)> {
+        let stored =
+            typed::get::<Principal>(self.store(), Kind::Principal, &key(client_id)).await?;
         let ok = stored.as_ref().is_some_and(|p| {
             let expected = blake3::Hash::from_hex(&p.value.secret_hash).ok();
             expected == Some(hash(&p.value.salt, secret))
@@ -88,7 +107,10 @@ impl Core {
         let p = stored.expect("checked above").value;
         // `https://management.core.windows.net//.default` asks for `https://management.core.windows.net/`.
         let audience = scope.split_whitespace().next().unwrap_or_default();
-        let audience = audience.strip_suffix("/.default").or_else(|| audience.strip_suffix(".default")).unwrap_or(audience);
+        let audience = audience
+            .strip_suffix("/.default")
+            .or_else(|| audience.strip_suffix(".default"))
+            .unwrap_or(audience);
         let t = now().unix_timestamp();
         let claims = Claims {
             aud: audience.to_string(),
@@ -111,6 +133,8 @@ impl Core {
 
     /// Checks a bearer token and returns its claims.
     pub fn authenticate(&self, token: &str) -> CoreResult<Claims> {
-        self.tokens().verify(token, now().unix_timestamp()).map_err(|e| CoreError::Unauthenticated(e.to_string()))
+        self.tokens()
+            .verify(token, now().unix_timestamp())
+            .map_err(|e| CoreError::Unauthenticated(e.to_string()))
     }
 }

@@ -28,10 +28,14 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 }
 
 fn open(path: &Path) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(backend)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
-    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;").map_err(backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(backend)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+        .map_err(backend)?;
     Ok(conn)
 }
 
@@ -40,8 +44,14 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut writer = open(path)?;
         migrations::apply(&mut writer)?;
-        let readers = (0..READERS).map(|_| open(path).map(Mutex::new)).collect::<Result<_, _>>()?;
-        Ok(Self { writer: Arc::new(Mutex::new(writer)), readers, next_reader: AtomicUsize::new(0) })
+        let readers = (0..READERS)
+            .map(|_| open(path).map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            writer: Arc::new(Mutex::new(writer)),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
@@ -51,7 +61,9 @@ impl SqliteStore {
                 return f(&conn).map_err(backend);
             }
         }
-        let conn = self.readers[start % self.readers.len()].lock().map_err(backend)?;
+        let conn = self.readers[start % self.readers.len()]
+            .lock()
+            .map_err(backend)?;
         f(&conn).map_err(backend)
     }
 
@@ -86,9 +98,18 @@ fn parent(key: &str) -> &str {
     key.rsplit_once('/').map_or("", |(p, _)| p)
 }
 
-fn check(tx: &rusqlite::Transaction<'_>, kind: Kind, key: &str, expect: Expect) -> Result<(), StoreError> {
+fn check(
+    tx: &rusqlite::Transaction<'_>,
+    kind: Kind,
+    key: &str,
+    expect: Expect,
+) -> Result<(), StoreError> {
     let rev: Option<i64> = tx
-        .query_row("SELECT rev FROM docs WHERE kind = ?1 AND key = ?2", params![kind.as_str(), key], |r| r.get(0))
+        .query_row(
+            "SELECT rev FROM docs WHERE kind = ?1 AND key = ?2",
+            params![kind.as_str(), key],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(backend)?;
     let ok = match expect {
@@ -96,7 +117,13 @@ fn check(tx: &rusqlite::Transaction<'_>, kind: Kind, key: &str, expect: Expect) 
         Expect::Absent => rev.is_none(),
         Expect::Rev(want) => rev == Some(want),
     };
-    if ok { Ok(()) } else { Err(StoreError::Conflict { key: key.to_string() }) }
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            key: key.to_string(),
+        })
+    }
 }
 
 fn apply_batch(conn: &mut Connection, batch: Batch) -> Result<(), StoreError> {
@@ -112,17 +139,23 @@ fn apply_batch(conn: &mut Connection, batch: Batch) -> Result<(), StoreError> {
                     params![doc.kind.as_str(), doc.key, parent(&doc.key), doc.unique, body],
                 );
                 if let Err(e) = result {
-                    if let rusqlite::Error::SqliteFailure(f, _) = &e {
-                        if f.code == rusqlite::ErrorCode::ConstraintViolation {
-                            return Err(StoreError::Duplicate { unique: doc.unique.unwrap_or_default() });
-                        }
+                    if let rusqlite::Error::SqliteFailure(f, _) = &e
+                        && f.code == rusqlite::ErrorCode::ConstraintViolation
+                    {
+                        return Err(StoreError::Duplicate {
+                            unique: doc.unique.unwrap_or_default(),
+                        });
                     }
                     return Err(backend(e));
                 }
             }
             Write::Delete { kind, key, expect } => {
                 check(&tx, kind, &key, expect)?;
-                tx.execute("DELETE FROM docs WHERE kind = ?1 AND key = ?2", params![kind.as_str(), key]).map_err(backend)?;
+                tx.execute(
+                    "DELETE FROM docs WHERE kind = ?1 AND key = ?2",
+                    params![kind.as_str(), key],
+                )
+                .map_err(backend)?;
             }
             Write::Check { kind, key, expect } => check(&tx, kind, &key, expect)?,
             Write::CheckEmpty { kind, prefix } => {
@@ -154,20 +187,31 @@ fn apply_batch(conn: &mut Connection, batch: Batch) -> Result<(), StoreError> {
 }
 
 fn decode_op(body: &str) -> Result<Operation, StoreError> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt { key: "operation".into(), reason: e.to_string() })
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
+        key: "operation".into(),
+        reason: e.to_string(),
+    })
 }
 
 #[async_trait]
 impl MetadataStore for SqliteStore {
     async fn get(&self, kind: Kind, key: &str) -> Result<Option<Doc>, StoreError> {
         self.read(|c| {
-            c.prepare_cached("SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key = ?2")?
-                .query_row(params![kind.as_str(), key], row_to_doc)
-                .optional()
+            c.prepare_cached(
+                "SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key = ?2",
+            )?
+            .query_row(params![kind.as_str(), key], row_to_doc)
+            .optional()
         })
     }
 
-    async fn list(&self, kind: Kind, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<Doc>, StoreError> {
+    async fn list(
+        &self,
+        kind: Kind,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Doc>, StoreError> {
         // Keys are compared bytewise, so [prefix, prefix + U+10FFFF) is exactly the keys starting with prefix.
         let upper = format!("{prefix}\u{10FFFF}");
         let lower = after.filter(|a| *a >= prefix).unwrap_or(prefix);
@@ -179,7 +223,10 @@ impl MetadataStore for SqliteStore {
         };
         self.read(|c| {
             c.prepare_cached(sql)?
-                .query_map(params![kind.as_str(), lower, upper, limit as i64], row_to_doc)?
+                .query_map(
+                    params![kind.as_str(), lower, upper, limit as i64],
+                    row_to_doc,
+                )?
                 .collect()
         })
     }
@@ -189,12 +236,21 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError> {
-        let body: Option<String> =
-            self.read(|c| c.prepare_cached("SELECT body FROM operations WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional())?;
+        let body: Option<String> = self.read(|c| {
+            c.prepare_cached("SELECT body FROM operations WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()
+        })?;
         body.map(|b| decode_op(&b)).transpose()
     }
 
-    async fn claim_operations(&self, owner: &str, now: i64, lease_until: i64, limit: usize) -> Result<Vec<Operation>, StoreError> {
+    async fn claim_operations(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> Result<Vec<Operation>, StoreError> {
         let owner = owner.to_string();
         self.write(move |c| {
             let tx = c.transaction().map_err(backend)?;

@@ -1,0 +1,133 @@
+//! The `api-version` query parameter: required everywhere under `/subscriptions`, and checked
+//! against the versions the official clients send for each family of resource types.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+
+use crate::error::ApiError;
+
+/// Gallery, image and version api-versions (arm-api.md §1; clients.md §3.5).
+pub const COMPUTE_GALLERY: &[&str] = &[
+    "2018-06-01",
+    "2019-03-01",
+    "2019-07-01",
+    "2019-12-01",
+    "2020-09-30",
+    "2021-07-01",
+    "2021-10-01",
+    "2022-01-03",
+    "2022-03-03",
+    "2022-08-03",
+    "2023-07-03",
+    "2024-03-03",
+    "2025-03-03",
+    "2025-12-03",
+    "2026-03-03",
+];
+
+/// `Microsoft.Resources` api-versions (resource groups).
+pub const RESOURCES: &[&str] = &[
+    "2014-04-01",
+    "2015-11-01",
+    "2016-02-01",
+    "2016-06-01",
+    "2016-07-01",
+    "2016-09-01",
+    "2017-05-10",
+    "2018-02-01",
+    "2018-05-01",
+    "2019-03-01",
+    "2019-05-01",
+    "2019-05-10",
+    "2019-07-01",
+    "2019-08-01",
+    "2019-10-01",
+    "2020-06-01",
+    "2020-08-01",
+    "2020-10-01",
+    "2021-01-01",
+    "2021-04-01",
+    "2022-09-01",
+    "2023-07-01",
+    "2024-03-01",
+    "2024-07-01",
+    "2024-11-01",
+    "2025-03-01",
+    "2025-04-01",
+];
+
+/// Subscription and tenant api-versions.
+pub const SUBSCRIPTIONS: &[&str] = &[
+    "2014-04-01",
+    "2015-01-01",
+    "2016-06-01",
+    "2018-06-01",
+    "2019-06-01",
+    "2019-11-01",
+    "2020-01-01",
+    "2021-01-01",
+    "2022-01-01",
+    "2022-09-01",
+    "2022-12-01",
+    "2023-07-01",
+    "2024-08-01",
+    "2025-03-01",
+];
+
+/// The `api-version` a request carries (any value; see [`ApiVersion::require`]).
+#[derive(Debug, Clone)]
+pub struct ApiVersion(pub String);
+
+impl ApiVersion {
+    /// Checks the version against a family; `resource_type` names the type in the error.
+    pub fn require(&self, family: &[&str], resource_type: &str) -> Result<&str, ApiError> {
+        if family.contains(&self.0.as_str()) {
+            return Ok(&self.0);
+        }
+        let supported = family.iter().rev().copied().collect::<Vec<_>>().join(", ");
+        let (code, message) = if family == RESOURCES || family == SUBSCRIPTIONS {
+            (
+                "InvalidApiVersionParameter",
+                format!(
+                    "The api-version '{}' is invalid. The supported versions are '{supported}'.",
+                    self.0
+                ),
+            )
+        } else {
+            (
+                "NoRegisteredProviderFound",
+                format!(
+                    "No registered resource provider found for location 'global' and API version '{}' for type '{resource_type}'. The supported api-versions are '{supported}'.",
+                    self.0
+                ),
+            )
+        };
+        Err(ApiError::new(StatusCode::BAD_REQUEST, code, message))
+    }
+}
+
+/// The value of one query parameter, decoded.
+pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.unwrap_or_default()).ok()?;
+    pairs
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        match query_param(parts.uri.query(), "api-version") {
+            Some(v) if !v.is_empty() => Ok(Self(v)),
+            _ => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! One error type for every failure the HTTP layer answers, and the one place that maps errors
+//! to a status and an ARM code. Every failure, including malformed JSON, unknown routes and
+//! wrong methods, leaves as the ARM envelope `{"error":{"code","message","target"}}`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use galleon_api_types::{ErrorBody, ErrorResponse};
+use galleon_core::CoreError;
+use galleon_model::{Invalid, InvalidCode};
+
+/// An error answer: status, ARM code, message and optional target.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// ARM code.
+    pub code: String,
+    /// Message.
+    pub message: String,
+    /// Offending field.
+    pub target: Option<String>,
+}
+
+impl ApiError {
+    /// Builds an error.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+            target: None,
+        }
+    }
+
+    /// 400 `InvalidRequestContent`.
+    pub fn bad_content(reason: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContent",
+            format!("The request content was invalid and could not be deserialized: '{reason}'."),
+        )
+    }
+
+    /// 401 with ARM's code for the case.
+    pub fn unauthorized(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        let status = match e.code {
+            InvalidCode::PropertyChangeNotAllowed | InvalidCode::OperationNotAllowed => {
+                StatusCode::CONFLICT
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self {
+            status,
+            code: e.code.as_str().into(),
+            message: e.message,
+            target: Some(e.target),
+        }
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        let message = e.to_string();
+        match e {
+            CoreError::Invalid(invalid) => invalid.into(),
+            CoreError::SubscriptionNotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, "SubscriptionNotFound", message)
+            }
+            CoreError::ResourceGroupNotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, "ResourceGroupNotFound", message)
+            }
+            CoreError::NotFound { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "ResourceNotFound", message)
+            }
+            CoreError::ParentNotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, "ParentResourceNotFound", message)
+            }
+            CoreError::OperationNotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, "OperationNotFound", message)
+            }
+            CoreError::Conflict { code, .. } => Self::new(StatusCode::CONFLICT, code, message),
+            CoreError::Unauthenticated(_) => {
+                Self::unauthorized("InvalidAuthenticationToken", message)
+            }
+            CoreError::Store(inner) => {
+                tracing::error!(error = %inner, "metadata store");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalServerError",
+                    "The server encountered an internal error. Please retry the request.",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorResponse {
+            error: ErrorBody {
+                code: self.code,
+                message: self.message,
+                target: self.target,
+                details: vec![],
+            },
+        };
+        let mut resp = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        resp
+    }
+}

@@ -1,0 +1,72 @@
+//! The long-running-operation answers: 201/200 with `Azure-AsyncOperation` and `Retry-After`
+//! for PUT and PATCH, 202 with `Azure-AsyncOperation` and `Location` for DELETE, 204 for a
+//! DELETE of something that is not there.
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use galleon_core::Accepted;
+use galleon_core::Operation;
+use serde::Serialize;
+
+/// The status URL of an operation; with `monitor` the `Location` form.
+pub(crate) fn operation_url(
+    base: &str,
+    op: &Operation,
+    api_version: &str,
+    monitor: bool,
+) -> String {
+    let monitor = if monitor { "monitor=true&" } else { "" };
+    format!(
+        "{base}/subscriptions/{}/providers/Microsoft.Compute/locations/{}/capsOperations/{}?{monitor}api-version={api_version}",
+        op.subscription, op.location, op.id
+    )
+}
+
+fn header(v: &str) -> HeaderValue {
+    HeaderValue::from_str(v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// 201 (create) or 200 (update) with the resource and the async-operation headers.
+pub(crate) fn accepted<R, W: Serialize>(
+    base: &str,
+    api_version: &str,
+    accepted: &Accepted<R>,
+    body: W,
+) -> Response {
+    let status = if accepted.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "azure-asyncoperation",
+        header(&operation_url(
+            base,
+            &accepted.operation,
+            api_version,
+            false,
+        )),
+    );
+    headers.insert("retry-after", HeaderValue::from_static("1"));
+    (status, headers, Json(body)).into_response()
+}
+
+/// 202 with both polling headers, or 204 when there was nothing to delete.
+pub(crate) fn delete_started(base: &str, api_version: &str, op: Option<Operation>) -> Response {
+    let Some(op) = op else {
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "azure-asyncoperation",
+        header(&operation_url(base, &op, api_version, false)),
+    );
+    headers.insert(
+        "location",
+        header(&operation_url(base, &op, api_version, true)),
+    );
+    headers.insert("retry-after", HeaderValue::from_static("1"));
+    (StatusCode::ACCEPTED, headers).into_response()
+}

@@ -1,0 +1,151 @@
+//! What clients call before ARM: health, cloud metadata (`az cloud register`), and an
+//! OpenID/OAuth2 issuer for the client-credentials grant (MSAL, azure-identity, `az login
+//! --service-principal`).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use galleon_core::CoreError;
+use galleon_core::auth::AUDIENCES;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::api_version::query_param;
+use crate::extract::{ArmPath, BaseUrl};
+
+pub(super) async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// ARM cloud metadata. From 2022-09-01 one object; before, an array of clouds (the form
+/// `ARM_CLOUD_METADATA_URL` expects).
+pub(super) async fn metadata_endpoints(BaseUrl(base): BaseUrl, uri: Uri) -> Json<Value> {
+    let cloud = json!({
+        "name": "galleon",
+        "portal": format!("{base}/portal"),
+        "resourceManager": format!("{base}/"),
+        "authentication": {
+            "loginEndpoint": format!("{base}/"),
+            "audiences": AUDIENCES[..2],
+            "tenant": "common",
+            "identityProvider": "AAD",
+        },
+        "media": format!("{base}/"),
+        "graphAudience": format!("{base}/"),
+        "graph": format!("{base}/"),
+        "gallery": format!("{base}/"),
+        "batch": format!("{base}/"),
+        "sqlManagement": format!("{base}/"),
+        "vmImageAliasDoc": format!("{base}/"),
+        "microsoftGraphResourceId": format!("{base}/"),
+        "suffixes": { "storage": "core.windows.net", "keyVaultDns": "vault.azure.net", "sqlServerHostname": "database.windows.net" },
+    });
+    let version = query_param(uri.query(), "api-version").unwrap_or_default();
+    if version.as_str() >= "2022-09-01" {
+        Json(cloud)
+    } else {
+        Json(json!([cloud]))
+    }
+}
+
+pub(super) async fn openid_configuration(
+    ArmPath(tenant): ArmPath<String>,
+    BaseUrl(base): BaseUrl,
+) -> Json<Value> {
+    Json(json!({
+        "issuer": format!("{base}/{tenant}/v2.0"),
+        "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
+        "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
+        "jwks_uri": format!("{base}/{tenant}/discovery/v2.0/keys"),
+        "response_types_supported": ["token"],
+        "grant_types_supported": ["client_credentials"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["EdDSA"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post"],
+        "tenant_region_scope": null,
+        "cloud_instance_name": "galleon",
+    }))
+}
+
+pub(super) async fn jwks(State(s): State<AppState>) -> Json<Value> {
+    Json(s.core.tokens().jwks())
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`, client-credentials grant, form-encoded.
+pub(super) async fn token(
+    State(s): State<AppState>,
+    ArmPath(tenant): ArmPath<String>,
+    BaseUrl(base): BaseUrl,
+    body: Bytes,
+) -> Response {
+    let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "AADSTS900144: The request body must be application/x-www-form-urlencoded.",
+        );
+    };
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if field("grant_type") != Some("client_credentials") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "AADSTS70003: Only the client_credentials grant is supported.",
+        );
+    }
+    let (Some(client_id), Some(secret)) = (field("client_id"), field("client_secret")) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "AADSTS900144: The request body must contain client_id and client_secret.",
+        );
+    };
+    let scope = field("scope").unwrap_or("https://management.azure.com/.default");
+    match s
+        .core
+        .issue_token(
+            &tenant,
+            client_id,
+            secret,
+            scope,
+            &format!("{base}/{tenant}/v2.0"),
+        )
+        .await
+    {
+        Ok((access_token, expires_in)) => Json(json!({
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+            "ext_expires_in": expires_in,
+            "access_token": access_token,
+        }))
+        .into_response(),
+        Err(CoreError::Unauthenticated(message)) if message.contains("AADSTS500011") => {
+            oauth_error(StatusCode::BAD_REQUEST, "invalid_resource", &message)
+        }
+        Err(CoreError::Unauthenticated(message)) => {
+            oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &message)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "token endpoint");
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "temporarily_unavailable",
+                "The token service is unavailable. Retry.",
+            )
+        }
+    }
+}

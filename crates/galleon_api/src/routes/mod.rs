@@ -1,0 +1,114 @@
+//! Every route, in two lists: ARM routes (bearer token required) and public ones (health,
+//! cloud metadata, the token issuer). Paths are written with the fixed segments in lowercase;
+//! `normalize` rewrites requests to match.
+
+mod galleries;
+mod groups;
+mod identity;
+mod images;
+mod operations;
+mod subscriptions;
+mod versions;
+
+use axum::Json;
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use galleon_api_types::List;
+use galleon_core::Page;
+use serde::Serialize;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+const RG: &str = "/subscriptions/{sub}/resourcegroups/{rg}";
+const GALLERIES: &str =
+    "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries";
+const GALLERY: &str =
+    "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}";
+const IMAGES: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images";
+const IMAGE: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}";
+const VERSIONS: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}/versions";
+const VERSION: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}/versions/{version}";
+
+/// Routes that need a bearer token.
+pub(crate) fn arm_routes() -> Router<AppState> {
+    Router::new()
+        .route("/subscriptions", get(subscriptions::list))
+        .route("/tenants", get(subscriptions::tenants))
+        .route("/subscriptions/{sub}", get(subscriptions::get))
+        .route("/subscriptions/{sub}/resourcegroups", get(groups::list))
+        .route(RG, get(groups::get).put(groups::put).delete(groups::delete))
+        .route("/subscriptions/{sub}/providers/microsoft.compute/galleries", get(galleries::list_by_subscription))
+        .route(GALLERIES, get(galleries::list_by_group))
+        .route(GALLERY, get(galleries::get).put(galleries::put).patch(galleries::patch).delete(galleries::delete))
+        .route(IMAGES, get(images::list))
+        .route(IMAGE, get(images::get).put(images::put).patch(images::patch).delete(images::delete))
+        .route(VERSIONS, get(versions::list))
+        .route(VERSION, get(versions::get).put(versions::put).patch(versions::patch).delete(versions::delete))
+        .route("/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/capsoperations/{id}", get(operations::get))
+}
+
+/// Routes open without a token.
+pub(crate) fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(identity::healthz))
+        .route("/metadata/endpoints", get(identity::metadata_endpoints))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(identity::openid_configuration),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(identity::openid_configuration),
+        )
+        .route("/{tenant}/oauth2/v2.0/token", post(identity::token))
+        .route("/{tenant}/discovery/v2.0/keys", get(identity::jwks))
+}
+
+/// Unknown routes.
+pub(crate) async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        format!("The requested path '{}' was not found.", uri.path()),
+    )
+}
+
+/// Known routes, wrong method.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        "The requested method is not allowed for this resource.",
+    )
+}
+
+/// A list page as `{"value": [...], "nextLink": ...}`; the next link repeats the request with `$skiptoken`.
+pub(crate) fn list_response<T, W: Serialize>(
+    base: &str,
+    uri: &Uri,
+    page: Page<T>,
+    to_wire: impl Fn(&T) -> W,
+) -> Response {
+    let next_link = page.next.map(|after| {
+        let kept: Vec<(String, String)> =
+            serde_urlencoded::from_str::<Vec<(String, String)>>(uri.query().unwrap_or_default())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken"))
+                .chain(std::iter::once(("$skiptoken".to_string(), after)))
+                .collect();
+        format!(
+            "{base}{}?{}",
+            uri.path(),
+            serde_urlencoded::to_string(kept).unwrap_or_default()
+        )
+    });
+    Json(List {
+        value: page.items.iter().map(to_wire).collect(),
+        next_link,
+    })
+    .into_response()
+}

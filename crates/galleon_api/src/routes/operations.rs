@@ -1,0 +1,73 @@
+//! Operation status: `…/locations/{l}/capsOperations/{id}`. Without `monitor=true` it is the
+//! `Azure-AsyncOperation` status body; with it, the `Location` contract (202 while running, the
+//! final answer after).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use galleon_api_types::dates;
+use galleon_api_types::{ErrorBody, OperationStatus};
+use galleon_core::{OpStatus, Operation};
+
+use crate::AppState;
+use crate::api_version::{ApiVersion, COMPUTE_GALLERY, RESOURCES, query_param};
+use crate::error::ApiError;
+use crate::extract::{ArmPath, BaseUrl};
+
+fn status_body(op: &Operation) -> OperationStatus {
+    OperationStatus {
+        name: op.id.clone(),
+        status: op.status.as_str().into(),
+        start_time: dates::format(op.start_time),
+        end_time: op.end_time.map(dates::format),
+        error: op.error.as_ref().map(|(code, message)| ErrorBody {
+            code: code.clone(),
+            message: message.clone(),
+            target: None,
+            details: vec![],
+        }),
+    }
+}
+
+pub(super) async fn get(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((sub, _location, id)): ArmPath<(String, String, String)>,
+    BaseUrl(base): BaseUrl,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    // Group deletes share this URL, so both families' versions are accepted.
+    if api
+        .require(
+            COMPUTE_GALLERY,
+            "Microsoft.Compute/locations/capsOperations",
+        )
+        .is_err()
+    {
+        api.require(RESOURCES, "Microsoft.Compute/locations/capsOperations")?;
+    }
+    let op = s.core.get_operation(&sub, &id).await?;
+    let monitor =
+        query_param(uri.query(), "monitor").is_some_and(|m| m.eq_ignore_ascii_case("true"));
+    if !monitor {
+        return Ok(Json(status_body(&op)).into_response());
+    }
+    match op.status {
+        OpStatus::InProgress => {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&format!("{base}{uri}")) {
+                headers.insert("location", v);
+            }
+            headers.insert("retry-after", HeaderValue::from_static("1"));
+            Ok((StatusCode::ACCEPTED, headers).into_response())
+        }
+        OpStatus::Succeeded => Ok(StatusCode::OK.into_response()),
+        OpStatus::Failed | OpStatus::Canceled => {
+            let (code, message) = op
+                .error
+                .unwrap_or_else(|| ("OperationFailed".into(), "The operation failed.".into()));
+            Err(ApiError::new(StatusCode::BAD_REQUEST, &code, message))
+        }
+    }
+}

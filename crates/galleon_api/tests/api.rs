@@ -1,0 +1,14 @@
+//! In-process tests of the whole ARM surface: the real router and core over a temporary SQLite
+//! store, driven request by request; background jobs run when a test says so.
+
+#![allow(unreachable_pub)] // test modules share helpers across files
+
+mod api {
+    pub mod auth;
+    pub mod errors;
+    pub mod galleries;
+    pub mod groups;
+    pub mod images;
+    pub mod support;
+    pub mod versions;
+}

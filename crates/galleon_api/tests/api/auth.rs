@@ -1,0 +1,161 @@
+//! Tokens, the issuer endpoints and what the clients call first.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use galleon_core::auth::{Claims, TokenIssuer, generate_signing_key};
+
+use super::support::*;
+
+#[tokio::test]
+async fn public_endpoints_answer_without_a_token() {
+    let app = TestApp::new().await;
+    let r = app
+        .send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    let r = app
+        .send(
+            Request::get("/metadata/endpoints?api-version=2022-09-01")
+                .header("host", "127.0.0.1:8443")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.body["resourceManager"], "https://127.0.0.1:8443/");
+    assert_eq!(
+        r.body["authentication"]["loginEndpoint"],
+        "https://127.0.0.1:8443/"
+    );
+    assert_eq!(
+        r.body["authentication"]["audiences"][0],
+        "https://management.core.windows.net/"
+    );
+    let r = app
+        .send(
+            Request::get("/metadata/endpoints?api-version=2019-05-01")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        r.body.is_array(),
+        "older api-versions get an array: {}",
+        r.body
+    );
+
+    let r = app
+        .send(
+            Request::get(format!("/{TENANT}/v2.0/.well-known/openid-configuration"))
+                .header("host", "h:1")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        r.body["token_endpoint"],
+        format!("https://h:1/{TENANT}/oauth2/v2.0/token")
+    );
+    let r = app
+        .send(
+            Request::get(format!("/{TENANT}/discovery/v2.0/keys"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.body["keys"][0]["crv"], "Ed25519");
+}
+
+#[tokio::test]
+async fn token_endpoint_checks_secrets_without_revealing_client_ids() {
+    let app = TestApp::new().await;
+    let good = app.token_request(&app.client_id, &app.secret).await;
+    assert_eq!(good.body["token_type"], "Bearer");
+    assert!(good.body["expires_in"].as_i64().unwrap() > 3000);
+
+    let wrong_secret = app.token_request(&app.client_id, "nope").await;
+    let unknown_client = app
+        .token_request("11111111-1111-1111-1111-111111111111", "nope")
+        .await;
+    assert_eq!(wrong_secret.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_secret.body["error"], "invalid_client");
+    assert_eq!(
+        wrong_secret.body, unknown_client.body,
+        "same answer for unknown clients and wrong secrets"
+    );
+
+    let req = Request::post(format!("/{TENANT}/oauth2/v2.0/token"))
+        .body(Body::from("grant_type=password&client_id=x"))
+        .unwrap();
+    assert_eq!(app.send(req).await.body["error"], "unsupported_grant_type");
+}
+
+#[tokio::test]
+async fn arm_routes_need_a_valid_unexpired_token() {
+    let mut app = TestApp::new().await;
+    let uri = format!("/subscriptions/{SUB}/resourcegroups?{RES}");
+    let r = app
+        .send(Request::get(&uri).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "AuthenticationFailed")
+    );
+    assert!(r.header("www-authenticate").starts_with("Bearer"));
+
+    let good = app.token.clone();
+    app.token = "not-a-token".into();
+    assert_eq!(app.get(&uri).await.code(), "InvalidAuthenticationToken");
+
+    // Signed by another key.
+    let other = TokenIssuer::new(&generate_signing_key()).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = |exp: i64| Claims {
+        aud: "https://management.core.windows.net/".into(),
+        iss: "x".into(),
+        iat: now - 7200,
+        nbf: now - 7200,
+        exp,
+        appid: app.client_id.clone(),
+        oid: "o".into(),
+        sub: "o".into(),
+        tid: TENANT.into(),
+    };
+    app.token = other.sign(&claims(now + 600));
+    assert_eq!(app.get(&uri).await.status, StatusCode::UNAUTHORIZED);
+
+    // Ours, but expired.
+    app.token = app.core.tokens().sign(&claims(now - 60));
+    let r = app.get(&uri).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "ExpiredAuthenticationToken")
+    );
+
+    app.token = good;
+    assert_eq!(app.get(&uri).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn subscriptions_list_as_az_login_needs() {
+    let app = TestApp::new().await;
+    let r = app.get("/subscriptions?api-version=2022-12-01").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let s = &r.body["value"][0];
+    assert_eq!(s["subscriptionId"], SUB);
+    assert_eq!(s["tenantId"], TENANT);
+    assert_eq!(s["state"], "Enabled");
+    assert_eq!(
+        app.get(&format!("/subscriptions/{SUB}?api-version=2022-12-01"))
+            .await
+            .body["id"],
+        format!("/subscriptions/{SUB}")
+    );
+    let r = app
+        .get("/subscriptions/00000000-0000-0000-0000-999999999999?api-version=2022-12-01")
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::NOT_FOUND, "SubscriptionNotFound")
+    );
+}

@@ -1,0 +1,269 @@
+//! The test harness.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use galleon_api::{AppState, app};
+use galleon_core::auth::generate_signing_key;
+use galleon_core::{Core, CoreConfig};
+use galleon_store::sqlite::SqliteStore;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const SUB: &str = "00000000-0000-0000-0000-00000000000a";
+pub const TENANT: &str = "00000000-0000-0000-0000-0000000000aa";
+pub const COMPUTE: &str = "api-version=2024-03-03";
+pub const RES: &str = "api-version=2024-11-01";
+
+/// One server: core, router, an admin token.
+pub struct TestApp {
+    pub core: Arc<Core>,
+    pub token: String,
+    pub client_id: String,
+    pub secret: String,
+    state: AppState,
+    pub dir: tempfile::TempDir,
+}
+
+/// A response.
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+    pub fn state(&self) -> &str {
+        self.body["properties"]["provisioningState"]
+            .as_str()
+            .unwrap_or_default()
+    }
+}
+
+pub fn core_over(path: &std::path::Path, key: &[u8]) -> Arc<Core> {
+    let store = Arc::new(SqliteStore::open(&path.join("meta.db")).unwrap());
+    let regions = [
+        "eastus",
+        "eastus2",
+        "westus2",
+        "westcentralus",
+        "southcentralus",
+        "northeurope",
+        "westeurope",
+    ];
+    let config = CoreConfig {
+        tenant_id: TENANT.into(),
+        regions: regions.iter().map(|s| s.to_string()).collect(),
+    };
+    Arc::new(Core::new(store, config, key).unwrap())
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let key = generate_signing_key();
+        std::fs::write(dir.path().join("key"), &key).unwrap();
+        let core = core_over(dir.path(), &key);
+        core.ensure_subscription(SUB, "test").await.unwrap();
+        let admin = core.create_principal("admin").await.unwrap();
+        let mut app = Self::over(core, dir);
+        app.client_id = admin.principal.client_id;
+        app.secret = admin.secret;
+        let resp = app
+            .token_request(&app.client_id.clone(), &app.secret.clone())
+            .await;
+        assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+        app.token = resp.body["access_token"].as_str().unwrap().to_string();
+        app
+    }
+
+    fn over(core: Arc<Core>, dir: tempfile::TempDir) -> Self {
+        let state = AppState {
+            core: core.clone(),
+            public_url: None,
+            scheme: "https",
+        };
+        Self {
+            core,
+            token: String::new(),
+            client_id: String::new(),
+            secret: String::new(),
+            state,
+            dir,
+        }
+    }
+
+    /// The same data directory opened again, as after a restart.
+    pub async fn restart(self) -> Self {
+        let key = std::fs::read(self.dir.path().join("key")).unwrap();
+        let (token, client_id, secret) = (
+            self.token.clone(),
+            self.client_id.clone(),
+            self.secret.clone(),
+        );
+        let dir = self.dir;
+        drop(self.core);
+        drop(self.state);
+        let core = core_over(dir.path(), &key);
+        let mut app = Self::over(core, dir);
+        (app.token, app.client_id, app.secret) = (token, client_id, secret);
+        app
+    }
+
+    pub async fn token_request(&self, client_id: &str, secret: &str) -> Resp {
+        let form = format!(
+            "grant_type=client_credentials&client_id={client_id}&client_secret={}&scope=https%3A%2F%2Fmanagement.core.windows.net%2F%2F.default",
+            urlencode(secret)
+        );
+        let req = Request::post(format!("/{TENANT}/oauth2/v2.0/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap();
+        self.send(req).await
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let resp = app(self.state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes) }))
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// An authenticated request; `uri` carries its own query.
+    pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Resp {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {}", self.token));
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+        self.send(req.body(body).unwrap()).await
+    }
+
+    pub async fn put(&self, uri: &str, body: Value) -> Resp {
+        self.call(Method::PUT, uri, Some(body)).await
+    }
+    pub async fn patch(&self, uri: &str, body: Value) -> Resp {
+        self.call(Method::PATCH, uri, Some(body)).await
+    }
+    pub async fn get(&self, uri: &str) -> Resp {
+        self.call(Method::GET, uri, None).await
+    }
+    pub async fn delete(&self, uri: &str) -> Resp {
+        self.call(Method::DELETE, uri, None).await
+    }
+
+    /// Runs queued jobs to completion.
+    pub async fn settle(&self) {
+        self.core.run_pending_jobs().await.unwrap();
+    }
+
+    /// Polls an absolute operation URL (as a client would) and returns its body.
+    pub async fn poll(&self, url: &str) -> Resp {
+        let path = url
+            .split_once("://")
+            .map(|(_, rest)| &rest[rest.find('/').unwrap()..])
+            .unwrap();
+        self.get(path).await
+    }
+
+    /// Creates a resource group, gallery and definition the way `az` does; returns their paths.
+    pub async fn seed_definition(&self, rg: &str, gallery: &str, image: &str) -> (String, String) {
+        let r = self
+            .put(
+                &format!("/subscriptions/{SUB}/resourcegroups/{rg}?{RES}"),
+                json!({ "location": "westcentralus" }),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+        let g = gallery_path(rg, gallery);
+        let r = self
+            .put(
+                &format!("{g}?{COMPUTE}"),
+                json!({ "location": "westcentralus" }),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+        let i = format!("{g}/images/{image}");
+        let r = self
+            .put(
+                &format!("{i}?api-version=2021-10-01"),
+                definition_body("westcentralus", "myPublisher", "myOffer", image),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+        self.settle().await;
+        (g, i)
+    }
+}
+
+pub fn gallery_path(rg: &str, gallery: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute/galleries/{gallery}"
+    )
+}
+
+/// The body `az sig image-definition create` sends.
+pub fn definition_body(location: &str, publisher: &str, offer: &str, sku: &str) -> Value {
+    json!({
+        "location": location,
+        "properties": {
+            "disallowed": {}, "features": [{ "name": "SecurityType", "value": "TrustedLaunchSupported" }],
+            "hyperVGeneration": "V2", "identifier": { "offer": offer, "publisher": publisher, "sku": sku },
+            "osState": "Generalized", "osType": "Linux"
+        },
+        "tags": {}
+    })
+}
+
+pub const MANAGED_IMAGE: &str = "/subscriptions/00000000-0000-0000-0000-00000000000a/resourceGroups/myResourceGroup/providers/Microsoft.Compute/images/myImage";
+
+/// The body the seed's `az sig image-version create` sends.
+pub fn seed_version_body() -> Value {
+    json!({
+        "location": "westcentralus",
+        "properties": {
+            "publishingProfile": { "replicaCount": 2, "targetRegions": [
+                { "name": "westcentralus" }, { "name": "southcentralus", "regionalReplicaCount": 1 },
+                { "name": "eastus", "regionalReplicaCount": 1, "storageAccountType": "standard_zrs" } ] },
+            "storageProfile": { "source": { "id": MANAGED_IMAGE } }
+        },
+        "tags": {}
+    })
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
