@@ -85,6 +85,15 @@ impl Core {
         Ok(NewPrincipal { principal, secret })
     }
 
+    /// Whether a principal with this client id exists.
+    pub async fn principal_exists(&self, client_id: &str) -> CoreResult<bool> {
+        Ok(self
+            .store()
+            .get(Kind::Principal, &key(client_id))
+            .await?
+            .is_some())
+    }
+
     /// Client-credentials grant: checks the secret and returns `(access_token, expires_in)`.
     /// An unknown client and a wrong secret get the same answer.
     pub async fn issue_token(

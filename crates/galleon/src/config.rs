@@ -1,0 +1,144 @@
+//! Settings: built-in defaults, then a TOML file, then environment variables, then flags
+//! (clap reads each flag's environment variable, so "env, then flag" is one step).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The regions galleon serves when nothing else is configured (design §8).
+pub(crate) const DEFAULT_REGIONS: &[&str] = &[
+    "eastus",
+    "eastus2",
+    "westus2",
+    "westcentralus",
+    "southcentralus",
+    "northeurope",
+    "westeurope",
+];
+
+/// `galleon serve` flags.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ServeArgs {
+    /// Data directory (metadata, keys, certificates, credentials).
+    #[arg(long, env = "GALLEON_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "GALLEON_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// A TOML configuration file (default: DATA_DIR/galleon.toml when it exists).
+    #[arg(long, env = "GALLEON_CONFIG")]
+    config: Option<PathBuf>,
+    /// The URL clients use to reach this server, when it differs from the listen address.
+    #[arg(long, env = "GALLEON_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Serve plain HTTP instead of HTTPS (the az CLI refuses this; SDKs need extra settings).
+    #[arg(long, env = "GALLEON_INSECURE_HTTP")]
+    insecure_http: bool,
+    /// PEM certificate chain to serve instead of the generated one.
+    #[arg(long, env = "GALLEON_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "GALLEON_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Comma-separated canonical region names this deployment serves.
+    #[arg(long, env = "GALLEON_REGIONS", value_delimiter = ',')]
+    regions: Option<Vec<String>>,
+}
+
+/// The configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    public_url: Option<String>,
+    insecure_http: Option<bool>,
+    regions: Option<Vec<String>>,
+    tls: Option<FileTls>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub public_url: Option<String>,
+    pub insecure_http: bool,
+    /// Certificate and key given by the operator, if any.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub regions: Vec<String>,
+}
+
+fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+impl Settings {
+    pub(crate) fn resolve(args: ServeArgs) -> anyhow::Result<Self> {
+        let data_dir = args
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("galleon-data"));
+        let file = match &args.config {
+            Some(path) => read_file_config(path)?,
+            None if data_dir.join("galleon.toml").exists() => {
+                read_file_config(&data_dir.join("galleon.toml"))?
+            }
+            None => FileConfig::default(),
+        };
+        let regions: Vec<String> = args
+            .regions
+            .or(file.regions)
+            .unwrap_or_else(|| DEFAULT_REGIONS.iter().map(|s| s.to_string()).collect())
+            .iter()
+            .map(|r| galleon_model::region::canonical(r))
+            .filter(|r| !r.is_empty())
+            .collect();
+        anyhow::ensure!(
+            !regions.is_empty(),
+            "at least one region must be configured"
+        );
+        Ok(Self {
+            data_dir,
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:8443".parse().expect("valid default")),
+            public_url: args.public_url.or(file.public_url),
+            insecure_http: args.insecure_http || file.insecure_http.unwrap_or(false),
+            tls: args
+                .tls_cert
+                .zip(args.tls_key)
+                .or(file.tls.map(|t| (t.cert, t.key))),
+            regions,
+        })
+    }
+
+    /// The URL clients reach the server at.
+    pub(crate) fn endpoint(&self) -> String {
+        if let Some(url) = &self.public_url {
+            return url.trim_end_matches('/').to_string();
+        }
+        let scheme = if self.insecure_http { "http" } else { "https" };
+        let host = if self.listen.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            self.listen.ip().to_string()
+        };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        format!("{scheme}://{host}:{}", self.listen.port())
+    }
+}

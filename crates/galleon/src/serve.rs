@@ -1,0 +1,147 @@
+//! `galleon serve`: bootstrap, then accept connections (TLS unless asked otherwise) and serve
+//! the ARM application, with the job worker running beside it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use galleon_api::{AppState, app};
+use galleon_core::{Core, CoreConfig, jobs};
+use galleon_store::sqlite::SqliteStore;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::config::Settings;
+use crate::{bootstrap, tls};
+
+pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
+    let dir = &settings.data_dir;
+    let instance = bootstrap::instance(dir)?;
+    let key = bootstrap::signing_key(dir)?;
+    let store = Arc::new(
+        SqliteStore::open(&dir.join("metadata.db")).context("opening the metadata store")?,
+    );
+    let core = Arc::new(Core::new(
+        store,
+        CoreConfig {
+            tenant_id: instance.tenant_id.clone(),
+            regions: settings.regions.clone(),
+        },
+        &key,
+    )?);
+
+    let (acceptor, ca_file) = if settings.insecure_http {
+        (None, None)
+    } else {
+        let (cert, key, ca) = match &settings.tls {
+            Some((cert, key)) => (cert.clone(), key.clone(), None),
+            None => {
+                let files = tls::ensure_generated(dir, &settings.listen.ip().to_string())?;
+                (files.cert, files.key, Some(files.ca_cert))
+            }
+        };
+        (
+            Some(TlsAcceptor::from(tls::server_config(&cert, &key)?)),
+            ca,
+        )
+    };
+    let endpoint = settings.endpoint();
+    let credentials =
+        bootstrap::admin(&core, dir, &instance, &endpoint, ca_file.as_deref()).await?;
+
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding {}", settings.listen))?;
+    jobs::spawn_worker(core.clone());
+    let scheme = if settings.insecure_http {
+        "http"
+    } else {
+        "https"
+    };
+    let state = AppState {
+        core,
+        public_url: settings.public_url.clone(),
+        scheme,
+    };
+    // hyper hands over `Request<Incoming>`; the application takes axum's `Body`.
+    let service = app(state)
+        .map_request(|req: hyper::Request<hyper::body::Incoming>| req.map(axum::body::Body::new));
+
+    println!("galleon is listening on {endpoint}");
+    match &ca_file {
+        Some(ca) => println!(
+            "CA certificate: {}",
+            std::fs::canonicalize(ca)
+                .unwrap_or_else(|_| ca.clone())
+                .display()
+        ),
+        None if settings.insecure_http => println!("TLS is off (--insecure-http)"),
+        None => println!(
+            "TLS certificate: {}",
+            settings
+                .tls
+                .as_ref()
+                .map(|t| t.0.display().to_string())
+                .unwrap_or_default()
+        ),
+    }
+    println!(
+        "admin credentials: {}",
+        std::fs::canonicalize(&credentials)
+            .unwrap_or(credentials)
+            .display()
+    );
+    println!("regions: {}", settings.regions.join(", "));
+
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let service = TowerToHyperService::new(service.clone());
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let builder = Builder::new(TokioExecutor::new());
+            let result = match acceptor {
+                Some(acceptor) => {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+                    {
+                        Ok(Ok(tls)) => builder.serve_connection(TokioIo::new(tls), service).await,
+                        Ok(Err(e)) => return tracing::debug!(error = %e, "TLS handshake"),
+                        Err(_) => return tracing::debug!("TLS handshake timed out"),
+                    }
+                }
+                None => builder.serve_connection(TokioIo::new(tcp), service).await,
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection");
+            }
+        });
+    }
+    println!("galleon stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("signal handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}
