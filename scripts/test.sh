@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Every test galleon has, on a fresh machine: formatting and lints, the Rust unit, conformance
+# and in-process API tests, then the end-to-end tests with the official Azure SDK.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+command -v cargo >/dev/null || { echo "cargo is required (rustup.rs)" >&2; exit 1; }
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    apt-get update -qq && apt-get install -y -qq python3-venv
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+# Two cores: keep test binaries from oversubscribing them.
+cargo test --workspace --quiet -- --test-threads=4
+scripts/e2e.sh
