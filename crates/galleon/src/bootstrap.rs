@@ -31,26 +31,35 @@ pub(crate) struct Credentials {
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Option<T>> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(
-            serde_json::from_slice(&bytes)
-                .with_context(|| format!("parsing {}", path.display()))?,
-        )),
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))?)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
 }
 
-/// Creates the data directory and the instance identity on first start.
-pub(crate) fn instance(dir: &Path) -> anyhow::Result<Instance> {
+/// Takes the data directory for this process. One server per directory: the metadata store
+/// caches what it reads and relies on being its only writer.
+pub(crate) fn lock(dir: &Path) -> anyhow::Result<std::fs::File> {
     private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("galleon.lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            anyhow::bail!("another galleon is already serving {} (it holds {})", dir.display(), path.display())
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
+/// Creates the instance identity on first start.
+pub(crate) fn instance(dir: &Path) -> anyhow::Result<Instance> {
     let path = dir.join("instance.json");
     if let Some(existing) = read_json(&path)? {
         return Ok(existing);
     }
-    let instance = Instance {
-        tenant_id: uuid::Uuid::new_v4().to_string(),
-        subscription_id: uuid::Uuid::new_v4().to_string(),
-    };
+    let instance =
+        Instance { tenant_id: uuid::Uuid::new_v4().to_string(), subscription_id: uuid::Uuid::new_v4().to_string() };
     write_private(&path, &serde_json::to_vec_pretty(&instance)?)?;
     Ok(instance)
 }
@@ -79,15 +88,9 @@ pub(crate) async fn admin(
     endpoint: &str,
     ca_file: Option<&Path>,
 ) -> anyhow::Result<PathBuf> {
-    core.ensure_subscription(&instance.subscription_id, "galleon")
-        .await?;
+    core.ensure_subscription(&instance.subscription_id, "galleon").await?;
     let path = dir.join("credentials.json");
-    let ca_file = ca_file.map(|p| {
-        std::fs::canonicalize(p)
-            .unwrap_or_else(|_| p.to_path_buf())
-            .display()
-            .to_string()
-    });
+    let ca_file = ca_file.map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string());
     if let Some(mut creds) = read_json::<Credentials>(&path)?
         && core.principal_exists(&creds.client_id).await?
     {

@@ -8,15 +8,8 @@ use anyhow::Context;
 use serde::Deserialize;
 
 /// The regions galleon serves when nothing else is configured (design §8).
-pub(crate) const DEFAULT_REGIONS: &[&str] = &[
-    "eastus",
-    "eastus2",
-    "westus2",
-    "westcentralus",
-    "southcentralus",
-    "northeurope",
-    "westeurope",
-];
+pub(crate) const DEFAULT_REGIONS: &[&str] =
+    &["eastus", "eastus2", "westus2", "westcentralus", "southcentralus", "northeurope", "westeurope"];
 
 /// `galleon serve` flags.
 #[derive(clap::Args, Debug)]
@@ -78,21 +71,16 @@ pub(crate) struct Settings {
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 impl Settings {
     pub(crate) fn resolve(args: ServeArgs) -> anyhow::Result<Self> {
-        let data_dir = args
-            .data_dir
-            .unwrap_or_else(|| PathBuf::from("galleon-data"));
+        let data_dir = args.data_dir.unwrap_or_else(|| PathBuf::from("galleon-data"));
         let file = match &args.config {
             Some(path) => read_file_config(path)?,
-            None if data_dir.join("galleon.toml").exists() => {
-                read_file_config(&data_dir.join("galleon.toml"))?
-            }
+            None if data_dir.join("galleon.toml").exists() => read_file_config(&data_dir.join("galleon.toml"))?,
             None => FileConfig::default(),
         };
         let regions: Vec<String> = args
@@ -103,22 +91,13 @@ impl Settings {
             .map(|r| galleon_model::region::canonical(r))
             .filter(|r| !r.is_empty())
             .collect();
-        anyhow::ensure!(
-            !regions.is_empty(),
-            "at least one region must be configured"
-        );
+        anyhow::ensure!(!regions.is_empty(), "at least one region must be configured");
         Ok(Self {
             data_dir,
-            listen: args
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| "127.0.0.1:8443".parse().expect("valid default")),
+            listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8443".parse().expect("valid default")),
             public_url: args.public_url.or(file.public_url),
             insecure_http: args.insecure_http || file.insecure_http.unwrap_or(false),
-            tls: args
-                .tls_cert
-                .zip(args.tls_key)
-                .or(file.tls.map(|t| (t.cert, t.key))),
+            tls: args.tls_cert.zip(args.tls_key).or(file.tls.map(|t| (t.cert, t.key))),
             regions,
         })
     }
@@ -129,16 +108,9 @@ impl Settings {
             return url.trim_end_matches('/').to_string();
         }
         let scheme = if self.insecure_http { "http" } else { "https" };
-        let host = if self.listen.ip().is_unspecified() {
-            "127.0.0.1".to_string()
-        } else {
-            self.listen.ip().to_string()
-        };
-        let host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host
-        };
+        let host =
+            if self.listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { self.listen.ip().to_string() };
+        let host = if host.contains(':') { format!("[{host}]") } else { host };
         format!("{scheme}://{host}:{}", self.listen.port())
     }
 }

@@ -20,17 +20,13 @@ use crate::{bootstrap, tls};
 
 pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let dir = &settings.data_dir;
+    let _lock = bootstrap::lock(dir)?;
     let instance = bootstrap::instance(dir)?;
     let key = bootstrap::signing_key(dir)?;
-    let store = Arc::new(
-        SqliteStore::open(&dir.join("metadata.db")).context("opening the metadata store")?,
-    );
+    let store = Arc::new(SqliteStore::open(&dir.join("metadata.db")).context("opening the metadata store")?);
     let core = Arc::new(Core::new(
         store,
-        CoreConfig {
-            tenant_id: instance.tenant_id.clone(),
-            regions: settings.regions.clone(),
-        },
+        CoreConfig { tenant_id: instance.tenant_id.clone(), regions: settings.regions.clone() },
         &key,
     )?);
 
@@ -44,57 +40,28 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
                 (files.cert, files.key, Some(files.ca_cert))
             }
         };
-        (
-            Some(TlsAcceptor::from(tls::server_config(&cert, &key)?)),
-            ca,
-        )
+        (Some(TlsAcceptor::from(tls::server_config(&cert, &key)?)), ca)
     };
     let endpoint = settings.endpoint();
-    let credentials =
-        bootstrap::admin(&core, dir, &instance, &endpoint, ca_file.as_deref()).await?;
+    let credentials = bootstrap::admin(&core, dir, &instance, &endpoint, ca_file.as_deref()).await?;
 
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("binding {}", settings.listen))?;
+    let listener = TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
     jobs::spawn_worker(core.clone());
-    let scheme = if settings.insecure_http {
-        "http"
-    } else {
-        "https"
-    };
-    let state = AppState {
-        core,
-        public_url: settings.public_url.clone(),
-        scheme,
-    };
+    let scheme = if settings.insecure_http { "http" } else { "https" };
+    let state = AppState { core, public_url: settings.public_url.clone(), scheme };
     // hyper hands over `Request<Incoming>`; the application takes axum's `Body`.
-    let service = app(state)
-        .map_request(|req: hyper::Request<hyper::body::Incoming>| req.map(axum::body::Body::new));
+    let service = app(state).map_request(|req: hyper::Request<hyper::body::Incoming>| req.map(axum::body::Body::new));
 
     println!("galleon is listening on {endpoint}");
     match &ca_file {
-        Some(ca) => println!(
-            "CA certificate: {}",
-            std::fs::canonicalize(ca)
-                .unwrap_or_else(|_| ca.clone())
-                .display()
-        ),
+        Some(ca) => println!("CA certificate: {}", std::fs::canonicalize(ca).unwrap_or_else(|_| ca.clone()).display()),
         None if settings.insecure_http => println!("TLS is off (--insecure-http)"),
         None => println!(
             "TLS certificate: {}",
-            settings
-                .tls
-                .as_ref()
-                .map(|t| t.0.display().to_string())
-                .unwrap_or_default()
+            settings.tls.as_ref().map(|t| t.0.display().to_string()).unwrap_or_default()
         ),
     }
-    println!(
-        "admin credentials: {}",
-        std::fs::canonicalize(&credentials)
-            .unwrap_or(credentials)
-            .display()
-    );
+    println!("admin credentials: {}", std::fs::canonicalize(&credentials).unwrap_or(credentials).display());
     println!("regions: {}", settings.regions.join(", "));
 
     let shutdown = shutdown_signal();
@@ -117,14 +84,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         tokio::spawn(async move {
             let builder = Builder::new(TokioExecutor::new());
             let result = match acceptor {
-                Some(acceptor) => {
-                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
-                    {
-                        Ok(Ok(tls)) => builder.serve_connection(TokioIo::new(tls), service).await,
-                        Ok(Err(e)) => return tracing::debug!(error = %e, "TLS handshake"),
-                        Err(_) => return tracing::debug!("TLS handshake timed out"),
-                    }
-                }
+                Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                    Ok(Ok(tls)) => builder.serve_connection(TokioIo::new(tls), service).await,
+                    Ok(Err(e)) => return tracing::debug!(error = %e, "TLS handshake"),
+                    Err(_) => return tracing::debug!("TLS handshake timed out"),
+                },
                 None => builder.serve_connection(TokioIo::new(tcp), service).await,
             };
             if let Err(e) = result {
@@ -138,8 +102,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("signal handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
     tokio::select! {
         _ = ctrl_c => {},
         _ = term.recv() => {},

@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -23,11 +22,7 @@ pub(crate) struct TlsFiles {
 }
 
 fn names_for(listen_host: &str) -> Vec<String> {
-    let mut names = vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ];
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
     if !names.iter().any(|n| n == listen_host)
         && !listen_host.is_empty()
         && listen_host != "0.0.0.0"
@@ -42,11 +37,7 @@ fn names_for(listen_host: &str) -> Vec<String> {
 pub(crate) fn ensure_generated(dir: &Path, listen_host: &str) -> anyhow::Result<TlsFiles> {
     let tls = dir.join("tls");
     private_dir(&tls)?;
-    let files = TlsFiles {
-        ca_cert: tls.join("ca.crt"),
-        cert: tls.join("server.crt"),
-        key: tls.join("server.key"),
-    };
+    let files = TlsFiles { ca_cert: tls.join("ca.crt"), cert: tls.join("server.crt"), key: tls.join("server.key") };
     let ca_key_path = tls.join("ca.key");
     if files.ca_cert.exists() && files.cert.exists() && files.key.exists() {
         return Ok(files);
@@ -54,10 +45,7 @@ pub(crate) fn ensure_generated(dir: &Path, listen_host: &str) -> anyhow::Result<
     // The CA's parameters are rebuilt identically each time: with the same key they give the same
     // subject and key identifier, so a new server certificate chains to the CA clients already trust.
     let (ca_params, ca_key) = if files.ca_cert.exists() && ca_key_path.exists() {
-        (
-            ca_params()?,
-            KeyPair::from_pem(&std::fs::read_to_string(&ca_key_path)?)?,
-        )
+        (ca_params()?, KeyPair::from_pem(&std::fs::read_to_string(&ca_key_path)?)?)
     } else {
         let params = ca_params()?;
         let key = KeyPair::generate()?;
@@ -70,10 +58,7 @@ pub(crate) fn ensure_generated(dir: &Path, listen_host: &str) -> anyhow::Result<
     let mut leaf = CertificateParams::new(names_for(listen_host))?;
     leaf.distinguished_name.push(DnType::CommonName, "galleon");
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    leaf.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     leaf.use_authority_key_identifier_extension = true;
     leaf.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(825);
     let leaf_key = KeyPair::generate()?;
@@ -86,14 +71,8 @@ pub(crate) fn ensure_generated(dir: &Path, listen_host: &str) -> anyhow::Result<
 fn ca_params() -> anyhow::Result<CertificateParams> {
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "galleon local CA");
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    params.distinguished_name.push(DnType::CommonName, "galleon local CA");
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     params.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(3650);
     Ok(params)
 }
@@ -104,8 +83,7 @@ pub(crate) fn server_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<rustl
         .with_context(|| format!("reading {}", cert.display()))?
         .collect::<Result<_, _>>()
         .with_context(|| format!("parsing {}", cert.display()))?;
-    let key =
-        PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading {}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading {}", key.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

@@ -89,10 +89,7 @@ impl ApiVersion {
         let (code, message) = if family == RESOURCES || family == SUBSCRIPTIONS {
             (
                 "InvalidApiVersionParameter",
-                format!(
-                    "The api-version '{}' is invalid. The supported versions are '{supported}'.",
-                    self.0
-                ),
+                format!("The api-version '{}' is invalid. The supported versions are '{supported}'.", self.0),
             )
         } else {
             (
@@ -109,12 +106,8 @@ impl ApiVersion {
 
 /// The value of one query parameter, decoded.
 pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(query.unwrap_or_default()).ok()?;
-    pairs
-        .into_iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default()).ok()?;
+    pairs.into_iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {

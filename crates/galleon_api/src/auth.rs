@@ -10,15 +10,8 @@ use crate::error::ApiError;
 
 /// Refuses requests without a valid bearer token (401, ARM codes); puts the claims in the
 /// request extensions for handlers that need the caller.
-pub(crate) async fn require_bearer(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let header = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|h| h.to_str().ok());
+pub(crate) async fn require_bearer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let header = req.headers().get(AUTHORIZATION).and_then(|h| h.to_str().ok());
     let Some(header) = header else {
         return ApiError::unauthorized(
             "AuthenticationFailed",
@@ -26,10 +19,7 @@ pub(crate) async fn require_bearer(
         )
         .into_response();
     };
-    let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .map(str::trim);
+    let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim);
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return ApiError::unauthorized(
             "AuthenticationFailed",
@@ -44,11 +34,8 @@ pub(crate) async fn require_bearer(
         }
         Err(e) => {
             let message = e.to_string();
-            let code = if message.contains("expired") {
-                "ExpiredAuthenticationToken"
-            } else {
-                "InvalidAuthenticationToken"
-            };
+            let code =
+                if message.contains("expired") { "ExpiredAuthenticationToken" } else { "InvalidAuthenticationToken" };
             ApiError::unauthorized(code, message).into_response()
         }
     }

@@ -25,12 +25,7 @@ pub struct ApiError {
 impl ApiError {
     /// Builds an error.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: code.to_string(),
-            message: message.into(),
-            target: None,
-        }
+        Self { status, code: code.to_string(), message: message.into(), target: None }
     }
 
     /// 400 `InvalidRequestContent`.
@@ -51,17 +46,10 @@ impl ApiError {
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
         let status = match e.code {
-            InvalidCode::PropertyChangeNotAllowed | InvalidCode::OperationNotAllowed => {
-                StatusCode::CONFLICT
-            }
+            InvalidCode::PropertyChangeNotAllowed | InvalidCode::OperationNotAllowed => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         };
-        Self {
-            status,
-            code: e.code.as_str().into(),
-            message: e.message,
-            target: Some(e.target),
-        }
+        Self { status, code: e.code.as_str().into(), message: e.message, target: Some(e.target) }
     }
 }
 
@@ -70,25 +58,13 @@ impl From<CoreError> for ApiError {
         let message = e.to_string();
         match e {
             CoreError::Invalid(invalid) => invalid.into(),
-            CoreError::SubscriptionNotFound(_) => {
-                Self::new(StatusCode::NOT_FOUND, "SubscriptionNotFound", message)
-            }
-            CoreError::ResourceGroupNotFound(_) => {
-                Self::new(StatusCode::NOT_FOUND, "ResourceGroupNotFound", message)
-            }
-            CoreError::NotFound { .. } => {
-                Self::new(StatusCode::NOT_FOUND, "ResourceNotFound", message)
-            }
-            CoreError::ParentNotFound(_) => {
-                Self::new(StatusCode::NOT_FOUND, "ParentResourceNotFound", message)
-            }
-            CoreError::OperationNotFound(_) => {
-                Self::new(StatusCode::NOT_FOUND, "OperationNotFound", message)
-            }
+            CoreError::SubscriptionNotFound(_) => Self::new(StatusCode::NOT_FOUND, "SubscriptionNotFound", message),
+            CoreError::ResourceGroupNotFound(_) => Self::new(StatusCode::NOT_FOUND, "ResourceGroupNotFound", message),
+            CoreError::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, "ResourceNotFound", message),
+            CoreError::ParentNotFound(_) => Self::new(StatusCode::NOT_FOUND, "ParentResourceNotFound", message),
+            CoreError::OperationNotFound(_) => Self::new(StatusCode::NOT_FOUND, "OperationNotFound", message),
             CoreError::Conflict { code, .. } => Self::new(StatusCode::CONFLICT, code, message),
-            CoreError::Unauthenticated(_) => {
-                Self::unauthorized("InvalidAuthenticationToken", message)
-            }
+            CoreError::Unauthenticated(_) => Self::unauthorized("InvalidAuthenticationToken", message),
             CoreError::Store(inner) => {
                 tracing::error!(error = %inner, "metadata store");
                 Self::new(
@@ -104,19 +80,12 @@ impl From<CoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorResponse {
-            error: ErrorBody {
-                code: self.code,
-                message: self.message,
-                target: self.target,
-                details: vec![],
-            },
+            error: ErrorBody { code: self.code, message: self.message, target: self.target, details: vec![] },
         };
         let mut resp = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
         }
         resp
     }

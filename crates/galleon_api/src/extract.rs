@@ -21,25 +21,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ArmJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e: BytesRejection| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "RequestEntityTooLarge",
-                        "The request content is larger than the limit of 1 MiB.",
-                    )
-                } else {
-                    ApiError::bad_content(e.body_text())
-                }
-            })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "RequestEntityTooLarge",
+                    "The request content is larger than the limit of 1 MiB.",
+                )
+            } else {
+                ApiError::bad_content(e.body_text())
+            }
+        })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::bad_content("the request body is empty"));
         }
-        serde_json::from_slice(&bytes)
-            .map(ArmJson)
-            .map_err(ApiError::bad_content)
+        serde_json::from_slice(&bytes).map(ArmJson).map_err(ApiError::bad_content)
     }
 }
 
@@ -77,13 +73,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
                 )
             })?),
         };
-        Ok(Self {
-            page: PageRequest {
-                after: query_param(q, "$skiptoken"),
-                top,
-            },
-            expand: query_param(q, "$expand"),
-        })
+        Ok(Self { page: PageRequest { after: query_param(q, "$skiptoken"), top }, expand: query_param(q, "$expand") })
     }
 }
 

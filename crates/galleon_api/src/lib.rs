@@ -38,10 +38,8 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// The router, without path normalisation (see [`app`]).
 pub fn router(state: AppState) -> Router {
-    let arm = routes::arm_routes().route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_bearer,
-    ));
+    let arm =
+        routes::arm_routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_bearer));
     Router::new()
         .merge(arm)
         .merge(routes::public_routes())
@@ -55,12 +53,8 @@ pub fn router(state: AppState) -> Router {
 /// The whole HTTP application: path normalisation around the router. Serve this.
 pub fn app(
     state: AppState,
-) -> impl tower::Service<
-    Request,
-    Response = axum::response::Response,
-    Error = std::convert::Infallible,
-    Future: Send,
-> + Clone
+) -> impl tower::Service<Request, Response = axum::response::Response, Error = std::convert::Infallible, Future: Send>
++ Clone
 + Send
 + 'static {
     router(state).map_request(|mut req: Request| {

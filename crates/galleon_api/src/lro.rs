@@ -10,12 +10,7 @@ use galleon_core::Operation;
 use serde::Serialize;
 
 /// The status URL of an operation; with `monitor` the `Location` form.
-pub(crate) fn operation_url(
-    base: &str,
-    op: &Operation,
-    api_version: &str,
-    monitor: bool,
-) -> String {
+pub(crate) fn operation_url(base: &str, op: &Operation, api_version: &str, monitor: bool) -> String {
     let monitor = if monitor { "monitor=true&" } else { "" };
     format!(
         "{base}/subscriptions/{}/providers/Microsoft.Compute/locations/{}/capsOperations/{}?{monitor}api-version={api_version}",
@@ -28,27 +23,10 @@ fn header(v: &str) -> HeaderValue {
 }
 
 /// 201 (create) or 200 (update) with the resource and the async-operation headers.
-pub(crate) fn accepted<R, W: Serialize>(
-    base: &str,
-    api_version: &str,
-    accepted: &Accepted<R>,
-    body: W,
-) -> Response {
-    let status = if accepted.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+pub(crate) fn accepted<R, W: Serialize>(base: &str, api_version: &str, accepted: &Accepted<R>, body: W) -> Response {
+    let status = if accepted.created { StatusCode::CREATED } else { StatusCode::OK };
     let mut headers = HeaderMap::new();
-    headers.insert(
-        "azure-asyncoperation",
-        header(&operation_url(
-            base,
-            &accepted.operation,
-            api_version,
-            false,
-        )),
-    );
+    headers.insert("azure-asyncoperation", header(&operation_url(base, &accepted.operation, api_version, false)));
     headers.insert("retry-after", HeaderValue::from_static("1"));
     (status, headers, Json(body)).into_response()
 }
@@ -59,14 +37,8 @@ pub(crate) fn delete_started(base: &str, api_version: &str, op: Option<Operation
         return StatusCode::NO_CONTENT.into_response();
     };
     let mut headers = HeaderMap::new();
-    headers.insert(
-        "azure-asyncoperation",
-        header(&operation_url(base, &op, api_version, false)),
-    );
-    headers.insert(
-        "location",
-        header(&operation_url(base, &op, api_version, true)),
-    );
+    headers.insert("azure-asyncoperation", header(&operation_url(base, &op, api_version, false)));
+    headers.insert("location", header(&operation_url(base, &op, api_version, true)));
     headers.insert("retry-after", HeaderValue::from_static("1"));
     (StatusCode::ACCEPTED, headers).into_response()
 }

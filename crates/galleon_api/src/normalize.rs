@@ -56,15 +56,9 @@ mod tests {
             normalize_path(p).unwrap(),
             "/subscriptions/SUB/resourcegroups/MyRG/providers/microsoft.compute/galleries/MyGal/images/Img/versions/1.0.0"
         );
+        assert_eq!(normalize_path("/subscriptions/S/resourcegroups/RG").unwrap(), "/subscriptions/S/resourcegroups/RG");
         assert_eq!(
-            normalize_path("/subscriptions/S/resourcegroups/RG").unwrap(),
-            "/subscriptions/S/resourcegroups/RG"
-        );
-        assert_eq!(
-            normalize_path(
-                "/subscriptions/S/providers/Microsoft.Compute/locations/WestUS/capsOperations/ID"
-            )
-            .unwrap(),
+            normalize_path("/subscriptions/S/providers/Microsoft.Compute/locations/WestUS/capsOperations/ID").unwrap(),
             "/subscriptions/S/providers/microsoft.compute/locations/WestUS/capsoperations/ID"
         );
         assert_eq!(normalize_path("/healthz"), None);

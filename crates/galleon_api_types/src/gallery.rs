@@ -46,9 +46,7 @@ pub fn to_wire(g: &Tracked<Gallery>) -> GalleryResource {
         tags: Some(g.tags.clone()),
         properties: Some(GalleryProperties {
             description: g.properties.description.clone(),
-            identifier: Some(GalleryIdentifier {
-                unique_name: g.properties.unique_name.clone(),
-            }),
+            identifier: Some(GalleryIdentifier { unique_name: g.properties.unique_name.clone() }),
             provisioning_state: Some(g.provisioning_state.as_str().into()),
         }),
     }

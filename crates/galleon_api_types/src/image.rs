@@ -147,12 +147,7 @@ const P: &str = "galleryImage.properties";
 
 /// A request body as the model's request.
 pub fn to_request(p: ImageProperties) -> Result<DefinitionRequest, Invalid> {
-    let range = |r: Option<RangeWire>| {
-        r.map(|r| ResourceRange {
-            min: r.min,
-            max: r.max,
-        })
-    };
+    let range = |r: Option<RangeWire>| r.map(|r| ResourceRange { min: r.min, max: r.max });
     Ok(DefinitionRequest {
         description: p.description,
         eula: p.eula,
@@ -162,15 +157,9 @@ pub fn to_request(p: ImageProperties) -> Result<DefinitionRequest, Invalid> {
         os_state: p.os_state,
         hyper_v_generation: p.hyper_v_generation,
         architecture: p.architecture,
-        end_of_life_date: dates::parse_opt(
-            &format!("{P}.endOfLifeDate"),
-            p.end_of_life_date.as_deref(),
-        )?,
+        end_of_life_date: dates::parse_opt(&format!("{P}.endOfLifeDate"), p.end_of_life_date.as_deref())?,
         identifier: p.identifier.map(|i| (i.publisher, i.offer, i.sku)),
-        recommended: p.recommended.map(|r| Recommended {
-            vcpus: range(r.vcpus),
-            memory: range(r.memory),
-        }),
+        recommended: p.recommended.map(|r| Recommended { vcpus: range(r.vcpus), memory: range(r.memory) }),
         disallowed_disk_types: p.disallowed.and_then(|d| d.disk_types),
         purchase_plan: p.purchase_plan.map(|x| PurchasePlan {
             name: x.name,
@@ -179,11 +168,7 @@ pub fn to_request(p: ImageProperties) -> Result<DefinitionRequest, Invalid> {
         }),
         features: p.features.map(|fs| {
             fs.into_iter()
-                .map(|f| Feature {
-                    name: f.name,
-                    value: f.value,
-                    starts_at_version: f.starts_at_version,
-                })
+                .map(|f| Feature { name: f.name, value: f.value, starts_at_version: f.starts_at_version })
                 .collect()
         }),
         allow_update_image: p.allow_update_image,
@@ -193,12 +178,7 @@ pub fn to_request(p: ImageProperties) -> Result<DefinitionRequest, Invalid> {
 /// The model as ARM shows it.
 pub fn to_wire(r: &Tracked<ImageDefinition>) -> ImageResource {
     let d = &r.properties;
-    let range = |x: Option<ResourceRange>| {
-        x.map(|x| RangeWire {
-            min: x.min,
-            max: x.max,
-        })
-    };
+    let range = |x: Option<ResourceRange>| x.map(|x| RangeWire { min: x.min, max: x.max });
     Resource {
         name: Some(r.name.clone()),
         id: Some(r.id.clone()),
@@ -220,13 +200,9 @@ pub fn to_wire(r: &Tracked<ImageDefinition>) -> ImageResource {
                 offer: Some(d.identifier.offer.clone()),
                 sku: Some(d.identifier.sku.clone()),
             }),
-            recommended: d.recommended.map(|x| RecommendedWire {
-                vcpus: range(x.vcpus),
-                memory: range(x.memory),
-            }),
-            disallowed: (!d.disallowed_disk_types.is_empty()).then(|| Disallowed {
-                disk_types: Some(d.disallowed_disk_types.clone()),
-            }),
+            recommended: d.recommended.map(|x| RecommendedWire { vcpus: range(x.vcpus), memory: range(x.memory) }),
+            disallowed: (!d.disallowed_disk_types.is_empty())
+                .then(|| Disallowed { disk_types: Some(d.disallowed_disk_types.clone()) }),
             purchase_plan: d.purchase_plan.as_ref().map(|x| PlanWire {
                 name: x.name.clone(),
                 publisher: x.publisher.clone(),

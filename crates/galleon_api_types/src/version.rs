@@ -2,8 +2,8 @@
 
 use galleon_model::Invalid;
 use galleon_model::image_version::{
-    DiskImage, DiskRequest, DiskSource, ImageVersion, PublishingRequest, SourceKind,
-    TargetRegionRequest, VersionRequest,
+    DiskImage, DiskRequest, DiskSource, ImageVersion, PublishingRequest, SourceKind, TargetRegionRequest,
+    VersionRequest,
 };
 use galleon_model::region::display_name;
 use galleon_model::resource::Tracked;
@@ -230,18 +230,11 @@ pub type VersionResource = Resource<VersionProperties>;
 const PP: &str = "galleryImageVersion.properties.publishingProfile";
 
 fn disk_request(d: Option<DiskWire>) -> Option<DiskRequest> {
-    d.map(|d| DiskRequest {
-        host_caching: d.host_caching,
-        source: d.source.map(disk_source),
-    })
+    d.map(|d| DiskRequest { host_caching: d.host_caching, source: d.source.map(disk_source) })
 }
 
 fn disk_source(s: DiskSourceWire) -> DiskSource {
-    DiskSource {
-        id: s.id,
-        uri: s.uri,
-        storage_account_id: s.storage_account_id,
-    }
+    DiskSource { id: s.id, uri: s.uri, storage_account_id: s.storage_account_id }
 }
 
 /// A request body as the model's request.
@@ -276,10 +269,7 @@ pub fn to_request(p: VersionProperties) -> Result<VersionRequest, Invalid> {
             }),
             replica_count: x.replica_count,
             exclude_from_latest: x.exclude_from_latest,
-            end_of_life_date: dates::parse_opt(
-                &format!("{PP}.endOfLifeDate"),
-                x.end_of_life_date.as_deref(),
-            )?,
+            end_of_life_date: dates::parse_opt(&format!("{PP}.endOfLifeDate"), x.end_of_life_date.as_deref())?,
             storage_account_type: x.storage_account_type,
             replication_mode: x.replication_mode,
         }),
@@ -292,23 +282,12 @@ pub fn to_request(p: VersionProperties) -> Result<VersionRequest, Invalid> {
         os_disk: disk_request(storage.os_disk_image),
         data_disks: storage.data_disk_images.map(|ds| {
             ds.into_iter()
-                .map(|d| {
-                    (
-                        d.lun,
-                        DiskRequest {
-                            host_caching: d.host_caching,
-                            source: d.source.map(disk_source),
-                        },
-                    )
-                })
+                .map(|d| (d.lun, DiskRequest { host_caching: d.host_caching, source: d.source.map(disk_source) }))
                 .collect()
         }),
-        safety: p.safety_profile.map(|s| {
-            (
-                s.allow_deletion_of_replicated_locations,
-                s.block_deletion_before_end_of_life,
-            )
-        }),
+        safety: p
+            .safety_profile
+            .map(|s| (s.allow_deletion_of_replicated_locations, s.block_deletion_before_end_of_life)),
     })
 }
 
@@ -329,12 +308,8 @@ pub fn to_wire(r: &Tracked<ImageVersion>, api_version: &str, expand: bool) -> Ve
     let v = &r.properties;
     let legacy = api_version < STORAGE_PROFILE_SOURCE_SINCE;
     let p = &v.publishing;
-    let legacy_source =
-        (legacy && v.source_kind == SourceKind::ManagedImage).then(|| LegacySource {
-            managed_image: Some(IdOnly {
-                id: v.storage.source_id.clone(),
-            }),
-        });
+    let legacy_source = (legacy && v.source_kind == SourceKind::ManagedImage)
+        .then(|| LegacySource { managed_image: Some(IdOnly { id: v.storage.source_id.clone() }) });
     let publishing = PublishingWire {
         target_regions: Some(
             p.target_regions
@@ -343,10 +318,7 @@ pub fn to_wire(r: &Tracked<ImageVersion>, api_version: &str, expand: bool) -> Ve
                     name: Some(display_name(&t.name)),
                     regional_replica_count: Some(i64::from(t.regional_replica_count)),
                     storage_account_type: Some(t.storage_account_type.as_str().into()),
-                    encryption: t
-                        .encryption
-                        .as_deref()
-                        .and_then(|e| serde_json::from_str(e).ok()),
+                    encryption: t.encryption.as_deref().and_then(|e| serde_json::from_str(e).ok()),
                     exclude_from_latest: t.exclude_from_latest,
                 })
                 .collect(),
@@ -406,9 +378,7 @@ pub fn to_wire(r: &Tracked<ImageVersion>, api_version: &str, expand: bool) -> Ve
             publishing_profile: Some(publishing),
             storage_profile: Some(storage),
             safety_profile: Some(SafetyWire {
-                allow_deletion_of_replicated_locations: Some(
-                    v.safety.allow_deletion_of_replicated_locations,
-                ),
+                allow_deletion_of_replicated_locations: Some(v.safety.allow_deletion_of_replicated_locations),
                 reported_for_policy_violation: Some(false),
                 block_deletion_before_end_of_life: Some(v.safety.block_deletion_before_end_of_life),
             }),

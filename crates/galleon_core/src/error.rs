@@ -27,9 +27,7 @@ pub enum CoreError {
         group: String,
     },
     /// `ParentResourceNotFound` (404).
-    #[error(
-        "Can not perform requested operation on nested resource. Parent resource '{0}' not found."
-    )]
+    #[error("Can not perform requested operation on nested resource. Parent resource '{0}' not found.")]
     ParentNotFound(String),
     /// A conflict with the current state (409), with its ARM code.
     #[error("{message}")]

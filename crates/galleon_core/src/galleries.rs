@@ -4,7 +4,6 @@ use galleon_model::gallery::{Gallery, unique_name};
 use galleon_model::names::validate_gallery_name;
 use galleon_model::resource::Tracked;
 use galleon_model::{GalleryRef, GroupRef, ProvisioningState};
-use galleon_store::typed;
 use galleon_store::{Kind, Operation};
 
 use crate::jobs::{Accepted, Job};
@@ -21,10 +20,7 @@ pub struct GalleryRequest {
 const TYPE: &str = "Microsoft.Compute/galleries";
 
 fn not_found(r: &GalleryRef) -> CoreError {
-    CoreError::NotFound {
-        type_path: format!("{TYPE}/{}", r.gallery),
-        group: r.group.resource_group.clone(),
-    }
+    CoreError::NotFound { type_path: format!("{TYPE}/{}", r.gallery), group: r.group.resource_group.clone() }
 }
 
 impl Core {
@@ -74,9 +70,7 @@ impl Core {
                 (value, Some(old.rev))
             }
         };
-        let job = Job::Provision {
-            kind: Kind::Gallery.as_str().into(),
-        };
+        let job = Job::Provision { kind: Kind::Gallery.as_str().into() };
         let pending = Pending {
             kind: Kind::Gallery,
             key: r.key(),
@@ -92,11 +86,7 @@ impl Core {
 
     /// One gallery.
     pub async fn get_gallery(&self, r: &GalleryRef) -> CoreResult<Tracked<Gallery>> {
-        self.require_group(&r.group).await?;
-        self.load::<Gallery>(Kind::Gallery, &r.key())
-            .await?
-            .map(|x| x.value)
-            .ok_or_else(|| not_found(r))
+        self.read(Kind::Gallery, &r.key(), async { self.require_group(&r.group).await.map(|()| not_found(r)) }).await
     }
 
     /// Galleries in a group, or (when `group` is `None`) in the whole subscription.
@@ -107,28 +97,16 @@ impl Core {
         page: &PageRequest,
     ) -> CoreResult<Page<Tracked<Gallery>>> {
         let prefix = match group {
-            Some(g) => {
-                self.require_group(g).await?;
-                format!("{}/providers/microsoft.compute/galleries/", g.key())
-            }
-            None => {
-                self.require_subscription(subscription).await?;
-                format!("/subscriptions/{}/", subscription.to_ascii_lowercase())
+            Some(g) => format!("{}/providers/microsoft.compute/galleries/", g.key()),
+            None => format!("/subscriptions/{}/", subscription.to_ascii_lowercase()),
+        };
+        let check = async {
+            match group {
+                Some(g) => self.require_group(g).await,
+                None => self.require_subscription(subscription).await.map(drop),
             }
         };
-        let size = page.size();
-        let rows = typed::list::<Tracked<Gallery>>(
-            self.store(),
-            Kind::Gallery,
-            &prefix,
-            page.after.as_deref(),
-            size + 1,
-        )
-        .await?;
-        Ok(Page::from_rows(
-            rows.into_iter().map(|(k, r)| (k, r.value)).collect(),
-            size,
-        ))
+        self.list_page(Kind::Gallery, &prefix, page, check).await
     }
 
     /// Starts deleting a gallery; `None` when it does not exist. 409 while it has definitions.
@@ -138,18 +116,10 @@ impl Core {
             return Ok(None);
         };
         Self::check_idle(&existing.value)?;
-        self.refuse_if_children(Kind::Image, &format!("{}/", r.key()))
-            .await?;
+        self.refuse_if_children(Kind::Image, &format!("{}/", r.key())).await?;
         Ok(Some(
-            self.begin_delete(
-                Kind::Gallery,
-                &r.key(),
-                existing,
-                None,
-                Some(Kind::Image),
-                &r.group.subscription,
-            )
-            .await?,
+            self.begin_delete(Kind::Gallery, &r.key(), existing, None, Some(Kind::Image), &r.group.subscription)
+                .await?,
         ))
     }
 }

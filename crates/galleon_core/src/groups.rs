@@ -35,18 +35,12 @@ impl Core {
         }
         let value = ResourceGroup {
             subscription: group.subscription.clone(),
-            name: existing
-                .as_ref()
-                .map_or_else(|| group.resource_group.clone(), |o| o.value.name.clone()),
+            name: existing.as_ref().map_or_else(|| group.resource_group.clone(), |o| o.value.name.clone()),
             location,
             tags: tags.unwrap_or_default(),
         };
-        let expect = existing
-            .as_ref()
-            .map_or(Expect::Absent, |o| Expect::Rev(o.rev));
-        self.store()
-            .apply(Batch::new().put(typed::doc(Kind::Group, &group.key(), None, &value), expect))
-            .await?;
+        let expect = existing.as_ref().map_or(Expect::Absent, |o| Expect::Rev(o.rev));
+        self.store().apply(Batch::new().put(typed::doc(Kind::Group, &group.key(), None, &value), expect)).await?;
         Ok((value, existing.is_none()))
     }
 
@@ -60,51 +54,24 @@ impl Core {
     }
 
     /// The groups of a subscription.
-    pub async fn list_groups(
-        &self,
-        subscription: &str,
-        page: &PageRequest,
-    ) -> CoreResult<Page<ResourceGroup>> {
+    pub async fn list_groups(&self, subscription: &str, page: &PageRequest) -> CoreResult<Page<ResourceGroup>> {
         self.require_subscription(subscription).await?;
-        let prefix = format!(
-            "/subscriptions/{}/resourcegroups/",
-            subscription.to_ascii_lowercase()
-        );
+        let prefix = format!("/subscriptions/{}/resourcegroups/", subscription.to_ascii_lowercase());
         let size = page.size();
-        let rows = typed::list::<ResourceGroup>(
-            self.store(),
-            Kind::Group,
-            &prefix,
-            page.after.as_deref(),
-            size + 1,
-        )
-        .await?;
-        Ok(Page::from_rows(
-            rows.into_iter().map(|(k, r)| (k, r.value)).collect(),
-            size,
-        ))
+        let rows =
+            typed::list::<ResourceGroup>(self.store(), Kind::Group, &prefix, page.after.as_deref(), size + 1).await?;
+        Ok(Page::from_rows(rows.into_iter().map(|(k, r)| (k, r.value)).collect(), size))
     }
 
     /// Starts deleting a group and everything in it; `None` when it does not exist.
     pub async fn delete_group(&self, group: &GroupRef) -> CoreResult<Option<Operation>> {
         self.require_subscription(&group.subscription).await?;
-        let Some(existing) =
-            typed::get::<ResourceGroup>(self.store(), Kind::Group, &group.key()).await?
-        else {
+        let Some(existing) = typed::get::<ResourceGroup>(self.store(), Kind::Group, &group.key()).await? else {
             return Ok(None);
         };
-        let op = self.new_operation(
-            &group.subscription,
-            &existing.value.location,
-            &group.key(),
-            &Job::DeleteGroup,
-        );
+        let op = self.new_operation(&group.subscription, &existing.value.location, &group.key(), &Job::DeleteGroup);
         self.store()
-            .apply(
-                Batch::new()
-                    .check(Kind::Group, group.key(), Expect::Rev(existing.rev))
-                    .operation(op.clone()),
-            )
+            .apply(Batch::new().check(Kind::Group, group.key(), Expect::Rev(existing.rev)).operation(op.clone()))
             .await?;
         self.wake.notify_one();
         Ok(Some(op))

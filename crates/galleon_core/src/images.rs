@@ -5,7 +5,6 @@ use galleon_model::image_definition::{DefinitionRequest, ImageDefinition};
 use galleon_model::names::validate_image_definition_name;
 use galleon_model::resource::Tracked;
 use galleon_model::{ImageRef, ProvisioningState};
-use galleon_store::typed;
 use galleon_store::{Kind, Operation};
 
 use crate::jobs::{Accepted, Job};
@@ -16,10 +15,7 @@ const TYPE: &str = "Microsoft.Compute/galleries/images";
 
 fn not_found(r: &ImageRef) -> CoreError {
     CoreError::NotFound {
-        type_path: format!(
-            "Microsoft.Compute/galleries/{}/images/{}",
-            r.gallery.gallery, r.image
-        ),
+        type_path: format!("Microsoft.Compute/galleries/{}/images/{}", r.gallery.gallery, r.image),
         group: r.gallery.group.resource_group.clone(),
     }
 }
@@ -46,24 +42,14 @@ impl Core {
     ) -> CoreResult<Accepted<Tracked<ImageDefinition>>> {
         self.require_group(&r.gallery.group).await?;
         validate_image_definition_name(&r.image)?;
-        let gallery = self
-            .load_parent::<Gallery>(Kind::Gallery, &r.gallery.key(), &r.gallery.gallery)
-            .await?;
+        let gallery = self.load_parent::<Gallery>(Kind::Gallery, &r.gallery.key(), &r.gallery.gallery).await?;
         let existing = self.load::<ImageDefinition>(Kind::Image, &r.key()).await?;
-        let location = if patch {
-            None
-        } else {
-            Some(self.region(env.location.as_deref(), TYPE)?)
-        };
+        let location = if patch { None } else { Some(self.region(env.location.as_deref(), TYPE)?) };
         let (value, previous) = match existing {
             None if patch => return Err(not_found(r)),
             None => {
                 let location = location.expect("PUT has a location");
-                Self::check_parent_location(
-                    &location,
-                    &gallery.value.location,
-                    &r.gallery.gallery,
-                )?;
+                Self::check_parent_location(&location, &gallery.value.location, &r.gallery.gallery)?;
                 let value = Tracked {
                     id: r.id(),
                     name: r.image.clone(),
@@ -77,11 +63,7 @@ impl Core {
             }
             Some(old) => {
                 if let Some(location) = &location {
-                    Self::check_same_location(
-                        &old.value,
-                        location,
-                        &r.gallery.group.resource_group,
-                    )?;
+                    Self::check_same_location(&old.value, location, &r.gallery.group.resource_group)?;
                 }
                 let properties = old.value.properties.update(req, patch, now())?;
                 Self::check_idle(&old.value)?;
@@ -102,9 +84,7 @@ impl Core {
             previous,
             value,
             parent: Some((Kind::Gallery, r.gallery.key(), gallery.rev)),
-            job: Job::Provision {
-                kind: Kind::Image.as_str().into(),
-            },
+            job: Job::Provision { kind: Kind::Image.as_str().into() },
             subscription: &r.gallery.group.subscription,
         };
         self.commit(pending).await
@@ -112,13 +92,12 @@ impl Core {
 
     /// One image definition.
     pub async fn get_image(&self, r: &ImageRef) -> CoreResult<Tracked<ImageDefinition>> {
-        self.require_group(&r.gallery.group).await?;
-        self.require_exists(Kind::Gallery, &r.gallery.key(), &r.gallery.gallery)
-            .await?;
-        self.load::<ImageDefinition>(Kind::Image, &r.key())
-            .await?
-            .map(|x| x.value)
-            .ok_or_else(|| not_found(r))
+        let explain = async {
+            self.require_group(&r.gallery.group).await?;
+            self.require_exists(Kind::Gallery, &r.gallery.key(), &r.gallery.gallery).await?;
+            Ok(not_found(r))
+        };
+        self.read(Kind::Image, &r.key(), explain).await
     }
 
     /// The definitions of a gallery.
@@ -127,23 +106,11 @@ impl Core {
         gallery: &galleon_model::GalleryRef,
         page: &PageRequest,
     ) -> CoreResult<Page<Tracked<ImageDefinition>>> {
-        self.require_group(&gallery.group).await?;
-        self.require_exists(Kind::Gallery, &gallery.key(), &gallery.gallery)
-            .await?;
-        let size = page.size();
-        let prefix = format!("{}/images/", gallery.key());
-        let rows = typed::list::<Tracked<ImageDefinition>>(
-            self.store(),
-            Kind::Image,
-            &prefix,
-            page.after.as_deref(),
-            size + 1,
-        )
-        .await?;
-        Ok(Page::from_rows(
-            rows.into_iter().map(|(k, r)| (k, r.value)).collect(),
-            size,
-        ))
+        let check = async {
+            self.require_group(&gallery.group).await?;
+            self.require_exists(Kind::Gallery, &gallery.key(), &gallery.gallery).await
+        };
+        self.list_page(Kind::Image, &format!("{}/images/", gallery.key()), page, check).await
     }
 
     /// Starts deleting a definition; `None` when absent. 409 while it has versions.
@@ -153,8 +120,7 @@ impl Core {
             return Ok(None);
         };
         Self::check_idle(&existing.value)?;
-        self.refuse_if_children(Kind::Version, &format!("{}/", r.key()))
-            .await?;
+        self.refuse_if_children(Kind::Version, &format!("{}/", r.key())).await?;
         let unique = Some(existing.value.properties.identifier.key());
         Ok(Some(
             self.begin_delete(

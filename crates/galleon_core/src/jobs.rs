@@ -46,10 +46,7 @@ pub(crate) enum Job {
     /// every target region as completed.
     BuildVersion,
     /// Remove a resource once it has no children.
-    Delete {
-        kind: String,
-        children: Option<String>,
-    },
+    Delete { kind: String, children: Option<String> },
     /// Remove a resource group and everything in it.
     DeleteGroup,
 }
@@ -80,33 +77,18 @@ impl From<StoreError> for JobError {
 }
 
 fn kind(name: &str) -> Result<Kind, JobError> {
-    Kind::parse(name).ok_or_else(|| {
-        JobError::Fail(
-            "InternalError".into(),
-            format!("unknown resource kind '{name}'"),
-        )
-    })
+    Kind::parse(name).ok_or_else(|| JobError::Fail("InternalError".into(), format!("unknown resource kind '{name}'")))
 }
 
 fn finished(mut op: Operation, error: Option<(String, String)>) -> Operation {
-    op.status = if error.is_some() {
-        OpStatus::Failed
-    } else {
-        OpStatus::Succeeded
-    };
+    op.status = if error.is_some() { OpStatus::Failed } else { OpStatus::Succeeded };
     op.error = error;
     op.end_time = Some(now());
     op
 }
 
 impl Core {
-    pub(crate) fn new_operation(
-        &self,
-        subscription: &str,
-        location: &str,
-        key: &str,
-        job: &Job,
-    ) -> Operation {
+    pub(crate) fn new_operation(&self, subscription: &str, location: &str, key: &str, job: &Job) -> Operation {
         Operation {
             id: uuid::Uuid::new_v4().to_string(),
             subscription: subscription.to_string(),
@@ -146,10 +128,7 @@ impl Core {
 
     async fn run_due_jobs(&self, owner: &str) -> CoreResult<usize> {
         let t = now().unix_timestamp();
-        let ops = self
-            .store()
-            .claim_operations(owner, t, t + LEASE_SECONDS, 16)
-            .await?;
+        let ops = self.store().claim_operations(owner, t, t + LEASE_SECONDS, 16).await?;
         let n = ops.len();
         for op in ops {
             let id = op.id.clone();
@@ -158,10 +137,7 @@ impl Core {
                 Err(JobError::Retry(e)) if op.attempts < MAX_ATTEMPTS => {
                     tracing::warn!(operation = %id, error = %e, "job will be retried");
                 }
-                Err(JobError::Retry(e)) => {
-                    self.fail_job(op, "InternalError".into(), e.to_string())
-                        .await?
-                }
+                Err(JobError::Retry(e)) => self.fail_job(op, "InternalError".into(), e.to_string()).await?,
                 Err(JobError::Fail(code, message)) => self.fail_job(op, code, message).await?,
             }
         }
@@ -178,15 +154,14 @@ impl Core {
             _ => None,
         };
         if let Some(kind) = kind
-            && let Some(mut doc) = self.store().get(kind, &op.resource_key).await?
+            && let Some(doc) = self.store().get(kind, &op.resource_key).await?
         {
+            let mut doc = Arc::unwrap_or_clone(doc);
             doc.body["provisioning_state"] = Value::from("Failed");
             let rev = doc.rev;
             batch = batch.put(doc, Expect::Rev(rev));
         }
-        self.store()
-            .apply(batch.operation(finished(op, Some((code, message)))))
-            .await?;
+        self.store().apply(batch.operation(finished(op, Some((code, message))))).await?;
         Ok(())
     }
 
@@ -205,28 +180,22 @@ impl Core {
     }
 
     async fn job_provision(&self, op: Operation, kind: Kind) -> Result<(), JobError> {
-        let Some(mut doc) = self.store().get(kind, &op.resource_key).await? else {
+        let Some(doc) = self.store().get(kind, &op.resource_key).await? else {
             return Err(JobError::Fail(
                 "ResourceNotFound".into(),
                 "The resource was deleted before it was provisioned.".into(),
             ));
         };
+        let mut doc = Arc::unwrap_or_clone(doc);
         doc.body["provisioning_state"] = Value::from(ProvisioningState::Succeeded.as_str());
         let rev = doc.rev;
-        self.store()
-            .apply(
-                Batch::new()
-                    .put(doc, Expect::Rev(rev))
-                    .operation(finished(op, None)),
-            )
-            .await?;
+        self.store().apply(Batch::new().put(doc, Expect::Rev(rev)).operation(finished(op, None))).await?;
         Ok(())
     }
 
     async fn job_build_version(&self, op: Operation) -> Result<(), JobError> {
         let Some(mut record) =
-            typed::get::<Tracked<ImageVersion>>(self.store(), Kind::Version, &op.resource_key)
-                .await?
+            typed::get::<Tracked<ImageVersion>>(self.store(), Kind::Version, &op.resource_key).await?
         else {
             return Err(JobError::Fail(
                 "ResourceNotFound".into(),
@@ -240,49 +209,33 @@ impl Core {
         }
         record.value.provisioning_state = ProvisioningState::Succeeded;
         let doc = typed::doc(Kind::Version, &op.resource_key, None, &record.value);
-        self.store()
-            .apply(
-                Batch::new()
-                    .put(doc, Expect::Rev(record.rev))
-                    .operation(finished(op, None)),
-            )
-            .await?;
+        self.store().apply(Batch::new().put(doc, Expect::Rev(record.rev)).operation(finished(op, None))).await?;
         Ok(())
     }
 
-    async fn job_delete(
-        &self,
-        op: Operation,
-        kind: Kind,
-        children: Option<Kind>,
-    ) -> Result<(), JobError> {
+    async fn job_delete(&self, op: Operation, kind: Kind, children: Option<Kind>) -> Result<(), JobError> {
         let key = op.resource_key.clone();
         let mut batch = Batch::new();
         if let Some(child) = children {
             batch = batch.check_empty(child, format!("{key}/"));
         }
-        batch = batch
-            .delete(kind, key.clone(), Expect::Any)
-            .operation(finished(op.clone(), None));
+        batch = batch.delete(kind, key.clone(), Expect::Any).operation(finished(op.clone(), None));
         match self.store().apply(batch).await {
             Ok(()) => Ok(()),
             Err(StoreError::Conflict { key: child }) => {
                 // A child appeared after the delete was accepted: give the resource back.
-                if let Some(mut doc) = self.store().get(kind, &key).await? {
+                if let Some(doc) = self.store().get(kind, &key).await? {
+                    let mut doc = Arc::unwrap_or_clone(doc);
                     doc.body["provisioning_state"] = Value::from("Succeeded");
                     let rev = doc.rev;
                     let failed = finished(
                         op,
                         Some((
                             "CannotDeleteResource".into(),
-                            format!(
-                                "Cannot delete resource while nested resources exist: '{child}'."
-                            ),
+                            format!("Cannot delete resource while nested resources exist: '{child}'."),
                         )),
                     );
-                    self.store()
-                        .apply(Batch::new().put(doc, Expect::Rev(rev)).operation(failed))
-                        .await?;
+                    self.store().apply(Batch::new().put(doc, Expect::Rev(rev)).operation(failed)).await?;
                 }
                 Ok(())
             }
@@ -298,15 +251,12 @@ impl Core {
                 if docs.is_empty() {
                     break;
                 }
-                let batch = docs
-                    .into_iter()
-                    .fold(Batch::new(), |b, d| b.delete(kind, d.key, Expect::Any));
+                let batch = docs.into_iter().fold(Batch::new(), |b, d| b.delete(kind, d.key.clone(), Expect::Any));
                 self.store().apply(batch).await?;
             }
         }
-        let batch = Batch::new()
-            .delete(Kind::Group, op.resource_key.clone(), Expect::Any)
-            .operation(finished(op, None));
+        let batch =
+            Batch::new().delete(Kind::Group, op.resource_key.clone(), Expect::Any).operation(finished(op, None));
         self.store().apply(batch).await?;
         Ok(())
     }
@@ -320,8 +270,7 @@ pub fn spawn_worker(core: Arc<Core>) -> tokio::task::JoinHandle<()> {
         loop {
             match core.run_due_jobs(&owner).await {
                 Ok(0) => {
-                    let _ =
-                        tokio::time::timeout(Duration::from_secs(1), core.wake.notified()).await;
+                    let _ = tokio::time::timeout(Duration::from_secs(1), core.wake.notified()).await;
                 }
                 Ok(_) => {}
                 Err(e) => {

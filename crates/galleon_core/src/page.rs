@@ -34,14 +34,7 @@ impl<T> Page<T> {
     pub(crate) fn from_rows(mut rows: Vec<(String, T)>, size: usize) -> Self {
         let more = rows.len() > size;
         rows.truncate(size);
-        let next = if more {
-            rows.last().map(|(k, _)| k.clone())
-        } else {
-            None
-        };
-        Self {
-            items: rows.into_iter().map(|(_, v)| v).collect(),
-            next,
-        }
+        let next = if more { rows.last().map(|(k, _)| k.clone()) } else { None };
+        Self { items: rows.into_iter().map(|(_, v)| v).collect(), next }
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::jobs::{Accepted, Job};
-use crate::{Core, CoreError, CoreResult};
+use crate::{Core, CoreError, CoreResult, Page, PageRequest};
 
 /// The envelope fields of a create or update request.
 #[derive(Debug, Clone, Default)]
@@ -48,9 +48,7 @@ impl Core {
     pub(crate) async fn require_group(&self, group: &GroupRef) -> CoreResult<()> {
         self.require_subscription(&group.subscription).await?;
         if self.store().get(Kind::Group, &group.key()).await?.is_none() {
-            return Err(CoreError::ResourceGroupNotFound(
-                group.resource_group.clone(),
-            ));
+            return Err(CoreError::ResourceGroupNotFound(group.resource_group.clone()));
         }
         Ok(())
     }
@@ -78,45 +76,67 @@ impl Core {
     }
 
     /// `ParentResourceNotFound` unless the parent exists (for reads and lists of children).
-    pub(crate) async fn require_exists(
-        &self,
-        kind: Kind,
-        key: &str,
-        display: &str,
-    ) -> CoreResult<()> {
+    pub(crate) async fn require_exists(&self, kind: Kind, key: &str, display: &str) -> CoreResult<()> {
         match self.store().get(kind, key).await? {
             Some(_) => Ok(()),
             None => Err(CoreError::ParentNotFound(display.to_string())),
         }
     }
 
+    /// Reads a resource. Its parents exist while it does (deletes go bottom-up), so `explain`
+    /// (which looks at the parents to choose the right 404) runs only when it is missing.
+    pub(crate) async fn read<P: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        key: &str,
+        explain: impl Future<Output = CoreResult<CoreError>>,
+    ) -> CoreResult<Tracked<P>> {
+        match self.load::<P>(kind, key).await? {
+            Some(found) => Ok(found.value),
+            None => Err(explain.await?),
+        }
+    }
+
+    /// One page of the resources of `kind` under `prefix`; `check_parent` runs only when the
+    /// page is empty, to tell "no children" from "no parent".
+    pub(crate) async fn list_page<P: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        prefix: &str,
+        page: &PageRequest,
+        check_parent: impl Future<Output = CoreResult<()>>,
+    ) -> CoreResult<Page<Tracked<P>>> {
+        let size = page.size();
+        let rows = typed::list::<Tracked<P>>(self.store(), kind, prefix, page.after.as_deref(), size + 1).await?;
+        if rows.is_empty() {
+            check_parent.await?;
+        }
+        Ok(Page::from_rows(rows.into_iter().map(|(k, r)| (k, r.value)).collect(), size))
+    }
+
     /// Refuses a write while another operation on the resource is running.
     pub(crate) fn check_idle<P>(existing: &Tracked<P>) -> CoreResult<()> {
         match existing.provisioning_state {
-            ProvisioningState::Creating
-            | ProvisioningState::Updating
-            | ProvisioningState::Deleting => Err(CoreError::Conflict {
-                code: "OperationNotAllowed",
-                message: format!(
-                    "The resource '{}' is {} by another operation. Wait for it to finish and retry.",
-                    existing.name,
-                    match existing.provisioning_state {
-                        ProvisioningState::Deleting => "being deleted",
-                        ProvisioningState::Creating => "being created",
-                        _ => "being updated",
-                    }
-                ),
-            }),
+            ProvisioningState::Creating | ProvisioningState::Updating | ProvisioningState::Deleting => {
+                Err(CoreError::Conflict {
+                    code: "OperationNotAllowed",
+                    message: format!(
+                        "The resource '{}' is {} by another operation. Wait for it to finish and retry.",
+                        existing.name,
+                        match existing.provisioning_state {
+                            ProvisioningState::Deleting => "being deleted",
+                            ProvisioningState::Creating => "being created",
+                            _ => "being updated",
+                        }
+                    ),
+                })
+            }
             _ => Ok(()),
         }
     }
 
     /// Refuses a PUT whose location differs from the existing resource's.
-    pub(crate) fn check_same_location<P>(
-        existing: &Tracked<P>,
-        location: &str,
-        group: &str,
-    ) -> CoreResult<()> {
+    pub(crate) fn check_same_location<P>(existing: &Tracked<P>, location: &str, group: &str) -> CoreResult<()> {
         if existing.location == location {
             return Ok(());
         }
@@ -130,11 +150,7 @@ impl Core {
     }
 
     /// Child resources live in their parent's region.
-    pub(crate) fn check_parent_location(
-        location: &str,
-        parent_location: &str,
-        parent: &str,
-    ) -> CoreResult<()> {
+    pub(crate) fn check_parent_location(location: &str, parent_location: &str, parent: &str) -> CoreResult<()> {
         if location == parent_location {
             return Ok(());
         }
@@ -151,20 +167,10 @@ impl Core {
         &self,
         pending: Pending<'_, P>,
     ) -> CoreResult<Accepted<Tracked<P>>> {
-        let op = self.new_operation(
-            pending.subscription,
-            &pending.value.location,
-            &pending.key,
-            &pending.job,
-        );
+        let op = self.new_operation(pending.subscription, &pending.value.location, &pending.key, &pending.job);
         let expect = pending.previous.map_or(Expect::Absent, Expect::Rev);
         let mut batch = Batch::new().put(
-            typed::doc(
-                pending.kind,
-                &pending.key,
-                pending.unique.as_ref().map(|(k, _)| k.clone()),
-                &pending.value,
-            ),
+            typed::doc(pending.kind, &pending.key, pending.unique.as_ref().map(|(k, _)| k.clone()), &pending.value),
             expect,
         );
         if let Some((kind, key, rev)) = &pending.parent {
@@ -175,10 +181,7 @@ impl Core {
             Ok(()) => {}
             Err(StoreError::Duplicate { .. }) => {
                 let message = pending.unique.map(|(_, m)| m).unwrap_or_default();
-                return Err(CoreError::Conflict {
-                    code: "Conflict",
-                    message,
-                });
+                return Err(CoreError::Conflict { code: "Conflict", message });
             }
             Err(StoreError::Conflict { .. }) => {
                 return Err(CoreError::Conflict {
@@ -192,11 +195,7 @@ impl Core {
             Err(e) => return Err(e.into()),
         }
         self.wake.notify_one();
-        Ok(Accepted {
-            resource: pending.value,
-            created: pending.previous.is_none(),
-            operation: op,
-        })
+        Ok(Accepted { resource: pending.value, created: pending.previous.is_none(), operation: op })
     }
 
     /// Marks a resource Deleting and queues the job that removes it (after checking, in the same
@@ -212,24 +211,14 @@ impl Core {
     ) -> CoreResult<galleon_store::Operation> {
         let mut value = record.value;
         value.provisioning_state = ProvisioningState::Deleting;
-        let job = Job::Delete {
-            kind: kind.as_str().into(),
-            children: children.map(|k| k.as_str().to_string()),
-        };
+        let job = Job::Delete { kind: kind.as_str().into(), children: children.map(|k| k.as_str().to_string()) };
         let op = self.new_operation(subscription, &value.location, key, &job);
-        let batch = Batch::new()
-            .put(
-                typed::doc(kind, key, unique, &value),
-                Expect::Rev(record.rev),
-            )
-            .operation(op.clone());
+        let batch =
+            Batch::new().put(typed::doc(kind, key, unique, &value), Expect::Rev(record.rev)).operation(op.clone());
         self.store().apply(batch).await.map_err(|e| match e {
             StoreError::Conflict { .. } => CoreError::Conflict {
                 code: "Conflict",
-                message: format!(
-                    "The resource '{}' was changed by another request. Retry the delete.",
-                    value.name
-                ),
+                message: format!("The resource '{}' was changed by another request. Retry the delete.", value.name),
             },
             other => other.into(),
         })?;
@@ -246,11 +235,7 @@ impl Core {
         let ids: Vec<String> = children
             .iter()
             .filter_map(|d| d.body.get("id").and_then(|v| v.as_str()))
-            .map(|id| {
-                id.split_once("/providers/")
-                    .map_or(id, |(_, t)| t)
-                    .to_string()
-            })
+            .map(|id| id.split_once("/providers/").map_or(id, |(_, t)| t).to_string())
             .collect();
         Err(CoreError::Conflict {
             code: "CannotDeleteResource",

@@ -23,14 +23,8 @@ fn key(id: &str) -> String {
 
 impl Core {
     /// Creates the subscription if it does not exist yet.
-    pub async fn ensure_subscription(
-        &self,
-        id: &str,
-        display_name: &str,
-    ) -> CoreResult<Subscription> {
-        if let Some(existing) =
-            typed::get::<Subscription>(self.store(), Kind::Subscription, &key(id)).await?
-        {
+    pub async fn ensure_subscription(&self, id: &str, display_name: &str) -> CoreResult<Subscription> {
+        if let Some(existing) = typed::get::<Subscription>(self.store(), Kind::Subscription, &key(id)).await? {
             return Ok(existing.value);
         }
         let sub = Subscription {
@@ -39,10 +33,7 @@ impl Core {
             tenant_id: self.config().tenant_id.clone(),
         };
         self.store()
-            .apply(Batch::new().put(
-                typed::doc(Kind::Subscription, &key(id), None, &sub),
-                Expect::Absent,
-            ))
+            .apply(Batch::new().put(typed::doc(Kind::Subscription, &key(id), None, &sub), Expect::Absent))
             .await?;
         Ok(sub)
     }
@@ -66,9 +57,6 @@ impl Core {
             size + 1,
         )
         .await?;
-        Ok(Page::from_rows(
-            rows.into_iter().map(|(k, r)| (k, r.value)).collect(),
-            size,
-        ))
+        Ok(Page::from_rows(rows.into_iter().map(|(k, r)| (k, r.value)).collect(), size))
     }
 }

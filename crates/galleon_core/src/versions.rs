@@ -4,7 +4,6 @@ use galleon_model::image_definition::ImageDefinition;
 use galleon_model::image_version::{ImageVersion, VersionRequest};
 use galleon_model::resource::Tracked;
 use galleon_model::{ImageRef, Invalid, ProvisioningState, VersionNumber, VersionRef};
-use galleon_store::typed;
 use galleon_store::{Kind, Operation};
 
 use crate::jobs::{Accepted, Job};
@@ -39,21 +38,10 @@ impl Core {
     ) -> CoreResult<Accepted<Tracked<ImageVersion>>> {
         self.require_group(&r.image.gallery.group).await?;
         r.version.parse::<VersionNumber>()?;
-        self.require_exists(
-            Kind::Gallery,
-            &r.image.gallery.key(),
-            &r.image.gallery.gallery,
-        )
-        .await?;
-        let image = self
-            .load_parent::<ImageDefinition>(Kind::Image, &r.image.key(), &parent_display(&r.image))
-            .await?;
+        self.require_exists(Kind::Gallery, &r.image.gallery.key(), &r.image.gallery.gallery).await?;
+        let image = self.load_parent::<ImageDefinition>(Kind::Image, &r.image.key(), &parent_display(&r.image)).await?;
         let existing = self.load::<ImageVersion>(Kind::Version, &r.key()).await?;
-        let location = if patch {
-            None
-        } else {
-            Some(self.region(env.location.as_deref(), TYPE)?)
-        };
+        let location = if patch { None } else { Some(self.region(env.location.as_deref(), TYPE)?) };
         let (value, previous) = match existing {
             None if patch => return Err(not_found(r)),
             None => {
@@ -73,16 +61,9 @@ impl Core {
             }
             Some(old) => {
                 if let Some(location) = &location {
-                    Self::check_same_location(
-                        &old.value,
-                        location,
-                        &r.image.gallery.group.resource_group,
-                    )?;
+                    Self::check_same_location(&old.value, location, &r.image.gallery.group.resource_group)?;
                 }
-                let properties =
-                    old.value
-                        .properties
-                        .update(req, &old.value.location, patch, now())?;
+                let properties = old.value.properties.update(req, &old.value.location, patch, now())?;
                 Self::check_idle(&old.value)?;
                 let mut value = old.value.clone();
                 value.properties = properties;
@@ -112,9 +93,7 @@ impl Core {
         for (i, region) in v.publishing.target_regions.iter().enumerate() {
             if !self.config().regions.contains(&region.name) {
                 return Err(Invalid::param(
-                    format!(
-                        "galleryImageVersion.properties.publishingProfile.targetRegions[{i}].name"
-                    ),
+                    format!("galleryImageVersion.properties.publishingProfile.targetRegions[{i}].name"),
                     format!(
                         "The target region '{}' is not available. Available regions are '{}'.",
                         region.name,
@@ -129,38 +108,21 @@ impl Core {
 
     /// One version.
     pub async fn get_version(&self, r: &VersionRef) -> CoreResult<Tracked<ImageVersion>> {
-        self.require_group(&r.image.gallery.group).await?;
-        self.require_exists(Kind::Image, &r.image.key(), &parent_display(&r.image))
-            .await?;
-        self.load::<ImageVersion>(Kind::Version, &r.key())
-            .await?
-            .map(|x| x.value)
-            .ok_or_else(|| not_found(r))
+        let explain = async {
+            self.require_group(&r.image.gallery.group).await?;
+            self.require_exists(Kind::Image, &r.image.key(), &parent_display(&r.image)).await?;
+            Ok(not_found(r))
+        };
+        self.read(Kind::Version, &r.key(), explain).await
     }
 
     /// The versions of a definition.
-    pub async fn list_versions(
-        &self,
-        image: &ImageRef,
-        page: &PageRequest,
-    ) -> CoreResult<Page<Tracked<ImageVersion>>> {
-        self.require_group(&image.gallery.group).await?;
-        self.require_exists(Kind::Image, &image.key(), &parent_display(image))
-            .await?;
-        let size = page.size();
-        let prefix = format!("{}/versions/", image.key());
-        let rows = typed::list::<Tracked<ImageVersion>>(
-            self.store(),
-            Kind::Version,
-            &prefix,
-            page.after.as_deref(),
-            size + 1,
-        )
-        .await?;
-        Ok(Page::from_rows(
-            rows.into_iter().map(|(k, r)| (k, r.value)).collect(),
-            size,
-        ))
+    pub async fn list_versions(&self, image: &ImageRef, page: &PageRequest) -> CoreResult<Page<Tracked<ImageVersion>>> {
+        let check = async {
+            self.require_group(&image.gallery.group).await?;
+            self.require_exists(Kind::Image, &image.key(), &parent_display(image)).await
+        };
+        self.list_page(Kind::Version, &format!("{}/versions/", image.key()), page, check).await
     }
 
     /// Starts deleting a version; `None` when absent. Refused before its end of life when the
@@ -173,15 +135,8 @@ impl Core {
         Self::check_idle(&existing.value)?;
         existing.value.properties.check_delete(now())?;
         Ok(Some(
-            self.begin_delete(
-                Kind::Version,
-                &r.key(),
-                existing,
-                None,
-                None,
-                &r.image.gallery.group.subscription,
-            )
-            .await?,
+            self.begin_delete(Kind::Version, &r.key(), existing, None, None, &r.image.gallery.group.subscription)
+                .await?,
         ))
     }
 }

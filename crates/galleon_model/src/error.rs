@@ -43,22 +43,14 @@ pub struct Invalid {
 impl Invalid {
     /// An `InvalidParameter` about `target`.
     pub fn param(target: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: InvalidCode::InvalidParameter,
-            target: target.into(),
-            message: message.into(),
-        }
+        Self { code: InvalidCode::InvalidParameter, target: target.into(), message: message.into() }
     }
 
     /// A `PropertyChangeNotAllowed` for the property at `target`.
     pub fn immutable(target: impl Into<String>) -> Self {
         let target = target.into();
         let message = format!("Changing property '{target}' is not allowed.");
-        Self {
-            code: InvalidCode::PropertyChangeNotAllowed,
-            target,
-            message,
-        }
+        Self { code: InvalidCode::PropertyChangeNotAllowed, target, message }
     }
 }
 

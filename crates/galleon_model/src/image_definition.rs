@@ -162,24 +162,15 @@ const PROPS: &str = "galleryImage.properties";
 
 fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, Invalid> {
     value.as_deref().ok_or_else(|| {
-        Invalid::param(
-            format!("{PROPS}.{field}"),
-            format!("Required parameter '{PROPS}.{field}' is missing (null)."),
-        )
+        Invalid::param(format!("{PROPS}.{field}"), format!("Required parameter '{PROPS}.{field}' is missing (null)."))
     })
 }
 
 impl ImageDefinition {
     /// Builds a definition from a create request, applying Azure's defaults and every rule.
     pub fn create(req: DefinitionRequest, now: OffsetDateTime) -> Result<Self, Invalid> {
-        let os_type = OsType::parse(
-            &format!("{PROPS}.osType"),
-            required(&req.os_type, "osType")?,
-        )?;
-        let os_state = OsState::parse(
-            &format!("{PROPS}.osState"),
-            required(&req.os_state, "osState")?,
-        )?;
+        let os_type = OsType::parse(&format!("{PROPS}.osType"), required(&req.os_type, "osType")?)?;
+        let os_state = OsState::parse(&format!("{PROPS}.osState"), required(&req.os_state, "osState")?)?;
         let hyper_v_generation = match &req.hyper_v_generation {
             Some(v) => HyperVGeneration::parse(&format!("{PROPS}.hyperVGeneration"), v)?,
             None => HyperVGeneration::V1,
@@ -229,28 +220,15 @@ impl ImageDefinition {
 
     /// Applies an update (a full PUT when `patch` is false, a PATCH when true) to `self`.
     /// Immutable properties may be repeated unchanged, never changed.
-    pub fn update(
-        &self,
-        req: DefinitionRequest,
-        patch: bool,
-        now: OffsetDateTime,
-    ) -> Result<Self, Invalid> {
+    pub fn update(&self, req: DefinitionRequest, patch: bool, now: OffsetDateTime) -> Result<Self, Invalid> {
         let mut next = self.clone();
         if let Some(v) = &req.os_type {
-            same(
-                self.os_type,
-                OsType::parse(&format!("{PROPS}.osType"), v)?,
-                "osType",
-            )?;
+            same(self.os_type, OsType::parse(&format!("{PROPS}.osType"), v)?, "osType")?;
         } else if !patch {
             required(&req.os_type, "osType")?;
         }
         if let Some(v) = &req.os_state {
-            same(
-                self.os_state,
-                OsState::parse(&format!("{PROPS}.osState"), v)?,
-                "osState",
-            )?;
+            same(self.os_state, OsState::parse(&format!("{PROPS}.osState"), v)?, "osState")?;
         } else if !patch {
             required(&req.os_state, "osState")?;
         }
@@ -262,11 +240,7 @@ impl ImageDefinition {
             )?;
         }
         if let Some(v) = &req.architecture {
-            same(
-                self.architecture,
-                Architecture::parse(&format!("{PROPS}.architecture"), v)?,
-                "architecture",
-            )?;
+            same(self.architecture, Architecture::parse(&format!("{PROPS}.architecture"), v)?, "architecture")?;
         }
         match &req.identifier {
             Some((p, o, s)) => {
@@ -322,27 +296,12 @@ impl ImageDefinition {
 }
 
 fn same<T: PartialEq>(old: T, new: T, field: &str) -> Result<(), Invalid> {
-    if old == new {
-        Ok(())
-    } else {
-        Err(Invalid::immutable(format!("{PROPS}.{field}")))
-    }
+    if old == new { Ok(()) } else { Err(Invalid::immutable(format!("{PROPS}.{field}"))) }
 }
 
 /// End-of-life dates must lie in the future when they are set or changed.
-pub fn check_future_eol(
-    eol: OffsetDateTime,
-    now: OffsetDateTime,
-    target: &str,
-) -> Result<(), Invalid> {
-    if eol > now {
-        Ok(())
-    } else {
-        Err(Invalid::param(
-            target,
-            "EndOfLifeDate must be set to a future date.",
-        ))
-    }
+pub fn check_future_eol(eol: OffsetDateTime, now: OffsetDateTime, target: &str) -> Result<(), Invalid> {
+    if eol > now { Ok(()) } else { Err(Invalid::param(target, "EndOfLifeDate must be set to a future date.")) }
 }
 
 fn check_ranges(rec: &Recommended) -> Result<(), Invalid> {
@@ -352,9 +311,7 @@ fn check_ranges(rec: &Recommended) -> Result<(), Invalid> {
             if value.is_some_and(|v| v < 0) {
                 return Err(Invalid::param(
                     format!("{PROPS}.recommended.{field}.{end}"),
-                    format!(
-                        "The value of parameter '{PROPS}.recommended.{field}.{end}' cannot be negative."
-                    ),
+                    format!("The value of parameter '{PROPS}.recommended.{field}.{end}' cannot be negative."),
                 ));
             }
         }
@@ -402,22 +359,13 @@ mod tests {
     fn required_fields_are_named() {
         let mut r = req();
         r.os_type = None;
-        assert_eq!(
-            ImageDefinition::create(r, NOW).unwrap_err().target,
-            "galleryImage.properties.osType"
-        );
+        assert_eq!(ImageDefinition::create(r, NOW).unwrap_err().target, "galleryImage.properties.osType");
         let mut r = req();
         r.identifier = None;
-        assert_eq!(
-            ImageDefinition::create(r, NOW).unwrap_err().target,
-            "galleryImage.properties.identifier"
-        );
+        assert_eq!(ImageDefinition::create(r, NOW).unwrap_err().target, "galleryImage.properties.identifier");
         let mut r = req();
         r.identifier = Some((Some("p".into()), None, Some("s".into())));
-        assert_eq!(
-            ImageDefinition::create(r, NOW).unwrap_err().target,
-            "galleryImage.properties.identifier.offer"
-        );
+        assert_eq!(ImageDefinition::create(r, NOW).unwrap_err().target, "galleryImage.properties.identifier.offer");
     }
 
     #[test]
@@ -428,46 +376,22 @@ mod tests {
         assert!(e.message.contains("Windows, Linux"), "{}", e.message);
         let mut r = req();
         r.hyper_v_generation = Some("V3".into());
-        assert_eq!(
-            ImageDefinition::create(r, NOW).unwrap_err().target,
-            "galleryImage.properties.hyperVGeneration"
-        );
+        assert_eq!(ImageDefinition::create(r, NOW).unwrap_err().target, "galleryImage.properties.hyperVGeneration");
         let mut r = req();
         r.identifier = Some((Some("p.".into()), Some("o".into()), Some("s".into())));
-        assert_eq!(
-            ImageDefinition::create(r, NOW).unwrap_err().target,
-            "galleryImage.properties.identifier.publisher"
-        );
+        assert_eq!(ImageDefinition::create(r, NOW).unwrap_err().target, "galleryImage.properties.identifier.publisher");
     }
 
     #[test]
     fn eol_must_be_future_and_ranges_ordered() {
         let mut r = req();
         r.end_of_life_date = Some(datetime!(2020-01-01 0:00 UTC));
-        assert_eq!(
-            ImageDefinition::create(r, NOW).unwrap_err().message,
-            "EndOfLifeDate must be set to a future date."
-        );
+        assert_eq!(ImageDefinition::create(r, NOW).unwrap_err().message, "EndOfLifeDate must be set to a future date.");
         let mut r = req();
-        r.recommended = Some(Recommended {
-            vcpus: Some(ResourceRange {
-                min: Some(4),
-                max: Some(2),
-            }),
-            memory: None,
-        });
-        assert_eq!(
-            ImageDefinition::create(r, NOW).unwrap_err().target,
-            "galleryImage.properties.recommended.vCPUs"
-        );
+        r.recommended = Some(Recommended { vcpus: Some(ResourceRange { min: Some(4), max: Some(2) }), memory: None });
+        assert_eq!(ImageDefinition::create(r, NOW).unwrap_err().target, "galleryImage.properties.recommended.vCPUs");
         let mut r = req();
-        r.recommended = Some(Recommended {
-            vcpus: None,
-            memory: Some(ResourceRange {
-                min: Some(1),
-                max: Some(1),
-            }),
-        });
+        r.recommended = Some(Recommended { vcpus: None, memory: Some(ResourceRange { min: Some(1), max: Some(1) }) });
         assert!(ImageDefinition::create(r, NOW).is_ok());
     }
 
@@ -481,10 +405,7 @@ mod tests {
         assert_eq!(e.code, crate::InvalidCode::PropertyChangeNotAllowed);
         let mut r = req();
         r.identifier = Some((Some("pub".into()), Some("other".into()), Some("sku".into())));
-        assert_eq!(
-            d.update(r, false, NOW).unwrap_err().target,
-            "galleryImage.properties.identifier"
-        );
+        assert_eq!(d.update(r, false, NOW).unwrap_err().target, "galleryImage.properties.identifier");
         let mut r = req();
         r.hyper_v_generation = Some("V2".into());
         assert!(d.update(r, false, NOW).is_err());
@@ -497,14 +418,7 @@ mod tests {
         r.eula = Some("eula".into());
         let d = ImageDefinition::create(r, NOW).unwrap();
         let patched = d
-            .update(
-                DefinitionRequest {
-                    description: Some("second".into()),
-                    ..Default::default()
-                },
-                true,
-                NOW,
-            )
+            .update(DefinitionRequest { description: Some("second".into()), ..Default::default() }, true, NOW)
             .unwrap();
         assert_eq!(patched.description.as_deref(), Some("second"));
         assert_eq!(patched.eula.as_deref(), Some("eula"));

@@ -237,10 +237,7 @@ impl VersionRequest {
         self.legacy_managed_image_id.is_none()
             && self.source_id.is_none()
             && self.virtual_machine_id.is_none()
-            && self
-                .os_disk
-                .as_ref()
-                .is_none_or(|d| d.source.is_none() && d.host_caching.is_none())
+            && self.os_disk.as_ref().is_none_or(|d| d.source.is_none() && d.host_caching.is_none())
             && self.data_disks.as_ref().is_none_or(Vec::is_empty)
     }
 }
@@ -248,35 +245,25 @@ impl VersionRequest {
 impl ImageVersion {
     /// Builds a version from a create request: defaults, then every rule of design §3 that can
     /// be checked without looking at the source itself. `location` is the version's canonical region.
-    pub fn create(
-        req: VersionRequest,
-        location: &str,
-        now: OffsetDateTime,
-    ) -> Result<Self, Invalid> {
+    pub fn create(req: VersionRequest, location: &str, now: OffsetDateTime) -> Result<Self, Invalid> {
         let (storage, source_kind) = resolve_storage(&req)?;
         let pubreq = req.publishing.clone().unwrap_or_default();
         let storage_account_type = match &pubreq.storage_account_type {
             Some(t) => StorageAccountType::parse(&format!("{PP}.storageAccountType"), t)?,
             None => StorageAccountType::StandardLrs,
         };
-        let replica_count =
-            replica_count(pubreq.replica_count, &format!("{PP}.replicaCount"))?.unwrap_or(1);
-        let requested = pubreq.target_regions.clone().unwrap_or_else(|| {
-            vec![TargetRegionRequest {
-                name: Some(location.to_string()),
-                ..Default::default()
-            }]
-        });
+        let replica_count = replica_count(pubreq.replica_count, &format!("{PP}.replicaCount"))?.unwrap_or(1);
+        let requested = pubreq
+            .target_regions
+            .clone()
+            .unwrap_or_else(|| vec![TargetRegionRequest { name: Some(location.to_string()), ..Default::default() }]);
         let target_regions = resolve_regions(&requested, replica_count, storage_account_type, &[])?;
         check_location_targeted(&target_regions, location)?;
         if let Some(eol) = pubreq.end_of_life_date {
             check_future_eol(eol, now, &format!("{PP}.endOfLifeDate"))?;
         }
         let (allow, block) = req.safety.unwrap_or_default();
-        let replication = target_regions
-            .iter()
-            .map(|r| unknown_status(&r.name))
-            .collect();
+        let replication = target_regions.iter().map(|r| unknown_status(&r.name)).collect();
         Ok(Self {
             publishing: PublishingProfile {
                 target_regions,
@@ -340,8 +327,7 @@ impl ImageVersion {
         } else if !patch {
             next.publishing.exclude_from_latest = false;
         }
-        if pubreq.end_of_life_date != self.publishing.end_of_life_date
-            && (pubreq.end_of_life_date.is_some() || !patch)
+        if pubreq.end_of_life_date != self.publishing.end_of_life_date && (pubreq.end_of_life_date.is_some() || !patch)
         {
             if let Some(eol) = pubreq.end_of_life_date {
                 check_future_eol(eol, now, &format!("{PP}.endOfLifeDate"))?;
@@ -408,22 +394,13 @@ impl ImageVersion {
             .iter()
             .chain(s.virtual_machine_id.iter())
             .cloned()
-            .chain(
-                disks
-                    .filter_map(|d| d.source.as_ref())
-                    .filter_map(|src| src.uri.clone().or_else(|| src.id.clone())),
-            )
+            .chain(disks.filter_map(|d| d.source.as_ref()).filter_map(|src| src.uri.clone().or_else(|| src.id.clone())))
             .collect()
     }
 }
 
 fn unknown_status(region: &str) -> RegionStatus {
-    RegionStatus {
-        region: region.to_string(),
-        state: ReplicationState::Unknown,
-        progress: 0,
-        details: String::new(),
-    }
+    RegionStatus { region: region.to_string(), state: ReplicationState::Unknown, progress: 0, details: String::new() }
 }
 
 fn replica_count(value: Option<i64>, target: &str) -> Result<Option<u32>, Invalid> {
@@ -446,43 +423,26 @@ fn resolve_regions(
     existing: &[TargetRegion],
 ) -> Result<Vec<TargetRegion>, Invalid> {
     if requested.is_empty() {
-        return Err(Invalid::param(
-            format!("{PP}.targetRegions"),
-            "At least one target region is required.",
-        ));
+        return Err(Invalid::param(format!("{PP}.targetRegions"), "At least one target region is required."));
     }
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(requested.len());
     for (i, r) in requested.iter().enumerate() {
         let target = format!("{PP}.targetRegions[{i}]");
-        let name = r
-            .name
-            .as_deref()
-            .map(canonical)
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| {
-                Invalid::param(
-                    format!("{target}.name"),
-                    format!("Required parameter '{target}.name' is missing (null)."),
-                )
-            })?;
+        let name = r.name.as_deref().map(canonical).filter(|n| !n.is_empty()).ok_or_else(|| {
+            Invalid::param(format!("{target}.name"), format!("Required parameter '{target}.name' is missing (null)."))
+        })?;
         if !seen.insert(name.clone()) {
             return Err(Invalid::param(
                 format!("{PP}.targetRegions"),
                 "Duplicate regions are not allowed in target publishing regions.",
             ));
         }
-        let count = replica_count(
-            r.regional_replica_count,
-            &format!("{target}.regionalReplicaCount"),
-        )?
-        .unwrap_or(default_count);
+        let count = replica_count(r.regional_replica_count, &format!("{target}.regionalReplicaCount"))?
+            .unwrap_or(default_count);
         let storage_account_type = match &r.storage_account_type {
             Some(t) => StorageAccountType::parse(&format!("{target}.storageAccountType"), t)?,
-            None => existing
-                .iter()
-                .find(|e| e.name == name)
-                .map_or(default_type, |e| e.storage_account_type),
+            None => existing.iter().find(|e| e.name == name).map_or(default_type, |e| e.storage_account_type),
         };
         if let Some(old) = existing.iter().find(|e| e.name == name)
             && old.storage_account_type != storage_account_type
@@ -514,12 +474,7 @@ fn check_location_targeted(regions: &[TargetRegion], location: &str) -> Result<(
     ))
 }
 
-fn expect_kind(
-    id: &str,
-    target: &str,
-    allowed: &[ResourceKind],
-    what: &str,
-) -> Result<ResourceKind, Invalid> {
+fn expect_kind(id: &str, target: &str, allowed: &[ResourceKind], what: &str) -> Result<ResourceKind, Invalid> {
     let parsed = ResourceId::parse(id).ok_or_else(|| {
         Invalid::param(
             target,
@@ -528,20 +483,14 @@ fn expect_kind(
     })?;
     match parsed.kind() {
         Some(k) if allowed.contains(&k) => Ok(k),
-        _ => Err(Invalid::param(
-            target,
-            format!("The source id: {id} must {what}."),
-        )),
+        _ => Err(Invalid::param(target, format!("The source id: {id} must {what}."))),
     }
 }
 
 /// The disk-level source kinds a version may be built from.
 const DISK_KINDS: &[ResourceKind] = &[ResourceKind::Disk, ResourceKind::Snapshot];
 
-fn resolve_disk(
-    req: &DiskRequest,
-    target: &str,
-) -> Result<(DiskImage, Option<SourceKind>), Invalid> {
+fn resolve_disk(req: &DiskRequest, target: &str) -> Result<(DiskImage, Option<SourceKind>), Invalid> {
     let host_caching = match &req.host_caching {
         Some(h) => Some(HostCaching::parse(&format!("{target}.hostCaching"), h)?),
         None => None,
@@ -559,10 +508,7 @@ fn resolve_disk(
                 "be a storage account",
             )?;
             let uri = src.uri.as_deref().unwrap_or_default();
-            if !(uri.starts_with("https://")
-                || uri.starts_with("http://")
-                || uri.starts_with("file://"))
-            {
+            if !(uri.starts_with("https://") || uri.starts_with("http://") || uri.starts_with("file://")) {
                 return Err(Invalid::param(
                     format!("{target}.source.uri"),
                     format!("The VHD uri '{uri}' is not an absolute http(s) or file URL."),
@@ -573,25 +519,13 @@ fn resolve_disk(
         }
         Some(src) if src.id.is_some() => {
             let id = src.id.as_deref().unwrap_or_default();
-            expect_kind(
-                id,
-                &format!("{target}.source.id"),
-                DISK_KINDS,
-                "be a managed disk or snapshot",
-            )?;
+            expect_kind(id, &format!("{target}.source.id"), DISK_KINDS, "be a managed disk or snapshot")?;
             kind = Some(SourceKind::Disks);
             Some(src.clone())
         }
         _ => None,
     };
-    Ok((
-        DiskImage {
-            host_caching,
-            source,
-            size_in_gb: None,
-        },
-        kind,
-    ))
+    Ok((DiskImage { host_caching, source, size_in_gb: None }, kind))
 }
 
 fn resolve_storage(req: &VersionRequest) -> Result<(StorageProfile, SourceKind), Invalid> {
@@ -615,11 +549,7 @@ fn resolve_storage(req: &VersionRequest) -> Result<(StorageProfile, SourceKind),
         candidates.push((
             id.clone(),
             "galleryImageVersion.properties.storageProfile.source.id",
-            &[
-                ResourceKind::ManagedImage,
-                ResourceKind::VirtualMachine,
-                ResourceKind::GalleryImageVersion,
-            ][..],
+            &[ResourceKind::ManagedImage, ResourceKind::VirtualMachine, ResourceKind::GalleryImageVersion][..],
             "either be a managed image, virtual machine or another gallery image version",
         ));
     }
@@ -649,19 +579,10 @@ fn resolve_storage(req: &VersionRequest) -> Result<(StorageProfile, SourceKind),
     };
     let mut data_disks = Vec::new();
     let mut luns = HashSet::new();
-    for (i, (lun, d)) in req
-        .data_disks
-        .clone()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
+    for (i, (lun, d)) in req.data_disks.clone().unwrap_or_default().iter().enumerate() {
         let target = format!("{SP}.dataDiskImages[{i}]");
         let lun = lun.ok_or_else(|| {
-            Invalid::param(
-                format!("{target}.lun"),
-                format!("Required parameter '{target}.lun' is missing (null)."),
-            )
+            Invalid::param(format!("{target}.lun"), format!("Required parameter '{target}.lun' is missing (null)."))
         })?;
         if !(0..=i64::from(i32::MAX)).contains(&lun) {
             return Err(Invalid::param(
@@ -678,12 +599,8 @@ fn resolve_storage(req: &VersionRequest) -> Result<(StorageProfile, SourceKind),
         data_disks.push((lun as i32, resolve_disk(d, &target)?));
     }
 
-    let disk_kinds: Vec<SourceKind> = os_disk
-        .iter()
-        .map(|(_, k)| *k)
-        .chain(data_disks.iter().map(|(_, (_, k))| *k))
-        .flatten()
-        .collect();
+    let disk_kinds: Vec<SourceKind> =
+        os_disk.iter().map(|(_, k)| *k).chain(data_disks.iter().map(|(_, (_, k))| *k)).flatten().collect();
     let kind = match (&artifact, disk_kinds.first()) {
         (Some(_), Some(_)) => return Err(one_kind()),
         (Some((_, k)), None) => *k,
@@ -739,32 +656,22 @@ fn resolve_storage(req: &VersionRequest) -> Result<(StorageProfile, SourceKind),
         source_id,
         virtual_machine_id,
         os_disk: os_disk.map(|(d, _)| d),
-        data_disks: data_disks
-            .into_iter()
-            .map(|(lun, (disk, _))| DataDiskImage { lun, disk })
-            .collect(),
+        data_disks: data_disks.into_iter().map(|(lun, (disk, _))| DataDiskImage { lun, disk }).collect(),
     };
     Ok((storage, kind))
 }
 
 fn same_sources(a: &StorageProfile, b: &StorageProfile) -> bool {
     let ids = |s: &StorageProfile| -> Vec<String> {
-        let disks = s
-            .os_disk
-            .iter()
-            .map(|d| (-1, d))
-            .chain(s.data_disks.iter().map(|d| (d.lun, &d.disk)));
+        let disks = s.os_disk.iter().map(|d| (-1, d)).chain(s.data_disks.iter().map(|d| (d.lun, &d.disk)));
         s.source_id
             .iter()
             .chain(s.virtual_machine_id.iter())
             .map(|x| key(x))
             .chain(disks.filter_map(|(lun, d)| {
-                d.source.as_ref().map(|src| {
-                    format!(
-                        "{lun}:{}",
-                        key(src.uri.as_deref().or(src.id.as_deref()).unwrap_or_default())
-                    )
-                })
+                d.source
+                    .as_ref()
+                    .map(|src| format!("{lun}:{}", key(src.uri.as_deref().or(src.id.as_deref()).unwrap_or_default())))
             }))
             .collect()
     };

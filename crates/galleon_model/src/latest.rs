@@ -22,42 +22,20 @@ pub struct Candidate<'a> {
 
 /// Whether `c` may serve `latest` in `region` (canonical name).
 pub fn eligible(c: &Candidate<'_>, region: &str) -> bool {
-    if !matches!(
-        c.state,
-        ProvisioningState::Succeeded | ProvisioningState::Updating
-    ) {
+    if !matches!(c.state, ProvisioningState::Succeeded | ProvisioningState::Updating) {
         return false;
     }
-    let Some(target) = c
-        .version
-        .publishing
-        .target_regions
-        .iter()
-        .find(|r| r.name == region)
-    else {
+    let Some(target) = c.version.publishing.target_regions.iter().find(|r| r.name == region) else {
         return false;
     };
-    let excluded = target
-        .exclude_from_latest
-        .unwrap_or(c.version.publishing.exclude_from_latest);
-    let completed = c
-        .version
-        .replication
-        .iter()
-        .any(|s| s.region == region && s.state == ReplicationState::Completed);
+    let excluded = target.exclude_from_latest.unwrap_or(c.version.publishing.exclude_from_latest);
+    let completed = c.version.replication.iter().any(|s| s.region == region && s.state == ReplicationState::Completed);
     completed && !excluded
 }
 
 /// The number of the version `latest` resolves to in `region`, if any.
-pub fn resolve<'a>(
-    candidates: impl IntoIterator<Item = Candidate<'a>>,
-    region: &str,
-) -> Option<VersionNumber> {
-    candidates
-        .into_iter()
-        .filter(|c| eligible(c, region))
-        .map(|c| c.number)
-        .max()
+pub fn resolve<'a>(candidates: impl IntoIterator<Item = Candidate<'a>>, region: &str) -> Option<VersionNumber> {
+    candidates.into_iter().filter(|c| eligible(c, region)).map(|c| c.number).max()
 }
 
 #[cfg(test)]
@@ -69,9 +47,7 @@ mod tests {
 
     fn version(regions: &[(&str, Option<bool>, ReplicationState)], exclude: bool) -> ImageVersion {
         let req = VersionRequest {
-            source_id: Some(
-                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/mi".into(),
-            ),
+            source_id: Some("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/mi".into()),
             publishing: Some(PublishingRequest {
                 target_regions: Some(
                     regions
@@ -88,8 +64,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let mut v =
-            ImageVersion::create(req, regions[0].0, datetime!(2026-11-25 0:00 UTC)).unwrap();
+        let mut v = ImageVersion::create(req, regions[0].0, datetime!(2026-11-25 0:00 UTC)).unwrap();
         for (status, (_, _, state)) in v.replication.iter_mut().zip(regions) {
             status.state = *state;
         }
@@ -97,11 +72,7 @@ mod tests {
     }
 
     fn c<'a>(n: &str, state: ProvisioningState, v: &'a ImageVersion) -> Candidate<'a> {
-        Candidate {
-            number: n.parse().unwrap(),
-            state,
-            version: v,
-        }
+        Candidate { number: n.parse().unwrap(), state, version: v }
     }
 
     use ProvisioningState::{Creating, Succeeded, Updating};
@@ -111,24 +82,15 @@ mod tests {
     fn highest_numeric_version_wins() {
         let a = version(&[("eastus", None, Completed)], false);
         let b = version(&[("eastus", None, Completed)], false);
-        let got = resolve(
-            [c("1.9.0", Succeeded, &a), c("1.10.0", Succeeded, &b)],
-            "eastus",
-        );
+        let got = resolve([c("1.9.0", Succeeded, &a), c("1.10.0", Succeeded, &b)], "eastus");
         assert_eq!(got.unwrap().to_string(), "1.10.0");
     }
 
     #[test]
     fn excluded_failed_and_unreplicated_versions_are_skipped() {
-        let done = version(
-            &[("eastus", None, Completed), ("westus", None, Completed)],
-            false,
-        );
+        let done = version(&[("eastus", None, Completed), ("westus", None, Completed)], false);
         let excluded = version(&[("eastus", None, Completed)], true);
-        let replicating = version(
-            &[("eastus", None, Completed), ("westus", None, Replicating)],
-            false,
-        );
+        let replicating = version(&[("eastus", None, Completed), ("westus", None, Replicating)], false);
         let failed = version(&[("eastus", None, Completed)], false);
         let creating = version(&[("eastus", None, Completed)], false);
         let all = || {
@@ -147,13 +109,7 @@ mod tests {
 
     #[test]
     fn regional_exclude_overrides_the_version() {
-        let v = version(
-            &[
-                ("eastus", Some(false), Completed),
-                ("westus", Some(true), Completed),
-            ],
-            true,
-        );
+        let v = version(&[("eastus", Some(false), Completed), ("westus", Some(true), Completed)], true);
         assert!(resolve([c("1.0.0", Succeeded, &v)], "eastus").is_some());
         assert!(resolve([c("1.0.0", Succeeded, &v)], "westus").is_none());
     }

@@ -10,18 +10,12 @@ pub fn key(name: &str) -> String {
 }
 
 fn name_error(target: &str, message: String) -> Invalid {
-    Invalid {
-        code: InvalidCode::InvalidResourceName,
-        target: target.to_string(),
-        message,
-    }
+    Invalid { code: InvalidCode::InvalidResourceName, target: target.to_string(), message }
 }
 
 /// Gallery names: 1–80 letters, digits, `_` and `.`, starting and ending alphanumeric. No dashes.
 pub fn validate_gallery_name(name: &str) -> Result<(), Invalid> {
-    let ok_chars = name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    let ok_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
     if (1..=80).contains(&name.len()) && ok_chars && ends_alphanumeric(name) {
         return Ok(());
     }
@@ -35,9 +29,7 @@ pub fn validate_gallery_name(name: &str) -> Result<(), Invalid> {
 
 /// Image definition names: 1–80 letters, digits, `_`, `-` and `.`, starting and ending alphanumeric.
 pub fn validate_image_definition_name(name: &str) -> Result<(), Invalid> {
-    let ok_chars = name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+    let ok_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
     if (1..=80).contains(&name.len()) && ok_chars && ends_alphanumeric(name) {
         return Ok(());
     }
@@ -51,9 +43,7 @@ pub fn validate_image_definition_name(name: &str) -> Result<(), Invalid> {
 
 /// Resource group names: 1–90 of letters, digits, `-`, `_`, `.`, `(`, `)`; not ending in `.`.
 pub fn validate_resource_group_name(name: &str) -> Result<(), Invalid> {
-    let ok_chars = name
-        .chars()
-        .all(|c| c.is_alphanumeric() || "-_.()".contains(c));
+    let ok_chars = name.chars().all(|c| c.is_alphanumeric() || "-_.()".contains(c));
     if (1..=90).contains(&name.chars().count()) && ok_chars && !name.ends_with('.') {
         return Ok(());
     }
@@ -67,9 +57,7 @@ pub fn validate_resource_group_name(name: &str) -> Result<(), Invalid> {
 
 /// Publisher (≤128), offer and SKU (≤64): letters, digits, `-`, `.`, `_`; non-empty; not ending in `.`.
 pub fn validate_identifier_part(field: &str, value: &str, max: usize) -> Result<(), Invalid> {
-    let ok_chars = value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+    let ok_chars = value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
     if !value.is_empty() && value.len() <= max && ok_chars && !value.ends_with('.') {
         return Ok(());
     }
@@ -96,17 +84,7 @@ mod tests {
         for ok in ["g", "myGallery", "my_gallery.v2", &"a".repeat(80)] {
             assert!(validate_gallery_name(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "my-gallery",
-            "_g",
-            "g_",
-            ".g",
-            "g.",
-            "g h",
-            "gä",
-            &"a".repeat(81),
-        ] {
+        for bad in ["", "my-gallery", "_g", "g_", ".g", "g.", "g h", "gä", &"a".repeat(81)] {
             let err = validate_gallery_name(bad).unwrap_err();
             assert_eq!(err.target, "galleryName");
             assert_eq!(err.code, InvalidCode::InvalidResourceName);

@@ -44,17 +44,11 @@ pub struct VersionRef {
 impl GroupRef {
     /// Builds a reference.
     pub fn new(subscription: &str, resource_group: &str) -> Self {
-        Self {
-            subscription: subscription.to_string(),
-            resource_group: resource_group.to_string(),
-        }
+        Self { subscription: subscription.to_string(), resource_group: resource_group.to_string() }
     }
     /// `/subscriptions/{sub}/resourceGroups/{rg}`.
     pub fn id(&self) -> String {
-        format!(
-            "/subscriptions/{}/resourceGroups/{}",
-            self.subscription, self.resource_group
-        )
+        format!("/subscriptions/{}/resourceGroups/{}", self.subscription, self.resource_group)
     }
     /// Canonical key.
     pub fn key(&self) -> String {
@@ -62,10 +56,7 @@ impl GroupRef {
     }
     /// A gallery in this group.
     pub fn gallery(&self, name: &str) -> GalleryRef {
-        GalleryRef {
-            group: self.clone(),
-            gallery: name.to_string(),
-        }
+        GalleryRef { group: self.clone(), gallery: name.to_string() }
     }
     /// `…/providers/Microsoft.Compute/{kind}/{name}` for a source resource in this group.
     pub fn compute_id(&self, kind: &str, name: &str) -> String {
@@ -84,10 +75,7 @@ impl GalleryRef {
     }
     /// An image definition in this gallery.
     pub fn image(&self, name: &str) -> ImageRef {
-        ImageRef {
-            gallery: self.clone(),
-            image: name.to_string(),
-        }
+        ImageRef { gallery: self.clone(), image: name.to_string() }
     }
 }
 
@@ -104,10 +92,7 @@ impl ImageRef {
     }
     /// A version of this definition.
     pub fn version(&self, name: &str) -> VersionRef {
-        VersionRef {
-            image: self.clone(),
-            version: name.to_string(),
-        }
+        VersionRef { image: self.clone(), version: name.to_string() }
     }
 }
 
@@ -128,10 +113,7 @@ mod tests {
 
     #[test]
     fn ids_and_keys() {
-        let v = GroupRef::new("SUB", "RG")
-            .gallery("G")
-            .image("Img")
-            .version("1.0.0");
+        let v = GroupRef::new("SUB", "RG").gallery("G").image("Img").version("1.0.0");
         assert_eq!(
             v.id(),
             "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Compute/galleries/G/images/Img/versions/1.0.0"

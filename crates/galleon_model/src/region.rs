@@ -43,10 +43,7 @@ pub const AZURE_REGIONS: &[(&str, &str)] = &[
 
 /// The canonical form of a region name: lowercase with spaces removed (`West US 2` → `westus2`).
 pub fn canonical(name: &str) -> String {
-    name.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
+    name.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
 }
 
 /// The display name of a canonical region (`westus2` → `West US 2`); unknown names are returned as given.

@@ -55,16 +55,10 @@ impl ResourceId {
         if parts.len() < 8 || !parts.len().is_multiple_of(2) || parts.iter().any(|p| p.is_empty()) {
             return None;
         }
-        if key(parts[0]) != "subscriptions"
-            || key(parts[2]) != "resourcegroups"
-            || key(parts[4]) != "providers"
-        {
+        if key(parts[0]) != "subscriptions" || key(parts[2]) != "resourcegroups" || key(parts[4]) != "providers" {
             return None;
         }
-        let segments = parts[6..]
-            .chunks(2)
-            .map(|c| (c[0].to_string(), c[1].to_string()))
-            .collect();
+        let segments = parts[6..].chunks(2).map(|c| (c[0].to_string(), c[1].to_string())).collect();
         Some(Self {
             subscription: parts[1].to_string(),
             resource_group: parts[3].to_string(),
@@ -82,9 +76,7 @@ impl ResourceId {
             ("microsoft.compute", ["virtualmachines"]) => Some(ResourceKind::VirtualMachine),
             ("microsoft.compute", ["disks"]) => Some(ResourceKind::Disk),
             ("microsoft.compute", ["snapshots"]) => Some(ResourceKind::Snapshot),
-            ("microsoft.compute", ["galleries", "images", "versions"]) => {
-                Some(ResourceKind::GalleryImageVersion)
-            }
+            ("microsoft.compute", ["galleries", "images", "versions"]) => Some(ResourceKind::GalleryImageVersion),
             ("microsoft.storage", ["storageaccounts"]) => Some(ResourceKind::StorageAccount),
             _ => None,
         }
@@ -92,11 +84,7 @@ impl ResourceId {
 
     /// The last segment's name.
     pub fn name(&self) -> &str {
-        &self
-            .segments
-            .last()
-            .expect("parse guarantees one segment")
-            .1
+        &self.segments.last().expect("parse guarantees one segment").1
     }
 }
 
@@ -106,18 +94,17 @@ mod tests {
 
     #[test]
     fn parses_known_kinds_in_any_case() {
-        let id = ResourceId::parse(
-            "/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/Images/mi",
-        )
-        .unwrap();
+        let id = ResourceId::parse("/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/Images/mi").unwrap();
         assert_eq!(id.kind(), Some(ResourceKind::ManagedImage));
         assert_eq!(id.name(), "mi");
-        let v = ResourceId::parse("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i/versions/1.0.0").unwrap();
-        assert_eq!(v.kind(), Some(ResourceKind::GalleryImageVersion));
-        let sa = ResourceId::parse(
-            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct",
+        let v = ResourceId::parse(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i/versions/1.0.0",
         )
         .unwrap();
+        assert_eq!(v.kind(), Some(ResourceKind::GalleryImageVersion));
+        let sa =
+            ResourceId::parse("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct")
+                .unwrap();
         assert_eq!(sa.kind(), Some(ResourceKind::StorageAccount));
     }
 
@@ -133,10 +120,8 @@ mod tests {
         ] {
             assert!(ResourceId::parse(bad).is_none(), "{bad}");
         }
-        let other = ResourceId::parse(
-            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/vnets/x",
-        )
-        .unwrap();
+        let other =
+            ResourceId::parse("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/vnets/x").unwrap();
         assert_eq!(other.kind(), None);
     }
 }

@@ -63,12 +63,7 @@ pub fn aggregate(states: impl IntoIterator<Item = ReplicationState>) -> &'static
         "Failed"
     } else if !states.is_empty() && states.iter().all(|s| *s == ReplicationState::Completed) {
         "Completed"
-    } else if states.iter().any(|s| {
-        matches!(
-            s,
-            ReplicationState::Replicating | ReplicationState::Completed
-        )
-    }) {
+    } else if states.iter().any(|s| matches!(s, ReplicationState::Replicating | ReplicationState::Completed)) {
         "InProgress"
     } else {
         "Unknown"

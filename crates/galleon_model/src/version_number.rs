@@ -41,11 +41,7 @@ impl FromStr for VersionNumber {
             }
             *slot = value as u32;
         }
-        Ok(Self {
-            major: nums[0],
-            minor: nums[1],
-            patch: nums[2],
-        })
+        Ok(Self { major: nums[0], minor: nums[1], patch: nums[2] })
     }
 }
 
@@ -94,13 +90,6 @@ mod tests {
     #[test]
     fn leading_zeros_are_numeric() {
         let v: VersionNumber = "01.002.0003".parse().unwrap();
-        assert_eq!(
-            v,
-            VersionNumber {
-                major: 1,
-                minor: 2,
-                patch: 3
-            }
-        );
+        assert_eq!(v, VersionNumber { major: 1, minor: 2, patch: 3 });
     }
 }

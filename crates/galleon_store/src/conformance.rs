@@ -1,6 +1,8 @@
 //! The conformance suite every [`MetadataStore`] backend must pass. Each backend's tests call
 //! [`run_all`] on a fresh, empty store.
 
+use std::sync::Arc;
+
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -16,66 +18,33 @@ pub async fn run_all(store: &dyn MetadataStore) {
 }
 
 fn doc(kind: Kind, key: &str, unique: Option<&str>, n: i64) -> Doc {
-    Doc {
-        kind,
-        key: key.into(),
-        unique: unique.map(Into::into),
-        rev: 0,
-        body: json!({ "n": n, "Name": key }),
-    }
+    Doc { kind, key: key.into(), unique: unique.map(Into::into), rev: 0, body: json!({ "n": n, "Name": key }) }
 }
 
 async fn put_get_and_revisions(store: &dyn MetadataStore) {
     assert!(store.get(Kind::Gallery, "/a/g1").await.unwrap().is_none());
-    store
-        .apply(Batch::new().put(doc(Kind::Gallery, "/a/g1", None, 1), Expect::Absent))
-        .await
-        .unwrap();
+    store.apply(Batch::new().put(doc(Kind::Gallery, "/a/g1", None, 1), Expect::Absent)).await.unwrap();
     let got = store.get(Kind::Gallery, "/a/g1").await.unwrap().unwrap();
     assert_eq!(got.body, json!({ "n": 1, "Name": "/a/g1" }));
     assert_eq!(got.rev, 1);
-    store
-        .apply(Batch::new().put(doc(Kind::Gallery, "/a/g1", None, 2), Expect::Rev(1)))
-        .await
-        .unwrap();
+    store.apply(Batch::new().put(doc(Kind::Gallery, "/a/g1", None, 2), Expect::Rev(1))).await.unwrap();
     let got = store.get(Kind::Gallery, "/a/g1").await.unwrap().unwrap();
     assert_eq!((got.rev, got.body["n"].as_i64()), (2, Some(2)));
     // Kinds are separate.
     assert!(store.get(Kind::Image, "/a/g1").await.unwrap().is_none());
-    store
-        .apply(Batch::new().delete(Kind::Gallery, "/a/g1", Expect::Rev(2)))
-        .await
-        .unwrap();
+    store.apply(Batch::new().delete(Kind::Gallery, "/a/g1", Expect::Rev(2))).await.unwrap();
     assert!(store.get(Kind::Gallery, "/a/g1").await.unwrap().is_none());
     // Deleting what is absent is fine without a precondition.
-    store
-        .apply(Batch::new().delete(Kind::Gallery, "/a/g1", Expect::Any))
-        .await
-        .unwrap();
+    store.apply(Batch::new().delete(Kind::Gallery, "/a/g1", Expect::Any)).await.unwrap();
 }
 
 async fn preconditions_and_atomicity(store: &dyn MetadataStore) {
-    store
-        .apply(Batch::new().put(doc(Kind::Group, "/b/rg", None, 1), Expect::Absent))
-        .await
-        .unwrap();
-    let err = store
-        .apply(Batch::new().put(doc(Kind::Group, "/b/rg", None, 2), Expect::Absent))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict { ref key } if key == "/b/rg"),
-        "{err:?}"
-    );
-    let err = store
-        .apply(Batch::new().put(doc(Kind::Group, "/b/rg", None, 2), Expect::Rev(7)))
-        .await
-        .unwrap_err();
+    store.apply(Batch::new().put(doc(Kind::Group, "/b/rg", None, 1), Expect::Absent)).await.unwrap();
+    let err = store.apply(Batch::new().put(doc(Kind::Group, "/b/rg", None, 2), Expect::Absent)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { ref key } if key == "/b/rg"), "{err:?}");
+    let err = store.apply(Batch::new().put(doc(Kind::Group, "/b/rg", None, 2), Expect::Rev(7))).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }));
-    let err = store
-        .apply(Batch::new().delete(Kind::Group, "/b/none", Expect::Rev(1)))
-        .await
-        .unwrap_err();
+    let err = store.apply(Batch::new().delete(Kind::Group, "/b/none", Expect::Rev(1))).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }));
     // A batch whose second write fails writes nothing.
     let batch = Batch::new()
@@ -83,134 +52,61 @@ async fn preconditions_and_atomicity(store: &dyn MetadataStore) {
         .put(doc(Kind::Group, "/b/rg", None, 3), Expect::Rev(99));
     assert!(store.apply(batch).await.is_err());
     assert!(store.get(Kind::Gallery, "/b/rg/g").await.unwrap().is_none());
-    assert_eq!(
-        store.get(Kind::Group, "/b/rg").await.unwrap().unwrap().body["n"],
-        1
-    );
+    assert_eq!(store.get(Kind::Group, "/b/rg").await.unwrap().unwrap().body["n"], 1);
     // Checks on documents the batch does not write, and on children.
-    assert!(
-        store
-            .apply(Batch::new().check(Kind::Group, "/b/rg", Expect::Rev(1)))
-            .await
-            .is_ok()
-    );
-    assert!(
-        store
-            .apply(Batch::new().check(Kind::Group, "/b/rg", Expect::Absent))
-            .await
-            .is_err()
-    );
-    store
-        .apply(Batch::new().put(doc(Kind::Gallery, "/b/rg/g1", None, 1), Expect::Absent))
-        .await
-        .unwrap();
+    assert!(store.apply(Batch::new().check(Kind::Group, "/b/rg", Expect::Rev(1))).await.is_ok());
+    assert!(store.apply(Batch::new().check(Kind::Group, "/b/rg", Expect::Absent)).await.is_err());
+    store.apply(Batch::new().put(doc(Kind::Gallery, "/b/rg/g1", None, 1), Expect::Absent)).await.unwrap();
     let err = store
-        .apply(Batch::new().check_empty(Kind::Gallery, "/b/rg/").delete(
-            Kind::Group,
-            "/b/rg",
-            Expect::Any,
-        ))
+        .apply(Batch::new().check_empty(Kind::Gallery, "/b/rg/").delete(Kind::Group, "/b/rg", Expect::Any))
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict { ref key } if key == "/b/rg/g1"),
-        "{err:?}"
-    );
+    assert!(matches!(err, StoreError::Conflict { ref key } if key == "/b/rg/g1"), "{err:?}");
     assert!(store.get(Kind::Group, "/b/rg").await.unwrap().is_some());
-    assert!(
-        store
-            .apply(Batch::new().check_empty(Kind::Image, "/b/rg/"))
-            .await
-            .is_ok()
-    );
+    assert!(store.apply(Batch::new().check_empty(Kind::Image, "/b/rg/")).await.is_ok());
 }
 
 async fn unique_keys_within_a_parent(store: &dyn MetadataStore) {
     let put = |key: &str, u: &str| Batch::new().put(doc(Kind::Image, key, Some(u), 1), Expect::Any);
     store.apply(put("/c/g1/images/i1", "p/o/s")).await.unwrap();
-    let err = store
-        .apply(put("/c/g1/images/i2", "p/o/s"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Duplicate { ref unique } if unique == "p/o/s"),
-        "{err:?}"
-    );
-    assert!(
-        store
-            .get(Kind::Image, "/c/g1/images/i2")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let err = store.apply(put("/c/g1/images/i2", "p/o/s")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { ref unique } if unique == "p/o/s"), "{err:?}");
+    assert!(store.get(Kind::Image, "/c/g1/images/i2").await.unwrap().is_none());
     // Rewriting the holder keeps its key; another parent may use the same triple.
     store.apply(put("/c/g1/images/i1", "p/o/s")).await.unwrap();
     store.apply(put("/c/g2/images/i1", "p/o/s")).await.unwrap();
     // Freed when the holder is deleted.
-    store
-        .apply(Batch::new().delete(Kind::Image, "/c/g1/images/i1", Expect::Any))
-        .await
-        .unwrap();
+    store.apply(Batch::new().delete(Kind::Image, "/c/g1/images/i1", Expect::Any)).await.unwrap();
     store.apply(put("/c/g1/images/i2", "p/o/s")).await.unwrap();
 }
 
 async fn prefix_listing(store: &dyn MetadataStore) {
     let mut batch = Batch::new();
-    for key in [
-        "/d/rg1/g/b",
-        "/d/rg1/g/a",
-        "/d/rg1/g/c",
-        "/d/rg2/g/a",
-        "/d/rg10/g/a",
-    ] {
+    for key in ["/d/rg1/g/b", "/d/rg1/g/a", "/d/rg1/g/c", "/d/rg2/g/a", "/d/rg10/g/a"] {
         batch = batch.put(doc(Kind::Gallery, key, None, 0), Expect::Absent);
     }
-    batch = batch.put(
-        doc(Kind::Image, "/d/rg1/g/a/images/x", None, 0),
-        Expect::Absent,
-    );
+    batch = batch.put(doc(Kind::Image, "/d/rg1/g/a/images/x", None, 0), Expect::Absent);
     store.apply(batch).await.unwrap();
-    let keys = |docs: Vec<Doc>| docs.into_iter().map(|d| d.key).collect::<Vec<_>>();
+    let keys = |docs: Vec<Arc<Doc>>| docs.iter().map(|d| d.key.clone()).collect::<Vec<_>>();
     assert_eq!(
-        keys(
-            store
-                .list(Kind::Gallery, "/d/rg1/", None, 10)
-                .await
-                .unwrap()
-        ),
+        keys(store.list(Kind::Gallery, "/d/rg1/", None, 10).await.unwrap()),
         ["/d/rg1/g/a", "/d/rg1/g/b", "/d/rg1/g/c"]
     );
+    assert_eq!(keys(store.list(Kind::Gallery, "/d/rg1/", None, 2).await.unwrap()), ["/d/rg1/g/a", "/d/rg1/g/b"]);
+    assert_eq!(keys(store.list(Kind::Gallery, "/d/rg1/", Some("/d/rg1/g/b"), 10).await.unwrap()), ["/d/rg1/g/c"]);
+    assert_eq!(store.list(Kind::Gallery, "/d/", None, 100).await.unwrap().len(), 5);
+    assert_eq!(keys(store.list(Kind::Image, "/d/", None, 100).await.unwrap()), ["/d/rg1/g/a/images/x"]);
+    assert!(store.list(Kind::Gallery, "/zz/", None, 10).await.unwrap().is_empty());
+    // A list read again after a write sees it (and after a delete, does not).
+    store.apply(Batch::new().put(doc(Kind::Gallery, "/d/rg1/g/bb", None, 0), Expect::Absent)).await.unwrap();
     assert_eq!(
-        keys(store.list(Kind::Gallery, "/d/rg1/", None, 2).await.unwrap()),
-        ["/d/rg1/g/a", "/d/rg1/g/b"]
+        keys(store.list(Kind::Gallery, "/d/rg1/", None, 10).await.unwrap()),
+        ["/d/rg1/g/a", "/d/rg1/g/b", "/d/rg1/g/bb", "/d/rg1/g/c"]
     );
+    store.apply(Batch::new().delete(Kind::Gallery, "/d/rg1/g/a", Expect::Any)).await.unwrap();
     assert_eq!(
-        keys(
-            store
-                .list(Kind::Gallery, "/d/rg1/", Some("/d/rg1/g/b"), 10)
-                .await
-                .unwrap()
-        ),
-        ["/d/rg1/g/c"]
-    );
-    assert_eq!(
-        store
-            .list(Kind::Gallery, "/d/", None, 100)
-            .await
-            .unwrap()
-            .len(),
-        5
-    );
-    assert_eq!(
-        keys(store.list(Kind::Image, "/d/", None, 100).await.unwrap()),
-        ["/d/rg1/g/a/images/x"]
-    );
-    assert!(
-        store
-            .list(Kind::Gallery, "/zz/", None, 10)
-            .await
-            .unwrap()
-            .is_empty()
+        keys(store.list(Kind::Gallery, "/d/rg1/", None, 10).await.unwrap()),
+        ["/d/rg1/g/b", "/d/rg1/g/bb", "/d/rg1/g/c"]
     );
 }
 
@@ -231,30 +127,15 @@ fn op(id: &str) -> Operation {
 }
 
 async fn operations_and_leases(store: &dyn MetadataStore) {
-    store
-        .apply(Batch::new().operation(op("op1")).operation(op("op2")))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.get_operation("op1").await.unwrap().unwrap().payload,
-        json!({ "x": 1 })
-    );
+    store.apply(Batch::new().operation(op("op1")).operation(op("op2"))).await.unwrap();
+    assert_eq!(store.get_operation("op1").await.unwrap().unwrap().payload, json!({ "x": 1 }));
     assert!(store.get_operation("nope").await.unwrap().is_none());
 
     let claimed = store.claim_operations("w1", 100, 130, 10).await.unwrap();
-    assert_eq!(
-        claimed.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
-        ["op1", "op2"]
-    );
+    assert_eq!(claimed.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op1", "op2"]);
     assert!(claimed.iter().all(|o| o.attempts == 1));
     // Leased: nobody else gets them until the lease runs out.
-    assert!(
-        store
-            .claim_operations("w2", 120, 150, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.claim_operations("w2", 120, 150, 10).await.unwrap().is_empty());
     // Finish op1; op2's lease expires and another worker takes it over.
     let mut done = op("op1");
     done.status = OpStatus::Succeeded;
@@ -263,8 +144,5 @@ async fn operations_and_leases(store: &dyn MetadataStore) {
     let again = store.claim_operations("w2", 131, 160, 10).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id.as_str(), again[0].attempts), ("op2", 2));
-    assert_eq!(
-        store.get_operation("op1").await.unwrap().unwrap().status,
-        OpStatus::Succeeded
-    );
+    assert_eq!(store.get_operation("op1").await.unwrap().unwrap().status, OpStatus::Succeeded);
 }

@@ -16,6 +16,8 @@ mod operation;
 pub mod sqlite;
 pub mod typed;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 pub use error::StoreError;
@@ -40,14 +42,8 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 6] = [
-        Self::Subscription,
-        Self::Group,
-        Self::Gallery,
-        Self::Image,
-        Self::Version,
-        Self::Principal,
-    ];
+    pub const ALL: [Kind; 6] =
+        [Self::Subscription, Self::Group, Self::Gallery, Self::Image, Self::Version, Self::Principal];
 
     /// The kind stored under `name`.
     pub fn parse(name: &str) -> Option<Self> {
@@ -153,28 +149,17 @@ impl Batch {
     }
     /// Adds a delete.
     pub fn delete(mut self, kind: Kind, key: impl Into<String>, expect: Expect) -> Self {
-        self.writes.push(Write::Delete {
-            kind,
-            key: key.into(),
-            expect,
-        });
+        self.writes.push(Write::Delete { kind, key: key.into(), expect });
         self
     }
     /// Adds a no-children check.
     pub fn check_empty(mut self, kind: Kind, prefix: impl Into<String>) -> Self {
-        self.writes.push(Write::CheckEmpty {
-            kind,
-            prefix: prefix.into(),
-        });
+        self.writes.push(Write::CheckEmpty { kind, prefix: prefix.into() });
         self
     }
     /// Adds a precondition on a document that the batch does not write.
     pub fn check(mut self, kind: Kind, key: impl Into<String>, expect: Expect) -> Self {
-        self.writes.push(Write::Check {
-            kind,
-            key: key.into(),
-            expect,
-        });
+        self.writes.push(Write::Check { kind, key: key.into(), expect });
         self
     }
     /// Adds an operation write.
@@ -187,8 +172,8 @@ impl Batch {
 /// The metadata store. Every method is safe to call concurrently.
 #[async_trait]
 pub trait MetadataStore: Send + Sync + 'static {
-    /// Reads one document.
-    async fn get(&self, kind: Kind, key: &str) -> Result<Option<Doc>, StoreError>;
+    /// Reads one document. Shared, so a backend may hand out cached documents without copying.
+    async fn get(&self, kind: Kind, key: &str) -> Result<Option<Arc<Doc>>, StoreError>;
 
     /// Lists documents of `kind` whose key starts with `prefix` and is greater than `after`,
     /// in key order, at most `limit`.
@@ -198,7 +183,7 @@ pub trait MetadataStore: Send + Sync + 'static {
         prefix: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<Doc>, StoreError>;
+    ) -> Result<Vec<Arc<Doc>>, StoreError>;
 
     /// Applies a batch atomically. A failed precondition is [`StoreError::Conflict`]; a
     /// duplicate `unique` key is [`StoreError::Duplicate`]. Either way nothing is written.

@@ -27,14 +27,14 @@ pub fn doc<T: Serialize>(kind: Kind, key: &str, unique: Option<String>, value: &
 
 /// Decodes a document.
 pub fn decode<T: DeserializeOwned>(doc: Doc) -> Result<Record<T>, StoreError> {
-    let value = serde_json::from_value(doc.body).map_err(|e| StoreError::Corrupt {
-        key: doc.key.clone(),
-        reason: e.to_string(),
-    })?;
-    Ok(Record {
-        rev: doc.rev,
-        value,
-    })
+    decode_ref(&doc)
+}
+
+/// Decodes a shared document without copying its JSON tree.
+pub fn decode_ref<T: DeserializeOwned>(doc: &Doc) -> Result<Record<T>, StoreError> {
+    let value =
+        T::deserialize(&doc.body).map_err(|e| StoreError::Corrupt { key: doc.key.clone(), reason: e.to_string() })?;
+    Ok(Record { rev: doc.rev, value })
 }
 
 /// Reads and decodes one document.
@@ -43,7 +43,7 @@ pub async fn get<T: DeserializeOwned>(
     kind: Kind,
     key: &str,
 ) -> Result<Option<Record<T>>, StoreError> {
-    store.get(kind, key).await?.map(decode).transpose()
+    store.get(kind, key).await?.map(|d| decode_ref(&d)).transpose()
 }
 
 /// Lists and decodes documents under a prefix.
@@ -55,7 +55,5 @@ pub async fn list<T: DeserializeOwned>(
     limit: usize,
 ) -> Result<Vec<(String, Record<T>)>, StoreError> {
     let docs = store.list(kind, prefix, after, limit).await?;
-    docs.into_iter()
-        .map(|d| Ok((d.key.clone(), decode(d)?)))
-        .collect()
+    docs.iter().map(|d| Ok((d.key.clone(), decode_ref(d)?))).collect()
 }

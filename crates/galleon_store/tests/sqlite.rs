@@ -16,21 +16,10 @@ async fn writes_survive_reopening() {
     let path = dir.path().join("meta.db");
     {
         let store = SqliteStore::open(&path).unwrap();
-        let doc = Doc {
-            kind: Kind::Gallery,
-            key: "/k".into(),
-            unique: None,
-            rev: 0,
-            body: serde_json::json!({"a": 1}),
-        };
-        store
-            .apply(Batch::new().put(doc, Expect::Absent))
-            .await
-            .unwrap();
+        let doc =
+            Doc { kind: Kind::Gallery, key: "/k".into(), unique: None, rev: 0, body: serde_json::json!({"a": 1}) };
+        store.apply(Batch::new().put(doc, Expect::Absent)).await.unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(
-        store.get(Kind::Gallery, "/k").await.unwrap().unwrap().body["a"],
-        1
-    );
+    assert_eq!(store.get(Kind::Gallery, "/k").await.unwrap().unwrap().body["a"], 1);
 }

@@ -31,27 +31,10 @@ async fn write(
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_GALLERY, TYPE)?;
     let props = body.properties.unwrap_or_default();
-    let env = Envelope {
-        location: body.location,
-        tags: body.tags,
-    };
-    let accepted = s
-        .core
-        .put_gallery(
-            &gallery_ref(&path),
-            env,
-            GalleryRequest {
-                description: props.description,
-            },
-            patch,
-        )
-        .await?;
-    Ok(lro::accepted(
-        &base,
-        api,
-        &accepted,
-        to_wire(&accepted.resource),
-    ))
+    let env = Envelope { location: body.location, tags: body.tags };
+    let accepted =
+        s.core.put_gallery(&gallery_ref(&path), env, GalleryRequest { description: props.description }, patch).await?;
+    Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource)))
 }
 
 pub(super) async fn put(
@@ -92,10 +75,7 @@ pub(super) async fn list_by_group(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, TYPE)?;
-    let page = s
-        .core
-        .list_galleries(&sub, Some(&GroupRef::new(&sub, &rg)), &q.page)
-        .await?;
+    let page = s.core.list_galleries(&sub, Some(&GroupRef::new(&sub, &rg)), &q.page).await?;
     Ok(list_response(&base, &uri, page, to_wire))
 }
 

@@ -25,9 +25,7 @@ fn to_wire(g: &ResourceGroup) -> Resource<ResourceGroupProperties> {
         kind: Some(TYPE.into()),
         location: Some(g.location.clone()),
         tags: Some(g.tags.clone()),
-        properties: Some(ResourceGroupProperties {
-            provisioning_state: Some("Succeeded".into()),
-        }),
+        properties: Some(ResourceGroupProperties { provisioning_state: Some("Succeeded".into()) }),
     }
 }
 
@@ -38,19 +36,8 @@ pub(super) async fn put(
     ArmJson(body): ArmJson<Resource<serde_json::Value>>,
 ) -> Result<Response, ApiError> {
     api.require(RESOURCES, TYPE)?;
-    let (group, created) = s
-        .core
-        .put_group(
-            &GroupRef::new(&sub, &rg),
-            body.location.as_deref(),
-            body.tags,
-        )
-        .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let (group, created) = s.core.put_group(&GroupRef::new(&sub, &rg), body.location.as_deref(), body.tags).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(to_wire(&group))).into_response())
 }
 

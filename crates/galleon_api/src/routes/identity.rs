@@ -43,17 +43,10 @@ pub(super) async fn metadata_endpoints(BaseUrl(base): BaseUrl, uri: Uri) -> Json
         "suffixes": { "storage": "core.windows.net", "keyVaultDns": "vault.azure.net", "sqlServerHostname": "database.windows.net" },
     });
     let version = query_param(uri.query(), "api-version").unwrap_or_default();
-    if version.as_str() >= "2022-09-01" {
-        Json(cloud)
-    } else {
-        Json(json!([cloud]))
-    }
+    if version.as_str() >= "2022-09-01" { Json(cloud) } else { Json(json!([cloud])) }
 }
 
-pub(super) async fn openid_configuration(
-    ArmPath(tenant): ArmPath<String>,
-    BaseUrl(base): BaseUrl,
-) -> Json<Value> {
+pub(super) async fn openid_configuration(ArmPath(tenant): ArmPath<String>, BaseUrl(base): BaseUrl) -> Json<Value> {
     Json(json!({
         "issuer": format!("{base}/{tenant}/v2.0"),
         "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
@@ -74,11 +67,7 @@ pub(super) async fn jwks(State(s): State<AppState>) -> Json<Value> {
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        Json(json!({ "error": error, "error_description": description })),
-    )
-        .into_response()
+    (status, Json(json!({ "error": error, "error_description": description }))).into_response()
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token`, client-credentials grant, form-encoded.
@@ -95,11 +84,7 @@ pub(super) async fn token(
             "AADSTS900144: The request body must be application/x-www-form-urlencoded.",
         );
     };
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     if field("grant_type") != Some("client_credentials") {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -115,17 +100,7 @@ pub(super) async fn token(
         );
     };
     let scope = field("scope").unwrap_or("https://management.azure.com/.default");
-    match s
-        .core
-        .issue_token(
-            &tenant,
-            client_id,
-            secret,
-            scope,
-            &format!("{base}/{tenant}/v2.0"),
-        )
-        .await
-    {
+    match s.core.issue_token(&tenant, client_id, secret, scope, &format!("{base}/{tenant}/v2.0")).await {
         Ok((access_token, expires_in)) => Json(json!({
             "token_type": "Bearer",
             "expires_in": expires_in,
@@ -136,9 +111,7 @@ pub(super) async fn token(
         Err(CoreError::Unauthenticated(message)) if message.contains("AADSTS500011") => {
             oauth_error(StatusCode::BAD_REQUEST, "invalid_resource", &message)
         }
-        Err(CoreError::Unauthenticated(message)) => {
-            oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &message)
-        }
+        Err(CoreError::Unauthenticated(message)) => oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &message),
         Err(e) => {
             tracing::error!(error = %e, "token endpoint");
             oauth_error(

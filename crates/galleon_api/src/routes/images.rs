@@ -31,17 +31,9 @@ async fn write(
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_GALLERY, TYPE)?;
     let req = to_request(body.properties.unwrap_or_default())?;
-    let env = Envelope {
-        location: body.location,
-        tags: body.tags,
-    };
+    let env = Envelope { location: body.location, tags: body.tags };
     let accepted = s.core.put_image(&image_ref(&path), env, req, patch).await?;
-    Ok(lro::accepted(
-        &base,
-        api,
-        &accepted,
-        to_wire(&accepted.resource),
-    ))
+    Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource)))
 }
 
 pub(super) async fn put(
@@ -82,10 +74,7 @@ pub(super) async fn list(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, TYPE)?;
-    let page = s
-        .core
-        .list_images(&GroupRef::new(&sub, &rg).gallery(&g), &q.page)
-        .await?;
+    let page = s.core.list_images(&GroupRef::new(&sub, &rg).gallery(&g), &q.page).await?;
     Ok(list_response(&base, &uri, page, to_wire))
 }
 

@@ -23,13 +23,13 @@ use crate::AppState;
 use crate::error::ApiError;
 
 const RG: &str = "/subscriptions/{sub}/resourcegroups/{rg}";
-const GALLERIES: &str =
-    "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries";
-const GALLERY: &str =
-    "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}";
+const GALLERIES: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries";
+const GALLERY: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}";
 const IMAGES: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images";
-const IMAGE: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}";
-const VERSIONS: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}/versions";
+const IMAGE: &str =
+    "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}";
+const VERSIONS: &str =
+    "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}/versions";
 const VERSION: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}/versions/{version}";
 
 /// Routes that need a bearer token.
@@ -47,7 +47,10 @@ pub(crate) fn arm_routes() -> Router<AppState> {
         .route(IMAGE, get(images::get).put(images::put).patch(images::patch).delete(images::delete))
         .route(VERSIONS, get(versions::list))
         .route(VERSION, get(versions::get).put(versions::put).patch(versions::patch).delete(versions::delete))
-        .route("/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/capsoperations/{id}", get(operations::get))
+        .route(
+            "/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/capsoperations/{id}",
+            get(operations::get),
+        )
 }
 
 /// Routes open without a token.
@@ -55,25 +58,15 @@ pub(crate) fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(identity::healthz))
         .route("/metadata/endpoints", get(identity::metadata_endpoints))
-        .route(
-            "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(identity::openid_configuration),
-        )
-        .route(
-            "/{tenant}/.well-known/openid-configuration",
-            get(identity::openid_configuration),
-        )
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(identity::openid_configuration))
+        .route("/{tenant}/.well-known/openid-configuration", get(identity::openid_configuration))
         .route("/{tenant}/oauth2/v2.0/token", post(identity::token))
         .route("/{tenant}/discovery/v2.0/keys", get(identity::jwks))
 }
 
 /// Unknown routes.
 pub(crate) async fn not_found(uri: Uri) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        format!("The requested path '{}' was not found.", uri.path()),
-    )
+    ApiError::new(StatusCode::NOT_FOUND, "NotFound", format!("The requested path '{}' was not found.", uri.path()))
 }
 
 /// Known routes, wrong method.
@@ -100,15 +93,7 @@ pub(crate) fn list_response<T, W: Serialize>(
                 .filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken"))
                 .chain(std::iter::once(("$skiptoken".to_string(), after)))
                 .collect();
-        format!(
-            "{base}{}?{}",
-            uri.path(),
-            serde_urlencoded::to_string(kept).unwrap_or_default()
-        )
+        format!("{base}{}?{}", uri.path(), serde_urlencoded::to_string(kept).unwrap_or_default())
     });
-    Json(List {
-        value: page.items.iter().map(to_wire).collect(),
-        next_link,
-    })
-    .into_response()
+    Json(List { value: page.items.iter().map(to_wire).collect(), next_link }).into_response()
 }

@@ -38,18 +38,11 @@ pub(super) async fn get(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     // Group deletes share this URL, so both families' versions are accepted.
-    if api
-        .require(
-            COMPUTE_GALLERY,
-            "Microsoft.Compute/locations/capsOperations",
-        )
-        .is_err()
-    {
+    if api.require(COMPUTE_GALLERY, "Microsoft.Compute/locations/capsOperations").is_err() {
         api.require(RESOURCES, "Microsoft.Compute/locations/capsOperations")?;
     }
     let op = s.core.get_operation(&sub, &id).await?;
-    let monitor =
-        query_param(uri.query(), "monitor").is_some_and(|m| m.eq_ignore_ascii_case("true"));
+    let monitor = query_param(uri.query(), "monitor").is_some_and(|m| m.eq_ignore_ascii_case("true"));
     if !monitor {
         return Ok(Json(status_body(&op)).into_response());
     }
@@ -64,9 +57,8 @@ pub(super) async fn get(
         }
         OpStatus::Succeeded => Ok(StatusCode::OK.into_response()),
         OpStatus::Failed | OpStatus::Canceled => {
-            let (code, message) = op
-                .error
-                .unwrap_or_else(|| ("OperationFailed".into(), "The operation failed.".into()));
+            let (code, message) =
+                op.error.unwrap_or_else(|| ("OperationFailed".into(), "The operation failed.".into()));
             Err(ApiError::new(StatusCode::BAD_REQUEST, &code, message))
         }
     }

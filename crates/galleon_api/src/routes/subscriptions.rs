@@ -49,10 +49,7 @@ pub(super) async fn get(
     Ok(Json(to_wire(&s.core.require_subscription(&sub).await?)).into_response())
 }
 
-pub(super) async fn tenants(
-    State(s): State<AppState>,
-    api: ApiVersion,
-) -> Result<Response, ApiError> {
+pub(super) async fn tenants(State(s): State<AppState>, api: ApiVersion) -> Result<Response, ApiError> {
     api.require(SUBSCRIPTIONS, "Microsoft.Resources/tenants")?;
     let tenant = &s.core.config().tenant_id;
     Ok(Json(json!({ "value": [{

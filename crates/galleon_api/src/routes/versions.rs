@@ -22,10 +22,7 @@ fn version_ref((sub, rg, g, i, v): &(String, String, String, String, String)) ->
 }
 
 fn wants_replication_status(q: &ListQuery) -> bool {
-    q.expand.as_deref().is_some_and(|e| {
-        e.split(',')
-            .any(|x| x.trim().eq_ignore_ascii_case("ReplicationStatus"))
-    })
+    q.expand.as_deref().is_some_and(|e| e.split(',').any(|x| x.trim().eq_ignore_ascii_case("ReplicationStatus")))
 }
 
 async fn write(
@@ -38,20 +35,9 @@ async fn write(
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_GALLERY, TYPE)?;
     let req = to_request(body.properties.unwrap_or_default())?;
-    let env = Envelope {
-        location: body.location,
-        tags: body.tags,
-    };
-    let accepted = s
-        .core
-        .put_version(&version_ref(&path), env, req, patch)
-        .await?;
-    Ok(lro::accepted(
-        &base,
-        api,
-        &accepted,
-        to_wire(&accepted.resource, api, false),
-    ))
+    let env = Envelope { location: body.location, tags: body.tags };
+    let accepted = s.core.put_version(&version_ref(&path), env, req, patch).await?;
+    Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource, api, false)))
 }
 
 pub(super) async fn put(
@@ -95,13 +81,8 @@ pub(super) async fn list(
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_GALLERY, TYPE)?;
     let expand = wants_replication_status(&q);
-    let page = s
-        .core
-        .list_versions(&GroupRef::new(&sub, &rg).gallery(&g).image(&i), &q.page)
-        .await?;
-    Ok(list_response(&base, &uri, page, |v| {
-        to_wire(v, api, expand)
-    }))
+    let page = s.core.list_versions(&GroupRef::new(&sub, &rg).gallery(&g).image(&i), &q.page).await?;
+    Ok(list_response(&base, &uri, page, |v| to_wire(v, api, expand)))
 }
 
 pub(super) async fn delete(

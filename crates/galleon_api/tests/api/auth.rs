@@ -9,9 +9,7 @@ use super::support::*;
 #[tokio::test]
 async fn public_endpoints_answer_without_a_token() {
     let app = TestApp::new().await;
-    let r = app
-        .send(Request::get("/healthz").body(Body::empty()).unwrap())
-        .await;
+    let r = app.send(Request::get("/healthz").body(Body::empty()).unwrap()).await;
     assert_eq!(r.status, StatusCode::OK);
 
     let r = app
@@ -23,26 +21,10 @@ async fn public_endpoints_answer_without_a_token() {
         )
         .await;
     assert_eq!(r.body["resourceManager"], "https://127.0.0.1:8443/");
-    assert_eq!(
-        r.body["authentication"]["loginEndpoint"],
-        "https://127.0.0.1:8443/"
-    );
-    assert_eq!(
-        r.body["authentication"]["audiences"][0],
-        "https://management.core.windows.net/"
-    );
-    let r = app
-        .send(
-            Request::get("/metadata/endpoints?api-version=2019-05-01")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    assert!(
-        r.body.is_array(),
-        "older api-versions get an array: {}",
-        r.body
-    );
+    assert_eq!(r.body["authentication"]["loginEndpoint"], "https://127.0.0.1:8443/");
+    assert_eq!(r.body["authentication"]["audiences"][0], "https://management.core.windows.net/");
+    let r = app.send(Request::get("/metadata/endpoints?api-version=2019-05-01").body(Body::empty()).unwrap()).await;
+    assert!(r.body.is_array(), "older api-versions get an array: {}", r.body);
 
     let r = app
         .send(
@@ -52,17 +34,8 @@ async fn public_endpoints_answer_without_a_token() {
                 .unwrap(),
         )
         .await;
-    assert_eq!(
-        r.body["token_endpoint"],
-        format!("https://h:1/{TENANT}/oauth2/v2.0/token")
-    );
-    let r = app
-        .send(
-            Request::get(format!("/{TENANT}/discovery/v2.0/keys"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    assert_eq!(r.body["token_endpoint"], format!("https://h:1/{TENANT}/oauth2/v2.0/token"));
+    let r = app.send(Request::get(format!("/{TENANT}/discovery/v2.0/keys")).body(Body::empty()).unwrap()).await;
     assert_eq!(r.body["keys"][0]["crv"], "Ed25519");
 }
 
@@ -74,15 +47,10 @@ async fn token_endpoint_checks_secrets_without_revealing_client_ids() {
     assert!(good.body["expires_in"].as_i64().unwrap() > 3000);
 
     let wrong_secret = app.token_request(&app.client_id, "nope").await;
-    let unknown_client = app
-        .token_request("11111111-1111-1111-1111-111111111111", "nope")
-        .await;
+    let unknown_client = app.token_request("11111111-1111-1111-1111-111111111111", "nope").await;
     assert_eq!(wrong_secret.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong_secret.body["error"], "invalid_client");
-    assert_eq!(
-        wrong_secret.body, unknown_client.body,
-        "same answer for unknown clients and wrong secrets"
-    );
+    assert_eq!(wrong_secret.body, unknown_client.body, "same answer for unknown clients and wrong secrets");
 
     let req = Request::post(format!("/{TENANT}/oauth2/v2.0/token"))
         .body(Body::from("grant_type=password&client_id=x"))
@@ -94,13 +62,8 @@ async fn token_endpoint_checks_secrets_without_revealing_client_ids() {
 async fn arm_routes_need_a_valid_unexpired_token() {
     let mut app = TestApp::new().await;
     let uri = format!("/subscriptions/{SUB}/resourcegroups?{RES}");
-    let r = app
-        .send(Request::get(&uri).body(Body::empty()).unwrap())
-        .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::UNAUTHORIZED, "AuthenticationFailed")
-    );
+    let r = app.send(Request::get(&uri).body(Body::empty()).unwrap()).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "AuthenticationFailed"));
     assert!(r.header("www-authenticate").starts_with("Bearer"));
 
     let good = app.token.clone();
@@ -127,10 +90,7 @@ async fn arm_routes_need_a_valid_unexpired_token() {
     // Ours, but expired.
     app.token = app.core.tokens().sign(&claims(now - 60));
     let r = app.get(&uri).await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::UNAUTHORIZED, "ExpiredAuthenticationToken")
-    );
+    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "ExpiredAuthenticationToken"));
 
     app.token = good;
     assert_eq!(app.get(&uri).await.status, StatusCode::OK);
@@ -146,16 +106,9 @@ async fn subscriptions_list_as_az_login_needs() {
     assert_eq!(s["tenantId"], TENANT);
     assert_eq!(s["state"], "Enabled");
     assert_eq!(
-        app.get(&format!("/subscriptions/{SUB}?api-version=2022-12-01"))
-            .await
-            .body["id"],
+        app.get(&format!("/subscriptions/{SUB}?api-version=2022-12-01")).await.body["id"],
         format!("/subscriptions/{SUB}")
     );
-    let r = app
-        .get("/subscriptions/00000000-0000-0000-0000-999999999999?api-version=2022-12-01")
-        .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::NOT_FOUND, "SubscriptionNotFound")
-    );
+    let r = app.get("/subscriptions/00000000-0000-0000-0000-999999999999?api-version=2022-12-01").await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "SubscriptionNotFound"));
 }

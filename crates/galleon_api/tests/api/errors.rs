@@ -11,48 +11,16 @@ async fn api_version_is_required_and_checked() {
     let app = TestApp::new().await;
     let g = gallery_path("rg", "g");
     let r = app.get(&g).await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::BAD_REQUEST, "MissingApiVersionParameter")
-    );
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "MissingApiVersionParameter"));
     let r = app.get(&format!("{g}?api-version=2017-01-01")).await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::BAD_REQUEST, "NoRegisteredProviderFound")
-    );
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("2026-03-03")
-    );
-    let r = app
-        .get(&format!(
-            "/subscriptions/{SUB}/resourcegroups/x?api-version=1999-01-01"
-        ))
-        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "NoRegisteredProviderFound"));
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("2026-03-03"));
+    let r = app.get(&format!("/subscriptions/{SUB}/resourcegroups/x?api-version=1999-01-01")).await;
     assert_eq!(r.code(), "InvalidApiVersionParameter");
     // Every version the clients send is accepted.
-    app.put(
-        &format!("/subscriptions/{SUB}/resourcegroups/rg?{RES}"),
-        json!({ "location": "eastus" }),
-    )
-    .await;
-    for v in [
-        "2018-06-01",
-        "2019-03-01",
-        "2019-07-01",
-        "2021-10-01",
-        "2024-03-03",
-        "2025-03-03",
-        "2026-03-03",
-    ] {
-        let r = app
-            .put(
-                &format!("{g}?api-version={v}"),
-                json!({ "location": "eastus" }),
-            )
-            .await;
+    app.put(&format!("/subscriptions/{SUB}/resourcegroups/rg?{RES}"), json!({ "location": "eastus" })).await;
+    for v in ["2018-06-01", "2019-03-01", "2019-07-01", "2021-10-01", "2024-03-03", "2025-03-03", "2026-03-03"] {
+        let r = app.put(&format!("{g}?api-version={v}"), json!({ "location": "eastus" })).await;
         assert!(r.status.is_success(), "{v}: {}", r.body);
         app.settle().await;
     }
@@ -61,11 +29,7 @@ async fn api_version_is_required_and_checked() {
 #[tokio::test]
 async fn malformed_bodies_are_arm_errors_and_change_nothing() {
     let app = TestApp::new().await;
-    app.put(
-        &format!("/subscriptions/{SUB}/resourcegroups/rg?{RES}"),
-        json!({ "location": "eastus" }),
-    )
-    .await;
+    app.put(&format!("/subscriptions/{SUB}/resourcegroups/rg?{RES}"), json!({ "location": "eastus" })).await;
     let uri = format!("{}?{COMPUTE}", gallery_path("rg", "g"));
     let req = |body: &str| {
         Request::put(&uri)
@@ -74,57 +38,25 @@ async fn malformed_bodies_are_arm_errors_and_change_nothing() {
             .body(Body::from(body.to_string()))
             .unwrap()
     };
-    for bad in [
-        "{",
-        "",
-        "[1,2]",
-        r#"{"location": 5}"#,
-        r#"{"location":"eastus","properties":{"description":7}}"#,
-    ] {
+    for bad in ["{", "", "[1,2]", r#"{"location": 5}"#, r#"{"location":"eastus","properties":{"description":7}}"#] {
         let r = app.send(req(bad)).await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::BAD_REQUEST, "InvalidRequestContent"),
-            "{bad}: {}",
-            r.body
-        );
+        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidRequestContent"), "{bad}: {}", r.body);
     }
-    let big = format!(
-        r#"{{"location":"eastus","properties":{{"description":"{}"}}}}"#,
-        "x".repeat(2 << 20)
-    );
+    let big = format!(r#"{{"location":"eastus","properties":{{"description":"{}"}}}}"#, "x".repeat(2 << 20));
     let r = app.send(req(&big)).await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge")
-    );
+    assert_eq!((r.status, r.code()), (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"));
     assert_eq!(app.get(&uri).await.code(), "ResourceNotFound");
 }
 
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods_are_arm_errors() {
     let app = TestApp::new().await;
-    let r = app
-        .get(&format!(
-            "/subscriptions/{SUB}/providers/Microsoft.Compute/widgets?{COMPUTE}"
-        ))
-        .await;
+    let r = app.get(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/widgets?{COMPUTE}")).await;
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "NotFound"));
-    let r = app
-        .send(Request::get("/nope").body(Body::empty()).unwrap())
-        .await;
+    let r = app.send(Request::get("/nope").body(Body::empty()).unwrap()).await;
     assert_eq!(r.code(), "NotFound");
-    let r = app
-        .call(
-            Method::POST,
-            &format!("{}?{COMPUTE}", gallery_path("rg", "g")),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed")
-    );
+    let r = app.call(Method::POST, &format!("{}?{COMPUTE}", gallery_path("rg", "g")), Some(json!({}))).await;
+    assert_eq!((r.status, r.code()), (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"));
 }
 
 #[tokio::test]
@@ -140,11 +72,6 @@ async fn request_ids_are_set_and_echoed() {
     assert_eq!(r.header("x-ms-client-request-id"), "client-1");
     assert_eq!(r.header("x-ms-correlation-request-id"), "corr-1");
     assert_eq!(r.header("x-ms-request-id").len(), 36);
-    let r = app
-        .send(Request::get("/nope").body(Body::empty()).unwrap())
-        .await;
-    assert!(
-        !r.header("x-ms-request-id").is_empty(),
-        "errors carry a request id too"
-    );
+    let r = app.send(Request::get("/nope").body(Body::empty()).unwrap()).await;
+    assert!(!r.header("x-ms-request-id").is_empty(), "errors carry a request id too");
 }

@@ -36,36 +36,20 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or_default()
     }
     pub fn state(&self) -> &str {
-        self.body["properties"]["provisioningState"]
-            .as_str()
-            .unwrap_or_default()
+        self.body["properties"]["provisioningState"].as_str().unwrap_or_default()
     }
 }
 
 pub fn core_over(path: &std::path::Path, key: &[u8]) -> Arc<Core> {
     let store = Arc::new(SqliteStore::open(&path.join("meta.db")).unwrap());
-    let regions = [
-        "eastus",
-        "eastus2",
-        "westus2",
-        "westcentralus",
-        "southcentralus",
-        "northeurope",
-        "westeurope",
-    ];
-    let config = CoreConfig {
-        tenant_id: TENANT.into(),
-        regions: regions.iter().map(|s| s.to_string()).collect(),
-    };
+    let regions = ["eastus", "eastus2", "westus2", "westcentralus", "southcentralus", "northeurope", "westeurope"];
+    let config = CoreConfig { tenant_id: TENANT.into(), regions: regions.iter().map(|s| s.to_string()).collect() };
     Arc::new(Core::new(store, config, key).unwrap())
 }
 
@@ -80,38 +64,21 @@ impl TestApp {
         let mut app = Self::over(core, dir);
         app.client_id = admin.principal.client_id;
         app.secret = admin.secret;
-        let resp = app
-            .token_request(&app.client_id.clone(), &app.secret.clone())
-            .await;
+        let resp = app.token_request(&app.client_id.clone(), &app.secret.clone()).await;
         assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
         app.token = resp.body["access_token"].as_str().unwrap().to_string();
         app
     }
 
     fn over(core: Arc<Core>, dir: tempfile::TempDir) -> Self {
-        let state = AppState {
-            core: core.clone(),
-            public_url: None,
-            scheme: "https",
-        };
-        Self {
-            core,
-            token: String::new(),
-            client_id: String::new(),
-            secret: String::new(),
-            state,
-            dir,
-        }
+        let state = AppState { core: core.clone(), public_url: None, scheme: "https" };
+        Self { core, token: String::new(), client_id: String::new(), secret: String::new(), state, dir }
     }
 
     /// The same data directory opened again, as after a restart.
     pub async fn restart(self) -> Self {
         let key = std::fs::read(self.dir.path().join("key")).unwrap();
-        let (token, client_id, secret) = (
-            self.token.clone(),
-            self.client_id.clone(),
-            self.secret.clone(),
-        );
+        let (token, client_id, secret) = (self.token.clone(), self.client_id.clone(), self.secret.clone());
         let dir = self.dir;
         drop(self.core);
         drop(self.state);
@@ -141,22 +108,15 @@ impl TestApp {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes) }))
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes) }))
         };
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        Resp { status, headers, body }
     }
 
     /// An authenticated request; `uri` carries its own query.
     pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Resp {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("authorization", format!("Bearer {}", self.token));
+        let mut req =
+            Request::builder().method(method).uri(uri).header("authorization", format!("Bearer {}", self.token));
         if body.is_some() {
             req = req.header("content-type", "application/json");
         }
@@ -184,29 +144,18 @@ impl TestApp {
 
     /// Polls an absolute operation URL (as a client would) and returns its body.
     pub async fn poll(&self, url: &str) -> Resp {
-        let path = url
-            .split_once("://")
-            .map(|(_, rest)| &rest[rest.find('/').unwrap()..])
-            .unwrap();
+        let path = url.split_once("://").map(|(_, rest)| &rest[rest.find('/').unwrap()..]).unwrap();
         self.get(path).await
     }
 
     /// Creates a resource group, gallery and definition the way `az` does; returns their paths.
     pub async fn seed_definition(&self, rg: &str, gallery: &str, image: &str) -> (String, String) {
         let r = self
-            .put(
-                &format!("/subscriptions/{SUB}/resourcegroups/{rg}?{RES}"),
-                json!({ "location": "westcentralus" }),
-            )
+            .put(&format!("/subscriptions/{SUB}/resourcegroups/{rg}?{RES}"), json!({ "location": "westcentralus" }))
             .await;
         assert!(r.status.is_success(), "{}", r.body);
         let g = gallery_path(rg, gallery);
-        let r = self
-            .put(
-                &format!("{g}?{COMPUTE}"),
-                json!({ "location": "westcentralus" }),
-            )
-            .await;
+        let r = self.put(&format!("{g}?{COMPUTE}"), json!({ "location": "westcentralus" })).await;
         assert!(r.status.is_success(), "{}", r.body);
         let i = format!("{g}/images/{image}");
         let r = self
@@ -222,9 +171,7 @@ impl TestApp {
 }
 
 pub fn gallery_path(rg: &str, gallery: &str) -> String {
-    format!(
-        "/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute/galleries/{gallery}"
-    )
+    format!("/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute/galleries/{gallery}")
 }
 
 /// The body `az sig image-definition create` sends.

@@ -10,9 +10,7 @@ async fn seed_command_creates_a_version_as_azure_answers() {
     let app = TestApp::new().await;
     let (_, i) = app.seed_definition("rg", "gal", "img").await;
     let v = format!("{i}/versions/1.0.0");
-    let r = app
-        .put(&format!("{v}?{COMPUTE}"), seed_version_body())
-        .await;
+    let r = app.put(&format!("{v}?{COMPUTE}"), seed_version_body()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.state(), "Creating");
     let p = &r.body["properties"]["publishingProfile"];
@@ -27,14 +25,8 @@ async fn seed_command_creates_a_version_as_azure_answers() {
     );
     assert_eq!(regions[1]["regionalReplicaCount"], 1);
     assert_eq!(regions[2]["storageAccountType"], "Standard_ZRS");
-    assert_eq!(
-        r.body["properties"]["storageProfile"]["source"]["id"],
-        MANAGED_IMAGE
-    );
-    assert_eq!(
-        r.body["properties"]["safetyProfile"]["allowDeletionOfReplicatedLocations"],
-        false
-    );
+    assert_eq!(r.body["properties"]["storageProfile"]["source"]["id"], MANAGED_IMAGE);
+    assert_eq!(r.body["properties"]["safetyProfile"]["allowDeletionOfReplicatedLocations"], false);
     assert!(r.body["properties"].get("replicationStatus").is_none());
 
     let op = r.header("azure-asyncoperation").to_string();
@@ -42,9 +34,7 @@ async fn seed_command_creates_a_version_as_azure_answers() {
     assert_eq!(app.poll(&op).await.body["status"], "Succeeded");
     let plain = app.get(&format!("{v}?{COMPUTE}")).await;
     assert!(plain.body["properties"].get("replicationStatus").is_none());
-    let expanded = app
-        .get(&format!("{v}?{COMPUTE}&$expand=ReplicationStatus"))
-        .await;
+    let expanded = app.get(&format!("{v}?{COMPUTE}&$expand=ReplicationStatus")).await;
     let status = &expanded.body["properties"]["replicationStatus"];
     assert_eq!(status["aggregatedState"], "Completed");
     assert_eq!(
@@ -62,30 +52,14 @@ async fn legacy_2018_shape_is_accepted_and_answered_in_kind() {
     let body = json!({ "location": "westcentralus", "properties": { "publishingProfile": {
         "targetRegions": [{ "name": "West Central US", "regionalReplicaCount": 1 }],
         "source": { "managedImage": { "id": MANAGED_IMAGE } } } } });
-    let r = app
-        .put(&format!("{i}/versions/0.0.1?api-version=2018-06-01"), body)
-        .await;
+    let r = app.put(&format!("{i}/versions/0.0.1?api-version=2018-06-01"), body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert_eq!(
-        r.body["properties"]["publishingProfile"]["source"]["managedImage"]["id"],
-        MANAGED_IMAGE
-    );
-    assert!(
-        r.body["properties"]["storageProfile"]
-            .get("source")
-            .is_none()
-    );
+    assert_eq!(r.body["properties"]["publishingProfile"]["source"]["managedImage"]["id"], MANAGED_IMAGE);
+    assert!(r.body["properties"]["storageProfile"].get("source").is_none());
     app.settle().await;
     let r = app.get(&format!("{i}/versions/0.0.1?{COMPUTE}")).await;
-    assert_eq!(
-        r.body["properties"]["storageProfile"]["source"]["id"],
-        MANAGED_IMAGE
-    );
-    assert!(
-        r.body["properties"]["publishingProfile"]
-            .get("source")
-            .is_none()
-    );
+    assert_eq!(r.body["properties"]["storageProfile"]["source"]["id"], MANAGED_IMAGE);
+    assert!(r.body["properties"]["publishingProfile"].get("source").is_none());
 }
 
 #[tokio::test]
@@ -106,26 +80,17 @@ async fn every_source_form_is_accepted() {
     ];
     for (n, storage) in sources.into_iter().enumerate() {
         let body = json!({ "location": "westcentralus", "properties": { "storageProfile": storage.clone() } });
-        let r = app
-            .put(&format!("{i}/versions/2.0.{n}?{COMPUTE}"), body)
-            .await;
+        let r = app.put(&format!("{i}/versions/2.0.{n}?{COMPUTE}"), body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{storage}: {}", r.body);
         assert_eq!(
-            r.body["properties"]["publishingProfile"]["targetRegions"][0]["name"],
-            "West Central US",
+            r.body["properties"]["publishingProfile"]["targetRegions"][0]["name"], "West Central US",
             "defaults to the location"
         );
     }
     app.settle().await;
     let r = app.get(&format!("{i}/versions/2.0.3?{COMPUTE}")).await;
-    assert_eq!(
-        r.body["properties"]["storageProfile"]["dataDiskImages"][0]["lun"],
-        1
-    );
-    assert_eq!(
-        r.body["properties"]["storageProfile"]["osDiskImage"]["hostCaching"],
-        "ReadOnly"
-    );
+    assert_eq!(r.body["properties"]["storageProfile"]["dataDiskImages"][0]["lun"], 1);
+    assert_eq!(r.body["properties"]["storageProfile"]["osDiskImage"]["hostCaching"], "ReadOnly");
 }
 
 #[tokio::test]
@@ -142,44 +107,21 @@ async fn refusals_name_the_field_and_change_nothing() {
         (r.status, r.body["error"]["target"].as_str()),
         (StatusCode::BAD_REQUEST, Some("galleryImageVersionName"))
     );
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Major(int).Minor(int).Patch(int)")
-    );
-    assert_eq!(
-        put("2147483648.0.0", seed_version_body()).await.status,
-        StatusCode::BAD_REQUEST
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("Major(int).Minor(int).Patch(int)"));
+    assert_eq!(put("2147483648.0.0", seed_version_body()).await.status, StatusCode::BAD_REQUEST);
 
     let mut body = seed_version_body();
     body["properties"]["publishingProfile"]["targetRegions"] =
         json!([{ "name": "eastus" }, { "name": "East US" }, { "name": "westcentralus" }]);
-    assert!(
-        put("1.0.0", body).await.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Duplicate regions")
-    );
+    assert!(put("1.0.0", body).await.body["error"]["message"].as_str().unwrap().contains("Duplicate regions"));
 
     let mut body = seed_version_body();
     body["properties"]["publishingProfile"]["targetRegions"] = json!([{ "name": "eastus" }]);
-    assert!(
-        put("1.0.0", body).await.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("must contain the location")
-    );
+    assert!(put("1.0.0", body).await.body["error"]["message"].as_str().unwrap().contains("must contain the location"));
 
     let mut body = seed_version_body();
     body["properties"]["publishingProfile"]["targetRegions"][1]["name"] = json!("moon");
-    assert!(
-        put("1.0.0", body).await.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("'moon'")
-    );
+    assert!(put("1.0.0", body).await.body["error"]["message"].as_str().unwrap().contains("'moon'"));
 
     let mut body = seed_version_body();
     body["properties"]["publishingProfile"]["targetRegions"][1]["regionalReplicaCount"] = json!(0);
@@ -196,51 +138,24 @@ async fn refusals_name_the_field_and_change_nothing() {
 
     let mut body = seed_version_body();
     body["properties"]["storageProfile"]["source"]["id"] = json!("myImage");
-    assert!(
-        put("1.0.0", body).await.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("fully qualified")
-    );
+    assert!(put("1.0.0", body).await.body["error"]["message"].as_str().unwrap().contains("fully qualified"));
 
     let mut body = seed_version_body();
     body["properties"]["storageProfile"] = json!({ "osDiskImage": { "source": { "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/snapshots/a" } },
         "dataDiskImages": [{ "lun": 0, "source": { "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/b" } },
                            { "lun": 0, "source": { "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/c" } }] });
-    assert!(
-        put("1.0.0", body).await.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Duplicated lun")
-    );
+    assert!(put("1.0.0", body).await.body["error"]["message"].as_str().unwrap().contains("Duplicated lun"));
 
     let mut body = seed_version_body();
     body["properties"]["publishingProfile"]["endOfLifeDate"] = json!("2001-01-01");
-    assert!(
-        put("1.0.0", body).await.body["error"]["target"]
-            .as_str()
-            .unwrap()
-            .ends_with("endOfLifeDate")
-    );
+    assert!(put("1.0.0", body).await.body["error"]["target"].as_str().unwrap().ends_with("endOfLifeDate"));
 
     let r = app
-        .put(
-            &format!(
-                "{}/images/missing/versions/1.0.0?{COMPUTE}",
-                gallery_path("rg", "gal")
-            ),
-            seed_version_body(),
-        )
+        .put(&format!("{}/images/missing/versions/1.0.0?{COMPUTE}", gallery_path("rg", "gal")), seed_version_body())
         .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::NOT_FOUND, "ParentResourceNotFound")
-    );
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "ParentResourceNotFound"));
 
-    assert_eq!(
-        app.get(&format!("{i}/versions?{COMPUTE}")).await.body["value"],
-        json!([])
-    );
+    assert_eq!(app.get(&format!("{i}/versions?{COMPUTE}")).await.body["value"], json!([]));
 }
 
 #[tokio::test]
@@ -254,69 +169,38 @@ async fn az_update_round_trip_and_immutable_source() {
     // `az sig image-version update --add publishingProfile.targetRegions name=westus2`: GET, then PUT of
     // the echoed object with an empty storageProfile.
     let mut body = app.get(&v).await.body;
-    body["properties"]["publishingProfile"]["targetRegions"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({ "name": "westus2" }));
+    body["properties"]["publishingProfile"]["targetRegions"].as_array_mut().unwrap().push(json!({ "name": "westus2" }));
     body["properties"]["storageProfile"] = json!({});
     let r = app.put(&v, body).await;
-    assert_eq!(
-        (r.status, r.state()),
-        (StatusCode::OK, "Updating"),
-        "{}",
-        r.body
-    );
-    assert_eq!(
-        r.body["properties"]["publishingProfile"]["targetRegions"]
-            .as_array()
-            .unwrap()
-            .len(),
-        4
-    );
-    assert_eq!(
-        r.body["properties"]["storageProfile"]["source"]["id"],
-        MANAGED_IMAGE
-    );
+    assert_eq!((r.status, r.state()), (StatusCode::OK, "Updating"), "{}", r.body);
+    assert_eq!(r.body["properties"]["publishingProfile"]["targetRegions"].as_array().unwrap().len(), 4);
+    assert_eq!(r.body["properties"]["storageProfile"]["source"]["id"], MANAGED_IMAGE);
     app.settle().await;
 
     let mut body = app.get(&v).await.body;
-    body["properties"]["storageProfile"]["source"]["id"] =
-        json!(MANAGED_IMAGE.replace("myImage", "otherImage"));
+    body["properties"]["storageProfile"]["source"]["id"] = json!(MANAGED_IMAGE.replace("myImage", "otherImage"));
     let r = app.put(&v, body).await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::CONFLICT, "PropertyChangeNotAllowed")
-    );
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "PropertyChangeNotAllowed"));
 
     // Removing a region needs allowDeletionOfReplicatedLocations.
-    let r = app.patch(&v, json!({ "properties": { "publishingProfile": { "targetRegions": [{ "name": "westcentralus" }] } } })).await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::CONFLICT, "OperationNotAllowed")
-    );
-    let r = app.patch(&v, json!({ "properties": { "publishingProfile": { "targetRegions": [{ "name": "westcentralus" }] },
-        "safetyProfile": { "allowDeletionOfReplicatedLocations": true } } })).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    app.settle().await;
-    let got = app.get(&format!("{v}&$expand=ReplicationStatus")).await;
-    assert_eq!(
-        got.body["properties"]["replicationStatus"]["summary"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-
+    let r = app
+        .patch(&v, json!({ "properties": { "publishingProfile": { "targetRegions": [{ "name": "westcentralus" }] } } }))
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "OperationNotAllowed"));
     let r = app
         .patch(
             &v,
-            json!({ "properties": { "publishingProfile": { "excludeFromLatest": true } } }),
+            json!({ "properties": { "publishingProfile": { "targetRegions": [{ "name": "westcentralus" }] },
+        "safetyProfile": { "allowDeletionOfReplicatedLocations": true } } }),
         )
         .await;
-    assert_eq!(
-        r.body["properties"]["publishingProfile"]["excludeFromLatest"],
-        true
-    );
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    app.settle().await;
+    let got = app.get(&format!("{v}&$expand=ReplicationStatus")).await;
+    assert_eq!(got.body["properties"]["replicationStatus"]["summary"].as_array().unwrap().len(), 1);
+
+    let r = app.patch(&v, json!({ "properties": { "publishingProfile": { "excludeFromLatest": true } } })).await;
+    assert_eq!(r.body["properties"]["publishingProfile"]["excludeFromLatest"], true);
 }
 
 #[tokio::test]
@@ -325,20 +209,14 @@ async fn lists_page_and_deletes_respect_the_safety_profile() {
     let (_, i) = app.seed_definition("rg", "gal", "img").await;
     for name in ["1.0.0", "1.0.1", "1.1.0"] {
         assert_eq!(
-            app.put(
-                &format!("{i}/versions/{name}?{COMPUTE}"),
-                seed_version_body()
-            )
-            .await
-            .status,
+            app.put(&format!("{i}/versions/{name}?{COMPUTE}"), seed_version_body()).await.status,
             StatusCode::CREATED
         );
     }
     let mut protected = seed_version_body();
     protected["properties"]["publishingProfile"]["endOfLifeDate"] = json!("2040-01-01T00:00:00Z");
     protected["properties"]["safetyProfile"] = json!({ "blockDeletionBeforeEndOfLife": true });
-    app.put(&format!("{i}/versions/2.0.0?{COMPUTE}"), protected)
-        .await;
+    app.put(&format!("{i}/versions/2.0.0?{COMPUTE}"), protected).await;
     app.settle().await;
 
     let first = app.get(&format!("{i}/versions?{COMPUTE}&$top=2")).await;
@@ -348,34 +226,12 @@ async fn lists_page_and_deletes_respect_the_safety_profile() {
     assert_eq!(rest.body["value"].as_array().unwrap().len(), 2);
     assert!(rest.body.get("nextLink").is_none());
 
-    let r = app
-        .delete(&format!("{i}/versions/2.0.0?api-version=2026-03-03"))
-        .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::CONFLICT, "OperationNotAllowed")
-    );
-    let r = app
-        .delete(&format!("{i}/versions/1.0.0?api-version=2026-03-03"))
-        .await;
+    let r = app.delete(&format!("{i}/versions/2.0.0?api-version=2026-03-03")).await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "OperationNotAllowed"));
+    let r = app.delete(&format!("{i}/versions/1.0.0?api-version=2026-03-03")).await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    assert_eq!(
-        app.get(&format!("{i}/versions/1.0.0?{COMPUTE}"))
-            .await
-            .state(),
-        "Deleting"
-    );
+    assert_eq!(app.get(&format!("{i}/versions/1.0.0?{COMPUTE}")).await.state(), "Deleting");
     app.settle().await;
-    assert_eq!(
-        app.get(&format!("{i}/versions/1.0.0?{COMPUTE}"))
-            .await
-            .code(),
-        "ResourceNotFound"
-    );
-    assert_eq!(
-        app.delete(&format!("{i}/versions/1.0.0?{COMPUTE}"))
-            .await
-            .status,
-        StatusCode::NO_CONTENT
-    );
+    assert_eq!(app.get(&format!("{i}/versions/1.0.0?{COMPUTE}")).await.code(), "ResourceNotFound");
+    assert_eq!(app.delete(&format!("{i}/versions/1.0.0?{COMPUTE}")).await.status, StatusCode::NO_CONTENT);
 }

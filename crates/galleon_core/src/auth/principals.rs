@@ -37,9 +37,7 @@ pub struct NewPrincipal {
 
 fn random(n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
-    SystemRandom::new()
-        .fill(&mut buf)
-        .expect("system randomness");
+    SystemRandom::new().fill(&mut buf).expect("system randomness");
     buf
 }
 
@@ -57,14 +55,13 @@ fn key(client_id: &str) -> String {
 /// How long an access token lives.
 const TOKEN_LIFETIME_SECONDS: i64 = 3599;
 
-const INVALID_CLIENT: &str = "AADSTS7000215: Invalid client secret provided, or the application was not found in the tenant.";
+const INVALID_CLIENT: &str =
+    "AADSTS7000215: Invalid client secret provided, or the application was not found in the tenant.";
 
 impl Core {
     /// Creates a principal with a fresh secret.
     pub async fn create_principal(&self, display_name: &str) -> CoreResult<NewPrincipal> {
-        let salt = blake3::Hash::from(<[u8; 32]>::try_from(random(32)).expect("32 bytes"))
-            .to_hex()
-            .to_string();
+        let salt = blake3::Hash::from(<[u8; 32]>::try_from(random(32)).expect("32 bytes")).to_hex().to_string();
         let secret = B64.encode(random(32));
         let principal = Principal {
             client_id: uuid::Uuid::new_v4().to_string(),
@@ -73,25 +70,14 @@ impl Core {
             secret_hash: hash(&salt, &secret).to_hex().to_string(),
             salt,
         };
-        let doc = typed::doc(
-            Kind::Principal,
-            &key(&principal.client_id),
-            None,
-            &principal,
-        );
-        self.store()
-            .apply(Batch::new().put(doc, Expect::Absent))
-            .await?;
+        let doc = typed::doc(Kind::Principal, &key(&principal.client_id), None, &principal);
+        self.store().apply(Batch::new().put(doc, Expect::Absent)).await?;
         Ok(NewPrincipal { principal, secret })
     }
 
     /// Whether a principal with this client id exists.
     pub async fn principal_exists(&self, client_id: &str) -> CoreResult<bool> {
-        Ok(self
-            .store()
-            .get(Kind::Principal, &key(client_id))
-            .await?
-            .is_some())
+        Ok(self.store().get(Kind::Principal, &key(client_id)).await?.is_some())
     }
 
     /// Client-credentials grant: checks the secret and returns `(access_token, expires_in)`.
@@ -104,8 +90,7 @@ impl Core {
         scope: &str,
         issuer: &str,
     ) -> CoreResult<(String, i64)> {
-        let stored =
-            typed::get::<Principal>(self.store(), Kind::Principal, &key(client_id)).await?;
+        let stored = typed::get::<Principal>(self.store(), Kind::Principal, &key(client_id)).await?;
         let ok = stored.as_ref().is_some_and(|p| {
             let expected = blake3::Hash::from_hex(&p.value.secret_hash).ok();
             expected == Some(hash(&p.value.salt, secret))
@@ -116,10 +101,8 @@ impl Core {
         let p = stored.expect("checked above").value;
         // `https://management.core.windows.net//.default` asks for `https://management.core.windows.net/`.
         let audience = scope.split_whitespace().next().unwrap_or_default();
-        let audience = audience
-            .strip_suffix("/.default")
-            .or_else(|| audience.strip_suffix(".default"))
-            .unwrap_or(audience);
+        let audience =
+            audience.strip_suffix("/.default").or_else(|| audience.strip_suffix(".default")).unwrap_or(audience);
         let t = now().unix_timestamp();
         let claims = Claims {
             aud: audience.to_string(),
@@ -142,8 +125,6 @@ impl Core {
 
     /// Checks a bearer token and returns its claims.
     pub fn authenticate(&self, token: &str) -> CoreResult<Claims> {
-        self.tokens()
-            .verify(token, now().unix_timestamp())
-            .map_err(|e| CoreError::Unauthenticated(e.to_string()))
+        self.tokens().verify(token, now().unix_timestamp()).map_err(|e| CoreError::Unauthenticated(e.to_string()))
     }
 }

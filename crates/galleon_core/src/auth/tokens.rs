@@ -64,10 +64,7 @@ pub struct TokenIssuer {
 
 /// A new Ed25519 signing key as PKCS#8 bytes.
 pub fn generate_signing_key() -> Vec<u8> {
-    Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
-        .expect("system randomness")
-        .as_ref()
-        .to_vec()
+    Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).expect("system randomness").as_ref().to_vec()
 }
 
 impl TokenIssuer {
@@ -75,11 +72,7 @@ impl TokenIssuer {
     pub fn new(pkcs8: &[u8]) -> Result<Self, String> {
         let key = Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|e| e.to_string())?;
         let kid = blake3::hash(key.public_key().as_ref()).to_hex()[..16].to_string();
-        Ok(Self {
-            key,
-            kid,
-            cache: Mutex::new(HashMap::new()),
-        })
+        Ok(Self { key, kid, cache: Mutex::new(HashMap::new()) })
     }
 
     /// Signs `claims` into a compact JWT.
@@ -124,14 +117,11 @@ impl TokenIssuer {
 
     fn verify_signature(&self, token: &str) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(TokenError::Malformed);
         };
-        let header: serde_json::Value =
-            serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?)
-                .map_err(|_| TokenError::Malformed)?;
+        let header: serde_json::Value = serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?)
+            .map_err(|_| TokenError::Malformed)?;
         if header.get("alg").and_then(|a| a.as_str()) != Some("EdDSA") {
             return Err(TokenError::BadSignature);
         }
@@ -140,8 +130,7 @@ impl TokenIssuer {
         UnparsedPublicKey::new(&ED25519, self.key.public_key().as_ref())
             .verify(signing_input.as_bytes(), &sig)
             .map_err(|_| TokenError::BadSignature)?;
-        serde_json::from_slice(&B64.decode(p).map_err(|_| TokenError::Malformed)?)
-            .map_err(|_| TokenError::Malformed)
+        serde_json::from_slice(&B64.decode(p).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)
     }
 
     /// The public key as a JSON Web Key Set.
@@ -189,18 +178,12 @@ mod tests {
         let mut forged = claims(AUDIENCES[0], 1000);
         forged.appid = "admin".into();
         parts[1] = B64.encode(serde_json::to_vec(&forged).unwrap());
-        assert_eq!(
-            issuer.verify(&parts.join("."), 500),
-            Err(TokenError::BadSignature)
-        );
+        assert_eq!(issuer.verify(&parts.join("."), 500), Err(TokenError::BadSignature));
         let other = TokenIssuer::new(&generate_signing_key()).unwrap();
         assert_eq!(other.verify(&token, 500), Err(TokenError::BadSignature));
         assert_eq!(issuer.verify("abc", 500), Err(TokenError::Malformed));
         assert_eq!(issuer.verify("a.b.c", 500), Err(TokenError::Malformed));
         let wrong = issuer.sign(&claims("https://storage.azure.com/", 1000));
-        assert!(matches!(
-            issuer.verify(&wrong, 500),
-            Err(TokenError::WrongAudience(_))
-        ));
+        assert!(matches!(issuer.verify(&wrong, 500), Err(TokenError::WrongAudience(_))));
     }
 }

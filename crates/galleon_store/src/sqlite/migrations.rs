@@ -29,9 +29,7 @@ const MIGRATIONS: &[&str] = &[
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
     let err = |e: rusqlite::Error| StoreError::Backend(format!("migration: {e}"));
-    let current: usize = conn
-        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-        .map_err(err)? as usize;
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).map_err(err)? as usize;
     if current > MIGRATIONS.len() {
         return Err(StoreError::Backend(format!(
             "database schema version {current} is newer than this galleon ({}); upgrade galleon",
@@ -41,8 +39,7 @@ pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction().map_err(err)?;
         tx.execute_batch(sql).map_err(err)?;
-        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
-            .map_err(err)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(err)?;
         tx.commit().map_err(err)?;
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! Writes run on a blocking thread (they fsync: `synchronous=FULL`, so an acknowledged write
 //! survives a power cut); reads are short indexed lookups and run inline on a pooled reader.
 
+mod cache;
 mod migrations;
 
 use std::path::Path;
@@ -18,6 +19,7 @@ const READERS: usize = 4;
 
 /// A SQLite-backed [`MetadataStore`].
 pub struct SqliteStore {
+    cache: cache::DocCache,
     writer: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -28,14 +30,10 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 }
 
 fn open(path: &Path) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(backend)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(backend)?;
-    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
-        .map_err(backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;").map_err(backend)?;
     Ok(conn)
 }
 
@@ -44,10 +42,9 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut writer = open(path)?;
         migrations::apply(&mut writer)?;
-        let readers = (0..READERS)
-            .map(|_| open(path).map(Mutex::new))
-            .collect::<Result<_, _>>()?;
+        let readers = (0..READERS).map(|_| open(path).map(Mutex::new)).collect::<Result<_, _>>()?;
         Ok(Self {
+            cache: cache::DocCache::default(),
             writer: Arc::new(Mutex::new(writer)),
             readers,
             next_reader: AtomicUsize::new(0),
@@ -61,9 +58,7 @@ impl SqliteStore {
                 return f(&conn).map_err(backend);
             }
         }
-        let conn = self.readers[start % self.readers.len()]
-            .lock()
-            .map_err(backend)?;
+        let conn = self.readers[start % self.readers.len()].lock().map_err(backend)?;
         f(&conn).map_err(backend)
     }
 
@@ -98,18 +93,9 @@ fn parent(key: &str) -> &str {
     key.rsplit_once('/').map_or("", |(p, _)| p)
 }
 
-fn check(
-    tx: &rusqlite::Transaction<'_>,
-    kind: Kind,
-    key: &str,
-    expect: Expect,
-) -> Result<(), StoreError> {
+fn check(tx: &rusqlite::Transaction<'_>, kind: Kind, key: &str, expect: Expect) -> Result<(), StoreError> {
     let rev: Option<i64> = tx
-        .query_row(
-            "SELECT rev FROM docs WHERE kind = ?1 AND key = ?2",
-            params![kind.as_str(), key],
-            |r| r.get(0),
-        )
+        .query_row("SELECT rev FROM docs WHERE kind = ?1 AND key = ?2", params![kind.as_str(), key], |r| r.get(0))
         .optional()
         .map_err(backend)?;
     let ok = match expect {
@@ -117,13 +103,7 @@ fn check(
         Expect::Absent => rev.is_none(),
         Expect::Rev(want) => rev == Some(want),
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict {
-            key: key.to_string(),
-        })
-    }
+    if ok { Ok(()) } else { Err(StoreError::Conflict { key: key.to_string() }) }
 }
 
 fn apply_batch(conn: &mut Connection, batch: Batch) -> Result<(), StoreError> {
@@ -142,20 +122,15 @@ fn apply_batch(conn: &mut Connection, batch: Batch) -> Result<(), StoreError> {
                     if let rusqlite::Error::SqliteFailure(f, _) = &e
                         && f.code == rusqlite::ErrorCode::ConstraintViolation
                     {
-                        return Err(StoreError::Duplicate {
-                            unique: doc.unique.unwrap_or_default(),
-                        });
+                        return Err(StoreError::Duplicate { unique: doc.unique.unwrap_or_default() });
                     }
                     return Err(backend(e));
                 }
             }
             Write::Delete { kind, key, expect } => {
                 check(&tx, kind, &key, expect)?;
-                tx.execute(
-                    "DELETE FROM docs WHERE kind = ?1 AND key = ?2",
-                    params![kind.as_str(), key],
-                )
-                .map_err(backend)?;
+                tx.execute("DELETE FROM docs WHERE kind = ?1 AND key = ?2", params![kind.as_str(), key])
+                    .map_err(backend)?;
             }
             Write::Check { kind, key, expect } => check(&tx, kind, &key, expect)?,
             Write::CheckEmpty { kind, prefix } => {
@@ -187,22 +162,25 @@ fn apply_batch(conn: &mut Connection, batch: Batch) -> Result<(), StoreError> {
 }
 
 fn decode_op(body: &str) -> Result<Operation, StoreError> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
-        key: "operation".into(),
-        reason: e.to_string(),
-    })
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt { key: "operation".into(), reason: e.to_string() })
 }
 
 #[async_trait]
 impl MetadataStore for SqliteStore {
-    async fn get(&self, kind: Kind, key: &str) -> Result<Option<Doc>, StoreError> {
-        self.read(|c| {
-            c.prepare_cached(
-                "SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key = ?2",
-            )?
-            .query_row(params![kind.as_str(), key], row_to_doc)
-            .optional()
-        })
+    async fn get(&self, kind: Kind, key: &str) -> Result<Option<Arc<Doc>>, StoreError> {
+        if let Some(hit) = self.cache.get(kind, key) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let doc = self
+            .read(|c| {
+                c.prepare_cached("SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key = ?2")?
+                    .query_row(params![kind.as_str(), key], row_to_doc)
+                    .optional()
+            })?
+            .map(Arc::new);
+        self.cache.insert(generation, kind, key, doc.clone());
+        Ok(doc)
     }
 
     async fn list(
@@ -211,7 +189,12 @@ impl MetadataStore for SqliteStore {
         prefix: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<Doc>, StoreError> {
+    ) -> Result<Vec<Arc<Doc>>, StoreError> {
+        let query = cache::ListKey { kind, prefix: prefix.to_string(), after: after.map(str::to_string), limit };
+        if let Some(hit) = self.cache.get_list(&query) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
         // Keys are compared bytewise, so [prefix, prefix + U+10FFFF) is exactly the keys starting with prefix.
         let upper = format!("{prefix}\u{10FFFF}");
         let lower = after.filter(|a| *a >= prefix).unwrap_or(prefix);
@@ -221,25 +204,37 @@ impl MetadataStore for SqliteStore {
         } else {
             "SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT ?4"
         };
-        self.read(|c| {
-            c.prepare_cached(sql)?
-                .query_map(
-                    params![kind.as_str(), lower, upper, limit as i64],
-                    row_to_doc,
-                )?
-                .collect()
-        })
+        let docs: Vec<Arc<Doc>> = self
+            .read(|c| {
+                c.prepare_cached(sql)?
+                    .query_map(params![kind.as_str(), lower, upper, limit as i64], row_to_doc)?
+                    .collect::<Result<Vec<Doc>, _>>()
+            })?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        self.cache.insert_list(generation, query, docs.clone());
+        Ok(docs)
     }
 
     async fn apply(&self, batch: Batch) -> Result<(), StoreError> {
-        self.write(move |c| apply_batch(c, batch)).await
+        let written: Vec<(Kind, String)> = batch
+            .writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Put { doc, .. } => Some((doc.kind, doc.key.clone())),
+                Write::Delete { kind, key, .. } => Some((*kind, key.clone())),
+                _ => None,
+            })
+            .collect();
+        let result = self.write(move |c| apply_batch(c, batch)).await;
+        self.cache.invalidate(written.iter().map(|(k, key)| (*k, key.as_str())));
+        result
     }
 
     async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError> {
         let body: Option<String> = self.read(|c| {
-            c.prepare_cached("SELECT body FROM operations WHERE id = ?1")?
-                .query_row([id], |r| r.get(0))
-                .optional()
+            c.prepare_cached("SELECT body FROM operations WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()
         })?;
         body.map(|b| decode_op(&b)).transpose()
     }
