@@ -23,12 +23,13 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, binary: str, extra=(), ca=None):
+    def __init__(self, binary: str, extra=(), ca=None, reuse=None):
+        """Starts a server; `reuse` is a stopped Server whose directory and port to take over."""
         binary = os.path.abspath(binary)
-        self.dir = tempfile.mkdtemp(prefix="galleon-e2e-")
-        self.port = _free_port()
+        self.dir = reuse.dir if reuse else tempfile.mkdtemp(prefix="galleon-e2e-")
+        self.port = reuse.port if reuse else _free_port()
         self.endpoint = f"https://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(self.dir, "serve.log"), "w")
+        self.log = open(os.path.join(self.dir, "serve.log"), "a")
         self.proc = subprocess.Popen(
             [binary, "serve", "--data-dir", os.path.join(self.dir, "data"), "--listen", f"127.0.0.1:{self.port}", *extra],
             stdout=self.log,

@@ -24,6 +24,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let instance = bootstrap::instance(dir)?;
     let key = bootstrap::signing_key(dir)?;
     let store = Arc::new(SqliteStore::open(&dir.join("metadata.db")).context("opening the metadata store")?);
+    // We hold the directory lock, so leases left in the store were held by a process that died.
+    let resumed = store.release_leases()?;
+    if resumed > 0 {
+        tracing::info!(resumed, "resuming operations interrupted by the previous run");
+    }
     let core = Arc::new(Core::new(
         store,
         CoreConfig { tenant_id: instance.tenant_id.clone(), regions: settings.regions.clone() },

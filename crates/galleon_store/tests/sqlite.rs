@@ -23,3 +23,27 @@ async fn writes_survive_reopening() {
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.get(Kind::Gallery, "/k").await.unwrap().unwrap().body["a"], 1);
 }
+
+#[tokio::test]
+async fn released_leases_are_claimable_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("meta.db")).unwrap();
+    let op = galleon_store::Operation {
+        id: "op".into(),
+        subscription: "s".into(),
+        location: "eastus".into(),
+        job: "provision".into(),
+        resource_key: "/k".into(),
+        status: galleon_store::OpStatus::InProgress,
+        error: None,
+        start_time: time::OffsetDateTime::UNIX_EPOCH,
+        end_time: None,
+        attempts: 0,
+        payload: serde_json::json!({}),
+    };
+    store.apply(Batch::new().operation(op)).await.unwrap();
+    assert_eq!(store.claim_operations("dead", 100, 1_000_000, 10).await.unwrap().len(), 1);
+    assert!(store.claim_operations("new", 101, 200, 10).await.unwrap().is_empty());
+    assert_eq!(store.release_leases().unwrap(), 1);
+    assert_eq!(store.claim_operations("new", 101, 200, 10).await.unwrap().len(), 1);
+}

@@ -51,6 +51,15 @@ impl SqliteStore {
         })
     }
 
+    /// Frees every operation lease. Only for a process that owns the database alone (the server
+    /// holds its data-directory lock): any lease found at start-up belongs to a process that died,
+    /// and its jobs should resume now rather than when the lease would have run out.
+    pub fn release_leases(&self) -> Result<usize, StoreError> {
+        let conn = self.writer.lock().map_err(backend)?;
+        conn.execute("UPDATE operations SET lease_owner = NULL, lease_until = 0 WHERE lease_until > 0", [])
+            .map_err(backend)
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..self.readers.len() {
