@@ -153,22 +153,15 @@ pub struct DiskWire {
     pub source: Option<DiskSourceWire>,
 }
 
-/// A data disk image.
+/// A data disk image: a disk image with its LUN.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
 pub struct DataDiskWire {
     /// LUN.
     #[serde(default)]
     pub lun: Option<i64>,
-    /// Size (read-only).
-    #[serde(rename = "sizeInGB", default, skip_serializing_if = "Option::is_none")]
-    pub size_in_gb: Option<u32>,
-    /// Host caching.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host_caching: Option<String>,
-    /// Source.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<DiskSourceWire>,
+    /// Size, caching and source.
+    #[serde(flatten)]
+    pub disk: DiskWire,
 }
 
 /// A disk's source.
@@ -229,8 +222,8 @@ pub type VersionResource = Resource<VersionProperties>;
 
 const PP: &str = "galleryImageVersion.properties.publishingProfile";
 
-fn disk_request(d: Option<DiskWire>) -> Option<DiskRequest> {
-    d.map(|d| DiskRequest { host_caching: d.host_caching, source: d.source.map(disk_source) })
+fn disk_request(d: DiskWire) -> DiskRequest {
+    DiskRequest { host_caching: d.host_caching, source: d.source.map(disk_source) }
 }
 
 fn disk_source(s: DiskSourceWire) -> DiskSource {
@@ -279,12 +272,8 @@ pub fn to_request(p: VersionProperties) -> Result<VersionRequest, Invalid> {
         legacy_managed_image_id: legacy,
         source_id: source.id,
         virtual_machine_id: source.virtual_machine_id,
-        os_disk: disk_request(storage.os_disk_image),
-        data_disks: storage.data_disk_images.map(|ds| {
-            ds.into_iter()
-                .map(|d| (d.lun, DiskRequest { host_caching: d.host_caching, source: d.source.map(disk_source) }))
-                .collect()
-        }),
+        os_disk: storage.os_disk_image.map(disk_request),
+        data_disks: storage.data_disk_images.map(|ds| ds.into_iter().map(|d| (d.lun, disk_request(d.disk))).collect()),
         safety: p
             .safety_profile
             .map(|s| (s.allow_deletion_of_replicated_locations, s.block_deletion_before_end_of_life)),
@@ -343,15 +332,7 @@ pub fn to_wire(r: &Tracked<ImageVersion>, api_version: &str, expand: bool) -> Ve
         data_disk_images: (!s.data_disks.is_empty()).then(|| {
             s.data_disks
                 .iter()
-                .map(|d| {
-                    let w = disk_wire(&d.disk);
-                    DataDiskWire {
-                        lun: Some(i64::from(d.lun)),
-                        size_in_gb: w.size_in_gb,
-                        host_caching: w.host_caching,
-                        source: w.source,
-                    }
-                })
+                .map(|d| DataDiskWire { lun: Some(i64::from(d.lun)), disk: disk_wire(&d.disk) })
                 .collect()
         }),
     };

@@ -3,12 +3,12 @@
 use galleon_model::gallery::{Gallery, unique_name};
 use galleon_model::names::validate_gallery_name;
 use galleon_model::resource::Tracked;
-use galleon_model::{GalleryRef, GroupRef, ProvisioningState};
+use galleon_model::{GalleryRef, GroupRef};
 use galleon_store::{Kind, Operation};
 
 use crate::jobs::{Accepted, Job};
 use crate::resources::{Envelope, Pending};
-use crate::{Core, CoreError, CoreResult, Page, PageRequest, now};
+use crate::{Core, CoreError, CoreResult, Page, PageRequest};
 
 /// What a gallery request says besides the envelope.
 #[derive(Debug, Clone, Default)]
@@ -39,18 +39,11 @@ impl Core {
             None if patch => return Err(not_found(r)),
             None => {
                 let location = self.region(env.location.as_deref(), TYPE)?;
-                let value = Tracked {
-                    id: r.id(),
-                    name: r.gallery.clone(),
-                    location,
-                    tags: env.tags.unwrap_or_default(),
-                    provisioning_state: ProvisioningState::Creating,
-                    created_at: now(),
-                    properties: Gallery {
-                        description: req.description,
-                        unique_name: unique_name(&r.group.subscription, &r.gallery),
-                    },
+                let properties = Gallery {
+                    description: req.description,
+                    unique_name: unique_name(&r.group.subscription, &r.gallery),
                 };
+                let value = Self::creating(r.id(), &r.gallery, location, env.tags, properties);
                 (value, None)
             }
             Some(old) => {
@@ -58,16 +51,11 @@ impl Core {
                     let location = self.region(env.location.as_deref(), TYPE)?;
                     Self::check_same_location(&old.value, &location, &r.group.resource_group)?;
                 }
-                Self::check_idle(&old.value)?;
-                let mut value = old.value.clone();
-                value.provisioning_state = ProvisioningState::Updating;
+                let mut properties = old.value.properties.clone();
                 if req.description.is_some() || !patch {
-                    value.properties.description = req.description;
+                    properties.description = req.description;
                 }
-                if env.tags.is_some() || !patch {
-                    value.tags = env.tags.unwrap_or_default();
-                }
-                (value, Some(old.rev))
+                (Self::updating(&old.value, properties, env.tags, patch)?, Some(old.rev))
             }
         };
         let job = Job::Provision { kind: Kind::Gallery.as_str().into() };

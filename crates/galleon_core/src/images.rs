@@ -1,10 +1,10 @@
 //! Image definitions.
 
+use galleon_model::ImageRef;
 use galleon_model::gallery::Gallery;
 use galleon_model::image_definition::{DefinitionRequest, ImageDefinition};
 use galleon_model::names::validate_image_definition_name;
 use galleon_model::resource::Tracked;
-use galleon_model::{ImageRef, ProvisioningState};
 use galleon_store::{Kind, Operation};
 
 use crate::jobs::{Accepted, Job};
@@ -50,15 +50,7 @@ impl Core {
             None => {
                 let location = location.expect("PUT has a location");
                 Self::check_parent_location(&location, &gallery.value.location, &r.gallery.gallery)?;
-                let value = Tracked {
-                    id: r.id(),
-                    name: r.image.clone(),
-                    location,
-                    tags: env.tags.unwrap_or_default(),
-                    provisioning_state: ProvisioningState::Creating,
-                    created_at: now(),
-                    properties: ImageDefinition::create(req, now())?,
-                };
+                let value = Self::creating(r.id(), &r.image, location, env.tags, ImageDefinition::create(req, now())?);
                 (value, None)
             }
             Some(old) => {
@@ -66,13 +58,7 @@ impl Core {
                     Self::check_same_location(&old.value, location, &r.gallery.group.resource_group)?;
                 }
                 let properties = old.value.properties.update(req, patch, now())?;
-                Self::check_idle(&old.value)?;
-                let mut value = old.value.clone();
-                value.properties = properties;
-                value.provisioning_state = ProvisioningState::Updating;
-                if env.tags.is_some() || !patch {
-                    value.tags = env.tags.unwrap_or_default();
-                }
+                let value = Self::updating(&old.value, properties, env.tags, patch)?;
                 (value, Some(old.rev))
             }
         };

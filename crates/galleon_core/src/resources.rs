@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::jobs::{Accepted, Job};
-use crate::{Core, CoreError, CoreResult, Page, PageRequest};
+use crate::{Core, CoreError, CoreResult, Page, PageRequest, now};
 
 /// The envelope fields of a create or update request.
 #[derive(Debug, Clone, Default)]
@@ -133,6 +133,44 @@ impl Core {
             }
             _ => Ok(()),
         }
+    }
+
+    /// A resource just accepted for creation.
+    pub(crate) fn creating<P>(
+        id: String,
+        name: &str,
+        location: String,
+        tags: Option<Tags>,
+        properties: P,
+    ) -> Tracked<P> {
+        Tracked {
+            id,
+            name: name.to_string(),
+            location,
+            tags: tags.unwrap_or_default(),
+            provisioning_state: ProvisioningState::Creating,
+            created_at: now(),
+            properties,
+        }
+    }
+
+    /// The next state of an existing resource under an update: refused while another operation
+    /// runs; otherwise Updating, with the new properties, and new tags on a PUT or a PATCH that
+    /// names them.
+    pub(crate) fn updating<P: Clone>(
+        old: &Tracked<P>,
+        properties: P,
+        tags: Option<Tags>,
+        patch: bool,
+    ) -> CoreResult<Tracked<P>> {
+        Self::check_idle(old)?;
+        let mut value = old.clone();
+        value.properties = properties;
+        value.provisioning_state = ProvisioningState::Updating;
+        if tags.is_some() || !patch {
+            value.tags = tags.unwrap_or_default();
+        }
+        Ok(value)
     }
 
     /// Refuses a PUT whose location differs from the existing resource's.

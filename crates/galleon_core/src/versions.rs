@@ -3,7 +3,7 @@
 use galleon_model::image_definition::ImageDefinition;
 use galleon_model::image_version::{ImageVersion, VersionRequest};
 use galleon_model::resource::Tracked;
-use galleon_model::{ImageRef, Invalid, ProvisioningState, VersionNumber, VersionRef};
+use galleon_model::{ImageRef, Invalid, VersionNumber, VersionRef};
 use galleon_store::{Kind, Operation};
 
 use crate::jobs::{Accepted, Job};
@@ -48,15 +48,7 @@ impl Core {
                 let location = location.expect("PUT has a location");
                 Self::check_parent_location(&location, &image.value.location, &r.image.image)?;
                 let properties = ImageVersion::create(req, &location, now())?;
-                let value = Tracked {
-                    id: r.id(),
-                    name: r.version.clone(),
-                    location,
-                    tags: env.tags.unwrap_or_default(),
-                    provisioning_state: ProvisioningState::Creating,
-                    created_at: now(),
-                    properties,
-                };
+                let value = Self::creating(r.id(), &r.version, location, env.tags, properties);
                 (value, None)
             }
             Some(old) => {
@@ -64,13 +56,7 @@ impl Core {
                     Self::check_same_location(&old.value, location, &r.image.gallery.group.resource_group)?;
                 }
                 let properties = old.value.properties.update(req, &old.value.location, patch, now())?;
-                Self::check_idle(&old.value)?;
-                let mut value = old.value.clone();
-                value.properties = properties;
-                value.provisioning_state = ProvisioningState::Updating;
-                if env.tags.is_some() || !patch {
-                    value.tags = env.tags.unwrap_or_default();
-                }
+                let value = Self::updating(&old.value, properties, env.tags, patch)?;
                 (value, Some(old.rev))
             }
         };

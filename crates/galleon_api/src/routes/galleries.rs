@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::Uri;
+use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
 use galleon_api_types::gallery::{GalleryResource, TYPE, to_wire};
 use galleon_core::{Envelope, GalleryRequest};
@@ -37,24 +37,16 @@ async fn write(
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource)))
 }
 
-pub(super) async fn put(
+/// PUT and PATCH: the same flow, a PATCH changing only what it names.
+pub(super) async fn put_or_patch(
+    method: Method,
     State(s): State<AppState>,
     api: ApiVersion,
     ArmPath(path): GalleryPath,
     BaseUrl(base): BaseUrl,
     ArmJson(body): ArmJson<GalleryResource>,
 ) -> Result<Response, ApiError> {
-    write(s, api, path, base, body, false).await
-}
-
-pub(super) async fn patch(
-    State(s): State<AppState>,
-    api: ApiVersion,
-    ArmPath(path): GalleryPath,
-    BaseUrl(base): BaseUrl,
-    ArmJson(body): ArmJson<GalleryResource>,
-) -> Result<Response, ApiError> {
-    write(s, api, path, base, body, true).await
+    write(s, api, path, base, body, method == Method::PATCH).await
 }
 
 pub(super) async fn get(

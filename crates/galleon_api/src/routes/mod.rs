@@ -42,11 +42,17 @@ pub(crate) fn arm_routes() -> Router<AppState> {
         .route(RG, get(groups::get).put(groups::put).delete(groups::delete))
         .route("/subscriptions/{sub}/providers/microsoft.compute/galleries", get(galleries::list_by_subscription))
         .route(GALLERIES, get(galleries::list_by_group))
-        .route(GALLERY, get(galleries::get).put(galleries::put).patch(galleries::patch).delete(galleries::delete))
+        .route(
+            GALLERY,
+            get(galleries::get).put(galleries::put_or_patch).patch(galleries::put_or_patch).delete(galleries::delete),
+        )
         .route(IMAGES, get(images::list))
-        .route(IMAGE, get(images::get).put(images::put).patch(images::patch).delete(images::delete))
+        .route(IMAGE, get(images::get).put(images::put_or_patch).patch(images::put_or_patch).delete(images::delete))
         .route(VERSIONS, get(versions::list))
-        .route(VERSION, get(versions::get).put(versions::put).patch(versions::patch).delete(versions::delete))
+        .route(
+            VERSION,
+            get(versions::get).put(versions::put_or_patch).patch(versions::put_or_patch).delete(versions::delete),
+        )
         .route(
             "/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/capsoperations/{id}",
             get(operations::get),
