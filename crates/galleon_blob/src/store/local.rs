@@ -1,0 +1,138 @@
+//! Chunks as files in a local directory: `ROOT/ab/cd/<64 hex>`. A put writes a temporary file in
+//! `ROOT/tmp` and renames it into place, so a chunk file is always whole; a crash leaves at most
+//! stray temporary files, which [`LocalStore::open`] removes.
+
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use super::{ChunkError, ChunkStore, verify};
+use crate::ChunkId;
+
+/// A chunk store in a directory.
+pub struct LocalStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    tmp_seq: AtomicU64,
+}
+
+fn io(e: std::io::Error) -> ChunkError {
+    ChunkError::Io(e.to_string())
+}
+
+impl Inner {
+    fn path(&self, id: ChunkId) -> PathBuf {
+        let hex = id.to_hex();
+        self.root.join(&hex[..2]).join(&hex[2..4]).join(hex)
+    }
+}
+
+impl LocalStore {
+    /// Opens (creating if needed) a store rooted at `root`, clearing interrupted writes.
+    pub fn open(root: &Path) -> Result<Self, ChunkError> {
+        let tmp = root.join("tmp");
+        std::fs::create_dir_all(&tmp).map_err(io)?;
+        for entry in std::fs::read_dir(&tmp).map_err(io)? {
+            let _ = std::fs::remove_file(entry.map_err(io)?.path());
+        }
+        Ok(Self { inner: Arc::new(Inner { root: root.to_path_buf(), tmp_seq: AtomicU64::new(0) }) })
+    }
+
+    /// Where a chunk's file is (for link-based copies between stores on one filesystem).
+    pub fn chunk_path(&self, id: ChunkId) -> PathBuf {
+        self.inner.path(id)
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, ChunkError> + Send + 'static,
+    ) -> Result<T, ChunkError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&inner)).await.map_err(|e| ChunkError::Io(e.to_string()))?
+    }
+}
+
+#[async_trait]
+impl ChunkStore for LocalStore {
+    async fn put(&self, id: ChunkId, data: Bytes) -> Result<bool, ChunkError> {
+        if ChunkId::of(&data) != id {
+            return Err(ChunkError::Mismatch(id));
+        }
+        self.blocking(move |s| {
+            let path = s.path(id);
+            if path.exists() {
+                return Ok(false);
+            }
+            std::fs::create_dir_all(path.parent().expect("nested path")).map_err(io)?;
+            let n = s.tmp_seq.fetch_add(1, Ordering::Relaxed);
+            let tmp = s.root.join("tmp").join(format!("{}.{}.{n}", id.to_hex(), std::process::id()));
+            let mut f = std::fs::File::create(&tmp).map_err(io)?;
+            f.write_all(&data).map_err(io)?;
+            drop(f);
+            std::fs::rename(&tmp, &path).map_err(io)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn get(&self, id: ChunkId) -> Result<Bytes, ChunkError> {
+        let data = self
+            .blocking(move |s| match std::fs::read(s.path(id)) {
+                Ok(d) => Ok(Bytes::from(d)),
+                Err(e) if e.kind() == ErrorKind::NotFound => Err(ChunkError::NotFound(id)),
+                Err(e) => Err(io(e)),
+            })
+            .await?;
+        verify(id, data)
+    }
+
+    async fn has(&self, id: ChunkId) -> Result<bool, ChunkError> {
+        self.blocking(move |s| Ok(s.path(id).exists())).await
+    }
+
+    async fn delete(&self, id: ChunkId) -> Result<(), ChunkError> {
+        self.blocking(move |s| match std::fs::remove_file(s.path(id)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(e)),
+        })
+        .await
+    }
+
+    async fn list(&self) -> Result<Vec<ChunkId>, ChunkError> {
+        self.blocking(|s| {
+            let mut out = Vec::new();
+            for a in std::fs::read_dir(&s.root).map_err(io)? {
+                let a = a.map_err(io)?;
+                if a.file_name().len() != 2 || !a.file_type().map_err(io)?.is_dir() {
+                    continue;
+                }
+                for b in std::fs::read_dir(a.path()).map_err(io)? {
+                    for f in std::fs::read_dir(b.map_err(io)?.path()).map_err(io)? {
+                        if let Some(id) = f.map_err(io)?.file_name().to_str().and_then(|n| n.parse().ok()) {
+                            out.push(id);
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn sync(&self) -> Result<(), ChunkError> {
+        // One syncfs for everything written since the last sync (chunk files and renames).
+        self.blocking(|s| {
+            let dir = std::fs::File::open(&s.root).map_err(io)?;
+            rustix::fs::syncfs(&dir).map_err(|e| ChunkError::Io(e.to_string()))
+        })
+        .await
+    }
+}

@@ -1,0 +1,57 @@
+//! Content-addressed chunk storage: put, get, has, delete and list chunks by [`ChunkId`].
+//! Writes are atomic and idempotent (a chunk is either whole or absent; writing it twice is the
+//! same as once); reads verify the hash, so a corrupted chunk is never served.
+//!
+//! Durability: a `put` is visible at once; [`ChunkStore::sync`] makes every earlier `put`
+//! durable. Callers that record a manifest call it first, so a manifest never names a chunk a
+//! crash could lose, and a whole import pays for one sync instead of one per chunk.
+
+pub mod conformance;
+mod local;
+mod memory;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+pub use local::LocalStore;
+pub use memory::MemoryStore;
+
+use crate::ChunkId;
+
+/// Chunk store failures, by what the caller can do.
+#[derive(Debug, thiserror::Error)]
+pub enum ChunkError {
+    /// The chunk is not in this store.
+    #[error("chunk {0} is not in the store")]
+    NotFound(ChunkId),
+    /// The stored bytes do not hash to their name: repair from another replica.
+    #[error("chunk {0} is corrupt (its bytes do not match its hash)")]
+    Corrupt(ChunkId),
+    /// `put` was given bytes that are not the chunk it names (a caller bug).
+    #[error("the bytes given for chunk {0} hash to something else")]
+    Mismatch(ChunkId),
+    /// The backend failed (disk full, permissions, I/O).
+    #[error("chunk store I/O: {0}")]
+    Io(String),
+}
+
+/// A content-addressed store of chunks.
+#[async_trait]
+pub trait ChunkStore: Send + Sync + 'static {
+    /// Stores a chunk (no-op if present). Returns true if it was written, false if it was there.
+    async fn put(&self, id: ChunkId, data: Bytes) -> Result<bool, ChunkError>;
+    /// Reads a chunk, verifying its hash.
+    async fn get(&self, id: ChunkId) -> Result<Bytes, ChunkError>;
+    /// Whether a chunk is present (not verified).
+    async fn has(&self, id: ChunkId) -> Result<bool, ChunkError>;
+    /// Removes a chunk (no-op if absent).
+    async fn delete(&self, id: ChunkId) -> Result<(), ChunkError>;
+    /// Every chunk id in the store.
+    async fn list(&self) -> Result<Vec<ChunkId>, ChunkError>;
+    /// Makes every earlier `put` and `delete` durable.
+    async fn sync(&self) -> Result<(), ChunkError>;
+}
+
+fn verify(id: ChunkId, data: Bytes) -> Result<Bytes, ChunkError> {
+    if ChunkId::of(&data) == id { Ok(data) } else { Err(ChunkError::Corrupt(id)) }
+}

@@ -1,0 +1,44 @@
+//! Both chunk store backends against the conformance suite, and what only files can show.
+
+use bytes::Bytes;
+use galleon_blob::ChunkId;
+use galleon_blob::store::{ChunkError, ChunkStore, LocalStore, MemoryStore, conformance};
+
+#[tokio::test]
+async fn memory_store_conforms() {
+    conformance::run_all(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn local_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance::run_all(&LocalStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn corrupted_chunks_are_never_served() {
+    let data = Bytes::from(vec![7u8; 4096]);
+    let id = ChunkId::of(&data);
+    let memory = MemoryStore::new();
+    memory.put(id, data.clone()).await.unwrap();
+    memory.overwrite_unchecked(id, Bytes::from(vec![8u8; 4096]));
+    assert!(matches!(memory.get(id).await, Err(ChunkError::Corrupt(x)) if x == id));
+
+    let dir = tempfile::tempdir().unwrap();
+    let local = LocalStore::open(dir.path()).unwrap();
+    local.put(id, data).await.unwrap();
+    let mut bytes = std::fs::read(local.chunk_path(id)).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(local.chunk_path(id), bytes).unwrap();
+    assert!(matches!(local.get(id).await, Err(ChunkError::Corrupt(_))));
+}
+
+#[tokio::test]
+async fn interrupted_writes_are_cleared_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(LocalStore::open(dir.path()).unwrap());
+    std::fs::write(dir.path().join("tmp").join("half-written"), b"x").unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    assert!(store.list().await.unwrap().is_empty());
+}
