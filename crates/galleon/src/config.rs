@@ -38,6 +38,9 @@ pub(crate) struct ServeArgs {
     /// Comma-separated canonical region names this deployment serves.
     #[arg(long, env = "GALLEON_REGIONS", value_delimiter = ',')]
     regions: Option<Vec<String>>,
+    /// Comma-separated URL prefixes imports may read from (default: DATA_DIR/imports/).
+    #[arg(long, env = "GALLEON_IMPORT_ALLOW", value_delimiter = ',')]
+    import_allow: Option<Vec<String>>,
 }
 
 /// The configuration file.
@@ -48,6 +51,7 @@ struct FileConfig {
     public_url: Option<String>,
     insecure_http: Option<bool>,
     regions: Option<Vec<String>>,
+    import_allow: Option<Vec<String>>,
     tls: Option<FileTls>,
 }
 
@@ -68,6 +72,8 @@ pub(crate) struct Settings {
     /// Certificate and key given by the operator, if any.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub regions: Vec<String>,
+    /// URL prefixes imports may read from.
+    pub import_allow: Vec<String>,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -92,7 +98,13 @@ impl Settings {
             .filter(|r| !r.is_empty())
             .collect();
         anyhow::ensure!(!regions.is_empty(), "at least one region must be configured");
+        let default_imports = || {
+            let abs = std::path::absolute(&data_dir).unwrap_or_else(|_| data_dir.clone());
+            vec![format!("file://{}/", abs.join("imports").display())]
+        };
+        let import_allow = args.import_allow.or(file.import_allow).unwrap_or_else(default_imports);
         Ok(Self {
+            import_allow,
             data_dir,
             listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8443".parse().expect("valid default")),
             public_url: args.public_url.or(file.public_url),

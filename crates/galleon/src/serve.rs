@@ -4,8 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use anyhow::Context;
 use galleon_api::{AppState, app};
+use galleon_blob::store::{ChunkStore, LocalStore};
 use galleon_core::{Core, CoreConfig, jobs};
 use galleon_store::sqlite::SqliteStore;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -29,11 +32,21 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     if resumed > 0 {
         tracing::info!(resumed, "resuming operations interrupted by the previous run");
     }
-    let core = Arc::new(Core::new(
-        store,
-        CoreConfig { tenant_id: instance.tenant_id.clone(), regions: settings.regions.clone() },
-        &key,
-    )?);
+    let mut chunk_stores: BTreeMap<String, Arc<dyn ChunkStore>> = BTreeMap::new();
+    for region in &settings.regions {
+        let store = LocalStore::open(&dir.join("regions").join(region))
+            .with_context(|| format!("opening the store of {region}"))?;
+        chunk_stores.insert(region.clone(), Arc::new(store));
+    }
+    std::fs::create_dir_all(dir.join("imports"))?;
+    let config = CoreConfig {
+        tenant_id: instance.tenant_id.clone(),
+        regions: settings.regions.clone(),
+        chunk_stores,
+        import_allow: settings.import_allow.clone(),
+        uploads_dir: dir.join("uploads"),
+    };
+    let core = Arc::new(Core::new(store, config, &key)?);
 
     let (acceptor, ca_file) = if settings.insecure_http {
         (None, None)
@@ -68,6 +81,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     println!("admin credentials: {}", std::fs::canonicalize(&credentials).unwrap_or(credentials).display());
     println!("regions: {}", settings.regions.join(", "));
+    println!("imports allowed from: {}", settings.import_allow.join(", "));
 
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);

@@ -31,7 +31,7 @@ pub(crate) fn accepted<R, W: Serialize>(base: &str, api_version: &str, accepted:
     (status, headers, Json(body)).into_response()
 }
 
-/// 202 with both polling headers, or 204 when there was nothing to delete.
+/// 202 with both polling headers (deletes and POST actions), or 204 when there was nothing to delete.
 pub(crate) fn delete_started(base: &str, api_version: &str, op: Option<Operation>) -> Response {
     let Some(op) = op else {
         return StatusCode::NO_CONTENT.into_response();

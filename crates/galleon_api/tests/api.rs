@@ -5,6 +5,7 @@
 
 mod api {
     pub mod auth;
+    pub mod content;
     pub mod errors;
     pub mod galleries;
     pub mod groups;

@@ -75,6 +75,9 @@ pub struct OperationStatus {
     /// Error, when failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorBody>,
+    /// `{"output": …}` for operations that return something (`beginGetAccess`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<serde_json::Value>,
 }
 
 /// `properties` of a resource group.

@@ -7,6 +7,7 @@
 
 pub mod common;
 pub mod dates;
+pub mod disk;
 pub mod gallery;
 pub mod image;
 pub mod version;

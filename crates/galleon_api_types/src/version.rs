@@ -151,6 +151,9 @@ pub struct DiskWire {
     /// Source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<DiskSourceWire>,
+    /// galleon: the content's manifest digest (BLAKE3), once built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// A data disk image: a disk image with its LUN.
@@ -284,6 +287,7 @@ fn disk_wire(d: &DiskImage) -> DiskWire {
     DiskWire {
         size_in_gb: d.size_in_gb,
         host_caching: d.host_caching.map(|h| h.as_str().into()),
+        digest: d.digest.clone(),
         source: d.source.as_ref().map(|s| DiskSourceWire {
             id: s.id.clone(),
             uri: s.uri.clone(),

@@ -10,10 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use galleon_model::ProvisioningState;
-use galleon_model::image_version::ImageVersion;
-use galleon_model::resource::Tracked;
-use galleon_model::states::ReplicationState;
-use galleon_store::typed;
 use galleon_store::{Batch, Expect, Kind, OpStatus, Operation, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -42,9 +38,12 @@ pub struct Accepted<T> {
 pub(crate) enum Job {
     /// Mark a created or updated gallery or definition Succeeded.
     Provision { kind: String },
-    /// Build a version's content and replicate it. Until image content exists this records
-    /// every target region as completed.
+    /// Build a version's content and copy it to its target regions.
     BuildVersion,
+    /// Give a new disk or snapshot its content.
+    BuildDisk { kind: String },
+    /// Turn an upload's staged bytes into the disk's content.
+    FinishUpload { kind: String },
     /// Remove a resource once it has no children.
     Delete { kind: String, children: Option<String> },
     /// Remove a resource group and everything in it.
@@ -58,12 +57,14 @@ impl Job {
             Self::BuildVersion => "build_version",
             Self::Delete { .. } => "delete",
             Self::DeleteGroup => "delete_group",
+            Self::BuildDisk { .. } => "build_disk",
+            Self::FinishUpload { .. } => "finish_upload",
         }
     }
 }
 
 /// Why a job did not finish.
-enum JobError {
+pub(crate) enum JobError {
     /// Try again later (the lease will expire).
     Retry(StoreError),
     /// Give up: the operation fails with this code and message.
@@ -80,7 +81,7 @@ fn kind(name: &str) -> Result<Kind, JobError> {
     Kind::parse(name).ok_or_else(|| JobError::Fail("InternalError".into(), format!("unknown resource kind '{name}'")))
 }
 
-fn finished(mut op: Operation, error: Option<(String, String)>) -> Operation {
+pub(crate) fn finished(mut op: Operation, error: Option<(String, String)>) -> Operation {
     op.status = if error.is_some() { OpStatus::Failed } else { OpStatus::Succeeded };
     op.error = error;
     op.end_time = Some(now());
@@ -101,6 +102,7 @@ impl Core {
             end_time: None,
             attempts: 0,
             payload: serde_json::to_value(job).expect("jobs always encode"),
+            result: None,
         }
     }
 
@@ -149,7 +151,12 @@ impl Core {
         tracing::warn!(operation = %op.id, %code, %message, "operation failed");
         let mut batch = Batch::new();
         let kind = match serde_json::from_value::<Job>(op.payload.clone()) {
-            Ok(Job::Provision { kind } | Job::Delete { kind, .. }) => Kind::parse(&kind),
+            Ok(
+                Job::Provision { kind }
+                | Job::Delete { kind, .. }
+                | Job::BuildDisk { kind }
+                | Job::FinishUpload { kind },
+            ) => Kind::parse(&kind),
             Ok(Job::BuildVersion) => Some(Kind::Version),
             _ => None,
         };
@@ -176,6 +183,8 @@ impl Core {
                 self.job_delete(op, kind(&k)?, children).await
             }
             Job::DeleteGroup => self.job_delete_group(op).await,
+            Job::BuildDisk { kind: k } => self.job_build_disk(op, kind(&k)?).await,
+            Job::FinishUpload { kind: k } => self.job_finish_upload(op, kind(&k)?).await,
         }
     }
 
@@ -190,26 +199,6 @@ impl Core {
         doc.body["provisioning_state"] = Value::from(ProvisioningState::Succeeded.as_str());
         let rev = doc.rev;
         self.store().apply(Batch::new().put(doc, Expect::Rev(rev)).operation(finished(op, None))).await?;
-        Ok(())
-    }
-
-    async fn job_build_version(&self, op: Operation) -> Result<(), JobError> {
-        let Some(mut record) =
-            typed::get::<Tracked<ImageVersion>>(self.store(), Kind::Version, &op.resource_key).await?
-        else {
-            return Err(JobError::Fail(
-                "ResourceNotFound".into(),
-                "The image version was deleted before it was built.".into(),
-            ));
-        };
-        for status in &mut record.value.properties.replication {
-            status.state = ReplicationState::Completed;
-            status.progress = 100;
-            status.details.clear();
-        }
-        record.value.provisioning_state = ProvisioningState::Succeeded;
-        let doc = typed::doc(Kind::Version, &op.resource_key, None, &record.value);
-        self.store().apply(Batch::new().put(doc, Expect::Rev(record.rev)).operation(finished(op, None))).await?;
         Ok(())
     }
 

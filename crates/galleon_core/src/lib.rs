@@ -7,7 +7,11 @@
 //! neither; a job queue (durable operations with leases) finishes the work and survives restarts.
 //! This crate never names a concrete backend, HTTP or axum.
 
+pub mod access;
 pub mod auth;
+mod build;
+mod content;
+mod disks;
 mod error;
 mod galleries;
 mod groups;
@@ -16,15 +20,21 @@ pub mod jobs;
 mod page;
 mod resources;
 mod subscriptions;
+mod version_sources;
 mod versions;
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use galleon_blob::store::ChunkStore;
 
 use galleon_model::region::canonical;
 use galleon_model::{Invalid, InvalidCode};
 use galleon_store::MetadataStore;
 use tokio::sync::Notify;
 
+pub use disks::{DiskKind, DiskRef};
 pub use error::{CoreError, CoreResult};
 pub use galleon_store::{OpStatus, Operation};
 pub use galleries::GalleryRequest;
@@ -34,12 +44,18 @@ pub use resources::Envelope;
 pub use subscriptions::Subscription;
 
 /// How the core is set up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CoreConfig {
     /// The tenant every principal and subscription belongs to.
     pub tenant_id: String,
     /// Canonical names of the regions this deployment serves.
     pub regions: Vec<String>,
+    /// The chunk store of each region.
+    pub chunk_stores: BTreeMap<String, Arc<dyn ChunkStore>>,
+    /// URL prefixes imports may read from (`file:///srv/images/`, `http://127.0.0.1:10000/`).
+    pub import_allow: Vec<String>,
+    /// Where uploads through Write access URLs are staged until `endGetAccess`.
+    pub uploads_dir: PathBuf,
 }
 
 /// The use cases. Cheap to share: hold it in an `Arc`.

@@ -85,6 +85,8 @@ pub struct DiskImage {
     pub source: Option<DiskSource>,
     /// Size, known once the content is built.
     pub size_in_gb: Option<u32>,
+    /// Manifest digest of the disk's content, once built.
+    pub digest: Option<String>,
 }
 
 /// A data disk of a version.
@@ -525,7 +527,7 @@ fn resolve_disk(req: &DiskRequest, target: &str) -> Result<(DiskImage, Option<So
         }
         _ => None,
     };
-    Ok((DiskImage { host_caching, source, size_in_gb: None }, kind))
+    Ok((DiskImage { host_caching, source, size_in_gb: None, digest: None }, kind))
 }
 
 fn resolve_storage(req: &VersionRequest) -> Result<(StorageProfile, SourceKind), Invalid> {

@@ -6,6 +6,7 @@
 //! depend on HTTP, SQL, async or the wire format; the optional `serde` feature exists only so the
 //! metadata store can persist these values as JSON documents.
 
+pub mod disk;
 mod enums;
 mod error;
 pub mod gallery;

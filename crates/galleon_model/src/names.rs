@@ -41,6 +41,23 @@ pub fn validate_image_definition_name(name: &str) -> Result<(), Invalid> {
     ))
 }
 
+/// Disk and snapshot names: 1–80 letters, digits, `_`, `-` and `.`; starting alphanumeric,
+/// ending alphanumeric or `_`.
+pub fn validate_disk_name(name: &str) -> Result<(), Invalid> {
+    let ok_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+    let first = name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+    let last = name.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if (1..=80).contains(&name.len()) && ok_chars && first && last {
+        return Ok(());
+    }
+    Err(name_error(
+        "diskName",
+        format!(
+            "The name '{name}' is invalid. Use 1-80 letters, digits, underscores, periods and hyphens, starting with a letter or digit and ending with a letter, digit or underscore."
+        ),
+    ))
+}
+
 /// Resource group names: 1–90 of letters, digits, `-`, `_`, `.`, `(`, `)`; not ending in `.`.
 pub fn validate_resource_group_name(name: &str) -> Result<(), Invalid> {
     let ok_chars = name.chars().all(|c| c.is_alphanumeric() || "-_.()".contains(c));

@@ -123,6 +123,7 @@ fn op(id: &str) -> Operation {
         end_time: None,
         attempts: 0,
         payload: json!({ "x": 1 }),
+        result: None,
     }
 }
 

@@ -38,12 +38,24 @@ pub enum Kind {
     Version,
     /// A service principal.
     Principal,
+    /// A managed disk.
+    Disk,
+    /// A snapshot.
+    Snapshot,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 6] =
-        [Self::Subscription, Self::Group, Self::Gallery, Self::Image, Self::Version, Self::Principal];
+    pub const ALL: [Kind; 8] = [
+        Self::Subscription,
+        Self::Group,
+        Self::Gallery,
+        Self::Image,
+        Self::Version,
+        Self::Principal,
+        Self::Disk,
+        Self::Snapshot,
+    ];
 
     /// The kind stored under `name`.
     pub fn parse(name: &str) -> Option<Self> {
@@ -59,6 +71,8 @@ impl Kind {
             Self::Image => "image",
             Self::Version => "version",
             Self::Principal => "principal",
+            Self::Disk => "disk",
+            Self::Snapshot => "snapshot",
         }
     }
 }
@@ -201,4 +215,17 @@ pub trait MetadataStore: Send + Sync + 'static {
         lease_until: i64,
         limit: usize,
     ) -> Result<Vec<Operation>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn every_kind_parses_back() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Kind::parse("disk"), Some(Kind::Disk));
+    }
 }

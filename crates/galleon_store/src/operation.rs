@@ -54,4 +54,7 @@ pub struct Operation {
     pub attempts: u32,
     /// Job-specific data.
     pub payload: serde_json::Value,
+    /// What a finished operation returns (e.g. `{"accessSAS": …}` for `beginGetAccess`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
 }

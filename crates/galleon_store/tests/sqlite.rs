@@ -40,6 +40,7 @@ async fn released_leases_are_claimable_at_once() {
         end_time: None,
         attempts: 0,
         payload: serde_json::json!({}),
+        result: None,
     };
     store.apply(Batch::new().operation(op)).await.unwrap();
     assert_eq!(store.claim_operations("dead", 100, 1_000_000, 10).await.unwrap().len(), 1);

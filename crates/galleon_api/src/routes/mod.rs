@@ -2,6 +2,8 @@
 //! cloud metadata, the token issuer). Paths are written with the fixed segments in lowercase;
 //! `normalize` rewrites requests to match.
 
+mod access;
+mod disks;
 mod galleries;
 mod groups;
 mod identity;
@@ -12,6 +14,7 @@ mod versions;
 
 use axum::Json;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,6 +26,8 @@ use crate::AppState;
 use crate::error::ApiError;
 
 const RG: &str = "/subscriptions/{sub}/resourcegroups/{rg}";
+const DISKS: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/disks";
+const SNAPSHOTS: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/snapshots";
 const GALLERIES: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries";
 const GALLERY: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}";
 const IMAGES: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images";
@@ -57,6 +62,16 @@ pub(crate) fn arm_routes() -> Router<AppState> {
             "/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/capsoperations/{id}",
             get(operations::get),
         )
+        .route(DISKS, get(disks::list_by_group))
+        .route(SNAPSHOTS, get(disks::list_by_group))
+        .route("/subscriptions/{sub}/providers/microsoft.compute/disks", get(disks::list_by_subscription))
+        .route("/subscriptions/{sub}/providers/microsoft.compute/snapshots", get(disks::list_by_subscription))
+        .route(&format!("{DISKS}/{{name}}"), get(disks::get).put(disks::put).delete(disks::delete))
+        .route(&format!("{SNAPSHOTS}/{{name}}"), get(disks::get).put(disks::put).delete(disks::delete))
+        .route(&format!("{DISKS}/{{name}}/begingetaccess"), post(disks::begin_get_access))
+        .route(&format!("{SNAPSHOTS}/{{name}}/begingetaccess"), post(disks::begin_get_access))
+        .route(&format!("{DISKS}/{{name}}/endgetaccess"), post(disks::end_get_access))
+        .route(&format!("{SNAPSHOTS}/{{name}}/endgetaccess"), post(disks::end_get_access))
 }
 
 /// Routes open without a token.
@@ -68,6 +83,14 @@ pub(crate) fn public_routes() -> Router<AppState> {
         .route("/{tenant}/.well-known/openid-configuration", get(identity::openid_configuration))
         .route("/{tenant}/oauth2/v2.0/token", post(identity::token))
         .route("/{tenant}/discovery/v2.0/keys", get(identity::jwks))
+        .route(
+            "/access/{key}/{blob}",
+            // Page writes carry up to 4 MiB, Azure's limit for one `PUT ?comp=page`.
+            get(access::serve)
+                .head(access::serve)
+                .put(access::serve)
+                .layer(DefaultBodyLimit::max(access::MAX_PAGE_WRITE)),
+        )
 }
 
 /// Unknown routes.

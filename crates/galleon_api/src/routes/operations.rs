@@ -11,7 +11,7 @@ use galleon_api_types::{ErrorBody, OperationStatus};
 use galleon_core::{OpStatus, Operation};
 
 use crate::AppState;
-use crate::api_version::{ApiVersion, COMPUTE_GALLERY, RESOURCES, query_param};
+use crate::api_version::{ApiVersion, COMPUTE_GALLERY, DISKS, RESOURCES, query_param};
 use crate::error::ApiError;
 use crate::extract::{ArmPath, BaseUrl};
 
@@ -27,6 +27,7 @@ fn status_body(op: &Operation) -> OperationStatus {
             target: None,
             details: vec![],
         }),
+        properties: op.result.as_ref().map(|r| serde_json::json!({ "output": r })),
     }
 }
 
@@ -37,9 +38,10 @@ pub(super) async fn get(
     BaseUrl(base): BaseUrl,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    // Group deletes share this URL, so both families' versions are accepted.
-    if api.require(COMPUTE_GALLERY, "Microsoft.Compute/locations/capsOperations").is_err() {
-        api.require(RESOURCES, "Microsoft.Compute/locations/capsOperations")?;
+    // Gallery, disk and group operations share this URL, so every family's versions are accepted.
+    let type_name = "Microsoft.Compute/locations/capsOperations";
+    if api.require(COMPUTE_GALLERY, type_name).is_err() && api.require(DISKS, type_name).is_err() {
+        api.require(RESOURCES, type_name)?;
     }
     let op = s.core.get_operation(&sub, &id).await?;
     let monitor = query_param(uri.query(), "monitor").is_some_and(|m| m.eq_ignore_ascii_case("true"));
@@ -55,7 +57,10 @@ pub(super) async fn get(
             headers.insert("retry-after", HeaderValue::from_static("1"));
             Ok((StatusCode::ACCEPTED, headers).into_response())
         }
-        OpStatus::Succeeded => Ok(StatusCode::OK.into_response()),
+        OpStatus::Succeeded => Ok(match op.result {
+            Some(result) => Json(result).into_response(),
+            None => StatusCode::OK.into_response(),
+        }),
         OpStatus::Failed | OpStatus::Canceled => {
             let (code, message) =
                 op.error.unwrap_or_else(|| ("OperationFailed".into(), "The operation failed.".into()));

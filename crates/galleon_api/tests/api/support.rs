@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use galleon_api::{AppState, app};
+use galleon_blob::store::{ChunkStore, LocalStore};
 use galleon_core::auth::generate_signing_key;
 use galleon_core::{Core, CoreConfig};
 use galleon_store::sqlite::SqliteStore;
@@ -49,7 +50,19 @@ impl Resp {
 pub fn core_over(path: &std::path::Path, key: &[u8]) -> Arc<Core> {
     let store = Arc::new(SqliteStore::open(&path.join("meta.db")).unwrap());
     let regions = ["eastus", "eastus2", "westus2", "westcentralus", "southcentralus", "northeurope", "westeurope"];
-    let config = CoreConfig { tenant_id: TENANT.into(), regions: regions.iter().map(|s| s.to_string()).collect() };
+    let chunk_stores = regions
+        .iter()
+        .map(|r| {
+            (r.to_string(), Arc::new(LocalStore::open(&path.join("regions").join(r)).unwrap()) as Arc<dyn ChunkStore>)
+        })
+        .collect();
+    let config = CoreConfig {
+        tenant_id: TENANT.into(),
+        regions: regions.iter().map(|s| s.to_string()).collect(),
+        chunk_stores,
+        import_allow: vec![format!("file://{}/", path.join("imports").display())],
+        uploads_dir: path.join("uploads"),
+    };
     Arc::new(Core::new(store, config, key).unwrap())
 }
 
@@ -98,6 +111,13 @@ impl TestApp {
             .body(Body::from(form))
             .unwrap();
         self.send(req).await
+    }
+
+    /// A request whose response body is returned as raw bytes.
+    pub async fn send_raw(&self, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let resp = app(self.state.clone()).oneshot(req).await.unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        (status, headers, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
     }
 
     pub async fn send(&self, req: Request<Body>) -> Resp {
@@ -213,4 +233,21 @@ fn urlencode(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Writes a sparse fixed VHD of `mib` MiB with a few blocks of data; returns its bytes.
+pub fn write_vhd(path: &std::path::Path, mib: u64, seed: u8) -> Vec<u8> {
+    use std::io::{Seek, SeekFrom, Write};
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let size = mib << 20;
+    let mut f = std::fs::File::create(path).unwrap();
+    f.set_len(size).unwrap();
+    for i in 0..4u64 {
+        f.seek(SeekFrom::Start((i * size / 4) + 4096 * u64::from(seed))).unwrap();
+        f.write_all(&vec![seed.wrapping_add(i as u8) | 1; 70_000]).unwrap();
+    }
+    f.seek(SeekFrom::End(0)).unwrap();
+    f.write_all(&galleon_blob::vhd::build(size)).unwrap();
+    drop(f);
+    std::fs::read(path).unwrap()
 }

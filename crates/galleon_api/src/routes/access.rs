@@ -1,0 +1,177 @@
+//! The access URLs `beginGetAccess` hands out, answering as an Azure page blob does: GET (whole
+//! or `Range` / `x-ms-range`, streamed one chunk at a time), HEAD, and `PUT ?comp=page` for
+//! uploads. No bearer token: the URL's secret is the credential. Errors use Azure Storage's XML.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+use galleon_core::CoreError;
+use galleon_core::access::{AccessTarget, ReadHandle};
+
+use crate::AppState;
+use crate::api_version::query_param;
+
+/// The largest page write Azure accepts.
+pub(super) const MAX_PAGE_WRITE: usize = 4 << 20;
+
+/// How much one streamed body frame carries.
+const FRAME: u64 = 1 << 20;
+
+fn storage_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    (status, [("content-type", "application/xml"), ("x-ms-error-code", code)], body).into_response()
+}
+
+fn from_core(e: CoreError) -> Response {
+    match e {
+        CoreError::Unauthenticated(m) => storage_error(StatusCode::FORBIDDEN, "AuthenticationFailed", &m),
+        CoreError::Invalid(i) => storage_error(StatusCode::BAD_REQUEST, "InvalidPageRange", &i.message),
+        other => {
+            tracing::error!(error = %other, "access URL");
+            storage_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "The server encountered an internal error.",
+            )
+        }
+    }
+}
+
+/// `bytes=a-b` (either header), clamped to `len`; `None` for no range.
+fn requested_range(headers: &HeaderMap, len: u64) -> Option<Result<(u64, u64), ()>> {
+    let raw = headers.get("x-ms-range").or_else(|| headers.get("range"))?.to_str().ok()?;
+    let spec = raw.strip_prefix("bytes=")?;
+    let (a, b) = spec.split_once('-')?;
+    let start: u64 = a.trim().parse().ok()?;
+    let end = if b.trim().is_empty() {
+        len.saturating_sub(1)
+    } else {
+        b.trim().parse::<u64>().ok()?.min(len.saturating_sub(1))
+    };
+    Some(if start > end || start >= len { Err(()) } else { Ok((start, end)) })
+}
+
+fn blob_headers(h: &ReadHandle) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-ms-blob-type", HeaderValue::from_static("PageBlob"));
+    headers.insert("accept-ranges", HeaderValue::from_static("bytes"));
+    headers.insert("x-ms-version", HeaderValue::from_static("2021-08-06"));
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", &h.digest()[..32])) {
+        headers.insert("etag", v);
+    }
+    headers
+}
+
+/// Streams `[start, end]` of the disk, one frame at a time.
+fn stream_range(handle: ReadHandle, start: u64, end: u64) -> Body {
+    let frames = stream::unfold((handle, start), move |(h, pos)| async move {
+        if pos > end {
+            return None;
+        }
+        let len = FRAME.min(end + 1 - pos);
+        let item = h.range(pos, len).await.map(Bytes::from).map_err(|e| std::io::Error::other(e.to_string()));
+        Some((item, (h, pos + len)))
+    });
+    Body::from_stream(frames)
+}
+
+pub(super) async fn serve(
+    State(s): State<AppState>,
+    Path((key, _blob)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let secret = query_param(uri.query(), "sig").unwrap_or_default();
+    let target = match s.core.open_access(&key, &secret).await {
+        Ok(t) => t,
+        Err(e) => return from_core(e),
+    };
+    match (method, target) {
+        (Method::GET | Method::HEAD, AccessTarget::Read(handle)) => {
+            let len = handle.len();
+            let mut out = blob_headers(&handle);
+            let (status, start, end) = match requested_range(&headers, len) {
+                None => (StatusCode::OK, 0, len - 1),
+                Some(Ok((a, b))) => {
+                    if let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{len}")) {
+                        out.insert("content-range", v);
+                    }
+                    (StatusCode::PARTIAL_CONTENT, a, b)
+                }
+                Some(Err(())) => {
+                    return storage_error(
+                        StatusCode::RANGE_NOT_SATISFIABLE,
+                        "InvalidRange",
+                        "The range specified is invalid for the current size of the resource.",
+                    );
+                }
+            };
+            out.insert("content-length", HeaderValue::from(end + 1 - start));
+            out.insert("content-type", HeaderValue::from_static("application/octet-stream"));
+            let body = if uri.path().is_empty() || status == StatusCode::OK && len == 0 {
+                Body::empty()
+            } else {
+                stream_range(handle, start, end)
+            };
+            (status, out, body).into_response()
+        }
+        (Method::HEAD, AccessTarget::Write { size, .. }) => {
+            let mut out = HeaderMap::new();
+            out.insert("x-ms-blob-type", HeaderValue::from_static("PageBlob"));
+            out.insert("content-length", HeaderValue::from(size));
+            (StatusCode::OK, out).into_response()
+        }
+        (Method::PUT, AccessTarget::Write { path, size }) => {
+            if query_param(uri.query(), "comp").as_deref() != Some("page") {
+                return storage_error(
+                    StatusCode::BAD_REQUEST,
+                    "UnsupportedHttpVerb",
+                    "Only PUT ?comp=page is accepted on a managed disk upload URL.",
+                );
+            }
+            let Some(Ok((start, end))) = requested_range(&headers, size) else {
+                return storage_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidPageRange",
+                    "x-ms-range must give a page range within the blob.",
+                );
+            };
+            let clear = headers
+                .get("x-ms-page-write")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("clear"));
+            let data = if clear { Bytes::from(vec![0u8; (end + 1 - start) as usize]) } else { body };
+            if data.len() as u64 != end + 1 - start {
+                return storage_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidPageRange",
+                    "The body length does not match x-ms-range.",
+                );
+            }
+            match s.core.write_pages(path, size, start, data).await {
+                Ok(()) => (
+                    StatusCode::CREATED,
+                    [("x-ms-blob-sequence-number", "0"), ("x-ms-request-server-encrypted", "true")],
+                )
+                    .into_response(),
+                Err(e) => from_core(e),
+            }
+        }
+        (Method::GET, AccessTarget::Write { .. }) => storage_error(
+            StatusCode::CONFLICT,
+            "BlobBeingUploaded",
+            "The disk is being uploaded; it can be read once the upload has finished.",
+        ),
+        _ => storage_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "UnsupportedHttpVerb",
+            "The method is not supported by this URL.",
+        ),
+    }
+}

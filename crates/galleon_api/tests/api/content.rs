@@ -1,0 +1,267 @@
+//! Disks, snapshots and versions with real bytes: import, download, copy, upload, versions from
+//! disks and their replication, disks from `latest`.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+
+use super::support::*;
+
+const DISK_API: &str = "api-version=2025-01-02";
+
+fn rg_path(rg: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute")
+}
+
+async fn import_disk(app: &TestApp, rg: &str, name: &str, file: &std::path::Path, os: &str) -> Value {
+    let body = json!({ "location": "westcentralus", "properties": { "osType": os, "hyperVGeneration": "V2",
+        "creationData": { "createOption": "Import", "sourceUri": format!("file://{}", file.display()) } } });
+    let r = app.put(&format!("{}/disks/{name}?{DISK_API}", rg_path(rg)), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    app.settle().await;
+    let got = app.get(&format!("{}/disks/{name}?{DISK_API}", rg_path(rg))).await;
+    assert_eq!(got.state(), "Succeeded", "{}", got.body);
+    got.body
+}
+
+/// beginGetAccess, then the URL from the Location poll.
+async fn access_url(app: &TestApp, resource: &str, access: &str) -> String {
+    let r = app
+        .call(
+            axum::http::Method::POST,
+            &format!("{resource}/beginGetAccess?{DISK_API}"),
+            Some(json!({ "access": access, "durationInSeconds": 600 })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let status = app.poll(r.header("azure-asyncoperation")).await;
+    assert_eq!(status.body["status"], "Succeeded");
+    let done = app.poll(r.header("location")).await;
+    let url = done.body["accessSAS"].as_str().unwrap().to_string();
+    assert_eq!(status.body["properties"]["output"]["accessSAS"], url);
+    url[url.find("/access/").unwrap()..].to_string()
+}
+
+async fn download(app: &TestApp, url: &str, range: Option<&str>) -> (StatusCode, Vec<u8>) {
+    let mut req = Request::get(url);
+    if let Some(r) = range {
+        req = req.header("x-ms-range", r);
+    }
+    let (status, _, bytes) = app.send_raw(req.body(Body::empty()).unwrap()).await;
+    (status, bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_then_download_gives_back_the_same_bytes() {
+    let app = TestApp::new().await;
+    app.seed_definition("rg", "gal", "img").await;
+    let file = app.dir.path().join("imports/os.vhd");
+    let original = write_vhd(&file, 8, 3);
+    let disk = import_disk(&app, "rg", "osdisk", &file, "Linux").await;
+    let p = &disk["properties"];
+    assert_eq!(p["diskSizeBytes"], 8 << 20);
+    assert_eq!(p["diskSizeGB"], 1);
+    assert_eq!(p["diskState"], "Unattached");
+    assert_eq!(p["digest"].as_str().unwrap().len(), 64);
+    assert_eq!(disk["sku"]["name"], "Standard_LRS");
+
+    let url = access_url(&app, &format!("{}/disks/osdisk", rg_path("rg")), "Read").await;
+    assert_eq!(
+        app.get(&format!("{}/disks/osdisk?{DISK_API}", rg_path("rg"))).await.body["properties"]["diskState"],
+        "ActiveSAS"
+    );
+    let (status, bytes) = download(&app, &url, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bytes == original, "download differs from the imported file");
+    let (status, part) = download(&app, &url, Some("bytes=1048000-1049999")).await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part, original[1_048_000..1_050_000]);
+
+    let bad = url.replace("sig=", "sig=x");
+    let (status, body) = download(&app, &bad, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(String::from_utf8_lossy(&body).contains("AuthenticationFailed"));
+
+    let r = app
+        .call(axum::http::Method::POST, &format!("{}/disks/osdisk/endGetAccess?{DISK_API}", rg_path("rg")), None)
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    assert_eq!(download(&app, &url, None).await.0, StatusCode::FORBIDDEN, "a revoked URL stops working");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_are_limited_to_allowed_sources_and_valid_images() {
+    let app = TestApp::new().await;
+    app.seed_definition("rg", "gal", "img").await;
+    let body = |uri: &str| json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "Import", "sourceUri": uri } } });
+    let r = app.put(&format!("{}/disks/d?{DISK_API}", rg_path("rg")), body("file:///etc/passwd")).await;
+    assert_eq!(
+        (r.status, r.body["error"]["target"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("properties.creationData.sourceUri"))
+    );
+    let escape = format!("file://{}/imports/../meta.db", app.dir.path().display());
+    assert_eq!(
+        app.put(&format!("{}/disks/d?{DISK_API}", rg_path("rg")), body(&escape)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // An allowed file that is a broken VHD fails the operation with the reason.
+    let file = app.dir.path().join("imports/bad.vhd");
+    let mut bytes = write_vhd(&file, 4, 1);
+    let n = bytes.len();
+    bytes[n - 10] ^= 1;
+    std::fs::write(&file, &bytes).unwrap();
+    let r =
+        app.put(&format!("{}/disks/d?{DISK_API}", rg_path("rg")), body(&format!("file://{}", file.display()))).await;
+    let op = r.header("azure-asyncoperation").to_string();
+    app.settle().await;
+    let status = app.poll(&op).await;
+    assert_eq!(status.body["status"], "Failed");
+    assert!(status.body["error"]["message"].as_str().unwrap().contains("checksum"), "{}", status.body);
+    assert_eq!(app.get(&format!("{}/disks/d?{DISK_API}", rg_path("rg"))).await.state(), "Failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_and_copies_share_content_and_empty_disks_are_zeros() {
+    let app = TestApp::new().await;
+    app.seed_definition("rg", "gal", "img").await;
+    let file = app.dir.path().join("imports/os.vhd");
+    write_vhd(&file, 4, 5);
+    let disk = import_disk(&app, "rg", "d1", &file, "Linux").await;
+    let snap = json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "Copy", "sourceResourceId": disk["id"] } } });
+    assert_eq!(app.put(&format!("{}/snapshots/s1?{DISK_API}", rg_path("rg")), snap).await.status, StatusCode::CREATED);
+    app.settle().await;
+    let s1 = app.get(&format!("{}/snapshots/s1?{DISK_API}", rg_path("rg"))).await;
+    assert_eq!(s1.body["type"], "Microsoft.Compute/snapshots");
+    assert_eq!(s1.body["properties"]["digest"], disk["properties"]["digest"]);
+    assert_eq!(s1.body["properties"]["osType"], "Linux", "a copy inherits the OS type");
+
+    let empty = json!({ "location": "westcentralus", "properties": { "diskSizeGB": 2, "creationData": { "createOption": "Empty" } } });
+    app.put(&format!("{}/disks/blank?{DISK_API}", rg_path("rg")), empty).await;
+    app.settle().await;
+    let url = access_url(&app, &format!("{}/disks/blank", rg_path("rg")), "Read").await;
+    let (_, tail) = download(&app, &url, Some("bytes=2147483000-2147484159")).await;
+    assert!(tail[..648].iter().all(|b| *b == 0));
+    assert_eq!(&tail[648..656], b"conectix");
+
+    let lists = app.get(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/disks?{DISK_API}")).await;
+    assert_eq!(lists.body["value"].as_array().unwrap().len(), 2);
+    assert_eq!(app.delete(&format!("{}/disks/blank?{DISK_API}", rg_path("rg"))).await.status, StatusCode::ACCEPTED);
+    app.settle().await;
+    assert_eq!(app.get(&format!("{}/disks/blank?{DISK_API}", rg_path("rg"))).await.code(), "ResourceNotFound");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_through_page_writes_become_the_disk() {
+    let app = TestApp::new().await;
+    app.seed_definition("rg", "gal", "img").await;
+    let file = app.dir.path().join("local/up.vhd");
+    let original = write_vhd(&file, 21, 9);
+    let body = json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "Upload", "uploadSizeBytes": original.len() } } });
+    assert_eq!(app.put(&format!("{}/disks/up?{DISK_API}", rg_path("rg")), body).await.status, StatusCode::CREATED);
+    app.settle().await;
+    assert_eq!(
+        app.get(&format!("{}/disks/up?{DISK_API}", rg_path("rg"))).await.body["properties"]["diskState"],
+        "ReadyToUpload"
+    );
+    let url = access_url(&app, &format!("{}/disks/up", rg_path("rg")), "Write").await;
+    // Upload only the non-zero 4 MiB pages, as azcopy does.
+    for (i, page) in original.chunks(4 << 20).enumerate() {
+        if page.iter().all(|b| *b == 0) {
+            continue;
+        }
+        let start = i * (4 << 20);
+        let req = Request::put(format!("{url}&comp=page"))
+            .header("x-ms-range", format!("bytes={start}-{}", start + page.len() - 1))
+            .header("x-ms-page-write", "update")
+            .body(Body::from(page.to_vec()))
+            .unwrap();
+        assert_eq!(app.send_raw(req).await.0, StatusCode::CREATED);
+    }
+    let r =
+        app.call(axum::http::Method::POST, &format!("{}/disks/up/endGetAccess?{DISK_API}", rg_path("rg")), None).await;
+    let op = r.header("azure-asyncoperation").to_string();
+    app.settle().await;
+    assert_eq!(app.poll(&op).await.body["status"], "Succeeded");
+    let disk = app.get(&format!("{}/disks/up?{DISK_API}", rg_path("rg"))).await;
+    assert_eq!(disk.body["properties"]["diskState"], "Unattached");
+    let read = access_url(&app, &format!("{}/disks/up", rg_path("rg")), "Read").await;
+    assert!(download(&app, &read, None).await.1 == original);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_are_built_from_snapshots_replicated_and_serve_new_disks() {
+    let app = TestApp::new().await;
+    let (_, i) = app.seed_definition("rg", "gal", "img").await;
+    let (os_file, data_file) = (app.dir.path().join("imports/os.vhd"), app.dir.path().join("imports/data.vhd"));
+    let os_bytes = write_vhd(&os_file, 6, 2);
+    write_vhd(&data_file, 3, 4);
+    let os = import_disk(&app, "rg", "os", &os_file, "Linux").await;
+    let data = import_disk(&app, "rg", "data", &data_file, "Linux").await;
+    let snap = json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "Copy", "sourceResourceId": os["id"] } } });
+    app.put(&format!("{}/snapshots/os-snap?{DISK_API}", rg_path("rg")), snap).await;
+    app.settle().await;
+    let snap_id = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/snapshots/os-snap");
+
+    let body = json!({ "location": "westcentralus", "properties": {
+        "publishingProfile": { "targetRegions": [{ "name": "westcentralus" }, { "name": "eastus", "storageAccountType": "Standard_ZRS" }] },
+        "storageProfile": { "osDiskImage": { "source": { "id": snap_id }, "hostCaching": "ReadOnly" },
+                            "dataDiskImages": [{ "lun": 1, "source": { "id": data["id"] } }] } } });
+    let r = app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    app.settle().await;
+    let v = app.get(&format!("{i}/versions/1.0.0?{COMPUTE}&$expand=ReplicationStatus")).await;
+    assert_eq!(v.state(), "Succeeded", "{}", v.body);
+    let sp = &v.body["properties"]["storageProfile"];
+    assert_eq!(sp["osDiskImage"]["digest"], os["properties"]["digest"]);
+    assert_eq!(sp["osDiskImage"]["sizeInGB"], 1);
+    assert_eq!(sp["dataDiskImages"][0]["digest"], data["properties"]["digest"]);
+    assert_eq!(v.body["properties"]["replicationStatus"]["aggregatedState"], "Completed");
+
+    // A disk in the other region from `latest`: the bytes were copied there.
+    let from_latest = json!({ "location": "eastus", "properties": { "creationData": { "createOption": "FromImage",
+        "galleryImageReference": { "id": format!("{i}/versions/latest") } } } });
+    let r = app.put(&format!("{}/disks/east?{DISK_API}", rg_path("rg")), from_latest).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    app.settle().await;
+    let east = app.get(&format!("{}/disks/east?{DISK_API}", rg_path("rg"))).await;
+    assert_eq!(east.body["properties"]["digest"], os["properties"]["digest"]);
+    assert_eq!(east.body["properties"]["osType"], "Linux");
+    let url = access_url(&app, &format!("{}/disks/east", rg_path("rg")), "Read").await;
+    assert!(download(&app, &url, None).await.1 == os_bytes, "the version's bytes in eastus are the imported bytes");
+
+    // Another version from this one shares its content.
+    let copy = json!({ "location": "westcentralus", "properties": { "storageProfile": { "source": { "id": format!("{i}/versions/1.0.0") } } } });
+    assert_eq!(app.put(&format!("{i}/versions/1.0.1?{COMPUTE}"), copy).await.status, StatusCode::CREATED);
+    app.settle().await;
+    let v2 = app.get(&format!("{i}/versions/1.0.1?{COMPUTE}")).await;
+    assert_eq!(v2.body["properties"]["storageProfile"]["osDiskImage"]["digest"], os["properties"]["digest"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_sources_are_checked_when_the_put_arrives() {
+    let app = TestApp::new().await;
+    let (_, i) = app.seed_definition("rg", "gal", "img").await;
+    let win = app.dir.path().join("imports/win.vhd");
+    write_vhd(&win, 2, 7);
+    let disk = import_disk(&app, "rg", "win", &win, "Windows").await;
+    let put = |src: Value| {
+        let body = json!({ "location": "westcentralus", "properties": { "storageProfile": { "osDiskImage": { "source": { "id": src } } } } });
+        let uri = format!("{i}/versions/1.0.0?{COMPUTE}");
+        let app = &app;
+        async move { app.put(&uri, body).await }
+    };
+    let r = put(disk["id"].clone()).await;
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("different OS type"), "{}", r.body);
+    let r = put(json!(format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/snapshots/missing")))
+        .await;
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("not found"), "{}", r.body);
+    let r = app
+        .put(&format!("{}/disks/far?{DISK_API}", rg_path("rg")), json!({ "location": "eastus", "properties": { "diskSizeGB": 1, "creationData": { "createOption": "Empty" } } }))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    app.settle().await;
+    let r = put(json!(format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/far"))).await;
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("same region"), "{}", r.body);
+    assert_eq!(app.get(&format!("{i}/versions?{COMPUTE}")).await.body["value"], json!([]));
+}

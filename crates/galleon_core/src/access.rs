@@ -1,0 +1,254 @@
+//! Disk access URLs (`beginGetAccess` / `endGetAccess`): a Read URL serves the disk as a fixed
+//! VHD with Range support; a Write URL (for `createOption: Upload`) takes the page-blob writes
+//! azcopy and the storage SDKs send. URLs carry a random secret (only its hash is stored), need
+//! no bearer token, and expire.
+
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use bytes::Bytes;
+use galleon_blob::Manifest;
+use galleon_blob::store::ChunkStore;
+use galleon_model::ProvisioningState;
+use galleon_model::disk::{AccessGrant, Creation, Disk, DiskState};
+use galleon_model::resource::Tracked;
+use galleon_store::{Batch, Expect, OpStatus, Operation, typed};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde_json::json;
+
+use crate::content::content_error;
+use crate::disks::{DiskKind, DiskRef};
+use crate::jobs::Job;
+use crate::{Core, CoreError, CoreResult, now};
+
+/// Longest access Azure grants (and galleon allows).
+const MAX_ACCESS_SECONDS: i64 = 7 * 24 * 3600;
+
+/// What an access URL opens.
+pub enum AccessTarget {
+    /// Read the disk's VHD.
+    Read(ReadHandle),
+    /// Upload pages into the staged VHD of this length.
+    Write {
+        /// The staging file.
+        path: PathBuf,
+        /// Its length (the disk's `uploadSizeBytes`).
+        size: u64,
+    },
+}
+
+/// A disk's content, readable by range.
+pub struct ReadHandle {
+    manifest: Manifest,
+    store: Arc<dyn ChunkStore>,
+}
+
+impl ReadHandle {
+    /// Length of the VHD.
+    pub fn len(&self) -> u64 {
+        self.manifest.file_len()
+    }
+    /// Never empty (a disk has at least 1 MiB and a footer).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+    /// The digest of the content.
+    pub fn digest(&self) -> String {
+        self.manifest.digest()
+    }
+    /// Bytes `[start, start + len)` (clamped to the end).
+    pub async fn range(&self, start: u64, len: u64) -> CoreResult<Vec<u8>> {
+        galleon_blob::export::read_range(&self.manifest, self.store.as_ref(), start, len).await.map_err(content_error)
+    }
+}
+
+fn unauthorized() -> CoreError {
+    CoreError::Unauthenticated(
+        "Server failed to authenticate the request. The access URL is invalid or has expired.".into(),
+    )
+}
+
+fn staging(core: &Core, disk: &Disk) -> PathBuf {
+    core.config().uploads_dir.join(format!("{}.vhd", disk.unique_id))
+}
+
+/// The disk kind a key names.
+fn kind_of_key(key: &str) -> Option<DiskKind> {
+    if key.contains("/providers/microsoft.compute/disks/") {
+        Some(DiskKind::Disk)
+    } else if key.contains("/providers/microsoft.compute/snapshots/") {
+        Some(DiskKind::Snapshot)
+    } else {
+        None
+    }
+}
+
+/// The path segment that names a disk in its access URL.
+pub fn encode_key(key: &str) -> String {
+    B64.encode(key)
+}
+
+impl Core {
+    /// Grants a Read or Write URL for `seconds`; `make_url(encoded_key, secret)` builds it. The
+    /// returned operation has already succeeded with `{"accessSAS": url}` as its result.
+    pub async fn begin_get_access(
+        &self,
+        r: &DiskRef,
+        access: &str,
+        seconds: i64,
+        make_url: impl FnOnce(&str, &str) -> String,
+    ) -> CoreResult<Operation> {
+        let kind = r.kind.store_kind();
+        let record = self.load::<Disk>(kind, &r.key()).await?.ok_or_else(|| CoreError::NotFound {
+            type_path: format!("{}/{}", r.kind.type_name(), r.name),
+            group: r.group.resource_group.clone(),
+        })?;
+        let write = match access.to_ascii_lowercase().as_str() {
+            "read" => false,
+            "write" => true,
+            _ => {
+                return Err(galleon_model::Invalid::param(
+                    "access",
+                    format!("access '{access}' must be Read or Write."),
+                )
+                .into());
+            }
+        };
+        if !(1..=MAX_ACCESS_SECONDS).contains(&seconds) {
+            return Err(galleon_model::Invalid::param(
+                "durationInSeconds",
+                format!("durationInSeconds must be between 1 and {MAX_ACCESS_SECONDS}."),
+            )
+            .into());
+        }
+        let mut value = record.value;
+        let disk = &mut value.properties;
+        let state_error = |why: &str| CoreError::Conflict { code: "OperationNotAllowed", message: why.to_string() };
+        if write {
+            if !matches!(disk.creation, Creation::Upload { .. })
+                || !matches!(disk.state, DiskState::ReadyToUpload | DiskState::ActiveUpload)
+            {
+                return Err(state_error(
+                    "Write access is only granted to a disk created with createOption Upload that is ready to upload.",
+                ));
+            }
+            let Creation::Upload { upload_size_bytes } = disk.creation else { unreachable!() };
+            let path = staging(self, disk);
+            let dir = self.config().uploads_dir.clone();
+            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                std::fs::create_dir_all(&dir)?;
+                let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+                f.set_len(upload_size_bytes)
+            })
+            .await
+            .map_err(content_error)?
+            .map_err(content_error)?;
+            disk.state = DiskState::ActiveUpload;
+        } else {
+            if disk.digest.is_none() {
+                return Err(state_error("The disk has no content to read yet."));
+            }
+            disk.state = DiskState::ActiveSas;
+        }
+        let mut secret = [0u8; 32];
+        SystemRandom::new().fill(&mut secret).map_err(|_| content_error("no randomness"))?;
+        let secret = B64.encode(secret);
+        disk.access = Some(AccessGrant {
+            token_hash: blake3::hash(secret.as_bytes()).to_hex().to_string(),
+            write,
+            expires_at: now().unix_timestamp() + seconds,
+        });
+        let url = make_url(&encode_key(&r.key()), &secret);
+        let mut op = self.new_operation(
+            &r.group.subscription,
+            &value.location,
+            &r.key(),
+            &Job::Provision { kind: kind.as_str().into() },
+        );
+        op.status = OpStatus::Succeeded;
+        op.end_time = Some(now());
+        op.result = Some(json!({ "accessSAS": url }));
+        let batch =
+            Batch::new().put(typed::doc(kind, &r.key(), None, &value), Expect::Rev(record.rev)).operation(op.clone());
+        self.store().apply(batch).await?;
+        Ok(op)
+    }
+
+    /// Revokes the access URL. For an upload, the staged bytes become the disk's content (a
+    /// job validates and imports them); the returned operation finishes when that is done.
+    pub async fn end_get_access(&self, r: &DiskRef) -> CoreResult<Operation> {
+        let kind = r.kind.store_kind();
+        let record = self.load::<Disk>(kind, &r.key()).await?.ok_or_else(|| CoreError::NotFound {
+            type_path: format!("{}/{}", r.kind.type_name(), r.name),
+            group: r.group.resource_group.clone(),
+        })?;
+        let mut value = record.value;
+        let upload = value.properties.access.as_ref().is_some_and(|a| a.write);
+        value.properties.access = None;
+        let job = if upload {
+            Job::FinishUpload { kind: kind.as_str().into() }
+        } else {
+            Job::Provision { kind: kind.as_str().into() }
+        };
+        let mut op = self.new_operation(&r.group.subscription, &value.location, &r.key(), &job);
+        if upload {
+            value.provisioning_state = ProvisioningState::Updating;
+        } else {
+            if value.properties.state == DiskState::ActiveSas {
+                value.properties.state = DiskState::Unattached;
+            }
+            op.status = OpStatus::Succeeded;
+            op.end_time = Some(now());
+        }
+        let batch =
+            Batch::new().put(typed::doc(kind, &r.key(), None, &value), Expect::Rev(record.rev)).operation(op.clone());
+        self.store().apply(batch).await?;
+        self.wake.notify_one();
+        Ok(op)
+    }
+
+    /// Opens an access URL: checks its secret and expiry.
+    pub async fn open_access(&self, encoded_key: &str, secret: &str) -> CoreResult<AccessTarget> {
+        let key = B64.decode(encoded_key).ok().and_then(|k| String::from_utf8(k).ok()).ok_or_else(unauthorized)?;
+        let kind = kind_of_key(&key).ok_or_else(unauthorized)?;
+        let record: Tracked<Disk> = self.load::<Disk>(kind.store_kind(), &key).await?.ok_or_else(unauthorized)?.value;
+        let grant = record.properties.access.as_ref().ok_or_else(unauthorized)?;
+        let presented = blake3::hash(secret.as_bytes());
+        let stored = blake3::Hash::from_hex(&grant.token_hash).map_err(|_| unauthorized())?;
+        if presented != stored || now().unix_timestamp() >= grant.expires_at {
+            return Err(unauthorized());
+        }
+        if grant.write {
+            let Creation::Upload { upload_size_bytes } = record.properties.creation else { return Err(unauthorized()) };
+            return Ok(AccessTarget::Write { path: staging(self, &record.properties), size: upload_size_bytes });
+        }
+        let digest = record.properties.digest.as_deref().ok_or_else(unauthorized)?;
+        let manifest = self.load_manifest(&record.location, digest).await?;
+        Ok(AccessTarget::Read(ReadHandle { manifest, store: self.chunks(&record.location)? }))
+    }
+
+    /// Writes uploaded pages at `offset` of a staged upload (512-byte aligned, within its size).
+    pub async fn write_pages(&self, path: PathBuf, size: u64, offset: u64, data: Bytes) -> CoreResult<()> {
+        let end = offset + data.len() as u64;
+        if !offset.is_multiple_of(512) || !data.len().is_multiple_of(512) || end > size {
+            return Err(galleon_model::Invalid::param(
+                "x-ms-range",
+                format!(
+                    "The page range {offset}-{} must be 512-byte aligned and within the {size}-byte blob.",
+                    end.saturating_sub(1)
+                ),
+            )
+            .into());
+        }
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let f = std::fs::OpenOptions::new().write(true).open(&path)?;
+            f.write_all_at(&data, offset)
+        })
+        .await
+        .map_err(content_error)?
+        .map_err(content_error)
+    }
+}

@@ -1,0 +1,214 @@
+//! The jobs that give resources content: a disk from its creation option, an upload once its
+//! access URL is revoked, and an image version from its sources, copied to every target region.
+//! Each is idempotent: run again after a crash, it finds what is done and does the rest.
+
+use galleon_blob::ingest::Format;
+use galleon_blob::{Manifest, vhd};
+use galleon_model::ProvisioningState;
+use galleon_model::disk::{Creation, Disk, DiskState};
+use galleon_model::image_version::{DiskImage, ImageVersion, SourceKind};
+use galleon_model::resource::Tracked;
+use galleon_model::states::ReplicationState;
+use galleon_store::{Batch, Expect, Kind, Operation, typed};
+
+use crate::jobs::{JobError, finished};
+use crate::{Core, CoreError};
+
+const GIB: u64 = 1 << 30;
+
+impl From<CoreError> for JobError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Store(s) => JobError::Retry(s),
+            CoreError::Invalid(i) => JobError::Fail(i.code.as_str().into(), i.message),
+            CoreError::Conflict { code, message } => JobError::Fail(code.into(), message),
+            other => JobError::Fail("InternalError".into(), other.to_string()),
+        }
+    }
+}
+
+impl Core {
+    pub(crate) async fn job_build_disk(&self, op: Operation, kind: Kind) -> Result<(), JobError> {
+        let Some(record) = typed::get::<Tracked<Disk>>(self.store(), kind, &op.resource_key).await? else {
+            return Err(JobError::Fail("ResourceNotFound".into(), "The disk was deleted before it was built.".into()));
+        };
+        let mut value = record.value;
+        let location = value.location.clone();
+        let disk = &mut value.properties;
+        let digest = match disk.creation.clone() {
+            Creation::Upload { .. } => None,
+            Creation::Empty => {
+                let size = disk.disk_size_gb.unwrap_or(1) * GIB;
+                let m = Manifest {
+                    virtual_size: size,
+                    footer: vhd::build(size).to_vec(),
+                    chunks: vec![None; Manifest::chunk_count(size)],
+                };
+                Some(self.save_manifest(&location, &m).await?)
+            }
+            Creation::Import { source_uri, .. } => {
+                let path =
+                    self.allowed_import(&source_uri).map_err(|m| JobError::Fail("ImportSourceNotAllowed".into(), m))?;
+                let (m, stats) = self.ingest(&location, path, Format::Detect).await?;
+                tracing::info!(disk = %op.resource_key, chunks = stats.chunks, read = stats.chunks_read, written = stats.chunks_written, "imported");
+                Some(self.save_manifest(&location, &m).await?)
+            }
+            Creation::Copy { source_resource_id } => {
+                let (digest, source) =
+                    self.content_of(&source_resource_id, &location, "properties.creationData.sourceResourceId").await?;
+                disk.os_type = disk.os_type.or(source.properties.os_type);
+                disk.hyper_v_generation = disk.hyper_v_generation.or(source.properties.hyper_v_generation);
+                Some(digest)
+            }
+            Creation::FromImage { image_id } => {
+                let (version, def) = self
+                    .version_by_id(&image_id, &location, "properties.creationData.galleryImageReference.id")
+                    .await?;
+                disk.os_type = Some(def.properties.os_type);
+                disk.hyper_v_generation = Some(def.properties.hyper_v_generation);
+                version.properties.storage.os_disk.and_then(|d| d.digest)
+            }
+        };
+        if let Some(digest) = &digest {
+            let m = self.load_manifest(&location, digest).await?;
+            disk.disk_size_bytes = Some(m.virtual_size);
+            disk.disk_size_gb = Some(disk.disk_size_gb.unwrap_or(0).max(m.size_gb()));
+        }
+        disk.digest = digest;
+        value.provisioning_state = ProvisioningState::Succeeded;
+        let batch = Batch::new()
+            .put(typed::doc(kind, &op.resource_key, None, &value), Expect::Rev(record.rev))
+            .operation(finished(op, None));
+        self.store().apply(batch).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn job_finish_upload(&self, op: Operation, kind: Kind) -> Result<(), JobError> {
+        let Some(record) = typed::get::<Tracked<Disk>>(self.store(), kind, &op.resource_key).await? else {
+            return Err(JobError::Fail(
+                "ResourceNotFound".into(),
+                "The disk was deleted before its upload was finished.".into(),
+            ));
+        };
+        let mut value = record.value;
+        let path = self.config().uploads_dir.join(format!("{}.vhd", value.properties.unique_id));
+        let (m, _) = self.ingest(&value.location, path.clone(), Format::Vhd).await.map_err(|e| {
+            JobError::Fail("InvalidUpload".into(), format!("The uploaded bytes are not an acceptable fixed VHD: {e}"))
+        })?;
+        let digest = self.save_manifest(&value.location, &m).await?;
+        let disk = &mut value.properties;
+        disk.digest = Some(digest);
+        disk.disk_size_bytes = Some(m.virtual_size);
+        disk.disk_size_gb = Some(m.size_gb());
+        disk.state = DiskState::Unattached;
+        value.provisioning_state = ProvisioningState::Succeeded;
+        let batch = Batch::new()
+            .put(typed::doc(kind, &op.resource_key, None, &value), Expect::Rev(record.rev))
+            .operation(finished(op, None));
+        self.store().apply(batch).await?;
+        let _ = tokio::fs::remove_file(&path).await;
+        Ok(())
+    }
+
+    /// Resolves the content of a version's disks in its own region (once), then copies it to
+    /// every target region that does not have it yet.
+    pub(crate) async fn job_build_version(&self, op: Operation) -> Result<(), JobError> {
+        let Some(record) = typed::get::<Tracked<ImageVersion>>(self.store(), Kind::Version, &op.resource_key).await?
+        else {
+            return Err(JobError::Fail(
+                "ResourceNotFound".into(),
+                "The image version was deleted before it was built.".into(),
+            ));
+        };
+        let mut value = record.value;
+        let location = value.location.clone();
+        if value.properties.storage.os_disk.as_ref().and_then(|d| d.digest.as_ref()).is_none() {
+            self.resolve_version_content(&mut value.properties, &location).await?;
+        }
+        let v = &mut value.properties;
+        let digests: Vec<String> = v
+            .storage
+            .os_disk
+            .iter()
+            .chain(v.storage.data_disks.iter().map(|d| &d.disk))
+            .filter_map(|d| d.digest.clone())
+            .collect();
+        let mut failures = Vec::new();
+        for status in &mut v.replication {
+            if status.state == ReplicationState::Completed {
+                continue;
+            }
+            let mut result = Ok(());
+            for digest in &digests {
+                if let Err(e) = self.replicate_manifest(digest, &location, &status.region).await {
+                    result = Err(e);
+                    break;
+                }
+            }
+            match result {
+                Ok(()) => {
+                    status.state = ReplicationState::Completed;
+                    status.progress = 100;
+                    status.details.clear();
+                }
+                Err(e) => {
+                    status.state = ReplicationState::Failed;
+                    status.details = e.to_string();
+                    failures.push(format!("{}: {e}", status.region));
+                }
+            }
+        }
+        value.provisioning_state =
+            if failures.is_empty() { ProvisioningState::Succeeded } else { ProvisioningState::Failed };
+        let error = (!failures.is_empty())
+            .then(|| ("ReplicationFailed".to_string(), format!("Replication failed in {}", failures.join("; "))));
+        let doc = typed::doc(Kind::Version, &op.resource_key, None, &value);
+        self.store().apply(Batch::new().put(doc, Expect::Rev(record.rev)).operation(finished(op, error))).await?;
+        Ok(())
+    }
+
+    async fn resolve_version_content(&self, v: &mut ImageVersion, location: &str) -> Result<(), JobError> {
+        let sized = |disk: &mut DiskImage, digest: String, m: &Manifest| {
+            disk.digest = Some(digest);
+            disk.size_in_gb = Some(m.size_gb() as u32);
+        };
+        match v.source_kind {
+            SourceKind::Disks => {
+                let disks = v.storage.os_disk.iter_mut().chain(v.storage.data_disks.iter_mut().map(|d| &mut d.disk));
+                for disk in disks {
+                    let Some(id) = disk.source.as_ref().and_then(|s| s.id.clone()) else { continue };
+                    let (digest, _) = self.content_of(&id, location, "storageProfile").await?;
+                    let m = self.load_manifest(location, &digest).await?;
+                    sized(disk, digest, &m);
+                }
+            }
+            SourceKind::Vhds => {
+                let disks = v.storage.os_disk.iter_mut().chain(v.storage.data_disks.iter_mut().map(|d| &mut d.disk));
+                for disk in disks {
+                    let Some(uri) = disk.source.as_ref().and_then(|s| s.uri.clone()) else { continue };
+                    let path =
+                        self.allowed_import(&uri).map_err(|m| JobError::Fail("ImportSourceNotAllowed".into(), m))?;
+                    let (m, _) = self.ingest(location, path, Format::Detect).await?;
+                    let digest = self.save_manifest(location, &m).await?;
+                    sized(disk, digest, &m);
+                }
+            }
+            SourceKind::GalleryImageVersion => {
+                let id = v.storage.source_id.clone().unwrap_or_default();
+                let (source, _) = self.version_by_id(&id, location, "storageProfile.source.id").await?;
+                let strip = |d: &DiskImage| DiskImage { source: None, ..d.clone() };
+                v.storage.os_disk = source.properties.storage.os_disk.as_ref().map(strip);
+                v.storage.data_disks = source
+                    .properties
+                    .storage
+                    .data_disks
+                    .iter()
+                    .map(|d| galleon_model::image_version::DataDiskImage { lun: d.lun, disk: strip(&d.disk) })
+                    .collect();
+            }
+            // Managed images and VMs are not galleon resources yet: the version records no content.
+            SourceKind::ManagedImage | SourceKind::VirtualMachine => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,101 @@
+//! Disk content in the region stores: manifests are stored as chunks too (their id is their
+//! digest), so a region store holds everything needed to serve a disk.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use galleon_blob::ingest::{Format, IngestStats, ingest_file};
+use galleon_blob::store::ChunkStore;
+use galleon_blob::{ChunkId, Manifest};
+
+use crate::{Core, CoreError, CoreResult};
+
+/// How many worker threads hash an import (this machine class has two cores).
+const INGEST_WORKERS: usize = 2;
+
+/// Why content work failed, as an operation error.
+pub(crate) fn content_error(e: impl std::fmt::Display) -> CoreError {
+    CoreError::Conflict { code: "ContentError", message: e.to_string() }
+}
+
+impl Core {
+    /// The chunk store of a region.
+    pub(crate) fn chunks(&self, region: &str) -> CoreResult<Arc<dyn ChunkStore>> {
+        self.config().chunk_stores.get(region).cloned().ok_or_else(|| CoreError::Conflict {
+            code: "RegionUnavailable",
+            message: format!("The region '{region}' has no store configured."),
+        })
+    }
+
+    /// Stores a manifest in a region; returns its digest.
+    pub(crate) async fn save_manifest(&self, region: &str, m: &Manifest) -> CoreResult<String> {
+        let encoded = Bytes::from(m.encode());
+        let id = ChunkId::of(&encoded);
+        let store = self.chunks(region)?;
+        store.put(id, encoded).await.map_err(content_error)?;
+        store.sync().await.map_err(content_error)?;
+        Ok(id.to_hex())
+    }
+
+    /// Reads a manifest from a region.
+    pub async fn load_manifest(&self, region: &str, digest: &str) -> CoreResult<Manifest> {
+        let id: ChunkId = digest.parse().map_err(content_error)?;
+        let bytes = self.chunks(region)?.get(id).await.map_err(content_error)?;
+        Manifest::decode(&bytes).map_err(content_error)
+    }
+
+    /// Imports an image file into a region's store (on a blocking thread).
+    pub(crate) async fn ingest(
+        &self,
+        region: &str,
+        path: PathBuf,
+        format: Format,
+    ) -> CoreResult<(Manifest, IngestStats)> {
+        let store = self.chunks(region)?;
+        let rt = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || ingest_file(&path, format, store, &rt, INGEST_WORKERS))
+            .await
+            .map_err(content_error)?
+            .map_err(content_error)
+    }
+
+    /// Checks an import URL against the allow-list; returns the local path for `file://` URLs.
+    pub(crate) fn allowed_import(&self, uri: &str) -> Result<PathBuf, String> {
+        if !self.config().import_allow.iter().any(|prefix| uri.starts_with(prefix.as_str())) {
+            return Err(format!(
+                "Importing from '{uri}' is not allowed. Allowed sources start with: {}.",
+                self.config().import_allow.join(", ")
+            ));
+        }
+        let Some(path) = uri.strip_prefix("file://") else {
+            return Err(format!("Importing from '{uri}' is not supported yet: galleon imports file:// URLs."));
+        };
+        let path = PathBuf::from(path);
+        if path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+            return Err(format!("The import path '{}' may not contain '..'.", path.display()));
+        }
+        Ok(path)
+    }
+
+    /// Copies a manifest and the chunks it references from one region's store to another's,
+    /// skipping chunks the target already has. Returns the bytes copied.
+    pub(crate) async fn replicate_manifest(&self, digest: &str, from: &str, to: &str) -> CoreResult<u64> {
+        if from == to {
+            return Ok(0);
+        }
+        let manifest = self.load_manifest(from, digest).await?;
+        let (source, target) = (self.chunks(from)?, self.chunks(to)?);
+        let mut copied = 0;
+        for id in manifest.referenced() {
+            if !target.has(id).await.map_err(content_error)? {
+                let data = source.get(id).await.map_err(content_error)?;
+                copied += data.len() as u64;
+                target.put(id, data).await.map_err(content_error)?;
+            }
+        }
+        target.sync().await.map_err(content_error)?;
+        self.save_manifest(to, &manifest).await?;
+        Ok(copied)
+    }
+}

@@ -1,0 +1,191 @@
+//! What an image version is built from, checked when its PUT arrives (Azure answers source
+//! problems synchronously), and what a disk made from a version gets: the version named, or the
+//! one `latest` resolves to in the disk's region.
+
+use galleon_model::disk::Disk;
+use galleon_model::image_definition::ImageDefinition;
+use galleon_model::image_version::{ImageVersion, SourceKind};
+use galleon_model::latest::{self, Candidate};
+use galleon_model::resource::Tracked;
+use galleon_model::resource_id::ResourceId;
+use galleon_model::states::ReplicationState;
+use galleon_model::{GroupRef, ImageRef, Invalid, VersionNumber};
+use galleon_store::Kind;
+
+use crate::{Core, CoreResult, PageRequest};
+
+/// Azure's limit on a data disk of an image version.
+const MAX_DATA_DISK_GB: u64 = 1024;
+
+const SP: &str = "galleryImageVersion.properties.storageProfile";
+
+impl Core {
+    /// Checks the sources of a new version: they exist in its region, hold content, and match
+    /// the definition. Managed images and virtual machines are not resources galleon has yet, so
+    /// those sources are only checked for form (the version then records no content).
+    pub(crate) async fn check_version_sources(
+        &self,
+        v: &ImageVersion,
+        def: &ImageDefinition,
+        location: &str,
+    ) -> CoreResult<()> {
+        match v.source_kind {
+            SourceKind::Disks => {
+                let disks = v.storage.os_disk.iter().map(|d| (format!("{SP}.osDiskImage.source.id"), d, true)).chain(
+                    v.storage
+                        .data_disks
+                        .iter()
+                        .enumerate()
+                        .map(|(i, d)| (format!("{SP}.dataDiskImages[{i}].source.id"), &d.disk, false)),
+                );
+                for (target, disk, is_os) in disks {
+                    let Some(id) = disk.source.as_ref().and_then(|s| s.id.as_deref()) else { continue };
+                    let (_, found) = self.content_of(id, location, &target).await?;
+                    check_disk_against(&found, def, is_os, id, &target)?;
+                }
+            }
+            SourceKind::GalleryImageVersion => {
+                let id = v.storage.source_id.as_deref().unwrap_or_default();
+                let (_, source_def) = self.version_by_id(id, location, &format!("{SP}.source.id")).await?;
+                if source_def.properties.os_type != def.os_type {
+                    return Err(Invalid::param(
+                        format!("{SP}.source.id"),
+                        format!(
+                            "The resource with id '{id}' has a different OS type ['{}'] than the parent gallery image OS type generation ['{}']",
+                            source_def.properties.os_type.as_str(),
+                            def.os_type.as_str()
+                        ),
+                    )
+                    .into());
+                }
+            }
+            SourceKind::Vhds => {
+                for (i, disk) in
+                    v.storage.os_disk.iter().chain(v.storage.data_disks.iter().map(|d| &d.disk)).enumerate()
+                {
+                    if let Some(uri) = disk.source.as_ref().and_then(|s| s.uri.as_deref()) {
+                        self.allowed_import(uri)
+                            .map_err(|m| Invalid::param(format!("{SP}.disk[{i}].source.uri"), m))?;
+                    }
+                }
+            }
+            SourceKind::ManagedImage | SourceKind::VirtualMachine => {}
+        }
+        Ok(())
+    }
+
+    /// A version named by id, with its definition; `…/versions/latest` and `…/images/{def}`
+    /// resolve to `latest` in `location`. The version must hold content there.
+    pub(crate) async fn version_by_id(
+        &self,
+        id: &str,
+        location: &str,
+        target: &str,
+    ) -> CoreResult<(Tracked<ImageVersion>, Tracked<ImageDefinition>)> {
+        let bad =
+            || Invalid::param(target, format!("'{id}' is not the id of a gallery image version or image definition."));
+        let parsed = ResourceId::parse(id).ok_or_else(bad)?;
+        let names: Vec<&str> = parsed.segments.iter().map(|(_, n)| n.as_str()).collect();
+        let types: Vec<String> = parsed.segments.iter().map(|(t, _)| t.to_ascii_lowercase()).collect();
+        let image = match types.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["galleries", "images"] | ["galleries", "images", "versions"] => {
+                GroupRef::new(&parsed.subscription, &parsed.resource_group).gallery(names[0]).image(names[1])
+            }
+            _ => return Err(bad().into()),
+        };
+        let not_found =
+            || Invalid::param(target, format!("Source was not found: {id}. Please make sure the source exists."));
+        let def = self.load::<ImageDefinition>(Kind::Image, &image.key()).await?.ok_or_else(not_found)?.value;
+        let version_name = match names.get(2) {
+            Some(v) if !v.eq_ignore_ascii_case("latest") => v.to_string(),
+            _ => self.latest_in(&image, location).await?.ok_or_else(|| {
+                Invalid::param(
+                    target,
+                    format!("The image '{}' has no version that can serve 'latest' in '{location}'.", image.id()),
+                )
+            })?,
+        };
+        let version = self
+            .load::<ImageVersion>(Kind::Version, &image.version(&version_name).key())
+            .await?
+            .ok_or_else(not_found)?
+            .value;
+        let ready = version
+            .properties
+            .replication
+            .iter()
+            .any(|s| s.region == location && s.state == ReplicationState::Completed);
+        if !ready || version.properties.storage.os_disk.as_ref().and_then(|d| d.digest.as_ref()).is_none() {
+            return Err(Invalid::param(
+                target,
+                format!("The image version '{}' has no content replicated to '{location}' (it must be a completed replica there).", version.id),
+            )
+            .into());
+        }
+        Ok((version, def))
+    }
+
+    /// The version `latest` resolves to in `region`.
+    async fn latest_in(&self, image: &ImageRef, region: &str) -> CoreResult<Option<String>> {
+        let mut page = PageRequest { after: None, top: Some(crate::MAX_PAGE) };
+        let mut all = Vec::new();
+        loop {
+            let p = self.list_versions(image, &page).await?;
+            all.extend(p.items);
+            match p.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        let candidates = all.iter().filter_map(|v| {
+            let number = v.name.parse::<VersionNumber>().ok()?;
+            Some(Candidate { number, state: v.provisioning_state, version: &v.properties })
+        });
+        Ok(latest::resolve(candidates, region).map(|n| n.to_string()))
+    }
+}
+
+fn check_disk_against(
+    disk: &Tracked<Disk>,
+    def: &ImageDefinition,
+    is_os: bool,
+    id: &str,
+    target: &str,
+) -> CoreResult<()> {
+    let d = &disk.properties;
+    if is_os {
+        if let Some(os) = d.os_type
+            && os != def.os_type
+        {
+            return Err(Invalid::param(
+                    target,
+                    format!(
+                        "The resource with id '{id}' has a different OS type ['{}'] than the parent gallery image OS type generation ['{}']",
+                        os.as_str(),
+                        def.os_type.as_str()
+                    ),
+                )
+                .into());
+        }
+        if let Some(generation) = d.hyper_v_generation
+            && generation != def.hyper_v_generation
+        {
+            return Err(Invalid::param(
+                    target,
+                    format!(
+                        "The resource with id '{id}' has a different Hypervisor generation ['{}'] than the parent gallery image Hypervisor generation ['{}']",
+                        generation.as_str(),
+                        def.hyper_v_generation.as_str()
+                    ),
+                )
+                .into());
+        }
+    } else if d.disk_size_gb.is_some_and(|gb| gb > MAX_DATA_DISK_GB) {
+        return Err(Invalid::param(
+            target,
+            format!("The data disk '{id}' is larger than 1 TiB; image version data disks can be at most 1 TiB."),
+        )
+        .into());
+    }
+    Ok(())
+}
