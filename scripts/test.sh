@@ -6,8 +6,11 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
 command -v cargo >/dev/null || { echo "cargo is required (rustup.rs)" >&2; exit 1; }
-if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    apt-get update -qq && apt-get install -y -qq python3-venv
+need=()
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v qemu-img >/dev/null || need+=(qemu-utils)   # makes the VHDs the content tests import
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi
 
 cargo fmt --all -- --check

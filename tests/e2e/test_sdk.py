@@ -1,9 +1,16 @@
-"""The seed's flow with the official Azure Python SDK against the real galleon binary:
-resource group -> gallery -> image definition -> image version (created, read with
-$expand=ReplicationStatus, listed, updated, deleted), over HTTPS with a token from galleon's
-token endpoint."""
+"""The seed's flow with the official Azure Python SDK against the real galleon binary, over
+HTTPS with a token from galleon's token endpoint: a VHD made by qemu-img is imported as a disk,
+captured as a managed image, published as an image version to three regions (created, read with
+$expand=ReplicationStatus, listed, updated, deleted), and a disk made from the version in another
+region downloads byte for byte identical to the original VHD."""
+
+import os
+import random
+import shutil
+import subprocess
 
 import pytest
+import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute import models as m
 
@@ -13,11 +20,43 @@ IMAGE = "myImageDefinition"
 LOCATION = "westcentralus"
 
 
-def managed_image_id(sub):
-    return f"/subscriptions/{sub}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/images/myImage"
+def make_vhd(path, mib=24):
+    """A sparse raw image with scattered random data, converted by qemu-img to a fixed VHD."""
+    raw = str(path) + ".raw"
+    rnd = random.Random(7)
+    with open(raw, "wb") as f:
+        f.truncate(mib << 20)
+        for _ in range(12):
+            f.seek(rnd.randrange(0, (mib << 20) - 65536, 4096))
+            f.write(rnd.randbytes(65536))
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, str(path)], check=True)
+    os.remove(raw)
+    return open(path, "rb").read()
 
 
-def test_gallery_definition_version_life_cycle(server, compute, resources):
+@pytest.fixture(scope="module")
+def managed_image(server, compute, resources):
+    """Import a qemu-img VHD as a disk and capture it as a managed image; returns (image, VHD bytes)."""
+    if not shutil.which("qemu-img"):
+        pytest.skip("qemu-img is not installed")
+    resources.resource_groups.create_or_update("myResourceGroup", {"location": LOCATION})
+    imports = os.path.join(server.dir, "data", "imports")
+    original = make_vhd(os.path.join(imports, "golden.vhd"))
+    disk = compute.disks.begin_create_or_update("myResourceGroup", "golden-os", m.Disk(
+        location=LOCATION, os_type="Linux", hyper_v_generation="V2",
+        creation_data=m.CreationData(create_option="Import", source_uri=f"file://{imports}/golden.vhd"))).result()
+    assert disk.provisioning_state == "Succeeded"
+    assert disk.disk_size_bytes == len(original) - 512
+    image = compute.images.begin_create_or_update("myResourceGroup", "myImage", m.Image(
+        location=LOCATION, hyper_v_generation="V2",
+        storage_profile=m.ImageStorageProfile(os_disk=m.ImageOSDisk(
+            os_type="Linux", os_state="Generalized", managed_disk=m.SubResource(id=disk.id))))).result()
+    assert image.provisioning_state == "Succeeded"
+    return image, original
+
+
+def test_gallery_definition_version_life_cycle(server, compute, resources, managed_image):
+    image, original = managed_image
     sub = server.creds["subscriptionId"]
     rg = resources.resource_groups.create_or_update(RG, {"location": LOCATION})
     assert rg.location == LOCATION
@@ -43,9 +82,10 @@ def test_gallery_definition_version_life_cycle(server, compute, resources):
             m.TargetRegion(name="eastus", regional_replica_count=1, storage_account_type="Standard_ZRS"),
         ]),
         storage_profile=m.GalleryImageVersionStorageProfile(
-            source=m.GalleryArtifactVersionFullSource(id=managed_image_id(sub))),
+            source=m.GalleryArtifactVersionFullSource(id=image.id)),
     )).result()
     assert version.provisioning_state == "Succeeded"
+    assert version.storage_profile.os_disk_image.size_in_gb == 1
     regions = {r.name: r for r in version.publishing_profile.target_regions}
     assert regions["West Central US"].regional_replica_count == 2
     assert regions["East US"].storage_account_type == "Standard_ZRS"
@@ -55,6 +95,18 @@ def test_gallery_definition_version_life_cycle(server, compute, resources):
     assert sorted(s.region for s in expanded.replication_status.summary) == ["East US", "South Central US", "West Central US"]
     plain = compute.gallery_image_versions.get(RG, GALLERY, IMAGE, "1.0.0")
     assert plain.replication_status is None
+
+    # A disk from the version in another target region, downloaded through its access URL.
+    version_id = version.id
+    disk = compute.disks.begin_create_or_update(RG, "fromVersion", m.Disk(
+        location="eastus", creation_data=m.CreationData(
+            create_option="FromImage", gallery_image_reference=m.ImageDiskReference(id=version_id)))).result()
+    assert disk.os_type == "Linux"
+    sas = compute.disks.begin_grant_access(RG, "fromVersion", m.GrantAccessData(access="Read", duration_in_seconds=600)).result()
+    downloaded = requests.get(sas.access_sas, verify=server.creds["caFile"], timeout=60).content
+    assert downloaded == original, "the version's bytes in eastus are the qemu-img VHD"
+    compute.disks.begin_revoke_access(RG, "fromVersion").result()
+    compute.disks.begin_delete(RG, "fromVersion").result()
 
     listed = list(compute.gallery_image_versions.list_by_gallery_image(RG, GALLERY, IMAGE))
     assert [v.name for v in listed] == ["1.0.0"]
@@ -83,7 +135,8 @@ def test_gallery_definition_version_life_cycle(server, compute, resources):
     assert list(compute.galleries.list_by_resource_group(RG)) == []
 
 
-def test_bad_input_is_an_arm_error(server, compute, resources):
+def test_bad_input_is_an_arm_error(server, compute, resources, managed_image):
+    image, _ = managed_image
     resources.resource_groups.create_or_update("errorsRG", {"location": LOCATION})
     with pytest.raises(HttpResponseError) as bad_name:
         compute.galleries.begin_create_or_update("errorsRG", "bad-name", m.Gallery(location=LOCATION)).result()
@@ -95,7 +148,7 @@ def test_bad_input_is_an_arm_error(server, compute, resources):
     with pytest.raises(HttpResponseError) as bad_version:
         compute.gallery_image_versions.begin_create_or_update("errorsRG", "g", "img", "1.0", m.GalleryImageVersion(
             location=LOCATION, storage_profile=m.GalleryImageVersionStorageProfile(
-                source=m.GalleryArtifactVersionFullSource(id=managed_image_id(server.creds["subscriptionId"]))))).result()
+                source=m.GalleryArtifactVersionFullSource(id=image.id)))).result()
     assert bad_version.value.error.code == "InvalidParameter"
     assert "Major(int).Minor(int).Patch(int)" in bad_version.value.error.message
     with pytest.raises(ResourceNotFoundError):

@@ -24,7 +24,18 @@ fn header(v: &str) -> HeaderValue {
 
 /// 201 (create) or 200 (update) with the resource and the async-operation headers.
 pub(crate) fn accepted<R, W: Serialize>(base: &str, api_version: &str, accepted: &Accepted<R>, body: W) -> Response {
-    let status = if accepted.created { StatusCode::CREATED } else { StatusCode::OK };
+    respond(base, api_version, accepted, body, StatusCode::CREATED)
+}
+
+/// As [`accepted`], but a create answers `created` (disks and snapshots answer 202, not 201).
+pub(crate) fn respond<R, W: Serialize>(
+    base: &str,
+    api_version: &str,
+    accepted: &Accepted<R>,
+    body: W,
+    created: StatusCode,
+) -> Response {
+    let status = if accepted.created { created } else { StatusCode::OK };
     let mut headers = HeaderMap::new();
     headers.insert("azure-asyncoperation", header(&operation_url(base, &accepted.operation, api_version, false)));
     headers.insert("retry-after", HeaderValue::from_static("1"));

@@ -10,6 +10,7 @@ pub mod dates;
 pub mod disk;
 pub mod gallery;
 pub mod image;
+pub mod managed_image;
 pub mod version;
 
 pub use common::{ErrorBody, ErrorResponse, List, OperationStatus, Resource};

@@ -206,8 +206,31 @@ impl Core {
                     .map(|d| galleon_model::image_version::DataDiskImage { lun: d.lun, disk: strip(&d.disk) })
                     .collect();
             }
-            // Managed images and VMs are not galleon resources yet: the version records no content.
-            SourceKind::ManagedImage | SourceKind::VirtualMachine => {}
+            SourceKind::ManagedImage => {
+                let id = v.storage.source_id.clone().unwrap_or_default();
+                let img = self.managed_image_by_id(&id, location, "storageProfile.source.id").await?.properties;
+                let disk =
+                    |d: &galleon_model::managed_image::ImageDisk,
+                     caching: Option<galleon_model::image_version::HostCaching>| DiskImage {
+                        host_caching: caching.or(d.caching),
+                        source: None,
+                        size_in_gb: d.disk_size_gb.map(|g| g as u32),
+                        digest: d.digest.clone(),
+                    };
+                let os_caching = v.storage.os_disk.as_ref().and_then(|d| d.host_caching);
+                v.storage.os_disk = Some(disk(&img.os_disk, os_caching));
+                v.storage.data_disks = img
+                    .data_disks
+                    .iter()
+                    .map(|(lun, d)| galleon_model::image_version::DataDiskImage { lun: *lun, disk: disk(d, None) })
+                    .collect();
+            }
+            SourceKind::VirtualMachine => {
+                return Err(JobError::Fail(
+                    "NotFound".into(),
+                    "Virtual machines are not available as version sources yet.".into(),
+                ));
+            }
         }
         Ok(())
     }

@@ -44,6 +44,8 @@ pub(crate) enum Job {
     BuildDisk { kind: String },
     /// Turn an upload's staged bytes into the disk's content.
     FinishUpload { kind: String },
+    /// Record the content of a managed image's disks.
+    BuildManagedImage,
     /// Remove a resource once it has no children.
     Delete { kind: String, children: Option<String> },
     /// Remove a resource group and everything in it.
@@ -59,6 +61,7 @@ impl Job {
             Self::DeleteGroup => "delete_group",
             Self::BuildDisk { .. } => "build_disk",
             Self::FinishUpload { .. } => "finish_upload",
+            Self::BuildManagedImage => "build_managed_image",
         }
     }
 }
@@ -158,6 +161,7 @@ impl Core {
                 | Job::FinishUpload { kind },
             ) => Kind::parse(&kind),
             Ok(Job::BuildVersion) => Some(Kind::Version),
+            Ok(Job::BuildManagedImage) => Some(Kind::ManagedImage),
             _ => None,
         };
         if let Some(kind) = kind
@@ -185,6 +189,7 @@ impl Core {
             Job::DeleteGroup => self.job_delete_group(op).await,
             Job::BuildDisk { kind: k } => self.job_build_disk(op, kind(&k)?).await,
             Job::FinishUpload { kind: k } => self.job_finish_upload(op, kind(&k)?).await,
+            Job::BuildManagedImage => self.job_build_managed_image(op).await,
         }
     }
 

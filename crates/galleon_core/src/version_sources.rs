@@ -69,9 +69,89 @@ impl Core {
                     }
                 }
             }
-            SourceKind::ManagedImage | SourceKind::VirtualMachine => {}
+            SourceKind::ManagedImage => {
+                let id = v.storage.source_id.as_deref().unwrap_or_default();
+                let target = format!("{SP}.source.id");
+                let img = self.managed_image_by_id(id, location, &target).await?.properties;
+                let mismatch = |what: &str, theirs: &str, ours: &str| -> CoreResult<()> {
+                    Err(Invalid::param(
+                        &target,
+                        format!("The resource with id '{id}' has a different {what} ['{theirs}'] than the parent gallery image {what} ['{ours}']"),
+                    )
+                    .into())
+                };
+                if img.os_type != def.os_type {
+                    mismatch("OS type", img.os_type.as_str(), def.os_type.as_str())?;
+                }
+                if img.hyper_v_generation != def.hyper_v_generation {
+                    mismatch(
+                        "Hypervisor generation",
+                        img.hyper_v_generation.as_str(),
+                        def.hyper_v_generation.as_str(),
+                    )?;
+                }
+                if img.os_state != def.os_state {
+                    return Err(Invalid::param(
+                        &target,
+                        format!(
+                            "Cannot create Gallery Image Version from: {id} since the OS State in the parent gallery image ({}) is not {}.",
+                            def.os_state.as_str(),
+                            img.os_state.as_str()
+                        ),
+                    )
+                    .into());
+                }
+                self.refuse_if_image_busy(id, location).await?;
+            }
+            SourceKind::VirtualMachine => {
+                let id = v.storage.source_id.as_deref().or(v.storage.virtual_machine_id.as_deref()).unwrap_or_default();
+                return Err(Invalid::param(
+                    format!("{SP}.source.id"),
+                    format!("Source was not found: {id}. Please make sure the source exists."),
+                )
+                .into());
+            }
         }
         Ok(())
+    }
+
+    /// While a version built from a managed image is still being built or replicated, another
+    /// version from the same image is refused (design §3).
+    async fn refuse_if_image_busy(&self, image_id: &str, _location: &str) -> CoreResult<()> {
+        let sub = ResourceId::parse(image_id).map(|r| r.subscription.to_ascii_lowercase()).unwrap_or_default();
+        let prefix = format!("/subscriptions/{sub}/");
+        let mut after: Option<String> = None;
+        loop {
+            let page = galleon_store::typed::list::<Tracked<ImageVersion>>(
+                self.store(),
+                Kind::Version,
+                &prefix,
+                after.as_deref(),
+                500,
+            )
+            .await?;
+            for (_, v) in &page {
+                let building = matches!(
+                    v.value.provisioning_state,
+                    galleon_model::ProvisioningState::Creating | galleon_model::ProvisioningState::Updating
+                );
+                if building
+                    && v.value.properties.storage.source_id.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(image_id))
+                {
+                    return Err(crate::CoreError::Conflict {
+                        code: "Conflict",
+                        message: format!(
+                            "The managed image {image_id} is in use by image version '{}', which is still being created or replicated. Retry when it has finished.",
+                            v.value.id
+                        ),
+                    });
+                }
+            }
+            match page.last() {
+                Some((k, _)) if page.len() == 500 => after = Some(k.clone()),
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// A version named by id, with its definition; `…/versions/latest` and `…/images/{def}`

@@ -13,6 +13,7 @@ pub mod gallery;
 pub mod image_definition;
 pub mod image_version;
 pub mod latest;
+pub mod managed_image;
 pub mod names;
 pub mod refs;
 pub mod region;

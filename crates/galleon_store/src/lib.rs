@@ -42,11 +42,13 @@ pub enum Kind {
     Disk,
     /// A snapshot.
     Snapshot,
+    /// A managed image.
+    ManagedImage,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Self::Subscription,
         Self::Group,
         Self::Gallery,
@@ -55,11 +57,23 @@ impl Kind {
         Self::Principal,
         Self::Disk,
         Self::Snapshot,
+        Self::ManagedImage,
     ];
 
     /// The kind stored under `name`.
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == name)
+        Some(match name {
+            "subscription" => Self::Subscription,
+            "group" => Self::Group,
+            "gallery" => Self::Gallery,
+            "image" => Self::Image,
+            "version" => Self::Version,
+            "principal" => Self::Principal,
+            "disk" => Self::Disk,
+            "snapshot" => Self::Snapshot,
+            "managed_image" => Self::ManagedImage,
+            _ => return None,
+        })
     }
 
     /// The stable name stored in the database.
@@ -73,6 +87,7 @@ impl Kind {
             Self::Principal => "principal",
             Self::Disk => "disk",
             Self::Snapshot => "snapshot",
+            Self::ManagedImage => "managed_image",
         }
     }
 }
@@ -226,6 +241,12 @@ mod tests {
         for kind in Kind::ALL {
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(Kind::parse("disk"), Some(Kind::Disk));
+        // Every variant is in ALL (as_str is an exhaustive match; this catches a kind left out).
+        let names =
+            ["subscription", "group", "gallery", "image", "version", "principal", "disk", "snapshot", "managed_image"];
+        assert_eq!(names.len(), Kind::ALL.len());
+        for name in names {
+            assert!(Kind::ALL.contains(&Kind::parse(name).unwrap()), "{name}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::Uri;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use galleon_api_types::disk::{DiskResource, to_request, to_wire};
 use galleon_core::{DiskKind, DiskRef, Envelope};
@@ -40,7 +40,8 @@ pub(super) async fn put(
     let api = api.require(DISKS, r.kind.type_name())?;
     let env = Envelope { location: body.location.clone(), tags: body.tags.clone() };
     let accepted = s.core.put_disk(&r, env, to_request(body)).await?;
-    Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource, r.kind.type_name())))
+    // Disks_CreateOrUpdate answers 200 or 202 (clients refuse a 201).
+    Ok(lro::respond(&base, api, &accepted, to_wire(&accepted.resource, r.kind.type_name()), StatusCode::ACCEPTED))
 }
 
 pub(super) async fn get(

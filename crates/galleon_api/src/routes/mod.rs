@@ -8,6 +8,7 @@ mod galleries;
 mod groups;
 mod identity;
 mod images;
+mod managed_images;
 mod operations;
 mod subscriptions;
 mod versions;
@@ -26,6 +27,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 const RG: &str = "/subscriptions/{sub}/resourcegroups/{rg}";
+const MANAGED_IMAGES: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/images";
 const DISKS: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/disks";
 const SNAPSHOTS: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/snapshots";
 const GALLERIES: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries";
@@ -61,6 +63,12 @@ pub(crate) fn arm_routes() -> Router<AppState> {
         .route(
             "/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/capsoperations/{id}",
             get(operations::get),
+        )
+        .route(MANAGED_IMAGES, get(managed_images::list_by_group))
+        .route("/subscriptions/{sub}/providers/microsoft.compute/images", get(managed_images::list_by_subscription))
+        .route(
+            &format!("{MANAGED_IMAGES}/{{name}}"),
+            get(managed_images::get).put(managed_images::put).delete(managed_images::delete),
         )
         .route(DISKS, get(disks::list_by_group))
         .route(SNAPSHOTS, get(disks::list_by_group))

@@ -11,7 +11,7 @@ use galleon_api_types::{ErrorBody, OperationStatus};
 use galleon_core::{OpStatus, Operation};
 
 use crate::AppState;
-use crate::api_version::{ApiVersion, COMPUTE_GALLERY, DISKS, RESOURCES, query_param};
+use crate::api_version::{ApiVersion, COMPUTE_GALLERY, COMPUTE_RP, DISKS, RESOURCES, query_param};
 use crate::error::ApiError;
 use crate::extract::{ArmPath, BaseUrl};
 
@@ -40,7 +40,7 @@ pub(super) async fn get(
 ) -> Result<Response, ApiError> {
     // Gallery, disk and group operations share this URL, so every family's versions are accepted.
     let type_name = "Microsoft.Compute/locations/capsOperations";
-    if api.require(COMPUTE_GALLERY, type_name).is_err() && api.require(DISKS, type_name).is_err() {
+    if [COMPUTE_GALLERY, DISKS, COMPUTE_RP].iter().all(|family| api.require(family, type_name).is_err()) {
         api.require(RESOURCES, type_name)?;
     }
     let op = s.core.get_operation(&sub, &id).await?;

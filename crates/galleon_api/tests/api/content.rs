@@ -17,7 +17,7 @@ async fn import_disk(app: &TestApp, rg: &str, name: &str, file: &std::path::Path
     let body = json!({ "location": "westcentralus", "properties": { "osType": os, "hyperVGeneration": "V2",
         "creationData": { "createOption": "Import", "sourceUri": format!("file://{}", file.display()) } } });
     let r = app.put(&format!("{}/disks/{name}?{DISK_API}", rg_path(rg)), body).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     app.settle().await;
     let got = app.get(&format!("{}/disks/{name}?{DISK_API}", rg_path(rg))).await;
     assert_eq!(got.state(), "Succeeded", "{}", got.body);
@@ -129,7 +129,7 @@ async fn snapshots_and_copies_share_content_and_empty_disks_are_zeros() {
     write_vhd(&file, 4, 5);
     let disk = import_disk(&app, "rg", "d1", &file, "Linux").await;
     let snap = json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "Copy", "sourceResourceId": disk["id"] } } });
-    assert_eq!(app.put(&format!("{}/snapshots/s1?{DISK_API}", rg_path("rg")), snap).await.status, StatusCode::CREATED);
+    assert_eq!(app.put(&format!("{}/snapshots/s1?{DISK_API}", rg_path("rg")), snap).await.status, StatusCode::ACCEPTED);
     app.settle().await;
     let s1 = app.get(&format!("{}/snapshots/s1?{DISK_API}", rg_path("rg"))).await;
     assert_eq!(s1.body["type"], "Microsoft.Compute/snapshots");
@@ -145,7 +145,8 @@ async fn snapshots_and_copies_share_content_and_empty_disks_are_zeros() {
     assert_eq!(&tail[648..656], b"conectix");
 
     let lists = app.get(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/disks?{DISK_API}")).await;
-    assert_eq!(lists.body["value"].as_array().unwrap().len(), 2);
+    // d1 and blank here, and the harness's source disk of its managed image.
+    assert_eq!(lists.body["value"].as_array().unwrap().len(), 3);
     assert_eq!(app.delete(&format!("{}/disks/blank?{DISK_API}", rg_path("rg"))).await.status, StatusCode::ACCEPTED);
     app.settle().await;
     assert_eq!(app.get(&format!("{}/disks/blank?{DISK_API}", rg_path("rg"))).await.code(), "ResourceNotFound");
@@ -158,7 +159,7 @@ async fn uploads_through_page_writes_become_the_disk() {
     let file = app.dir.path().join("local/up.vhd");
     let original = write_vhd(&file, 21, 9);
     let body = json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "Upload", "uploadSizeBytes": original.len() } } });
-    assert_eq!(app.put(&format!("{}/disks/up?{DISK_API}", rg_path("rg")), body).await.status, StatusCode::CREATED);
+    assert_eq!(app.put(&format!("{}/disks/up?{DISK_API}", rg_path("rg")), body).await.status, StatusCode::ACCEPTED);
     app.settle().await;
     assert_eq!(
         app.get(&format!("{}/disks/up?{DISK_API}", rg_path("rg"))).await.body["properties"]["diskState"],
@@ -222,7 +223,7 @@ async fn versions_are_built_from_snapshots_replicated_and_serve_new_disks() {
     let from_latest = json!({ "location": "eastus", "properties": { "creationData": { "createOption": "FromImage",
         "galleryImageReference": { "id": format!("{i}/versions/latest") } } } });
     let r = app.put(&format!("{}/disks/east?{DISK_API}", rg_path("rg")), from_latest).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     app.settle().await;
     let east = app.get(&format!("{}/disks/east?{DISK_API}", rg_path("rg"))).await;
     assert_eq!(east.body["properties"]["digest"], os["properties"]["digest"]);
@@ -259,9 +260,46 @@ async fn version_sources_are_checked_when_the_put_arrives() {
     let r = app
         .put(&format!("{}/disks/far?{DISK_API}", rg_path("rg")), json!({ "location": "eastus", "properties": { "diskSizeGB": 1, "creationData": { "createOption": "Empty" } } }))
         .await;
-    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.status, StatusCode::ACCEPTED);
     app.settle().await;
     let r = put(json!(format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/far"))).await;
     assert!(r.body["error"]["message"].as_str().unwrap().contains("same region"), "{}", r.body);
     assert_eq!(app.get(&format!("{i}/versions?{COMPUTE}")).await.body["value"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_images_feed_versions_and_a_busy_image_is_refused() {
+    let app = TestApp::new().await;
+    let (_, i) = app.seed_definition("rg", "gal", "img").await;
+    let file = app.dir.path().join("imports/os.vhd");
+    let bytes = write_vhd(&file, 5, 6);
+    let disk = import_disk(&app, "rg", "os", &file, "Linux").await;
+    let image = json!({ "location": "westcentralus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": {
+        "osType": "Linux", "osState": "Generalized", "managedDisk": { "id": disk["id"] }, "caching": "ReadWrite" } } } });
+    let r = app.put(&format!("{}/images/golden?api-version=2024-11-01", rg_path("rg")), image).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    app.settle().await;
+    let img = app.get(&format!("{}/images/golden?api-version=2024-11-01", rg_path("rg"))).await;
+    assert_eq!(img.body["properties"]["storageProfile"]["osDisk"]["digest"], disk["properties"]["digest"]);
+
+    let golden = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/images/golden");
+    let body =
+        json!({ "location": "westcentralus", "properties": { "storageProfile": { "source": { "id": golden } } } });
+    assert_eq!(app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body.clone()).await.status, StatusCode::CREATED);
+    let busy = app.put(&format!("{i}/versions/1.0.1?{COMPUTE}"), body.clone()).await;
+    assert_eq!((busy.status, busy.code()), (StatusCode::CONFLICT, "Conflict"));
+    assert!(busy.body["error"]["message"].as_str().unwrap().contains("still being created or replicated"));
+    app.settle().await;
+    assert_eq!(app.put(&format!("{i}/versions/1.0.1?{COMPUTE}"), body).await.status, StatusCode::CREATED);
+    app.settle().await;
+
+    let v = app.get(&format!("{i}/versions/1.0.0?{COMPUTE}")).await;
+    assert_eq!(v.body["properties"]["storageProfile"]["osDiskImage"]["hostCaching"], "ReadWrite");
+    assert_eq!(v.body["properties"]["storageProfile"]["osDiskImage"]["digest"], disk["properties"]["digest"]);
+    let from_def = json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "FromImage",
+        "galleryImageReference": { "id": i } } } });
+    app.put(&format!("{}/disks/vmdisk?{DISK_API}", rg_path("rg")), from_def).await;
+    app.settle().await;
+    let url = access_url(&app, &format!("{}/disks/vmdisk", rg_path("rg")), "Read").await;
+    assert!(download(&app, &url, None).await.1 == bytes);
 }

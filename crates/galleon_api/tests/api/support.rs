@@ -185,8 +185,26 @@ impl TestApp {
             )
             .await;
         assert!(r.status.is_success(), "{}", r.body);
+        self.seed_managed_image().await;
         self.settle().await;
         (g, i)
+    }
+
+    /// `MANAGED_IMAGE`: a Linux, generalized, V2 managed image of an empty 1 GiB disk, in
+    /// `myResourceGroup`, as the seed's `--managed-image` names.
+    pub async fn seed_managed_image(&self) {
+        let rg = format!("/subscriptions/{SUB}/resourcegroups/myResourceGroup");
+        self.put(&format!("{rg}?{RES}"), json!({ "location": "westcentralus" })).await;
+        let disk = format!("{rg}/providers/Microsoft.Compute/disks/src?api-version=2025-01-02");
+        let body = json!({ "location": "westcentralus", "properties": { "diskSizeGB": 1, "creationData": { "createOption": "Empty" } } });
+        assert!(self.put(&disk, body).await.status.is_success());
+        self.settle().await;
+        let image = json!({ "location": "westcentralus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": {
+            "osType": "Linux", "osState": "Generalized",
+            "managedDisk": { "id": format!("/subscriptions/{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/disks/src") } } } } });
+        let r = self.put(&format!("{MANAGED_IMAGE}?api-version=2024-11-01"), image).await;
+        assert!(r.status.is_success(), "{}", r.body);
+        self.settle().await;
     }
 }
 

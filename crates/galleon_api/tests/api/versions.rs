@@ -73,20 +73,23 @@ async fn every_source_form_is_understood() {
         let app = &app;
         async move { app.put(&uri, body).await }
     };
-    // Virtual machines and managed images are not galleon resources yet: accepted by form.
+    // Virtual machines are not galleon resources yet, so a VM source is never found.
     let vm = format!("{base}/Microsoft.Compute/virtualMachines/vm1");
-    for (n, storage) in
-        [json!({ "source": { "id": vm } }), json!({ "source": { "virtualMachineId": vm } })].into_iter().enumerate()
-    {
-        let r = put(n, storage.clone()).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{storage}: {}", r.body);
-        assert_eq!(
-            r.body["properties"]["publishingProfile"]["targetRegions"][0]["name"], "West Central US",
-            "defaults to the location"
-        );
+    for storage in [json!({ "source": { "id": vm } }), json!({ "source": { "virtualMachineId": vm } })] {
+        let r = put(0, storage.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{storage}: {}", r.body);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains("not found"), "{}", r.body);
     }
+    // A managed image that exists (the harness made MANAGED_IMAGE) is accepted.
+    let r = put(0, json!({ "source": { "id": MANAGED_IMAGE } })).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(
+        r.body["properties"]["publishingProfile"]["targetRegions"][0]["name"], "West Central US",
+        "defaults to the location"
+    );
     // Sources galleon holds must exist: a missing version, snapshot or disk is refused at PUT.
     let missing = [
+        json!({ "source": { "id": format!("{base}/Microsoft.Compute/images/nope") } }),
         json!({ "source": { "id": format!("{base}/Microsoft.Compute/galleries/gal/images/img/versions/9.9.9") } }),
         json!({ "osDiskImage": { "source": { "id": format!("{base}/Microsoft.Compute/snapshots/os") }, "hostCaching": "ReadOnly" },
                 "dataDiskImages": [{ "lun": 1, "source": { "id": format!("{base}/Microsoft.Compute/disks/d1") }, "hostCaching": "None" }] }),
@@ -222,6 +225,8 @@ async fn lists_page_and_deletes_respect_the_safety_profile() {
             app.put(&format!("{i}/versions/{name}?{COMPUTE}"), seed_version_body()).await.status,
             StatusCode::CREATED
         );
+        // One at a time: a managed image in use by a version still being built is refused.
+        app.settle().await;
     }
     let mut protected = seed_version_body();
     protected["properties"]["publishingProfile"]["endOfLifeDate"] = json!("2040-01-01T00:00:00Z");

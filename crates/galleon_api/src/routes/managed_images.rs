@@ -1,0 +1,78 @@
+//! `Microsoft.Compute/images` (managed images).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use galleon_api_types::managed_image::{ManagedImageResource, TYPE, to_request, to_wire};
+use galleon_core::Envelope;
+use galleon_model::GroupRef;
+
+use super::list_response;
+use crate::AppState;
+use crate::api_version::{ApiVersion, COMPUTE_RP};
+use crate::error::ApiError;
+use crate::extract::{ArmJson, ArmPath, BaseUrl, ListQuery};
+use crate::lro;
+
+type ImagePath = ArmPath<(String, String, String)>;
+
+pub(super) async fn put(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((sub, rg, name)): ImagePath,
+    BaseUrl(base): BaseUrl,
+    ArmJson(body): ArmJson<ManagedImageResource>,
+) -> Result<Response, ApiError> {
+    let api = api.require(COMPUTE_RP, TYPE)?;
+    let env = Envelope { location: body.location, tags: body.tags };
+    let req = to_request(body.properties.unwrap_or_default());
+    let accepted = s.core.put_managed_image(&GroupRef::new(&sub, &rg), &name, env, req).await?;
+    Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource)))
+}
+
+pub(super) async fn get(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((sub, rg, name)): ImagePath,
+) -> Result<Response, ApiError> {
+    api.require(COMPUTE_RP, TYPE)?;
+    Ok(Json(to_wire(&s.core.get_managed_image(&GroupRef::new(&sub, &rg), &name).await?)).into_response())
+}
+
+pub(super) async fn list_by_group(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((sub, rg)): ArmPath<(String, String)>,
+    BaseUrl(base): BaseUrl,
+    q: ListQuery,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    api.require(COMPUTE_RP, TYPE)?;
+    let page = s.core.list_managed_images(&sub, Some(&GroupRef::new(&sub, &rg)), &q.page).await?;
+    Ok(list_response(&base, &uri, page, to_wire))
+}
+
+pub(super) async fn list_by_subscription(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath(sub): ArmPath<String>,
+    BaseUrl(base): BaseUrl,
+    q: ListQuery,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    api.require(COMPUTE_RP, TYPE)?;
+    let page = s.core.list_managed_images(&sub, None, &q.page).await?;
+    Ok(list_response(&base, &uri, page, to_wire))
+}
+
+pub(super) async fn delete(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((sub, rg, name)): ImagePath,
+    BaseUrl(base): BaseUrl,
+) -> Result<Response, ApiError> {
+    let api = api.require(COMPUTE_RP, TYPE)?;
+    let op = s.core.delete_managed_image(&GroupRef::new(&sub, &rg), &name).await?;
+    Ok(lro::delete_started(&base, api, op))
+}

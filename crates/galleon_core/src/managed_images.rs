@@ -1,0 +1,207 @@
+//! Managed images (`Microsoft.Compute/images`): disks and snapshots (or VHD blobs) gathered as
+//! an OS disk and data disks. The build job records their content digests; the chunks are
+//! shared, never copied.
+
+use galleon_blob::ingest::Format;
+use galleon_model::GroupRef;
+use galleon_model::Invalid;
+use galleon_model::ProvisioningState;
+use galleon_model::managed_image::{ImageDisk, ImageDiskSource, ImageRequest, ManagedImage};
+use galleon_model::names::validate_disk_name;
+use galleon_model::resource::Tracked;
+use galleon_store::{Batch, Expect, Kind, Operation, typed};
+
+use crate::jobs::{Accepted, Job, JobError, finished};
+use crate::resources::{Envelope, Pending};
+use crate::{Core, CoreError, CoreResult, Page, PageRequest};
+
+/// ARM type of managed images.
+pub const IMAGE_TYPE: &str = "Microsoft.Compute/images";
+
+fn key(group: &GroupRef, name: &str) -> String {
+    group.compute_id("images", name).to_ascii_lowercase()
+}
+
+fn not_found(group: &GroupRef, name: &str) -> CoreError {
+    CoreError::NotFound { type_path: format!("{IMAGE_TYPE}/{name}"), group: group.resource_group.clone() }
+}
+
+impl Core {
+    /// Creates a managed image (or updates an existing one's tags).
+    pub async fn put_managed_image(
+        &self,
+        group: &GroupRef,
+        name: &str,
+        env: Envelope,
+        req: ImageRequest,
+    ) -> CoreResult<Accepted<Tracked<ManagedImage>>> {
+        self.require_group(group).await?;
+        validate_disk_name(name)?;
+        let location = self.region(env.location.as_deref(), IMAGE_TYPE)?;
+        let k = key(group, name);
+        if let Some(old) = self.load::<ManagedImage>(Kind::ManagedImage, &k).await? {
+            Self::check_same_location(&old.value, &location, &group.resource_group)?;
+            let value = Self::updating(&old.value, old.value.properties.clone(), env.tags, false)?;
+            let job = Job::Provision { kind: Kind::ManagedImage.as_str().into() };
+            let pending = Pending {
+                kind: Kind::ManagedImage,
+                key: k,
+                unique: None,
+                previous: Some(old.rev),
+                value,
+                parent: None,
+                job,
+                subscription: &group.subscription,
+            };
+            return self.commit(pending).await;
+        }
+        let image = ManagedImage::create(req)?;
+        if let Some(vm) = &image.source_virtual_machine {
+            return Err(Invalid::param(
+                "properties.sourceVirtualMachine.id",
+                format!("Source was not found: {vm}. Please make sure the source exists."),
+            )
+            .into());
+        }
+        let disks = std::iter::once(("properties.storageProfile.osDisk".to_string(), &image.os_disk)).chain(
+            image.data_disks.iter().map(|(lun, d)| (format!("properties.storageProfile.dataDisks[lun {lun}]"), d)),
+        );
+        for (target, disk) in disks {
+            match &disk.source {
+                ImageDiskSource::Snapshot(id) | ImageDiskSource::ManagedDisk(id) => {
+                    self.content_of(id, &location, &target).await?;
+                }
+                ImageDiskSource::BlobUri(uri) => {
+                    self.allowed_import(uri).map_err(|m| Invalid::param(format!("{target}.blobUri"), m))?;
+                }
+                ImageDiskSource::FromVirtualMachine => {}
+            }
+        }
+        let value = Self::creating(group.compute_id("images", name), name, location, env.tags, image);
+        let job = Job::BuildManagedImage;
+        let pending = Pending {
+            kind: Kind::ManagedImage,
+            key: k,
+            unique: None,
+            previous: None,
+            value,
+            parent: None,
+            job,
+            subscription: &group.subscription,
+        };
+        self.commit(pending).await
+    }
+
+    /// One managed image.
+    pub async fn get_managed_image(&self, group: &GroupRef, name: &str) -> CoreResult<Tracked<ManagedImage>> {
+        self.read(Kind::ManagedImage, &key(group, name), async {
+            self.require_group(group).await.map(|()| not_found(group, name))
+        })
+        .await
+    }
+
+    /// Managed images of a group, or of the subscription.
+    pub async fn list_managed_images(
+        &self,
+        subscription: &str,
+        group: Option<&GroupRef>,
+        page: &PageRequest,
+    ) -> CoreResult<Page<Tracked<ManagedImage>>> {
+        let prefix = match group {
+            Some(g) => format!("{}/providers/microsoft.compute/images/", g.key()),
+            None => format!("/subscriptions/{}/", subscription.to_ascii_lowercase()),
+        };
+        let check = async {
+            match group {
+                Some(g) => self.require_group(g).await,
+                None => self.require_subscription(subscription).await.map(drop),
+            }
+        };
+        self.list_page(Kind::ManagedImage, &prefix, page, check).await
+    }
+
+    /// Starts deleting a managed image; `None` when absent.
+    pub async fn delete_managed_image(&self, group: &GroupRef, name: &str) -> CoreResult<Option<Operation>> {
+        self.require_group(group).await?;
+        let k = key(group, name);
+        let Some(existing) = self.load::<ManagedImage>(Kind::ManagedImage, &k).await? else {
+            return Ok(None);
+        };
+        Self::check_idle(&existing.value)?;
+        Ok(Some(self.begin_delete(Kind::ManagedImage, &k, existing, None, None, &group.subscription).await?))
+    }
+
+    /// A managed image with content, by id, in `location`.
+    pub(crate) async fn managed_image_by_id(
+        &self,
+        id: &str,
+        location: &str,
+        target: &str,
+    ) -> CoreResult<Tracked<ManagedImage>> {
+        let parsed = galleon_model::resource_id::ResourceId::parse(id)
+            .filter(|r| r.kind() == Some(galleon_model::resource_id::ResourceKind::ManagedImage))
+            .ok_or_else(|| Invalid::param(target, format!("The source id: {id} must either be a managed image, virtual machine or another gallery image version")))?;
+        let group = GroupRef::new(&parsed.subscription, &parsed.resource_group);
+        let found = self.load::<ManagedImage>(Kind::ManagedImage, &key(&group, parsed.name())).await?.ok_or_else(|| {
+            Invalid::param(target, format!("Source {id} is not found. Please check source exists, and is in the same region as gallery image version being created."))
+        })?;
+        if found.value.location != location {
+            return Err(Invalid::param(target, format!("Source {id} is not found. Please check source exists, and is in the same region as gallery image version being created.")).into());
+        }
+        if found.value.provisioning_state != ProvisioningState::Succeeded
+            || found.value.properties.os_disk.digest.is_none()
+        {
+            return Err(CoreError::Conflict {
+                code: "OperationNotAllowed",
+                message: format!(
+                    "The managed image {id} is still being created ({}); retry when it has succeeded.",
+                    found.value.provisioning_state.as_str()
+                ),
+            });
+        }
+        Ok(found.value)
+    }
+
+    pub(crate) async fn job_build_managed_image(&self, op: Operation) -> Result<(), JobError> {
+        let Some(record) =
+            typed::get::<Tracked<ManagedImage>>(self.store(), Kind::ManagedImage, &op.resource_key).await?
+        else {
+            return Err(JobError::Fail("ResourceNotFound".into(), "The image was deleted before it was built.".into()));
+        };
+        let mut value = record.value;
+        let location = value.location.clone();
+        let img = &mut value.properties;
+        for disk in std::iter::once(&mut img.os_disk).chain(img.data_disks.iter_mut().map(|(_, d)| d)) {
+            self.resolve_image_disk(disk, &location).await?;
+        }
+        value.provisioning_state = ProvisioningState::Succeeded;
+        let doc = typed::doc(Kind::ManagedImage, &op.resource_key, None, &value);
+        self.store().apply(Batch::new().put(doc, Expect::Rev(record.rev)).operation(finished(op, None))).await?;
+        Ok(())
+    }
+
+    async fn resolve_image_disk(&self, disk: &mut ImageDisk, location: &str) -> Result<(), JobError> {
+        if disk.digest.is_some() {
+            return Ok(());
+        }
+        let digest = match &disk.source {
+            ImageDiskSource::Snapshot(id) | ImageDiskSource::ManagedDisk(id) => {
+                self.content_of(id, location, "storageProfile").await?.0
+            }
+            ImageDiskSource::BlobUri(uri) => {
+                let path = self.allowed_import(uri).map_err(|m| JobError::Fail("ImportSourceNotAllowed".into(), m))?;
+                let (m, _) = self.ingest(location, path, Format::Detect).await?;
+                self.save_manifest(location, &m).await?
+            }
+            ImageDiskSource::FromVirtualMachine => {
+                return Err(JobError::Fail(
+                    "NotFound".into(),
+                    "Virtual machines are not available as image sources yet.".into(),
+                ));
+            }
+        };
+        disk.disk_size_gb = Some(self.load_manifest(location, &digest).await?.size_gb());
+        disk.digest = Some(digest);
+        Ok(())
+    }
+}
