@@ -58,3 +58,70 @@ def test_kill_9_and_restart_keep_everything(tmp_path):
         assert g["properties"]["provisioningState"] == "Succeeded"
     finally:
         again.stop()
+
+
+def test_kill_9_during_an_import_then_restart_finishes_it():
+    s = Server(os.environ.get("GALLEON_BIN", "target/debug/galleon"))
+    ca, sub = s.creds["caFile"], s.creds["subscriptionId"]
+    h = {"Authorization": f"Bearer {token(s)}"}
+    # A 2 GiB fixed VHD with 256 MiB of data: an import that takes long enough to interrupt.
+    imports = os.path.join(s.dir, "data", "imports")
+    path = os.path.join(imports, "big.vhd")
+    size = 2 << 30
+    with open(path, "wb") as f:
+        f.truncate(size)
+        for i in range(64):
+            f.seek(i * (size // 64))
+            f.write(os.urandom(4 << 20))
+    footer = subprocess.run([os.environ.get("PYTHON", "python3"), "-c", FOOTER_SCRIPT, str(size)], capture_output=True, check=True).stdout
+    with open(path, "ab") as f:
+        f.write(footer)
+    rg = f"{s.endpoint}/subscriptions/{sub}/resourcegroups/crashRG"
+    requests.put(f"{rg}?api-version=2024-11-01", json={"location": "eastus"}, headers=h, verify=ca).raise_for_status()
+    disk = f"{s.endpoint}/subscriptions/{sub}/resourceGroups/crashRG/providers/Microsoft.Compute/disks/big?api-version=2025-01-02"
+    r = requests.put(disk, json={"location": "eastus", "properties": {"creationData": {"createOption": "Import", "sourceUri": f"file://{path}"}}},
+                     headers=h, verify=ca)
+    assert r.status_code == 202, r.text
+    op_url = r.headers["Azure-AsyncOperation"]
+    time.sleep(0.3)
+    interrupted = requests.get(op_url, headers=h, verify=ca).json()["status"] == "InProgress"
+    s.proc.send_signal(signal.SIGKILL)
+    s.proc.wait()
+
+    again = Server(os.environ.get("GALLEON_BIN", "target/debug/galleon"), reuse=s)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            status = requests.get(op_url, headers=h, verify=ca).json()
+            if status["status"] != "InProgress":
+                break
+            # Nothing half-written is served meanwhile: no digest, no content.
+            assert "digest" not in requests.get(disk, headers=h, verify=ca).json()["properties"]
+            time.sleep(0.2)
+        assert status["status"] == "Succeeded", status
+        d = requests.get(disk, headers=h, verify=ca).json()["properties"]
+        assert d["diskSizeBytes"] == size and d["provisioningState"] == "Succeeded"
+        sas = requests.post(disk.replace("?", "/beginGetAccess?"), json={"access": "Read", "durationInSeconds": 600}, headers=h, verify=ca)
+        url = requests.get(sas.headers["Location"], headers=h, verify=ca).json()["accessSAS"]
+        # Compare a few ranges that hold data, and the footer.
+        with open(path, "rb") as f:
+            for start in [0, 5 * (size // 64) + 1000, size - 100]:
+                got = requests.get(url, headers={"x-ms-range": f"bytes={start}-{start + 9999}"}, verify=ca).content
+                f.seek(start)
+                assert got == f.read(10000)
+        print(f"import interrupted mid-way: {interrupted}")
+    finally:
+        again.stop()
+
+
+FOOTER_SCRIPT = r"""
+import struct, sys
+size = int(sys.argv[1])
+f = bytearray(512)
+f[0:8] = b"conectix"; f[8:12] = struct.pack(">I", 2); f[12:16] = struct.pack(">I", 0x10000)
+f[16:24] = b"\xff" * 8; f[28:32] = b"test"; f[36:40] = b"Wi2k"
+f[40:48] = struct.pack(">Q", size); f[48:56] = struct.pack(">Q", size)
+f[56:60] = struct.pack(">HBB", 65535, 16, 255); f[60:64] = struct.pack(">I", 2)
+f[64:68] = struct.pack(">I", (~(sum(f[:64]) + sum(f[68:]))) & 0xFFFFFFFF)
+sys.stdout.buffer.write(bytes(f))
+"""
