@@ -177,6 +177,7 @@ impl Core {
     }
 
     async fn run_job(&self, op: Operation) -> Result<(), JobError> {
+        let _shared = self.job_lock.read().await;
         let job: Job = serde_json::from_value(op.payload.clone())
             .map_err(|e| JobError::Fail("InternalError".into(), format!("undecodable job: {e}")))?;
         match job {
@@ -271,6 +272,23 @@ pub fn spawn_worker(core: Arc<Core>) -> tokio::task::JoinHandle<()> {
                     tracing::error!(error = %e, "job worker");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
+            }
+        }
+    })
+}
+
+/// Collects garbage every `every`, sparing chunks younger than `grace`.
+pub fn spawn_gc(core: Arc<Core>, every: Duration, grace: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match core.collect_garbage(grace).await {
+                Ok(reports) => {
+                    for r in reports.iter().filter(|r| r.deleted > 0) {
+                        tracing::info!(region = %r.region, deleted = r.deleted, referenced = r.referenced, "garbage collected");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "garbage collection"),
             }
         }
     })

@@ -14,6 +14,7 @@ mod content;
 mod disks;
 mod error;
 mod galleries;
+mod gc;
 mod groups;
 mod images;
 pub mod jobs;
@@ -39,6 +40,7 @@ pub use disks::{DiskKind, DiskRef};
 pub use error::{CoreError, CoreResult};
 pub use galleon_store::{OpStatus, Operation};
 pub use galleries::GalleryRequest;
+pub use gc::GcReport;
 pub use jobs::Accepted;
 pub use managed_images::IMAGE_TYPE;
 pub use page::{DEFAULT_PAGE, MAX_PAGE, Page, PageRequest};
@@ -66,6 +68,8 @@ pub struct Core {
     config: CoreConfig,
     tokens: auth::TokenIssuer,
     wake: Notify,
+    /// Jobs hold it shared while they run; garbage collection holds it exclusively.
+    job_lock: tokio::sync::RwLock<()>,
 }
 
 impl Core {
@@ -73,7 +77,7 @@ impl Core {
     pub fn new(store: Arc<dyn MetadataStore>, config: CoreConfig, signing_key_pkcs8: &[u8]) -> CoreResult<Self> {
         let tokens = auth::TokenIssuer::new(signing_key_pkcs8)
             .map_err(|e| CoreError::Unauthenticated(format!("token signing key: {e}")))?;
-        Ok(Self { store, config, tokens, wake: Notify::new() })
+        Ok(Self { store, config, tokens, wake: Notify::new(), job_lock: tokio::sync::RwLock::new(()) })
     }
 
     /// The configuration.

@@ -128,7 +128,9 @@ fn op(id: &str) -> Operation {
 }
 
 async fn operations_and_leases(store: &dyn MetadataStore) {
+    assert_eq!(store.operations_in_progress().await.unwrap(), 0);
     store.apply(Batch::new().operation(op("op1")).operation(op("op2"))).await.unwrap();
+    assert_eq!(store.operations_in_progress().await.unwrap(), 2);
     assert_eq!(store.get_operation("op1").await.unwrap().unwrap().payload, json!({ "x": 1 }));
     assert!(store.get_operation("nope").await.unwrap().is_none());
 
@@ -146,4 +148,5 @@ async fn operations_and_leases(store: &dyn MetadataStore) {
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id.as_str(), again[0].attempts), ("op2", 2));
     assert_eq!(store.get_operation("op1").await.unwrap().unwrap().status, OpStatus::Succeeded);
+    assert_eq!(store.operations_in_progress().await.unwrap(), 1);
 }

@@ -221,6 +221,9 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Reads one operation.
     async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError>;
 
+    /// How many operations are still in progress (garbage collection waits for none).
+    async fn operations_in_progress(&self) -> Result<usize, StoreError>;
+
     /// Claims up to `limit` in-progress operations whose lease is free or expired at `now`
     /// (unix seconds) for `owner` until `lease_until`, and returns them.
     async fn claim_operations(

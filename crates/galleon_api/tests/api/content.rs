@@ -303,3 +303,37 @@ async fn managed_images_feed_versions_and_a_busy_image_is_refused() {
     let url = access_url(&app, &format!("{}/disks/vmdisk", rg_path("rg")), "Read").await;
     assert!(download(&app, &url, None).await.1 == bytes);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_collection_removes_only_unreferenced_old_chunks() {
+    let app = TestApp::new().await;
+    app.seed_definition("rg", "gal", "img").await;
+    let (a, b) = (app.dir.path().join("imports/a.vhd"), app.dir.path().join("imports/b.vhd"));
+    let kept = write_vhd(&a, 4, 11);
+    write_vhd(&b, 4, 12);
+    import_disk(&app, "rg", "keep", &a, "Linux").await;
+    let gone = import_disk(&app, "rg", "gone", &b, "Linux").await;
+    let snap = json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "Copy", "sourceResourceId": gone["id"] } } });
+    app.put(&format!("{}/snapshots/s?{DISK_API}", rg_path("rg")), snap).await;
+    app.settle().await;
+
+    // Young chunks survive even when nothing references them.
+    app.delete(&format!("{}/disks/gone?{DISK_API}", rg_path("rg"))).await;
+    app.settle().await;
+    let report = app.core.collect_garbage(std::time::Duration::from_secs(3600)).await.unwrap();
+    assert!(report.iter().all(|r| r.deleted == 0));
+    // Still referenced by the snapshot: nothing of `gone` may go.
+    let report = app.core.collect_garbage(std::time::Duration::ZERO).await.unwrap();
+    assert!(report.iter().all(|r| r.deleted == 0), "{report:?}");
+
+    app.delete(&format!("{}/snapshots/s?{DISK_API}", rg_path("rg"))).await;
+    app.settle().await;
+    let report = app.core.collect_garbage(std::time::Duration::ZERO).await.unwrap();
+    let west = report.iter().find(|r| r.region == "westcentralus").unwrap();
+    assert!(west.deleted >= 2, "the deleted disk's chunks and manifest go: {west:?}");
+    // What is still referenced serves as before.
+    let url = access_url(&app, &format!("{}/disks/keep", rg_path("rg")), "Read").await;
+    assert!(download(&app, &url, None).await.1 == kept);
+    let again = app.core.collect_garbage(std::time::Duration::ZERO).await.unwrap();
+    assert!(again.iter().all(|r| r.deleted == 0), "a second pass finds nothing: {again:?}");
+}

@@ -127,6 +127,15 @@ impl ChunkStore for LocalStore {
         .await
     }
 
+    async fn written_at(&self, id: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError> {
+        self.blocking(move |s| match std::fs::metadata(s.path(id)) {
+            Ok(m) => m.modified().map(Some).map_err(io),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        })
+        .await
+    }
+
     async fn sync(&self) -> Result<(), ChunkError> {
         // One syncfs for everything written since the last sync (chunk files and renames).
         self.blocking(|s| {

@@ -13,6 +13,7 @@ use crate::ChunkId;
 #[derive(Default)]
 pub struct MemoryStore {
     chunks: RwLock<HashMap<ChunkId, Bytes>>,
+    written: RwLock<HashMap<ChunkId, std::time::SystemTime>>,
 }
 
 impl MemoryStore {
@@ -38,7 +39,11 @@ impl ChunkStore for MemoryStore {
             return Err(ChunkError::Mismatch(id));
         }
         let mut chunks = self.chunks.write().map_err(poisoned)?;
-        Ok(chunks.insert(id, data).is_none())
+        let new = chunks.insert(id, data).is_none();
+        if new {
+            self.written.write().map_err(poisoned)?.insert(id, std::time::SystemTime::now());
+        }
+        Ok(new)
     }
 
     async fn get(&self, id: ChunkId) -> Result<Bytes, ChunkError> {
@@ -61,5 +66,12 @@ impl ChunkStore for MemoryStore {
 
     async fn sync(&self) -> Result<(), ChunkError> {
         Ok(())
+    }
+
+    async fn written_at(&self, id: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError> {
+        if !self.chunks.read().map_err(poisoned)?.contains_key(&id) {
+            return Ok(None);
+        }
+        Ok(self.written.read().map_err(poisoned)?.get(&id).copied())
     }
 }

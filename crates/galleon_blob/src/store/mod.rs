@@ -50,6 +50,8 @@ pub trait ChunkStore: Send + Sync + 'static {
     async fn list(&self) -> Result<Vec<ChunkId>, ChunkError>;
     /// Makes every earlier `put` and `delete` durable.
     async fn sync(&self) -> Result<(), ChunkError>;
+    /// When a chunk was written (garbage collection spares young chunks); `None` if absent.
+    async fn written_at(&self, id: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError>;
 }
 
 fn verify(id: ChunkId, data: Bytes) -> Result<Bytes, ChunkError> {

@@ -248,6 +248,14 @@ impl MetadataStore for SqliteStore {
         body.map(|b| decode_op(&b)).transpose()
     }
 
+    async fn operations_in_progress(&self) -> Result<usize, StoreError> {
+        self.read(|c| {
+            c.prepare_cached("SELECT COUNT(*) FROM operations WHERE status = ?1")?
+                .query_row([OpStatus::InProgress.as_str()], |r| r.get::<_, i64>(0))
+        })
+        .map(|n| n as usize)
+    }
+
     async fn claim_operations(
         &self,
         owner: &str,

@@ -1,0 +1,118 @@
+//! Garbage collection: chunks no manifest references are deleted, once older than a grace
+//! period.
+//!
+//! What is referenced: every manifest named by a disk, snapshot, managed image or image version,
+//! and the chunks those manifests list, per region store. Two rules keep live data safe:
+//! - the collector holds the job lock exclusively, so no job runs meanwhile (a job that dedupes
+//!   against an old unreferenced chunk cannot have it deleted under it);
+//! - chunks younger than the grace period are kept, which protects what an interrupted or queued
+//!   import wrote before its manifest exists.
+//!
+//! The job lock is in-process: sound because one server owns a data directory (it holds the
+//! directory lock). A multi-node deployment needs a shared lease instead.
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
+
+use galleon_blob::{ChunkId, Manifest};
+use galleon_model::disk::Disk;
+use galleon_model::image_version::ImageVersion;
+use galleon_model::managed_image::ManagedImage;
+use galleon_model::resource::Tracked;
+use galleon_store::{Kind, typed};
+use serde::de::DeserializeOwned;
+
+use crate::content::content_error;
+use crate::{Core, CoreResult};
+
+/// What one collection did in one region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Region.
+    pub region: String,
+    /// Chunks in the store before.
+    pub chunks: usize,
+    /// Chunks referenced (manifests included).
+    pub referenced: usize,
+    /// Unreferenced chunks deleted.
+    pub deleted: usize,
+    /// Unreferenced chunks kept because they are younger than the grace period.
+    pub young: usize,
+}
+
+impl Core {
+    async fn all_of<T: DeserializeOwned>(&self, kind: Kind) -> CoreResult<Vec<Tracked<T>>> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = typed::list::<Tracked<T>>(self.store(), kind, "/subscriptions/", after.as_deref(), 500).await?;
+            let last = page.last().map(|(k, _)| k.clone());
+            let full = page.len() == 500;
+            out.extend(page.into_iter().map(|(_, r)| r.value));
+            match last {
+                Some(k) if full => after = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Every manifest digest a resource names.
+    async fn referenced_digests(&self) -> CoreResult<HashSet<String>> {
+        let mut digests = HashSet::new();
+        for kind in [Kind::Disk, Kind::Snapshot] {
+            digests.extend(self.all_of::<Disk>(kind).await?.into_iter().filter_map(|d| d.properties.digest));
+        }
+        for img in self.all_of::<ManagedImage>(Kind::ManagedImage).await? {
+            let p = img.properties;
+            digests.extend(
+                std::iter::once(p.os_disk).chain(p.data_disks.into_iter().map(|(_, d)| d)).filter_map(|d| d.digest),
+            );
+        }
+        for v in self.all_of::<ImageVersion>(Kind::Version).await? {
+            let s = v.properties.storage;
+            digests
+                .extend(s.os_disk.into_iter().chain(s.data_disks.into_iter().map(|d| d.disk)).filter_map(|d| d.digest));
+        }
+        Ok(digests)
+    }
+
+    /// Deletes unreferenced chunks older than `grace` in every region store.
+    pub async fn collect_garbage(&self, grace: Duration) -> CoreResult<Vec<GcReport>> {
+        let _exclusive = self.job_lock.write().await;
+        let digests = self.referenced_digests().await?;
+        let cutoff = SystemTime::now() - grace;
+        let mut reports = Vec::new();
+        for (region, store) in &self.config().chunk_stores {
+            let mut referenced: HashSet<ChunkId> = HashSet::new();
+            for digest in &digests {
+                let Ok(id) = digest.parse::<ChunkId>() else { continue };
+                if !store.has(id).await.map_err(content_error)? {
+                    continue;
+                }
+                let manifest = Manifest::decode(&store.get(id).await.map_err(content_error)?).map_err(content_error)?;
+                referenced.insert(id);
+                referenced.extend(manifest.referenced());
+            }
+            let all = store.list().await.map_err(content_error)?;
+            let mut report = GcReport {
+                region: region.clone(),
+                chunks: all.len(),
+                referenced: referenced.len(),
+                ..Default::default()
+            };
+            for id in all.into_iter().filter(|id| !referenced.contains(id)) {
+                match store.written_at(id).await.map_err(content_error)? {
+                    Some(t) if t <= cutoff => {
+                        store.delete(id).await.map_err(content_error)?;
+                        report.deleted += 1;
+                    }
+                    Some(_) => report.young += 1,
+                    None => {}
+                }
+            }
+            store.sync().await.map_err(content_error)?;
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+}
