@@ -12,5 +12,6 @@ pub mod gallery;
 pub mod image;
 pub mod managed_image;
 pub mod version;
+pub mod vm;
 
 pub use common::{ErrorBody, ErrorResponse, List, OperationStatus, Resource};

@@ -226,10 +226,25 @@ impl Core {
                     .collect();
             }
             SourceKind::VirtualMachine => {
-                return Err(JobError::Fail(
-                    "NotFound".into(),
-                    "Virtual machines are not available as version sources yet.".into(),
-                ));
+                let id = v.storage.source_id.clone().or(v.storage.virtual_machine_id.clone()).unwrap_or_default();
+                let disks = self.vm_source(&id, location, "storageProfile.source.id").await?.disks;
+                let image = |digest: &str, gb: u64, caching| DiskImage {
+                    host_caching: caching,
+                    source: None,
+                    size_in_gb: Some(gb as u32),
+                    digest: Some(digest.to_string()),
+                };
+                let os_caching = v.storage.os_disk.as_ref().and_then(|d| d.host_caching);
+                v.storage.os_disk =
+                    disks.iter().find(|(lun, _, _)| *lun < 0).map(|(_, d, gb)| image(d, *gb, os_caching));
+                v.storage.data_disks = disks
+                    .iter()
+                    .filter(|(lun, _, _)| *lun >= 0)
+                    .map(|(lun, d, gb)| galleon_model::image_version::DataDiskImage {
+                        lun: *lun,
+                        disk: image(d, *gb, None),
+                    })
+                    .collect();
             }
         }
         Ok(())

@@ -46,6 +46,8 @@ pub(crate) enum Job {
     FinishUpload { kind: String },
     /// Record the content of a managed image's disks.
     BuildManagedImage,
+    /// Make or attach a new VM's disks.
+    BuildVm,
     /// Remove a resource once it has no children.
     Delete { kind: String, children: Option<String> },
     /// Remove a resource group and everything in it.
@@ -62,6 +64,7 @@ impl Job {
             Self::BuildDisk { .. } => "build_disk",
             Self::FinishUpload { .. } => "finish_upload",
             Self::BuildManagedImage => "build_managed_image",
+            Self::BuildVm => "build_vm",
         }
     }
 }
@@ -162,6 +165,7 @@ impl Core {
             ) => Kind::parse(&kind),
             Ok(Job::BuildVersion) => Some(Kind::Version),
             Ok(Job::BuildManagedImage) => Some(Kind::ManagedImage),
+            Ok(Job::BuildVm) => Some(Kind::Vm),
             _ => None,
         };
         if let Some(kind) = kind
@@ -191,6 +195,7 @@ impl Core {
             Job::BuildDisk { kind: k } => self.job_build_disk(op, kind(&k)?).await,
             Job::FinishUpload { kind: k } => self.job_finish_upload(op, kind(&k)?).await,
             Job::BuildManagedImage => self.job_build_managed_image(op).await,
+            Job::BuildVm => self.job_build_vm(op).await,
         }
     }
 

@@ -24,6 +24,7 @@ mod resources;
 mod subscriptions;
 mod version_sources;
 mod versions;
+mod vms;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -46,6 +47,7 @@ pub use managed_images::IMAGE_TYPE;
 pub use page::{DEFAULT_PAGE, MAX_PAGE, Page, PageRequest};
 pub use resources::Envelope;
 pub use subscriptions::Subscription;
+pub use vms::VM_TYPE;
 
 /// How the core is set up.
 #[derive(Clone)]

@@ -56,12 +56,32 @@ impl Core {
             return self.commit(pending).await;
         }
         let image = ManagedImage::create(req)?;
-        if let Some(vm) = &image.source_virtual_machine {
-            return Err(Invalid::param(
-                "properties.sourceVirtualMachine.id",
-                format!("Source was not found: {vm}. Please make sure the source exists."),
-            )
-            .into());
+        let mut image = image;
+        if let Some(vm) = image.source_virtual_machine.clone() {
+            // Azure captures managed images only from generalized VMs.
+            let source = self.vm_source(&vm, &location, "properties.sourceVirtualMachine.id").await?;
+            if source.state != galleon_model::image_definition::OsState::Generalized {
+                return Err(CoreError::Conflict {
+                    code: "OperationNotAllowed",
+                    message: format!(
+                        "The virtual machine {vm} must be generalized before an image can be captured from it."
+                    ),
+                });
+            }
+            let disk = |digest: &str, gb: u64| ImageDisk {
+                source: ImageDiskSource::FromVirtualMachine,
+                caching: None,
+                disk_size_gb: Some(gb),
+                digest: Some(digest.to_string()),
+            };
+            image.os_type = source.os_type.unwrap_or(image.os_type);
+            for (lun, digest, gb) in source.disks {
+                if lun < 0 {
+                    image.os_disk = disk(&digest, gb);
+                } else {
+                    image.data_disks.push((lun, disk(&digest, gb)));
+                }
+            }
         }
         let disks = std::iter::once(("properties.storageProfile.osDisk".to_string(), &image.os_disk)).chain(
             image.data_disks.iter().map(|(lun, d)| (format!("properties.storageProfile.dataDisks[lun {lun}]"), d)),
@@ -193,12 +213,8 @@ impl Core {
                 let (m, _) = self.ingest(location, path, Format::Detect).await?;
                 self.save_manifest(location, &m).await?
             }
-            ImageDiskSource::FromVirtualMachine => {
-                return Err(JobError::Fail(
-                    "NotFound".into(),
-                    "Virtual machines are not available as image sources yet.".into(),
-                ));
-            }
+            // Filled in from the VM when the image was accepted (the digest is already set).
+            ImageDiskSource::FromVirtualMachine => return Ok(()),
         };
         disk.disk_size_gb = Some(self.load_manifest(location, &digest).await?.size_gb());
         disk.digest = Some(digest);

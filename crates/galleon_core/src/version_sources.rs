@@ -105,11 +105,19 @@ impl Core {
             }
             SourceKind::VirtualMachine => {
                 let id = v.storage.source_id.as_deref().or(v.storage.virtual_machine_id.as_deref()).unwrap_or_default();
-                return Err(Invalid::param(
-                    format!("{SP}.source.id"),
-                    format!("Source was not found: {id}. Please make sure the source exists."),
-                )
-                .into());
+                let target = format!("{SP}.source.id");
+                let state = self.vm_source(id, location, &target).await?.state;
+                if state != def.os_state {
+                    return Err(Invalid::param(
+                        &target,
+                        format!(
+                            "Cannot create Gallery Image Version from: {id} since the OS State in the parent gallery image ({}) is not {}.",
+                            def.os_state.as_str(),
+                            state.as_str()
+                        ),
+                    )
+                    .into());
+                }
             }
         }
         Ok(())

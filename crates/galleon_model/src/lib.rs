@@ -21,6 +21,7 @@ pub mod resource;
 pub mod resource_id;
 pub mod states;
 pub mod version_number;
+pub mod vm;
 
 pub use error::{Invalid, InvalidCode};
 pub use refs::{GalleryRef, GroupRef, ImageRef, VersionRef};

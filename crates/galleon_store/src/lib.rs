@@ -44,11 +44,13 @@ pub enum Kind {
     Snapshot,
     /// A managed image.
     ManagedImage,
+    /// A virtual machine.
+    Vm,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Self::Subscription,
         Self::Group,
         Self::Gallery,
@@ -58,6 +60,7 @@ impl Kind {
         Self::Disk,
         Self::Snapshot,
         Self::ManagedImage,
+        Self::Vm,
     ];
 
     /// The kind stored under `name`.
@@ -72,6 +75,7 @@ impl Kind {
             "disk" => Self::Disk,
             "snapshot" => Self::Snapshot,
             "managed_image" => Self::ManagedImage,
+            "vm" => Self::Vm,
             _ => return None,
         })
     }
@@ -88,6 +92,7 @@ impl Kind {
             Self::Disk => "disk",
             Self::Snapshot => "snapshot",
             Self::ManagedImage => "managed_image",
+            Self::Vm => "vm",
         }
     }
 }
@@ -245,8 +250,18 @@ mod tests {
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
         }
         // Every variant is in ALL (as_str is an exhaustive match; this catches a kind left out).
-        let names =
-            ["subscription", "group", "gallery", "image", "version", "principal", "disk", "snapshot", "managed_image"];
+        let names = [
+            "subscription",
+            "group",
+            "gallery",
+            "image",
+            "version",
+            "principal",
+            "disk",
+            "snapshot",
+            "managed_image",
+            "vm",
+        ];
         assert_eq!(names.len(), Kind::ALL.len());
         for name in names {
             assert!(Kind::ALL.contains(&Kind::parse(name).unwrap()), "{name}");

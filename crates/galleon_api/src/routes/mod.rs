@@ -12,6 +12,7 @@ mod managed_images;
 mod operations;
 mod subscriptions;
 mod versions;
+mod vms;
 
 use axum::Json;
 use axum::Router;
@@ -27,6 +28,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 const RG: &str = "/subscriptions/{sub}/resourcegroups/{rg}";
+const VMS: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/virtualmachines";
 const MANAGED_IMAGES: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/images";
 const DISKS: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/disks";
 const SNAPSHOTS: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/snapshots";
@@ -64,6 +66,10 @@ pub(crate) fn arm_routes() -> Router<AppState> {
             "/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/capsoperations/{id}",
             get(operations::get),
         )
+        .route(VMS, get(vms::list_by_group))
+        .route("/subscriptions/{sub}/providers/microsoft.compute/virtualmachines", get(vms::list_by_subscription))
+        .route(&format!("{VMS}/{{name}}"), get(vms::get).put(vms::put).delete(vms::delete))
+        .route(&format!("{VMS}/{{name}}/{{action}}"), get(vms::get_instance_view).post(vms::action))
         .route(MANAGED_IMAGES, get(managed_images::list_by_group))
         .route("/subscriptions/{sub}/providers/microsoft.compute/images", get(managed_images::list_by_subscription))
         .route(

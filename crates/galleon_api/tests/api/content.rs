@@ -337,3 +337,87 @@ async fn garbage_collection_removes_only_unreferenced_old_chunks() {
     let again = app.core.collect_garbage(std::time::Duration::ZERO).await.unwrap();
     assert!(again.iter().all(|r| r.deleted == 0), "a second pass finds nothing: {again:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vms_own_disks_and_can_be_captured() {
+    let app = TestApp::new().await;
+    let (_, i) = app.seed_definition("rg", "gal", "img").await;
+    let file = app.dir.path().join("imports/os.vhd");
+    let bytes = write_vhd(&file, 3, 21);
+    let os = import_disk(&app, "rg", "os", &file, "Linux").await;
+    let data_file = app.dir.path().join("imports/data.vhd");
+    write_vhd(&data_file, 2, 22);
+    let data = import_disk(&app, "rg", "data", &data_file, "Linux").await;
+    let body = json!({ "location": "westcentralus", "properties": { "storageProfile": { "osDiskImage": { "source": { "id": os["id"] } } } } });
+    assert_eq!(app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body).await.status, StatusCode::CREATED);
+    app.settle().await;
+
+    let vm_path = format!("{}/virtualMachines/vm1", rg_path("rg"));
+    let vm_body = json!({ "location": "westcentralus", "properties": {
+        "hardwareProfile": { "vmSize": "Standard_D2s_v5" },
+        "storageProfile": { "imageReference": { "id": format!("{i}/versions/1.0.0") }, "osDisk": { "createOption": "FromImage", "caching": "ReadWrite" },
+            "dataDisks": [{ "lun": 0, "createOption": "Attach", "managedDisk": { "id": data["id"] } }, { "lun": 1, "createOption": "Empty", "diskSizeGB": 4 }] },
+        "osProfile": { "computerName": "vm1", "adminUsername": "azureuser", "adminPassword": "not-echoed" } } });
+    let r = app.put(&format!("{vm_path}?api-version=2024-11-01"), vm_body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    app.settle().await;
+    let vm = app.get(&format!("{vm_path}?api-version=2024-11-01&$expand=instanceView")).await;
+    assert_eq!(vm.state(), "Succeeded", "{}", vm.body);
+    let props = &vm.body["properties"];
+    assert!(props["osProfile"].get("adminPassword").is_none(), "secrets are not echoed");
+    assert_eq!(props["instanceView"]["statuses"][1]["code"], "PowerState/running");
+    let os_disk_id = props["storageProfile"]["osDisk"]["managedDisk"]["id"].as_str().unwrap().to_string();
+    let os_disk = app.get(&format!("{}?{DISK_API}", &os_disk_id[os_disk_id.find("/subscriptions").unwrap()..])).await;
+    assert_eq!(
+        os_disk.body["properties"]["digest"], os["properties"]["digest"],
+        "the OS disk shares the version's content"
+    );
+    assert_eq!(os_disk.body["properties"]["diskState"], "Attached");
+    assert_eq!(props["storageProfile"]["dataDisks"].as_array().unwrap().len(), 2);
+
+    // The attached disk cannot go to a second VM.
+    let second = json!({ "location": "westcentralus", "properties": { "storageProfile": {
+        "osDisk": { "createOption": "Attach", "managedDisk": { "id": data["id"] } } } } });
+    let r = app.put(&format!("{}/virtualMachines/vm2?api-version=2024-11-01", rg_path("rg")), second).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+
+    // Capture: generalize needs a stopped VM; then a managed image and a version from it.
+    let post = |action: &str| {
+        let uri = format!("{vm_path}/{action}?api-version=2024-11-01");
+        let app = &app;
+        async move { app.call(axum::http::Method::POST, &uri, None).await }
+    };
+    assert_eq!(post("generalize").await.status, StatusCode::CONFLICT);
+    assert_eq!(post("powerOff").await.status, StatusCode::ACCEPTED);
+    assert_eq!(post("generalize").await.status, StatusCode::OK);
+    let view = app.get(&format!("{vm_path}/instanceView?api-version=2024-11-01")).await;
+    assert_eq!(view.body["statuses"][1]["code"], "PowerState/stopped");
+
+    let vm_id = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1");
+    let image = json!({ "location": "westcentralus", "properties": { "sourceVirtualMachine": { "id": vm_id }, "hyperVGeneration": "V2" } });
+    let r = app.put(&format!("{}/images/captured?api-version=2024-11-01", rg_path("rg")), image).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    app.settle().await;
+    let img = app.get(&format!("{}/images/captured?api-version=2024-11-01", rg_path("rg"))).await;
+    assert_eq!(img.state(), "Succeeded", "{}", img.body);
+    assert_eq!(img.body["properties"]["storageProfile"]["osDisk"]["digest"], os["properties"]["digest"]);
+    assert_eq!(img.body["properties"]["storageProfile"]["osDisk"]["osType"], "Linux");
+    assert_eq!(img.body["properties"]["storageProfile"]["dataDisks"].as_array().unwrap().len(), 2);
+
+    let from_vm = json!({ "location": "westcentralus", "properties": { "storageProfile": { "source": { "virtualMachineId": vm_id } } } });
+    let r = app.put(&format!("{i}/versions/2.0.0?{COMPUTE}"), from_vm).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    app.settle().await;
+    let v = app.get(&format!("{i}/versions/2.0.0?{COMPUTE}")).await;
+    assert_eq!(v.state(), "Succeeded", "{}", v.body);
+    assert_eq!(v.body["properties"]["storageProfile"]["osDiskImage"]["digest"], os["properties"]["digest"]);
+    assert_eq!(v.body["properties"]["storageProfile"]["dataDiskImages"][0]["digest"], data["properties"]["digest"]);
+
+    // Deleting the VM keeps its disks, detached.
+    assert_eq!(app.delete(&format!("{vm_path}?api-version=2024-11-01")).await.status, StatusCode::ACCEPTED);
+    app.settle().await;
+    let d = app.get(&format!("{}/disks/data?{DISK_API}", rg_path("rg"))).await;
+    assert_eq!(d.body["properties"]["diskState"], "Unattached");
+    let url = access_url(&app, &os_disk_id[os_disk_id.find("/subscriptions").unwrap()..], "Read").await;
+    assert!(download(&app, &url, None).await.1 == bytes);
+}
