@@ -15,6 +15,12 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
     echo "$want" > "$stamp"
 fi
 
+# Azurite (npm) serves page blobs for the http(s) import test.
+if command -v npm >/dev/null && [ ! -x .azurite/node_modules/.bin/azurite-blob ]; then
+    npm install --prefix .azurite --no-audit --no-fund --silent azurite@3.35.0 >/dev/null
+fi
+export AZURITE_BLOB="$PWD/.azurite/node_modules/.bin/azurite-blob"
+
 cargo build --quiet -p galleon
 export GALLEON_BIN=target/debug/galleon
 # The machine's REQUESTS_CA_BUNDLE must not decide trust: tests pass galleon's CA explicitly.

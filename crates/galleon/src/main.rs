@@ -3,6 +3,7 @@
 
 mod bootstrap;
 mod config;
+mod fetch;
 mod files;
 mod serve;
 mod tls;

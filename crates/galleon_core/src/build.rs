@@ -47,11 +47,9 @@ impl Core {
                 Some(self.save_manifest(&location, &m).await?)
             }
             Creation::Import { source_uri, .. } => {
-                let path =
-                    self.allowed_import(&source_uri).map_err(|m| JobError::Fail("ImportSourceNotAllowed".into(), m))?;
-                let (m, stats) = self.ingest(&location, path, Format::Detect).await?;
+                let (digest, _, stats) = self.import_uri(&location, &source_uri).await?;
                 tracing::info!(disk = %op.resource_key, chunks = stats.chunks, read = stats.chunks_read, written = stats.chunks_written, "imported");
-                Some(self.save_manifest(&location, &m).await?)
+                Some(digest)
             }
             Creation::Copy { source_resource_id } => {
                 let (digest, source) =
@@ -186,10 +184,7 @@ impl Core {
                 let disks = v.storage.os_disk.iter_mut().chain(v.storage.data_disks.iter_mut().map(|d| &mut d.disk));
                 for disk in disks {
                     let Some(uri) = disk.source.as_ref().and_then(|s| s.uri.clone()) else { continue };
-                    let path =
-                        self.allowed_import(&uri).map_err(|m| JobError::Fail("ImportSourceNotAllowed".into(), m))?;
-                    let (m, _) = self.ingest(location, path, Format::Detect).await?;
-                    let digest = self.save_manifest(location, &m).await?;
+                    let (digest, m, _) = self.import_uri(location, &uri).await?;
                     sized(disk, digest, &m);
                 }
             }

@@ -9,7 +9,25 @@ use galleon_blob::ingest::{Format, IngestStats, ingest_file};
 use galleon_blob::store::ChunkStore;
 use galleon_blob::{ChunkId, Manifest};
 
+use crate::jobs::JobError;
 use crate::{Core, CoreError, CoreResult};
+
+/// Where an import reads from.
+pub(crate) enum ImportSource {
+    /// A local file.
+    File(PathBuf),
+    /// An http(s) URL, fetched by the configured [`Fetcher`].
+    Url(String),
+}
+
+/// Downloads an image from an http(s) URL into a local file. The binary supplies one; the core
+/// stays free of any HTTP client.
+#[async_trait::async_trait]
+pub trait Fetcher: Send + Sync {
+    /// Writes the object at `url` to `dest` (sparsely: all-zero ranges may be left unwritten);
+    /// returns its length.
+    async fn fetch(&self, url: &str, dest: &std::path::Path) -> Result<u64, String>;
+}
 
 /// How many worker threads hash an import (this machine class has two cores).
 const INGEST_WORKERS: usize = 2;
@@ -60,22 +78,58 @@ impl Core {
             .map_err(content_error)
     }
 
-    /// Checks an import URL against the allow-list; returns the local path for `file://` URLs.
-    pub(crate) fn allowed_import(&self, uri: &str) -> Result<PathBuf, String> {
+    /// Checks an import URL against the allow-list (and, for `file://`, against `..`).
+    pub(crate) fn allowed_import(&self, uri: &str) -> Result<ImportSource, String> {
         if !self.config().import_allow.iter().any(|prefix| uri.starts_with(prefix.as_str())) {
             return Err(format!(
                 "Importing from '{uri}' is not allowed. Allowed sources start with: {}.",
                 self.config().import_allow.join(", ")
             ));
         }
-        let Some(path) = uri.strip_prefix("file://") else {
-            return Err(format!("Importing from '{uri}' is not supported yet: galleon imports file:// URLs."));
-        };
-        let path = PathBuf::from(path);
-        if path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-            return Err(format!("The import path '{}' may not contain '..'.", path.display()));
+        if let Some(path) = uri.strip_prefix("file://") {
+            let path = PathBuf::from(path);
+            if path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+                return Err(format!("The import path '{}' may not contain '..'.", path.display()));
+            }
+            return Ok(ImportSource::File(path));
         }
-        Ok(path)
+        if (uri.starts_with("http://") || uri.starts_with("https://")) && self.config().fetcher.is_some() {
+            return Ok(ImportSource::Url(uri.to_string()));
+        }
+        Err(format!("Importing from '{uri}' is not supported: galleon imports file://, http:// and https:// URLs."))
+    }
+
+    /// Imports the image at an allowed URL into a region's store; returns its digest and manifest.
+    /// URLs are first fetched (by ranges, sparsely) into the uploads directory.
+    pub(crate) async fn import_uri(
+        &self,
+        region: &str,
+        uri: &str,
+    ) -> Result<(String, Manifest, IngestStats), JobError> {
+        let source = self.allowed_import(uri).map_err(|m| JobError::Fail("ImportSourceNotAllowed".into(), m))?;
+        let (path, staged) = match source {
+            ImportSource::File(path) => (path, false),
+            ImportSource::Url(url) => {
+                let fetcher = self.config().fetcher.clone().expect("allowed_import checked it");
+                let dir = self.config().uploads_dir.clone();
+                tokio::fs::create_dir_all(&dir)
+                    .await
+                    .map_err(|e| JobError::Fail("ImportFailed".into(), e.to_string()))?;
+                let dest = dir.join(format!("fetch-{}.img", uuid::Uuid::new_v4()));
+                if let Err(e) = fetcher.fetch(&url, &dest).await {
+                    let _ = tokio::fs::remove_file(&dest).await;
+                    return Err(JobError::Fail("ImportFailed".into(), format!("Fetching '{url}' failed: {e}")));
+                }
+                (dest, true)
+            }
+        };
+        let result = self.ingest(region, path.clone(), Format::Detect).await;
+        if staged {
+            let _ = tokio::fs::remove_file(&path).await;
+        }
+        let (m, stats) = result?;
+        let digest = self.save_manifest(region, &m).await?;
+        Ok((digest, m, stats))
     }
 
     /// Copies a manifest and the chunks it references from one region's store to another's,

@@ -10,7 +10,7 @@
 pub mod access;
 pub mod auth;
 mod build;
-mod content;
+pub mod content;
 mod disks;
 mod error;
 mod galleries;
@@ -62,6 +62,8 @@ pub struct CoreConfig {
     pub import_allow: Vec<String>,
     /// Where uploads through Write access URLs are staged until `endGetAccess`.
     pub uploads_dir: PathBuf,
+    /// Fetches http(s) import sources; without one only `file://` imports work.
+    pub fetcher: Option<Arc<dyn content::Fetcher>>,
 }
 
 /// The use cases. Cheap to share: hold it in an `Arc`.

@@ -2,7 +2,6 @@
 //! an OS disk and data disks. The build job records their content digests; the chunks are
 //! shared, never copied.
 
-use galleon_blob::ingest::Format;
 use galleon_model::GroupRef;
 use galleon_model::Invalid;
 use galleon_model::ProvisioningState;
@@ -208,11 +207,7 @@ impl Core {
             ImageDiskSource::Snapshot(id) | ImageDiskSource::ManagedDisk(id) => {
                 self.content_of(id, location, "storageProfile").await?.0
             }
-            ImageDiskSource::BlobUri(uri) => {
-                let path = self.allowed_import(uri).map_err(|m| JobError::Fail("ImportSourceNotAllowed".into(), m))?;
-                let (m, _) = self.ingest(location, path, Format::Detect).await?;
-                self.save_manifest(location, &m).await?
-            }
+            ImageDiskSource::BlobUri(uri) => self.import_uri(location, uri).await?.0,
             // Filled in from the VM when the image was accepted (the digest is already set).
             ImageDiskSource::FromVirtualMachine => return Ok(()),
         };

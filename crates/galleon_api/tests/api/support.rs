@@ -62,6 +62,8 @@ pub fn core_over(path: &std::path::Path, key: &[u8]) -> Arc<Core> {
         chunk_stores,
         import_allow: vec![format!("file://{}/", path.join("imports").display())],
         uploads_dir: path.join("uploads"),
+        // http(s) imports are exercised end to end against Azurite (tests/e2e).
+        fetcher: None,
     };
     Arc::new(Core::new(store, config, key).unwrap())
 }
