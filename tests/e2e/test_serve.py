@@ -125,3 +125,37 @@ f[56:60] = struct.pack(">HBB", 65535, 16, 255); f[60:64] = struct.pack(">I", 2)
 f[64:68] = struct.pack(">I", (~(sum(f[:64]) + sum(f[68:]))) & 0xFFFFFFFF)
 sys.stdout.buffer.write(bytes(f))
 """
+
+
+def test_a_region_store_given_by_url_holds_the_chunks(tmp_path):
+    objects = tmp_path / "objects"
+    config = tmp_path / "galleon.toml"
+    config.write_text(f'[region_stores]\neastus = "file://{objects}"\n')
+    s = Server(os.environ.get("GALLEON_BIN", "target/debug/galleon"), extra=["--config", str(config)])
+    try:
+        ca, sub = s.creds["caFile"], s.creds["subscriptionId"]
+        h = {"Authorization": f"Bearer {token(s)}"}
+        path = os.path.join(s.dir, "data", "imports", "small.vhd")
+        size = 4 << 20
+        with open(path, "wb") as f:
+            f.write(os.urandom(size))
+        footer = subprocess.run(["python3", "-c", FOOTER_SCRIPT, str(size)], capture_output=True, check=True).stdout
+        with open(path, "ab") as f:
+            f.write(footer)
+        requests.put(f"{s.endpoint}/subscriptions/{sub}/resourcegroups/objRG?api-version=2024-11-01", json={"location": "eastus"},
+                     headers=h, verify=ca).raise_for_status()
+        disk = f"{s.endpoint}/subscriptions/{sub}/resourceGroups/objRG/providers/Microsoft.Compute/disks/d?api-version=2025-01-02"
+        r = requests.put(disk, json={"location": "eastus", "properties": {"creationData": {"createOption": "Import", "sourceUri": f"file://{path}"}}},
+                         headers=h, verify=ca)
+        op = r.headers["Azure-AsyncOperation"]
+        deadline = time.time() + 30
+        while requests.get(op, headers=h, verify=ca).json()["status"] == "InProgress" and time.time() < deadline:
+            time.sleep(0.1)
+        assert requests.get(op, headers=h, verify=ca).json()["status"] == "Succeeded"
+        stored = [p for p in objects.rglob("*") if p.is_file()]
+        assert len(stored) >= 5, "4 data chunks and the manifest are objects in the configured store"
+        sas = requests.post(disk.replace("?", "/beginGetAccess?"), json={"access": "Read", "durationInSeconds": 60}, headers=h, verify=ca)
+        url = requests.get(sas.headers["Location"], headers=h, verify=ca).json()["accessSAS"]
+        assert requests.get(url, verify=ca).content == open(path, "rb").read()
+    finally:
+        s.stop()

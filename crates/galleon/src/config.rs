@@ -53,6 +53,8 @@ struct FileConfig {
     regions: Option<Vec<String>>,
     import_allow: Option<Vec<String>>,
     tls: Option<FileTls>,
+    /// Region → store URL (`memory://`, `file:///dir`), served through `object_store`.
+    region_stores: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -74,6 +76,8 @@ pub(crate) struct Settings {
     pub regions: Vec<String>,
     /// URL prefixes imports may read from.
     pub import_allow: Vec<String>,
+    /// Region stores given by URL; other regions use `DATA_DIR/regions/<region>`.
+    pub region_stores: std::collections::BTreeMap<String, String>,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -103,7 +107,14 @@ impl Settings {
             vec![format!("file://{}/", abs.join("imports").display())]
         };
         let import_allow = args.import_allow.or(file.import_allow).unwrap_or_else(default_imports);
+        let region_stores = file
+            .region_stores
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(r, u)| (galleon_model::region::canonical(&r), u))
+            .collect();
         Ok(Self {
+            region_stores,
             import_allow,
             data_dir,
             listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8443".parse().expect("valid default")),

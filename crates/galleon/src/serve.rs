@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use galleon_api::{AppState, app};
-use galleon_blob::store::{ChunkStore, LocalStore};
+use galleon_blob::store::{ChunkStore, LocalStore, ObjectChunkStore};
 use galleon_core::{Core, CoreConfig, jobs};
 use galleon_store::sqlite::SqliteStore;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -34,9 +34,14 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     let mut chunk_stores: BTreeMap<String, Arc<dyn ChunkStore>> = BTreeMap::new();
     for region in &settings.regions {
-        let store = LocalStore::open(&dir.join("regions").join(region))
-            .with_context(|| format!("opening the store of {region}"))?;
-        chunk_stores.insert(region.clone(), Arc::new(store));
+        let store: Arc<dyn ChunkStore> = match settings.region_stores.get(region) {
+            Some(url) => object_chunk_store(url).with_context(|| format!("the store of {region}"))?,
+            None => Arc::new(
+                LocalStore::open(&dir.join("regions").join(region))
+                    .with_context(|| format!("opening the store of {region}"))?,
+            ),
+        };
+        chunk_stores.insert(region.clone(), store);
     }
     std::fs::create_dir_all(dir.join("imports"))?;
     let config = CoreConfig {
@@ -120,6 +125,19 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     println!("galleon stopped");
     Ok(())
+}
+
+/// A region store given by URL, through `object_store`.
+fn object_chunk_store(url: &str) -> anyhow::Result<Arc<dyn ChunkStore>> {
+    let inner: Arc<dyn object_store::ObjectStore> = if url == "memory://" {
+        Arc::new(object_store::memory::InMemory::new())
+    } else if let Some(path) = url.strip_prefix("file://") {
+        std::fs::create_dir_all(path)?;
+        Arc::new(object_store::local::LocalFileSystem::new_with_prefix(path)?)
+    } else {
+        anyhow::bail!("unsupported region store URL '{url}' (use memory:// or file:///dir)");
+    };
+    Ok(Arc::new(ObjectChunkStore::new(inner, "chunks")))
 }
 
 async fn shutdown_signal() {

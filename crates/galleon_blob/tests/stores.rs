@@ -16,6 +16,20 @@ async fn local_store_conforms() {
 }
 
 #[tokio::test]
+async fn object_store_backends_conform() {
+    use std::sync::Arc;
+
+    use galleon_blob::store::ObjectChunkStore;
+    use object_store::local::LocalFileSystem;
+    use object_store::memory::InMemory;
+
+    conformance::run_all(&ObjectChunkStore::new(Arc::new(InMemory::new()), "region/chunks")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let fs = LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+    conformance::run_all(&ObjectChunkStore::new(Arc::new(fs), "chunks")).await;
+}
+
+#[tokio::test]
 async fn corrupted_chunks_are_never_served() {
     let data = Bytes::from(vec![7u8; 4096]);
     let id = ChunkId::of(&data);

@@ -9,12 +9,14 @@
 pub mod conformance;
 mod local;
 mod memory;
+mod object;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
 pub use local::LocalStore;
 pub use memory::MemoryStore;
+pub use object::ObjectChunkStore;
 
 use crate::ChunkId;
 
