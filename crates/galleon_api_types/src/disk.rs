@@ -79,6 +79,9 @@ pub struct DiskProperties {
     /// galleon: the content's manifest digest (BLAKE3), once it has content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// The Marketplace plan of the content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_plan: Option<crate::image::PlanWire>,
 }
 
 /// `creationData`.
@@ -131,6 +134,11 @@ pub fn to_request(body: DiskResource) -> DiskRequest {
         os_type: p.os_type,
         hyper_v_generation: p.hyper_v_generation,
         sku: body.sku.and_then(|s| s.name),
+        purchase_plan: p.purchase_plan.map(|x| galleon_model::image_definition::PurchasePlan {
+            name: x.name,
+            publisher: x.publisher,
+            product: x.product,
+        }),
     }
 }
 
@@ -169,6 +177,11 @@ pub fn to_wire(r: &Tracked<Disk>, type_name: &str) -> DiskResource {
             time_created: Some(dates::format(r.created_at)),
             disk_state: Some(d.state.as_str().into()),
             digest: d.digest.clone(),
+            purchase_plan: d.purchase_plan.as_ref().map(|x| crate::image::PlanWire {
+                name: x.name.clone(),
+                publisher: x.publisher.clone(),
+                product: x.product.clone(),
+            }),
         }),
     }
 }

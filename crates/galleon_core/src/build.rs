@@ -56,6 +56,7 @@ impl Core {
                     self.content_of(&source_resource_id, &location, "properties.creationData.sourceResourceId").await?;
                 disk.os_type = disk.os_type.or(source.properties.os_type);
                 disk.hyper_v_generation = disk.hyper_v_generation.or(source.properties.hyper_v_generation);
+                disk.purchase_plan = disk.purchase_plan.clone().or(source.properties.purchase_plan.clone());
                 Some(digest)
             }
             Creation::FromImage { image_id } => {
@@ -64,6 +65,7 @@ impl Core {
                     .await?;
                 disk.os_type = Some(def.properties.os_type);
                 disk.hyper_v_generation = Some(def.properties.hyper_v_generation);
+                disk.purchase_plan = def.properties.purchase_plan.clone();
                 version.properties.storage.os_disk.and_then(|d| d.digest)
             }
         };

@@ -54,8 +54,7 @@ impl Core {
             };
             return self.commit(pending).await;
         }
-        let image = ManagedImage::create(req)?;
-        let mut image = image;
+        let mut image = ManagedImage::create(req)?;
         if let Some(vm) = image.source_virtual_machine.clone() {
             // Azure captures managed images only from generalized VMs.
             let source = self.vm_source(&vm, &location, "properties.sourceVirtualMachine.id").await?;
@@ -74,6 +73,7 @@ impl Core {
                 digest: Some(digest.to_string()),
             };
             image.os_type = source.os_type.unwrap_or(image.os_type);
+            image.purchase_plan = source.plan.clone();
             for (lun, digest, gb) in source.disks {
                 if lun < 0 {
                     image.os_disk = disk(&digest, gb);
@@ -85,10 +85,15 @@ impl Core {
         let disks = std::iter::once(("properties.storageProfile.osDisk".to_string(), &image.os_disk)).chain(
             image.data_disks.iter().map(|(lun, d)| (format!("properties.storageProfile.dataDisks[lun {lun}]"), d)),
         );
-        for (target, disk) in disks {
+        let mut plan = image.purchase_plan.clone();
+        for (i, (target, disk)) in disks.enumerate() {
+            let is_os = i == 0;
             match &disk.source {
                 ImageDiskSource::Snapshot(id) | ImageDiskSource::ManagedDisk(id) => {
-                    self.content_of(id, &location, &target).await?;
+                    let (_, disk) = self.content_of(id, &location, &target).await?;
+                    if is_os {
+                        plan = disk.properties.purchase_plan.clone();
+                    }
                 }
                 ImageDiskSource::BlobUri(uri) => {
                     self.allowed_import(uri).map_err(|m| Invalid::param(format!("{target}.blobUri"), m))?;
@@ -96,6 +101,7 @@ impl Core {
                 ImageDiskSource::FromVirtualMachine => {}
             }
         }
+        image.purchase_plan = plan;
         let value = Self::creating(group.compute_id("images", name), name, location, env.tags, image);
         let job = Job::BuildManagedImage;
         let pending = Pending {

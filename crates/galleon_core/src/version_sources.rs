@@ -3,7 +3,7 @@
 //! one `latest` resolves to in the disk's region.
 
 use galleon_model::disk::Disk;
-use galleon_model::image_definition::ImageDefinition;
+use galleon_model::image_definition::{ImageDefinition, PurchasePlan};
 use galleon_model::image_version::{ImageVersion, SourceKind};
 use galleon_model::latest::{self, Candidate};
 use galleon_model::resource::Tracked;
@@ -29,6 +29,8 @@ impl Core {
         def: &ImageDefinition,
         location: &str,
     ) -> CoreResult<()> {
+        // The source's Marketplace plan, which must be the definition's exactly.
+        let mut plan: Option<PurchasePlan> = None;
         match v.source_kind {
             SourceKind::Disks => {
                 let disks = v.storage.os_disk.iter().map(|d| (format!("{SP}.osDiskImage.source.id"), d, true)).chain(
@@ -42,11 +44,15 @@ impl Core {
                     let Some(id) = disk.source.as_ref().and_then(|s| s.id.as_deref()) else { continue };
                     let (_, found) = self.content_of(id, location, &target).await?;
                     check_disk_against(&found, def, is_os, id, &target)?;
+                    if is_os {
+                        plan = found.properties.purchase_plan.clone();
+                    }
                 }
             }
             SourceKind::GalleryImageVersion => {
                 let id = v.storage.source_id.as_deref().unwrap_or_default();
                 let (_, source_def) = self.version_by_id(id, location, &format!("{SP}.source.id")).await?;
+                plan = source_def.properties.purchase_plan.clone();
                 if source_def.properties.os_type != def.os_type {
                     return Err(Invalid::param(
                         format!("{SP}.source.id"),
@@ -73,6 +79,7 @@ impl Core {
                 let id = v.storage.source_id.as_deref().unwrap_or_default();
                 let target = format!("{SP}.source.id");
                 let img = self.managed_image_by_id(id, location, &target).await?.properties;
+                plan = img.purchase_plan.clone();
                 let mismatch = |what: &str, theirs: &str, ours: &str| -> CoreResult<()> {
                     Err(Invalid::param(
                         &target,
@@ -106,7 +113,9 @@ impl Core {
             SourceKind::VirtualMachine => {
                 let id = v.storage.source_id.as_deref().or(v.storage.virtual_machine_id.as_deref()).unwrap_or_default();
                 let target = format!("{SP}.source.id");
-                let state = self.vm_source(id, location, &target).await?.state;
+                let source = self.vm_source(id, location, &target).await?;
+                let state = source.state;
+                plan = source.plan;
                 if state != def.os_state {
                     return Err(Invalid::param(
                         &target,
@@ -119,6 +128,27 @@ impl Core {
                     .into());
                 }
             }
+        }
+        if plan != def.purchase_plan {
+            let show = |p: &Option<PurchasePlan>| {
+                p.as_ref().map_or("none".to_string(), |p| {
+                    format!(
+                        "{}/{}/{}",
+                        p.publisher.as_deref().unwrap_or(""),
+                        p.product.as_deref().unwrap_or(""),
+                        p.name.as_deref().unwrap_or("")
+                    )
+                })
+            };
+            return Err(Invalid::param(
+                "galleryImageVersion.properties.storageProfile",
+                format!(
+                    "The purchase plan of the source ({}) does not match the purchase plan of the gallery image definition ({}).",
+                    show(&plan),
+                    show(&def.purchase_plan)
+                ),
+            )
+            .into());
         }
         Ok(())
     }

@@ -35,6 +35,8 @@ pub(crate) struct VmSource {
     pub os_type: Option<OsType>,
     /// (lun, digest, GiB); lun -1 is the OS disk.
     pub disks: Vec<(i32, String, u64)>,
+    /// The OS disk's Marketplace plan.
+    pub plan: Option<galleon_model::image_definition::PurchasePlan>,
 }
 
 /// The content an OS disk made from `image_id` gets: (digest, OS type, generation).
@@ -321,17 +323,19 @@ impl Core {
             .ok_or_else(|| Invalid::param(target, format!("The virtual machine {id} is still being created.")))?;
         let mut disks = Vec::new();
         let mut os_type = None;
+        let mut plan = None;
         for (lun, disk_id) in std::iter::once((-1, os))
             .chain(vm.properties.data_disks.iter().filter_map(|(l, _, d)| d.clone().map(|d| (*l, d))))
         {
             let (digest, disk) = self.content_of(&disk_id, location, target).await?;
             if lun < 0 {
                 os_type = disk.properties.os_type;
+                plan = disk.properties.purchase_plan.clone();
             }
             disks.push((lun, digest, disk.properties.disk_size_gb.unwrap_or(0)));
         }
         let state = if vm.properties.generalized { OsState::Generalized } else { OsState::Specialized };
-        Ok(VmSource { state, os_type, disks })
+        Ok(VmSource { state, os_type, disks, plan })
     }
 }
 
@@ -348,5 +352,6 @@ fn blank_disk() -> Disk {
         digest: None,
         unique_id: uuid::Uuid::new_v4().to_string(),
         access: None,
+        purchase_plan: None,
     }
 }

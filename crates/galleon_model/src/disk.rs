@@ -3,7 +3,7 @@
 
 use crate::Invalid;
 use crate::enums::arm_enum;
-use crate::image_definition::{HyperVGeneration, OsType};
+use crate::image_definition::{HyperVGeneration, OsType, PurchasePlan};
 use crate::resource_id::{ResourceId, ResourceKind};
 
 arm_enum!(
@@ -100,6 +100,8 @@ pub struct Disk {
     pub unique_id: String,
     /// The access URL grant in force, if any.
     pub access: Option<AccessGrant>,
+    /// `purchasePlan` of the content (a Marketplace plan), carried into images made from it.
+    pub purchase_plan: Option<PurchasePlan>,
 }
 
 /// A `beginGetAccess` grant: the hash of the URL's secret, its mode and expiry.
@@ -137,6 +139,8 @@ pub struct DiskRequest {
     pub hyper_v_generation: Option<String>,
     /// `sku.name`.
     pub sku: Option<String>,
+    /// `purchasePlan`.
+    pub purchase_plan: Option<PurchasePlan>,
 }
 
 const CD: &str = "properties.creationData";
@@ -228,6 +232,7 @@ impl Disk {
             digest: None,
             unique_id,
             access: None,
+            purchase_plan: req.purchase_plan,
         })
     }
 }

@@ -52,6 +52,8 @@ pub struct ManagedImage {
     pub data_disks: Vec<(i32, ImageDisk)>,
     /// `sourceVirtualMachine.id`, when captured from a VM.
     pub source_virtual_machine: Option<String>,
+    /// The Marketplace plan of the OS disk's content, if any.
+    pub purchase_plan: Option<crate::image_definition::PurchasePlan>,
 }
 
 /// One disk as a request gives it.
@@ -188,6 +190,7 @@ impl ManagedImage {
             os_disk,
             data_disks,
             source_virtual_machine: req.source_virtual_machine,
+            purchase_plan: None,
         })
     }
 }

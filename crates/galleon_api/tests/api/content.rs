@@ -421,3 +421,32 @@ async fn vms_own_disks_and_can_be_captured() {
     let url = access_url(&app, &os_disk_id[os_disk_id.find("/subscriptions").unwrap()..], "Read").await;
     assert!(download(&app, &url, None).await.1 == bytes);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_definition_with_a_plan_takes_only_sources_with_that_plan() {
+    let app = TestApp::new().await;
+    let (g, _) = app.seed_definition("rg", "gal", "img").await;
+    let plan = json!({ "name": "gold", "publisher": "contoso", "product": "base" });
+    let mut def = definition_body("westcentralus", "contoso", "base", "gold");
+    def["properties"]["purchasePlan"] = plan.clone();
+    assert_eq!(app.put(&format!("{g}/images/planned?api-version=2021-10-01"), def).await.status, StatusCode::CREATED);
+    let file = app.dir.path().join("imports/p.vhd");
+    write_vhd(&file, 2, 31);
+    let plain = import_disk(&app, "rg", "plain", &file, "Linux").await;
+    let body = json!({ "location": "westcentralus", "properties": { "purchasePlan": plan, "osType": "Linux", "hyperVGeneration": "V2",
+        "creationData": { "createOption": "Copy", "sourceResourceId": plain["id"] } } });
+    app.put(&format!("{}/disks/planned?{DISK_API}", rg_path("rg")), body).await;
+    app.settle().await;
+    let planned = app.get(&format!("{}/disks/planned?{DISK_API}", rg_path("rg"))).await;
+    assert_eq!(planned.body["properties"]["purchasePlan"]["name"], "gold");
+
+    let version = |src: &Value| json!({ "location": "westcentralus", "properties": { "storageProfile": { "osDiskImage": { "source": { "id": src } } } } });
+    let r = app.put(&format!("{g}/images/planned/versions/1.0.0?{COMPUTE}"), version(&plain["id"])).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("purchase plan"), "{}", r.body);
+    let r = app.put(&format!("{g}/images/planned/versions/1.0.0?{COMPUTE}"), version(&planned.body["id"])).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // And the plan-less definition refuses the planned disk.
+    let r = app.put(&format!("{g}/images/img/versions/1.0.0?{COMPUTE}"), version(&planned.body["id"])).await;
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("purchase plan"), "{}", r.body);
+}
