@@ -12,6 +12,7 @@
 //! with reused buffers; [`export`] streams the exact bytes back. This crate knows nothing of HTTP
 //! or SQL.
 
+pub mod aligned;
 mod chunk_id;
 pub mod export;
 pub mod ingest;

@@ -3,6 +3,7 @@
 //! stray temporary files, which [`LocalStore::open`] removes.
 
 use std::io::{ErrorKind, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,7 +74,22 @@ impl ChunkStore for LocalStore {
             std::fs::create_dir_all(path.parent().expect("nested path")).map_err(io)?;
             let n = s.tmp_seq.fetch_add(1, Ordering::Relaxed);
             let tmp = s.root.join("tmp").join(format!("{}.{}.{n}", id.to_hex(), std::process::id()));
-            let mut f = std::fs::File::create(&tmp).map_err(io)?;
+            // Aligned chunks go straight to the disk (O_DIRECT), skipping the page cache; anything
+            // else, or a filesystem without O_DIRECT, is written normally.
+            let direct = if crate::aligned::is_aligned(&data) {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .custom_flags(crate::aligned::direct_flag())
+                    .open(&tmp)
+                    .ok()
+            } else {
+                None
+            };
+            let mut f = match direct {
+                Some(f) => f,
+                None => std::fs::File::create(&tmp).map_err(io)?,
+            };
             f.write_all(&data).map_err(io)?;
             drop(f);
             std::fs::rename(&tmp, &path).map_err(io)?;
