@@ -186,17 +186,7 @@ impl Core {
         kind: DiskKind,
         page: &PageRequest,
     ) -> CoreResult<Page<Tracked<Disk>>> {
-        let prefix = match group {
-            Some(g) => format!("{}/providers/microsoft.compute/{}/", g.key(), kind.segment()),
-            None => format!("/subscriptions/{}/", subscription.to_ascii_lowercase()),
-        };
-        let check = async {
-            match group {
-                Some(g) => self.require_group(g).await,
-                None => self.require_subscription(subscription).await.map(drop),
-            }
-        };
-        self.list_page(kind.store_kind(), &prefix, page, check).await
+        self.list_scoped(kind.store_kind(), kind.segment(), subscription, group, page).await
     }
 
     /// Starts deleting a disk or snapshot; `None` when absent.

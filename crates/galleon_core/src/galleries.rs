@@ -84,17 +84,7 @@ impl Core {
         group: Option<&GroupRef>,
         page: &PageRequest,
     ) -> CoreResult<Page<Tracked<Gallery>>> {
-        let prefix = match group {
-            Some(g) => format!("{}/providers/microsoft.compute/galleries/", g.key()),
-            None => format!("/subscriptions/{}/", subscription.to_ascii_lowercase()),
-        };
-        let check = async {
-            match group {
-                Some(g) => self.require_group(g).await,
-                None => self.require_subscription(subscription).await.map(drop),
-            }
-        };
-        self.list_page(Kind::Gallery, &prefix, page, check).await
+        self.list_scoped(Kind::Gallery, "galleries", subscription, group, page).await
     }
 
     /// Starts deleting a gallery; `None` when it does not exist. 409 while it has definitions.

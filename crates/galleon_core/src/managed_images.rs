@@ -132,17 +132,7 @@ impl Core {
         group: Option<&GroupRef>,
         page: &PageRequest,
     ) -> CoreResult<Page<Tracked<ManagedImage>>> {
-        let prefix = match group {
-            Some(g) => format!("{}/providers/microsoft.compute/images/", g.key()),
-            None => format!("/subscriptions/{}/", subscription.to_ascii_lowercase()),
-        };
-        let check = async {
-            match group {
-                Some(g) => self.require_group(g).await,
-                None => self.require_subscription(subscription).await.map(drop),
-            }
-        };
-        self.list_page(Kind::ManagedImage, &prefix, page, check).await
+        self.list_scoped(Kind::ManagedImage, "images", subscription, group, page).await
     }
 
     /// Starts deleting a managed image; `None` when absent.

@@ -114,6 +114,29 @@ impl Core {
         Ok(Page::from_rows(rows.into_iter().map(|(k, r)| (k, r.value)).collect(), size))
     }
 
+    /// One page of a top-level resource type (`segment` as in its ARM path, lowercase) in a
+    /// group, or in the whole subscription when `group` is `None`.
+    pub(crate) async fn list_scoped<P: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        segment: &str,
+        subscription: &str,
+        group: Option<&GroupRef>,
+        page: &PageRequest,
+    ) -> CoreResult<Page<Tracked<P>>> {
+        let prefix = match group {
+            Some(g) => format!("{}/providers/microsoft.compute/{segment}/", g.key()),
+            None => format!("/subscriptions/{}/", subscription.to_ascii_lowercase()),
+        };
+        let check = async {
+            match group {
+                Some(g) => self.require_group(g).await,
+                None => self.require_subscription(subscription).await.map(drop),
+            }
+        };
+        self.list_page(kind, &prefix, page, check).await
+    }
+
     /// Refuses a write while another operation on the resource is running.
     pub(crate) fn check_idle<P>(existing: &Tracked<P>) -> CoreResult<()> {
         match existing.provisioning_state {

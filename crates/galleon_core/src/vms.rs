@@ -234,17 +234,7 @@ impl Core {
         group: Option<&GroupRef>,
         page: &PageRequest,
     ) -> CoreResult<Page<Tracked<VirtualMachine>>> {
-        let prefix = match group {
-            Some(g) => format!("{}/providers/microsoft.compute/virtualmachines/", g.key()),
-            None => format!("/subscriptions/{}/", subscription.to_ascii_lowercase()),
-        };
-        let check = async {
-            match group {
-                Some(g) => self.require_group(g).await,
-                None => self.require_subscription(subscription).await.map(drop),
-            }
-        };
-        self.list_page(Kind::Vm, &prefix, page, check).await
+        self.list_scoped(Kind::Vm, "virtualmachines", subscription, group, page).await
     }
 
     /// `powerOff`, `deallocate`, `start`, `restart` or `generalize`; returns a finished operation.
