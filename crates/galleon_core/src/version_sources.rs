@@ -2,8 +2,8 @@
 //! problems synchronously), and what a disk made from a version gets: the version named, or the
 //! one `latest` resolves to in the disk's region.
 
-use galleon_model::disk::Disk;
 use galleon_model::image_definition::{ImageDefinition, PurchasePlan};
+use galleon_model::image_version::source_rules::{self, SourceFacts};
 use galleon_model::image_version::{ImageVersion, SourceKind};
 use galleon_model::latest::{self, Candidate};
 use galleon_model::resource::Tracked;
@@ -14,25 +14,20 @@ use galleon_store::Kind;
 
 use crate::{Core, CoreResult, PageRequest};
 
-/// Azure's limit on a data disk of an image version.
-const MAX_DATA_DISK_GB: u64 = 1024;
-
 const SP: &str = "galleryImageVersion.properties.storageProfile";
 
 impl Core {
-    /// Checks the sources of a new version: they exist in its region, hold content, and match
-    /// the definition. Managed images and virtual machines are not resources galleon has yet, so
-    /// those sources are only checked for form (the version then records no content).
+    /// Checks the sources of a new version: they exist in its region, hold content, and agree
+    /// with the definition (the rules are `galleon_model::image_version::source_rules`).
     pub(crate) async fn check_version_sources(
         &self,
         v: &ImageVersion,
         def: &ImageDefinition,
         location: &str,
     ) -> CoreResult<()> {
-        // The source's Marketplace plan, which must be the definition's exactly.
-        let mut plan: Option<PurchasePlan> = None;
-        match v.source_kind {
+        let plan: Option<PurchasePlan> = match v.source_kind {
             SourceKind::Disks => {
+                let mut plan = None;
                 let disks = v.storage.os_disk.iter().map(|d| (format!("{SP}.osDiskImage.source.id"), d, true)).chain(
                     v.storage
                         .data_disks
@@ -42,28 +37,36 @@ impl Core {
                 );
                 for (target, disk, is_os) in disks {
                     let Some(id) = disk.source.as_ref().and_then(|s| s.id.as_deref()) else { continue };
-                    let (_, found) = self.content_of(id, location, &target).await?;
-                    check_disk_against(&found, def, is_os, id, &target)?;
+                    let found = self.content_of(id, location, &target).await?.1.properties;
                     if is_os {
-                        plan = found.properties.purchase_plan.clone();
+                        let facts = SourceFacts {
+                            id,
+                            target: &target,
+                            os_type: found.os_type,
+                            os_state: None,
+                            generation: found.hyper_v_generation,
+                        };
+                        source_rules::check_source(def, &facts)?;
+                        plan = found.purchase_plan;
+                    } else {
+                        source_rules::check_data_disk_size(id, &target, found.disk_size_gb)?;
                     }
                 }
+                plan
             }
             SourceKind::GalleryImageVersion => {
                 let id = v.storage.source_id.as_deref().unwrap_or_default();
-                let (_, source_def) = self.version_by_id(id, location, &format!("{SP}.source.id")).await?;
-                plan = source_def.properties.purchase_plan.clone();
-                if source_def.properties.os_type != def.os_type {
-                    return Err(Invalid::param(
-                        format!("{SP}.source.id"),
-                        format!(
-                            "The resource with id '{id}' has a different OS type ['{}'] than the parent gallery image OS type generation ['{}']",
-                            source_def.properties.os_type.as_str(),
-                            def.os_type.as_str()
-                        ),
-                    )
-                    .into());
-                }
+                let target = format!("{SP}.source.id");
+                let source_def = self.version_by_id(id, location, &target).await?.1.properties;
+                let facts = SourceFacts {
+                    id,
+                    target: &target,
+                    os_type: Some(source_def.os_type),
+                    os_state: None,
+                    generation: None,
+                };
+                source_rules::check_source(def, &facts)?;
+                source_def.purchase_plan
             }
             SourceKind::Vhds => {
                 for (i, disk) in
@@ -74,82 +77,39 @@ impl Core {
                             .map_err(|m| Invalid::param(format!("{SP}.disk[{i}].source.uri"), m))?;
                     }
                 }
+                None
             }
             SourceKind::ManagedImage => {
                 let id = v.storage.source_id.as_deref().unwrap_or_default();
                 let target = format!("{SP}.source.id");
                 let img = self.managed_image_by_id(id, location, &target).await?.properties;
-                plan = img.purchase_plan.clone();
-                let mismatch = |what: &str, theirs: &str, ours: &str| -> CoreResult<()> {
-                    Err(Invalid::param(
-                        &target,
-                        format!("The resource with id '{id}' has a different {what} ['{theirs}'] than the parent gallery image {what} ['{ours}']"),
-                    )
-                    .into())
+                let facts = SourceFacts {
+                    id,
+                    target: &target,
+                    os_type: Some(img.os_type),
+                    os_state: Some(img.os_state),
+                    generation: Some(img.hyper_v_generation),
                 };
-                if img.os_type != def.os_type {
-                    mismatch("OS type", img.os_type.as_str(), def.os_type.as_str())?;
-                }
-                if img.hyper_v_generation != def.hyper_v_generation {
-                    mismatch(
-                        "Hypervisor generation",
-                        img.hyper_v_generation.as_str(),
-                        def.hyper_v_generation.as_str(),
-                    )?;
-                }
-                if img.os_state != def.os_state {
-                    return Err(Invalid::param(
-                        &target,
-                        format!(
-                            "Cannot create Gallery Image Version from: {id} since the OS State in the parent gallery image ({}) is not {}.",
-                            def.os_state.as_str(),
-                            img.os_state.as_str()
-                        ),
-                    )
-                    .into());
-                }
+                source_rules::check_source(def, &facts)?;
                 self.refuse_if_image_busy(id, location).await?;
+                img.purchase_plan
             }
             SourceKind::VirtualMachine => {
                 let id = v.storage.source_id.as_deref().or(v.storage.virtual_machine_id.as_deref()).unwrap_or_default();
                 let target = format!("{SP}.source.id");
                 let source = self.vm_source(id, location, &target).await?;
-                let state = source.state;
-                plan = source.plan;
-                if state != def.os_state {
-                    return Err(Invalid::param(
-                        &target,
-                        format!(
-                            "Cannot create Gallery Image Version from: {id} since the OS State in the parent gallery image ({}) is not {}.",
-                            def.os_state.as_str(),
-                            state.as_str()
-                        ),
-                    )
-                    .into());
-                }
+                let facts = SourceFacts {
+                    id,
+                    target: &target,
+                    os_type: source.os_type,
+                    os_state: Some(source.state),
+                    generation: None,
+                };
+                source_rules::check_source(def, &facts)?;
+                source.plan
             }
-        }
-        if plan != def.purchase_plan {
-            let show = |p: &Option<PurchasePlan>| {
-                p.as_ref().map_or("none".to_string(), |p| {
-                    format!(
-                        "{}/{}/{}",
-                        p.publisher.as_deref().unwrap_or(""),
-                        p.product.as_deref().unwrap_or(""),
-                        p.name.as_deref().unwrap_or("")
-                    )
-                })
-            };
-            return Err(Invalid::param(
-                "galleryImageVersion.properties.storageProfile",
-                format!(
-                    "The purchase plan of the source ({}) does not match the purchase plan of the gallery image definition ({}).",
-                    show(&plan),
-                    show(&def.purchase_plan)
-                ),
-            )
-            .into());
-        }
+        };
+        source_rules::check_plan(def, plan.as_ref())?;
         Ok(())
     }
 
@@ -261,49 +221,4 @@ impl Core {
         });
         Ok(latest::resolve(candidates, region).map(|n| n.to_string()))
     }
-}
-
-fn check_disk_against(
-    disk: &Tracked<Disk>,
-    def: &ImageDefinition,
-    is_os: bool,
-    id: &str,
-    target: &str,
-) -> CoreResult<()> {
-    let d = &disk.properties;
-    if is_os {
-        if let Some(os) = d.os_type
-            && os != def.os_type
-        {
-            return Err(Invalid::param(
-                    target,
-                    format!(
-                        "The resource with id '{id}' has a different OS type ['{}'] than the parent gallery image OS type generation ['{}']",
-                        os.as_str(),
-                        def.os_type.as_str()
-                    ),
-                )
-                .into());
-        }
-        if let Some(generation) = d.hyper_v_generation
-            && generation != def.hyper_v_generation
-        {
-            return Err(Invalid::param(
-                    target,
-                    format!(
-                        "The resource with id '{id}' has a different Hypervisor generation ['{}'] than the parent gallery image Hypervisor generation ['{}']",
-                        generation.as_str(),
-                        def.hyper_v_generation.as_str()
-                    ),
-                )
-                .into());
-        }
-    } else if d.disk_size_gb.is_some_and(|gb| gb > MAX_DATA_DISK_GB) {
-        return Err(Invalid::param(
-            target,
-            format!("The data disk '{id}' is larger than 1 TiB; image version data disks can be at most 1 TiB."),
-        )
-        .into());
-    }
-    Ok(())
 }

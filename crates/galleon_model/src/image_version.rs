@@ -680,5 +680,7 @@ fn same_sources(a: &StorageProfile, b: &StorageProfile) -> bool {
     ids(a) == ids(b)
 }
 
+pub mod source_rules;
+
 #[cfg(test)]
 mod tests;
