@@ -32,7 +32,8 @@ gal="$rg/providers/Microsoft.Compute/galleries/benchGallery"
 arm -X PUT -d '{"location":"westcentralus"}' "$rg?api-version=2024-11-01"
 arm -X PUT -d '{"location":"westcentralus"}' "$gal?api-version=2026-03-03"; sleep 0.3
 arm -X PUT -d '{"location":"westcentralus","properties":{"osType":"Linux","osState":"Generalized","identifier":{"publisher":"p","offer":"o","sku":"s"}}}' "$gal/images/img?api-version=2021-10-01"; sleep 0.3
-arm -X PUT -d '{"location":"westcentralus","properties":{"publishingProfile":{"targetRegions":[{"name":"westcentralus"},{"name":"eastus"}]},"storageProfile":{"source":{"id":"/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/images/mi"}}}}' "$gal/images/img/versions/1.0.0?api-version=2024-03-03"; sleep 0.5
+arm -X PUT -d '{"location":"westcentralus","properties":{"diskSizeGB":1,"creationData":{"createOption":"Empty"}}}' "$rg/providers/Microsoft.Compute/disks/src?api-version=2025-01-02"; sleep 0.5
+arm -X PUT -d "{\"location\":\"westcentralus\",\"properties\":{\"publishingProfile\":{\"targetRegions\":[{\"name\":\"westcentralus\"},{\"name\":\"eastus\"}]},\"storageProfile\":{\"osDiskImage\":{\"source\":{\"id\":\"/subscriptions/$(c subscriptionId)/resourceGroups/benchRG/providers/Microsoft.Compute/disks/src\"}}}}}" "$gal/images/img/versions/1.0.0?api-version=2024-03-03"; sleep 0.5
 version_url="$gal/images/img/versions/1.0.0?api-version=2024-03-03&\$expand=ReplicationStatus"
 arm "$version_url"
 
