@@ -38,6 +38,9 @@ pub(crate) struct ServeArgs {
     /// Comma-separated canonical region names this deployment serves.
     #[arg(long, env = "GALLEON_REGIONS", value_delimiter = ',')]
     regions: Option<Vec<String>>,
+    /// `link` (default): hard-link chunks between stores on one filesystem; `copy`: always copy.
+    #[arg(long, env = "GALLEON_REPLICATION_COPY")]
+    replication_copy: Option<String>,
     /// Comma-separated URL prefixes imports may read from (default: DATA_DIR/imports/).
     #[arg(long, env = "GALLEON_IMPORT_ALLOW", value_delimiter = ',')]
     import_allow: Option<Vec<String>>,
@@ -52,6 +55,7 @@ struct FileConfig {
     insecure_http: Option<bool>,
     regions: Option<Vec<String>>,
     import_allow: Option<Vec<String>>,
+    replication_copy: Option<String>,
     tls: Option<FileTls>,
     /// Region → store URL (`memory://`, `file:///dir`), served through `object_store`.
     region_stores: Option<std::collections::BTreeMap<String, String>>,
@@ -78,6 +82,8 @@ pub(crate) struct Settings {
     pub import_allow: Vec<String>,
     /// Region stores given by URL; other regions use `DATA_DIR/regions/<region>`.
     pub region_stores: std::collections::BTreeMap<String, String>,
+    /// Link chunks between local stores instead of copying them.
+    pub link_copies: bool,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -113,7 +119,10 @@ impl Settings {
             .into_iter()
             .map(|(r, u)| (galleon_model::region::canonical(&r), u))
             .collect();
+        let copy = args.replication_copy.or(file.replication_copy).unwrap_or_else(|| "link".into());
+        anyhow::ensure!(copy == "link" || copy == "copy", "replication_copy must be 'link' or 'copy', not '{copy}'");
         Ok(Self {
+            link_copies: copy == "link",
             region_stores,
             import_allow,
             data_dir,

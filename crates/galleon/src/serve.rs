@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use galleon_api::{AppState, app};
 use galleon_blob::store::{ChunkStore, LocalStore, ObjectChunkStore};
+use galleon_core::regions::RegionStore;
 use galleon_core::{Core, CoreConfig, jobs};
+use galleon_model::image_version::StorageAccountType;
 use galleon_store::sqlite::SqliteStore;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
@@ -32,16 +34,18 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     if resumed > 0 {
         tracing::info!(resumed, "resuming operations interrupted by the previous run");
     }
-    let mut chunk_stores: BTreeMap<String, Arc<dyn ChunkStore>> = BTreeMap::new();
+    let mut chunk_stores: BTreeMap<String, Vec<RegionStore>> = BTreeMap::new();
     for region in &settings.regions {
-        let store: Arc<dyn ChunkStore> = match settings.region_stores.get(region) {
-            Some(url) => object_chunk_store(url).with_context(|| format!("the store of {region}"))?,
-            None => Arc::new(
-                LocalStore::open(&dir.join("regions").join(region))
-                    .with_context(|| format!("opening the store of {region}"))?,
-            ),
+        let stores = match settings.region_stores.get(region) {
+            Some(url) => vec![RegionStore {
+                name: "standard_lrs-1".into(),
+                kind: StorageAccountType::StandardLrs,
+                store: object_chunk_store(url).with_context(|| format!("the store of {region}"))?,
+            }],
+            None => default_stores(&dir.join("regions").join(region))
+                .with_context(|| format!("opening the stores of {region}"))?,
         };
-        chunk_stores.insert(region.clone(), store);
+        chunk_stores.insert(region.clone(), stores);
     }
     std::fs::create_dir_all(dir.join("imports"))?;
     let config = CoreConfig {
@@ -51,6 +55,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         import_allow: settings.import_allow.clone(),
         uploads_dir: dir.join("uploads"),
         fetcher: Some(Arc::new(crate::fetch::HttpFetcher::new())),
+        link_copies: settings.link_copies,
     };
     let core = Arc::new(Core::new(store, config, &key)?);
 
@@ -125,6 +130,19 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     println!("galleon stopped");
     Ok(())
+}
+
+/// The embedded default: two local stores of each storage type (enough for the seed's
+/// `--replica-count 2` in every region), primary first.
+fn default_stores(root: &std::path::Path) -> anyhow::Result<Vec<RegionStore>> {
+    let mut stores = Vec::new();
+    for kind in [StorageAccountType::StandardLrs, StorageAccountType::StandardZrs, StorageAccountType::PremiumLrs] {
+        for n in 1..=2 {
+            let name = format!("{}-{n}", kind.as_str().to_ascii_lowercase());
+            stores.push(RegionStore { store: Arc::new(LocalStore::open(&root.join(&name))?), name, kind });
+        }
+    }
+    Ok(stores)
 }
 
 /// A region store given by URL, through `object_store`.

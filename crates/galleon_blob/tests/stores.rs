@@ -56,3 +56,26 @@ async fn interrupted_writes_are_cleared_on_open() {
     assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     assert!(store.list().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn local_stores_on_one_filesystem_link_chunks() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (LocalStore::open(&dir.path().join("a")).unwrap(), LocalStore::open(&dir.path().join("b")).unwrap());
+    let data = Bytes::from(vec![5u8; 8192]);
+    let id = ChunkId::of(&data);
+    a.put(id, data.clone()).await.unwrap();
+    let path = a.local_path(id).unwrap();
+    assert!(b.put_file(id, &path).await.unwrap());
+    assert!(!b.put_file(id, &path).await.unwrap(), "idempotent");
+    assert_eq!(b.get(id).await.unwrap(), data);
+    assert_eq!(
+        std::fs::metadata(b.chunk_path(id)).unwrap().ino(),
+        std::fs::metadata(&path).unwrap().ino(),
+        "a link, not a copy"
+    );
+    // A store without files copies through put (and verifies).
+    let memory = MemoryStore::new();
+    assert!(memory.put_file(id, &path).await.unwrap());
+    assert_eq!(memory.get(id).await.unwrap(), data);
+}

@@ -125,7 +125,7 @@ impl Core {
         if value.properties.storage.os_disk.as_ref().and_then(|d| d.digest.as_ref()).is_none() {
             self.resolve_version_content(&mut value.properties, &location).await?;
         }
-        let v = &mut value.properties;
+        let v = &value.properties;
         let digests: Vec<String> = v
             .storage
             .os_disk
@@ -133,24 +133,25 @@ impl Core {
             .chain(v.storage.data_disks.iter().map(|d| &d.disk))
             .filter_map(|d| d.digest.clone())
             .collect();
+        let mut rev = record.rev;
         let mut failures = Vec::new();
-        for status in &mut v.replication {
-            if status.state == ReplicationState::Completed {
+        for idx in 0..value.properties.replication.len() {
+            if value.properties.replication[idx].state == ReplicationState::Completed {
                 continue;
             }
-            let mut result = Ok(());
-            for digest in &digests {
-                if let Err(e) = self.replicate_manifest(digest, &location, &status.region).await {
-                    result = Err(e);
-                    break;
-                }
-            }
+            let result = if digests.is_empty() {
+                Ok(())
+            } else {
+                self.replicate_region(&op.resource_key, &mut value, &mut rev, idx, &digests, &location).await
+            };
+            let status = &mut value.properties.replication[idx];
             match result {
                 Ok(()) => {
                     status.state = ReplicationState::Completed;
                     status.progress = 100;
                     status.details.clear();
                 }
+                Err(CoreError::Store(e)) => return Err(JobError::Retry(e)),
                 Err(e) => {
                     status.state = ReplicationState::Failed;
                     status.details = e.to_string();
@@ -163,7 +164,7 @@ impl Core {
         let error = (!failures.is_empty())
             .then(|| ("ReplicationFailed".to_string(), format!("Replication failed in {}", failures.join("; "))));
         let doc = typed::doc(Kind::Version, &op.resource_key, None, &value);
-        self.store().apply(Batch::new().put(doc, Expect::Rev(record.rev)).operation(finished(op, error))).await?;
+        self.store().apply(Batch::new().put(doc, Expect::Rev(rev)).operation(finished(op, error))).await?;
         Ok(())
     }
 

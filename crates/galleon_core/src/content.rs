@@ -38,12 +38,21 @@ pub(crate) fn content_error(e: impl std::fmt::Display) -> CoreError {
 }
 
 impl Core {
-    /// The chunk store of a region.
+    /// A region's stores seen as one (reads find a chunk in any of them; writes go to the primary).
     pub(crate) fn chunks(&self, region: &str) -> CoreResult<Arc<dyn ChunkStore>> {
-        self.config().chunk_stores.get(region).cloned().ok_or_else(|| CoreError::Conflict {
-            code: "RegionUnavailable",
-            message: format!("The region '{region}' has no store configured."),
-        })
+        let stores = self.region_stores(region)?;
+        Ok(Arc::new(crate::regions::RegionView { stores: stores.iter().map(|s| s.store.clone()).collect() }))
+    }
+
+    /// A region's stores.
+    pub(crate) fn region_stores(&self, region: &str) -> CoreResult<&[crate::regions::RegionStore]> {
+        match self.config().chunk_stores.get(region) {
+            Some(stores) if !stores.is_empty() => Ok(stores),
+            _ => Err(CoreError::Conflict {
+                code: "RegionUnavailable",
+                message: format!("The region '{region}' has no store configured."),
+            }),
+        }
     }
 
     /// Stores a manifest in a region; returns its digest.
@@ -130,26 +139,5 @@ impl Core {
         let (m, stats) = result?;
         let digest = self.save_manifest(region, &m).await?;
         Ok((digest, m, stats))
-    }
-
-    /// Copies a manifest and the chunks it references from one region's store to another's,
-    /// skipping chunks the target already has. Returns the bytes copied.
-    pub(crate) async fn replicate_manifest(&self, digest: &str, from: &str, to: &str) -> CoreResult<u64> {
-        if from == to {
-            return Ok(0);
-        }
-        let manifest = self.load_manifest(from, digest).await?;
-        let (source, target) = (self.chunks(from)?, self.chunks(to)?);
-        let mut copied = 0;
-        for id in manifest.referenced() {
-            if !target.has(id).await.map_err(content_error)? {
-                let data = source.get(id).await.map_err(content_error)?;
-                copied += data.len() as u64;
-                target.put(id, data).await.map_err(content_error)?;
-            }
-        }
-        target.sync().await.map_err(content_error)?;
-        self.save_manifest(to, &manifest).await?;
-        Ok(copied)
     }
 }

@@ -28,7 +28,7 @@ use crate::{Core, CoreResult};
 /// What one collection did in one region.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GcReport {
-    /// Region.
+    /// Region and store (`eastus/standard_lrs-1`).
     pub region: String,
     /// Chunks in the store before.
     pub chunks: usize,
@@ -82,7 +82,13 @@ impl Core {
         let digests = self.referenced_digests().await?;
         let cutoff = SystemTime::now() - grace;
         let mut reports = Vec::new();
-        for (region, store) in &self.config().chunk_stores {
+        let mut stores = Vec::new();
+        for (region, list) in &self.config().chunk_stores {
+            for s in list {
+                stores.push((region.clone(), s.name.clone(), s.store.clone()));
+            }
+        }
+        for (region, store_name, store) in stores {
             let mut referenced: HashSet<ChunkId> = HashSet::new();
             for digest in &digests {
                 let Ok(id) = digest.parse::<ChunkId>() else { continue };
@@ -95,7 +101,7 @@ impl Core {
             }
             let all = store.list().await.map_err(content_error)?;
             let mut report = GcReport {
-                region: region.clone(),
+                region: format!("{region}/{store_name}"),
                 chunks: all.len(),
                 referenced: referenced.len(),
                 ..Default::default()

@@ -20,6 +20,8 @@ mod images;
 pub mod jobs;
 mod managed_images;
 mod page;
+pub mod regions;
+mod replicate;
 mod resources;
 mod subscriptions;
 mod version_sources;
@@ -29,8 +31,6 @@ mod vms;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-use galleon_blob::store::ChunkStore;
 
 use galleon_model::region::canonical;
 use galleon_model::{Invalid, InvalidCode};
@@ -56,8 +56,11 @@ pub struct CoreConfig {
     pub tenant_id: String,
     /// Canonical names of the regions this deployment serves.
     pub regions: Vec<String>,
-    /// The chunk store of each region.
-    pub chunk_stores: BTreeMap<String, Arc<dyn ChunkStore>>,
+    /// The stores of each region, primary first.
+    pub chunk_stores: BTreeMap<String, Vec<regions::RegionStore>>,
+    /// Hard-link chunks between stores on one filesystem instead of copying them (set false to
+    /// force real copies, for benchmarks and for stores on different disks).
+    pub link_copies: bool,
     /// URL prefixes imports may read from (`file:///srv/images/`, `http://127.0.0.1:10000/`).
     pub import_allow: Vec<String>,
     /// Where uploads through Write access URLs are staged until `endGetAccess`.

@@ -75,16 +75,39 @@ impl Core {
         self.commit(pending).await
     }
 
-    /// Every target region must be one this deployment serves.
+    /// Every target region must be one this deployment serves, with enough stores of the
+    /// requested storage type for its replica count.
     fn check_target_regions(&self, v: &ImageVersion) -> CoreResult<()> {
         for (i, region) in v.publishing.target_regions.iter().enumerate() {
-            if !self.config().regions.contains(&region.name) {
+            let target = format!("galleryImageVersion.properties.publishingProfile.targetRegions[{i}]");
+            let Some(stores) = self.config().chunk_stores.get(&region.name) else {
                 return Err(Invalid::param(
-                    format!("galleryImageVersion.properties.publishingProfile.targetRegions[{i}].name"),
+                    format!("{target}.name"),
                     format!(
                         "The target region '{}' is not available. Available regions are '{}'.",
                         region.name,
                         self.config().regions.join(",")
+                    ),
+                )
+                .into());
+            };
+            let kind = region.storage_account_type;
+            let available = stores.iter().filter(|s| s.kind == kind).count();
+            if available == 0 {
+                return Err(Invalid::param(
+                    format!("{target}.storageAccountType"),
+                    format!("{} storage account type is not supported in region '{}'.", kind.as_str(), region.name),
+                )
+                .into());
+            }
+            if (region.regional_replica_count as usize) > available {
+                return Err(Invalid::param(
+                    format!("{target}.regionalReplicaCount"),
+                    format!(
+                        "Region '{}' cannot hold {} replicas of type {}: it has {available} store(s) of that type.",
+                        region.name,
+                        region.regional_replica_count,
+                        kind.as_str()
                     ),
                 )
                 .into());

@@ -7,7 +7,9 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use galleon_api::{AppState, app};
 use galleon_blob::store::{ChunkStore, LocalStore};
 use galleon_core::auth::generate_signing_key;
+use galleon_core::regions::RegionStore;
 use galleon_core::{Core, CoreConfig};
+use galleon_model::image_version::StorageAccountType;
 use galleon_store::sqlite::SqliteStore;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -50,10 +52,27 @@ impl Resp {
 pub fn core_over(path: &std::path::Path, key: &[u8]) -> Arc<Core> {
     let store = Arc::new(SqliteStore::open(&path.join("meta.db")).unwrap());
     let regions = ["eastus", "eastus2", "westus2", "westcentralus", "southcentralus", "northeurope", "westeurope"];
+    // Each region: two Standard_LRS stores, two Standard_ZRS and one Premium_LRS.
+    let kinds = [
+        ("standard_lrs-1", StorageAccountType::StandardLrs),
+        ("standard_lrs-2", StorageAccountType::StandardLrs),
+        ("standard_zrs-1", StorageAccountType::StandardZrs),
+        ("standard_zrs-2", StorageAccountType::StandardZrs),
+        ("premium_lrs-1", StorageAccountType::PremiumLrs),
+    ];
     let chunk_stores = regions
         .iter()
         .map(|r| {
-            (r.to_string(), Arc::new(LocalStore::open(&path.join("regions").join(r)).unwrap()) as Arc<dyn ChunkStore>)
+            let stores = kinds
+                .iter()
+                .map(|(name, kind)| RegionStore {
+                    name: name.to_string(),
+                    kind: *kind,
+                    store: Arc::new(LocalStore::open(&path.join("regions").join(r).join(name)).unwrap())
+                        as Arc<dyn ChunkStore>,
+                })
+                .collect();
+            (r.to_string(), stores)
         })
         .collect();
     let config = CoreConfig {
@@ -64,6 +83,7 @@ pub fn core_over(path: &std::path::Path, key: &[u8]) -> Arc<Core> {
         uploads_dir: path.join("uploads"),
         // http(s) imports are exercised end to end against Azurite (tests/e2e).
         fetcher: None,
+        link_copies: true,
     };
     Arc::new(Core::new(store, config, key).unwrap())
 }

@@ -143,6 +143,39 @@ impl ChunkStore for LocalStore {
         .await
     }
 
+    fn local_path(&self, id: ChunkId) -> Option<PathBuf> {
+        let path = self.inner.path(id);
+        path.exists().then_some(path)
+    }
+
+    async fn put_file(&self, id: ChunkId, source: &Path) -> Result<bool, ChunkError> {
+        let source = source.to_path_buf();
+        self.blocking(move |s| {
+            let path = s.path(id);
+            if path.exists() {
+                return Ok(false);
+            }
+            std::fs::create_dir_all(path.parent().expect("nested path")).map_err(io)?;
+            // Chunks are immutable, so two stores on one filesystem can share the file.
+            match std::fs::hard_link(&source, &path) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+                Err(_) => {
+                    let data = std::fs::read(&source).map_err(io)?;
+                    if ChunkId::of(&data) != id {
+                        return Err(ChunkError::Corrupt(id));
+                    }
+                    let n = s.tmp_seq.fetch_add(1, Ordering::Relaxed);
+                    let tmp = s.root.join("tmp").join(format!("{}.{}.{n}", id.to_hex(), std::process::id()));
+                    std::fs::write(&tmp, &data).map_err(io)?;
+                    std::fs::rename(&tmp, &path).map_err(io)?;
+                    Ok(true)
+                }
+            }
+        })
+        .await
+    }
+
     async fn written_at(&self, id: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError> {
         self.blocking(move |s| match std::fs::metadata(s.path(id)) {
             Ok(m) => m.modified().map(Some).map_err(io),

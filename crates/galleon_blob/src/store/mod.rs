@@ -54,6 +54,19 @@ pub trait ChunkStore: Send + Sync + 'static {
     async fn sync(&self) -> Result<(), ChunkError>;
     /// When a chunk was written (garbage collection spares young chunks); `None` if absent.
     async fn written_at(&self, id: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError>;
+
+    /// The file holding a chunk, for stores that keep chunks as local files (so a store on the
+    /// same filesystem can hard-link it instead of copying). `None` by default.
+    fn local_path(&self, _id: ChunkId) -> Option<std::path::PathBuf> {
+        None
+    }
+
+    /// Stores a chunk that exists as the file `path` (verified by its name elsewhere). Stores on
+    /// the same filesystem link it; the default reads it and puts the bytes (verifying them).
+    async fn put_file(&self, id: ChunkId, path: &std::path::Path) -> Result<bool, ChunkError> {
+        let data = tokio::fs::read(path).await.map_err(|e| ChunkError::Io(e.to_string()))?;
+        self.put(id, Bytes::from(data)).await
+    }
 }
 
 fn verify(id: ChunkId, data: Bytes) -> Result<Bytes, ChunkError> {

@@ -1,0 +1,114 @@
+//! Replicating an image version to one target region: its manifests and every chunk they name,
+//! onto `regionalReplicaCount` distinct stores of the requested storage type. Only chunks a
+//! store lacks are copied (a version that mostly matches an earlier one moves only the delta);
+//! a chunk is hard-linked when source and target keep files on one filesystem (unless real
+//! copies are configured) and streamed otherwise, verified on read. Progress (bytes done over
+//! bytes needed) is written to the version as chunks land, so pollers see it move.
+
+use std::sync::Arc;
+
+use galleon_blob::store::ChunkStore;
+use galleon_blob::{CHUNK_SIZE, ChunkId, Manifest};
+use galleon_model::image_version::ImageVersion;
+use galleon_model::resource::Tracked;
+use galleon_model::states::ReplicationState;
+use galleon_store::{Batch, Expect, Kind, typed};
+
+use crate::content::content_error;
+use crate::{Core, CoreError, CoreResult};
+
+/// How many chunks between two progress writes.
+const PROGRESS_EVERY: usize = 64;
+
+impl Core {
+    async fn save_progress(&self, key: &str, value: &Tracked<ImageVersion>, rev: &mut i64) -> CoreResult<()> {
+        self.store().apply(Batch::new().put(typed::doc(Kind::Version, key, None, value), Expect::Rev(*rev))).await?;
+        *rev += 1;
+        Ok(())
+    }
+
+    /// Replicates the version's content (`digests`, held in `location`) to target region `idx`.
+    pub(crate) async fn replicate_region(
+        &self,
+        key: &str,
+        value: &mut Tracked<ImageVersion>,
+        rev: &mut i64,
+        idx: usize,
+        digests: &[String],
+        location: &str,
+    ) -> CoreResult<()> {
+        let region = value.properties.replication[idx].region.clone();
+        let Some(target) = value.properties.publishing.target_regions.iter().find(|t| t.name == region).cloned() else {
+            return Ok(());
+        };
+        let stores: Vec<Arc<dyn ChunkStore>> = self
+            .region_stores(&region)?
+            .iter()
+            .filter(|s| s.kind == target.storage_account_type)
+            .take(target.regional_replica_count as usize)
+            .map(|s| s.store.clone())
+            .collect();
+        if stores.len() < target.regional_replica_count as usize {
+            return Err(CoreError::Conflict {
+                code: "RegionUnavailable",
+                message: format!(
+                    "Region '{region}' no longer has {} stores of type {}.",
+                    target.regional_replica_count,
+                    target.storage_account_type.as_str()
+                ),
+            });
+        }
+        let source = self.chunks(location)?;
+
+        // What each replica store lacks.
+        let mut manifests = Vec::new();
+        for digest in digests {
+            let id: ChunkId = digest.parse().map_err(content_error)?;
+            let m = Manifest::decode(&source.get(id).await.map_err(content_error)?).map_err(content_error)?;
+            manifests.push((id, m));
+        }
+        let mut work = Vec::new();
+        for (si, store) in stores.iter().enumerate() {
+            for (_, m) in &manifests {
+                for id in m.referenced() {
+                    if !store.has(id).await.map_err(content_error)? {
+                        work.push((si, id));
+                    }
+                }
+            }
+        }
+        work.sort();
+        work.dedup();
+
+        let status = &mut value.properties.replication[idx];
+        status.state = ReplicationState::Replicating;
+        status.progress = if work.is_empty() { 99 } else { 0 };
+        status.details.clear();
+        self.save_progress(key, value, rev).await?;
+
+        let total = work.len().max(1) as u64 * CHUNK_SIZE;
+        for (n, (si, id)) in work.iter().enumerate() {
+            let store = &stores[*si];
+            match source.local_path(*id).filter(|_| self.config().link_copies) {
+                Some(path) => store.put_file(*id, &path).await.map_err(content_error)?,
+                None => store.put(*id, source.get(*id).await.map_err(content_error)?).await.map_err(content_error)?,
+            };
+            if (n + 1) % PROGRESS_EVERY == 0 {
+                let done = (n as u64 + 1) * CHUNK_SIZE;
+                value.properties.replication[idx].progress = (done * 100 / total).min(99) as u8;
+                self.save_progress(key, value, rev).await?;
+            }
+        }
+        // Manifests last: a store names a disk only once it holds every chunk of it.
+        for store in &stores {
+            store.sync().await.map_err(content_error)?;
+            for (id, _) in &manifests {
+                if !store.has(*id).await.map_err(content_error)? {
+                    store.put(*id, source.get(*id).await.map_err(content_error)?).await.map_err(content_error)?;
+                }
+            }
+            store.sync().await.map_err(content_error)?;
+        }
+        Ok(())
+    }
+}
