@@ -11,7 +11,7 @@
 //! The job lock is in-process: sound because one server owns a data directory (it holds the
 //! directory lock). A multi-node deployment needs a shared lease instead.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use galleon_blob::{ChunkId, Manifest};
@@ -56,30 +56,43 @@ impl Core {
         }
     }
 
-    /// Every manifest digest a resource names.
-    async fn referenced_digests(&self) -> CoreResult<HashSet<String>> {
-        let mut digests = HashSet::new();
+    /// Per region, every manifest digest something there needs: disks, snapshots and managed
+    /// images in their location; image versions in each of their current target regions (so the
+    /// replicas of a removed region become garbage).
+    async fn referenced_digests(&self) -> CoreResult<HashMap<String, HashSet<String>>> {
+        let mut by_region: HashMap<String, HashSet<String>> = HashMap::new();
         for kind in [Kind::Disk, Kind::Snapshot] {
-            digests.extend(self.all_of::<Disk>(kind).await?.into_iter().filter_map(|d| d.properties.digest));
+            for d in self.all_of::<Disk>(kind).await? {
+                by_region.entry(d.location).or_default().extend(d.properties.digest);
+            }
         }
         for img in self.all_of::<ManagedImage>(Kind::ManagedImage).await? {
             let p = img.properties;
-            digests.extend(
-                std::iter::once(p.os_disk).chain(p.data_disks.into_iter().map(|(_, d)| d)).filter_map(|d| d.digest),
-            );
+            let digests =
+                std::iter::once(p.os_disk).chain(p.data_disks.into_iter().map(|(_, d)| d)).filter_map(|d| d.digest);
+            by_region.entry(img.location).or_default().extend(digests);
         }
         for v in self.all_of::<ImageVersion>(Kind::Version).await? {
-            let s = v.properties.storage;
-            digests
-                .extend(s.os_disk.into_iter().chain(s.data_disks.into_iter().map(|d| d.disk)).filter_map(|d| d.digest));
+            let p = v.properties;
+            let digests: Vec<String> = p
+                .storage
+                .os_disk
+                .into_iter()
+                .chain(p.storage.data_disks.into_iter().map(|d| d.disk))
+                .filter_map(|d| d.digest)
+                .collect();
+            for region in std::iter::once(v.location).chain(p.publishing.target_regions.into_iter().map(|t| t.name)) {
+                by_region.entry(region).or_default().extend(digests.iter().cloned());
+            }
         }
-        Ok(digests)
+        Ok(by_region)
     }
 
     /// Deletes unreferenced chunks older than `grace` in every region store.
     pub async fn collect_garbage(&self, grace: Duration) -> CoreResult<Vec<GcReport>> {
         let _exclusive = self.job_lock.write().await;
-        let digests = self.referenced_digests().await?;
+        let by_region = self.referenced_digests().await?;
+        let none = HashSet::new();
         let cutoff = SystemTime::now() - grace;
         let mut reports = Vec::new();
         let mut stores = Vec::new();
@@ -90,7 +103,7 @@ impl Core {
         }
         for (region, store_name, store) in stores {
             let mut referenced: HashSet<ChunkId> = HashSet::new();
-            for digest in &digests {
+            for digest in by_region.get(&region).unwrap_or(&none) {
                 let Ok(id) = digest.parse::<ChunkId>() else { continue };
                 if !store.has(id).await.map_err(content_error)? {
                     continue;

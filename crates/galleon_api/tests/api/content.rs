@@ -545,3 +545,38 @@ async fn replicas_go_to_distinct_stores_of_their_type_and_failures_stay_in_their
         "completed regions are not copied again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_region_loses_its_replicas_and_a_deleted_version_its_content() {
+    let app = TestApp::new().await;
+    let (_, i) = app.seed_definition("rg", "gal", "img").await;
+    let file = app.dir.path().join("imports/os.vhd");
+    write_vhd(&file, 3, 51);
+    let disk = import_disk(&app, "rg", "os", &file, "Linux").await;
+    let body = |regions: Value, allow: bool| {
+        json!({ "location": "westcentralus", "properties": {
+        "publishingProfile": { "targetRegions": regions },
+        "safetyProfile": { "allowDeletionOfReplicatedLocations": allow },
+        "storageProfile": { "osDiskImage": { "source": { "id": disk["id"] } } } } })
+    };
+    let uri = format!("{i}/versions/1.0.0?{COMPUTE}");
+    app.put(&uri, body(json!([{ "name": "westcentralus" }, { "name": "northeurope" }]), true)).await;
+    app.settle().await;
+    let north = app.dir.path().join("regions/northeurope/standard_lrs-1");
+    assert!(!files_in(&north).is_empty());
+    // Dropping northeurope: its replica is garbage once the grace period has passed.
+    let r = app.put(&uri, body(json!([{ "name": "westcentralus" }]), true)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    app.settle().await;
+    app.core.collect_garbage(std::time::Duration::ZERO).await.unwrap();
+    assert!(files_in(&north).is_empty(), "northeurope's replica is gone");
+    let west = app.dir.path().join("regions/westcentralus/standard_lrs-1");
+    let before = files_in(&west).len();
+    assert!(before > 0, "the disk and the version still use westcentralus");
+    // Deleting the version keeps what the disk still uses.
+    app.delete(&uri).await;
+    app.settle().await;
+    app.core.collect_garbage(std::time::Duration::ZERO).await.unwrap();
+    let url = access_url(&app, &format!("{}/disks/os", rg_path("rg")), "Read").await;
+    assert_eq!(download(&app, &url, None).await.1, std::fs::read(&file).unwrap());
+}
