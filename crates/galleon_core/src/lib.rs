@@ -23,6 +23,7 @@ mod page;
 pub mod regions;
 mod replicate;
 mod resources;
+mod scrub;
 mod subscriptions;
 mod version_sources;
 mod versions;
@@ -46,6 +47,7 @@ pub use jobs::Accepted;
 pub use managed_images::IMAGE_TYPE;
 pub use page::{DEFAULT_PAGE, MAX_PAGE, Page, PageRequest};
 pub use resources::Envelope;
+pub use scrub::ScrubReport;
 pub use subscriptions::Subscription;
 pub use vms::VM_TYPE;
 

@@ -122,3 +122,13 @@ pub(super) async fn token(
         }
     }
 }
+
+/// `POST /galleon/regions/{region}/scrub`: re-hash a region's stores and repair what can be
+/// repaired (galleon's own operation; not part of ARM).
+pub(super) async fn scrub(
+    State(s): State<AppState>,
+    ArmPath(region): ArmPath<String>,
+) -> Result<Response, crate::error::ApiError> {
+    let reports = s.core.scrub_region(&galleon_model::region::canonical(&region)).await?;
+    Ok(Json(json!({ "value": reports })).into_response())
+}

@@ -46,6 +46,7 @@ pub(crate) fn arm_routes() -> Router<AppState> {
     Router::new()
         .route("/subscriptions", get(subscriptions::list))
         .route("/tenants", get(subscriptions::tenants))
+        .route("/galleon/regions/{region}/scrub", post(identity::scrub))
         .route("/subscriptions/{sub}", get(subscriptions::get))
         .route("/subscriptions/{sub}/resourcegroups", get(groups::list))
         .route(RG, get(groups::get).put(groups::put).delete(groups::delete))
