@@ -12,6 +12,7 @@ use galleon_model::states::ReplicationState;
 use galleon_store::{Batch, Expect, Kind, Operation, typed};
 
 use crate::jobs::{JobError, finished};
+use crate::replicate::{REGION_WORKERS, Shared};
 use crate::{Core, CoreError};
 
 const GIB: u64 = 1 << 30;
@@ -133,17 +134,29 @@ impl Core {
             .chain(v.storage.data_disks.iter().map(|d| &d.disk))
             .filter_map(|d| d.digest.clone())
             .collect();
-        let mut rev = record.rev;
-        let mut failures = Vec::new();
-        for idx in 0..value.properties.replication.len() {
-            if value.properties.replication[idx].state == ReplicationState::Completed {
-                continue;
+        // Regions copy concurrently, at most REGION_WORKERS at a time.
+        let pending: Vec<usize> = (0..value.properties.replication.len())
+            .filter(|i| value.properties.replication[*i].state != ReplicationState::Completed)
+            .collect();
+        let key = op.resource_key.clone();
+        let shared: Shared = tokio::sync::Mutex::new((value, record.rev));
+        let budget = tokio::sync::Semaphore::new(REGION_WORKERS);
+        let results = futures_util::future::join_all(pending.iter().map(|&idx| {
+            let (shared, budget, digests, location, key) = (&shared, &budget, &digests, &location, &key);
+            async move {
+                let _permit = budget.acquire().await.expect("never closed");
+                let result = if digests.is_empty() {
+                    Ok(())
+                } else {
+                    self.replicate_region(key, shared, idx, digests, location).await
+                };
+                (idx, result)
             }
-            let result = if digests.is_empty() {
-                Ok(())
-            } else {
-                self.replicate_region(&op.resource_key, &mut value, &mut rev, idx, &digests, &location).await
-            };
+        }))
+        .await;
+        let (mut value, rev) = shared.into_inner();
+        let mut failures = Vec::new();
+        for (idx, result) in results {
             let status = &mut value.properties.replication[idx];
             match result {
                 Ok(()) => {

@@ -17,12 +17,32 @@ use galleon_store::{Batch, Expect, Kind, typed};
 use crate::content::content_error;
 use crate::{Core, CoreError, CoreResult};
 
+/// A version being replicated, with its revision, shared by the regions copying it.
+pub(crate) type Shared = tokio::sync::Mutex<(Tracked<ImageVersion>, i64)>;
+
+/// How many regions of one version copy at once.
+pub(crate) const REGION_WORKERS: usize = 3;
+
 /// How many chunks between two progress writes.
 const PROGRESS_EVERY: usize = 64;
 
 impl Core {
-    async fn save_progress(&self, key: &str, value: &Tracked<ImageVersion>, rev: &mut i64) -> CoreResult<()> {
-        self.store().apply(Batch::new().put(typed::doc(Kind::Version, key, None, value), Expect::Rev(*rev))).await?;
+    /// Sets region `idx`'s state and progress and writes the version (the regions of one version
+    /// replicate concurrently, so they share it behind a lock).
+    async fn save_progress(
+        &self,
+        key: &str,
+        shared: &Shared,
+        idx: usize,
+        state: ReplicationState,
+        progress: u8,
+    ) -> CoreResult<()> {
+        let mut guard = shared.lock().await;
+        let (value, rev) = &mut *guard;
+        let status = &mut value.properties.replication[idx];
+        (status.state, status.progress) = (state, progress);
+        status.details.clear();
+        self.store().apply(Batch::new().put(typed::doc(Kind::Version, key, None, &*value), Expect::Rev(*rev))).await?;
         *rev += 1;
         Ok(())
     }
@@ -31,14 +51,18 @@ impl Core {
     pub(crate) async fn replicate_region(
         &self,
         key: &str,
-        value: &mut Tracked<ImageVersion>,
-        rev: &mut i64,
+        shared: &Shared,
         idx: usize,
         digests: &[String],
         location: &str,
     ) -> CoreResult<()> {
-        let region = value.properties.replication[idx].region.clone();
-        let Some(target) = value.properties.publishing.target_regions.iter().find(|t| t.name == region).cloned() else {
+        let (region, target) = {
+            let guard = shared.lock().await;
+            let v = &guard.0.properties;
+            let region = v.replication[idx].region.clone();
+            (region.clone(), v.publishing.target_regions.iter().find(|t| t.name == region).cloned())
+        };
+        let Some(target) = target else {
             return Ok(());
         };
         let stores: Vec<Arc<dyn ChunkStore>> = self
@@ -80,11 +104,8 @@ impl Core {
         work.sort();
         work.dedup();
 
-        let status = &mut value.properties.replication[idx];
-        status.state = ReplicationState::Replicating;
-        status.progress = if work.is_empty() { 99 } else { 0 };
-        status.details.clear();
-        self.save_progress(key, value, rev).await?;
+        self.save_progress(key, shared, idx, ReplicationState::Replicating, if work.is_empty() { 99 } else { 0 })
+            .await?;
 
         let total = work.len().max(1) as u64 * CHUNK_SIZE;
         for (n, (si, id)) in work.iter().enumerate() {
@@ -95,8 +116,8 @@ impl Core {
             };
             if (n + 1) % PROGRESS_EVERY == 0 {
                 let done = (n as u64 + 1) * CHUNK_SIZE;
-                value.properties.replication[idx].progress = (done * 100 / total).min(99) as u8;
-                self.save_progress(key, value, rev).await?;
+                let progress = (done * 100 / total).min(99) as u8;
+                self.save_progress(key, shared, idx, ReplicationState::Replicating, progress).await?;
             }
         }
         // Manifests last: a store names a disk only once it holds every chunk of it.
