@@ -159,3 +159,88 @@ def test_a_region_store_given_by_url_holds_the_chunks(tmp_path):
         assert requests.get(url, verify=ca).content == open(path, "rb").read()
     finally:
         s.stop()
+
+
+def test_kill_9_during_replication_then_restart_completes_it():
+    binary = os.environ.get("GALLEON_BIN", "target/debug/galleon")
+    s = Server(binary, extra=["--replication-copy", "copy"])
+    ca, sub = s.creds["caFile"], s.creds["subscriptionId"]
+    h = {"Authorization": f"Bearer {token(s)}"}
+    path = os.path.join(s.dir, "data", "imports", "rep.vhd")
+    size = 1 << 30
+    with open(path, "wb") as f:
+        f.truncate(size)
+        for i in range(96):
+            f.seek(i * (size // 96))
+            f.write(os.urandom(2 << 20))
+    footer = subprocess.run(["python3", "-c", FOOTER_SCRIPT, str(size)], capture_output=True, check=True).stdout
+    with open(path, "ab") as f:
+        f.write(footer)
+    base = f"{s.endpoint}/subscriptions/{sub}/resourceGroups/repRG/providers/Microsoft.Compute"
+
+    def wait(r):
+        op = r.headers["Azure-AsyncOperation"]
+        while requests.get(op, headers=h, verify=ca).json()["status"] == "InProgress":
+            time.sleep(0.1)
+
+    requests.put(f"{s.endpoint}/subscriptions/{sub}/resourcegroups/repRG?api-version=2024-11-01", json={"location": "eastus"}, headers=h, verify=ca)
+    wait(requests.put(f"{base}/disks/src?api-version=2025-01-02", json={"location": "eastus", "properties": {
+        "osType": "Linux", "creationData": {"createOption": "Import", "sourceUri": f"file://{path}"}}}, headers=h, verify=ca))
+    wait(requests.put(f"{base}/galleries/g?api-version=2026-03-03", json={"location": "eastus"}, headers=h, verify=ca))
+    wait(requests.put(f"{base}/galleries/g/images/i?api-version=2021-10-01", json={"location": "eastus", "properties": {
+        "osType": "Linux", "osState": "Generalized", "identifier": {"publisher": "p", "offer": "o", "sku": "s"}}}, headers=h, verify=ca))
+    version = f"{base}/galleries/g/images/i/versions/1.0.0?api-version=2024-03-03"
+    r = requests.put(version, json={"location": "eastus", "properties": {
+        "publishingProfile": {"targetRegions": [{"name": "eastus"}, {"name": "westus2"}, {"name": "northeurope"}, {"name": "westeurope"}]},
+        "storageProfile": {"osDiskImage": {"source": {"id": f"{base}/disks/src".split(s.endpoint)[1]}}}}}, headers=h, verify=ca)
+    assert r.status_code == 201, r.text
+    op = r.headers["Azure-AsyncOperation"]
+    time.sleep(0.4)
+    s.proc.send_signal(signal.SIGKILL)
+    s.proc.wait()
+    again = Server(binary, extra=["--replication-copy", "copy"], reuse=s)
+    try:
+        deadline = time.time() + 90
+        while requests.get(op, headers=h, verify=ca).json()["status"] == "InProgress" and time.time() < deadline:
+            time.sleep(0.2)
+        assert requests.get(op, headers=h, verify=ca).json()["status"] == "Succeeded"
+        v = requests.get(version + "&$expand=ReplicationStatus", headers=h, verify=ca).json()
+        assert v["properties"]["replicationStatus"]["aggregatedState"] == "Completed", v
+        assert all(x["progress"] == 100 for x in v["properties"]["replicationStatus"]["summary"])
+    finally:
+        again.stop()
+
+
+def test_configured_stores_decide_what_a_region_can_hold(tmp_path):
+    config = tmp_path / "galleon.toml"
+    config.write_text(
+        '[[stores]]\nregion = "eastus"\ntype = "Standard_LRS"\n' + f'url = "dir://{tmp_path}/eastus-lrs"\n'
+        + '[[stores]]\nregion = "East US"\ntype = "standard_zrs"\nurl = "memory://"\n')
+    s = Server(os.environ.get("GALLEON_BIN", "target/debug/galleon"), extra=["--config", str(config)])
+    try:
+        ca, sub = s.creds["caFile"], s.creds["subscriptionId"]
+        h = {"Authorization": f"Bearer {token(s)}"}
+        base = f"{s.endpoint}/subscriptions/{sub}/resourceGroups/cfgRG/providers/Microsoft.Compute"
+
+        def wait(r):
+            op = r.headers["Azure-AsyncOperation"]
+            while requests.get(op, headers=h, verify=ca).json()["status"] == "InProgress":
+                time.sleep(0.05)
+            return requests.get(op, headers=h, verify=ca).json()["status"]
+
+        requests.put(f"{s.endpoint}/subscriptions/{sub}/resourcegroups/cfgRG?api-version=2024-11-01", json={"location": "eastus"}, headers=h, verify=ca)
+        assert wait(requests.put(f"{base}/disks/d?api-version=2025-01-02", json={"location": "eastus", "properties": {
+            "diskSizeGB": 1, "creationData": {"createOption": "Empty"}}}, headers=h, verify=ca)) == "Succeeded"
+        assert os.listdir(tmp_path / "eastus-lrs"), "the primary (first configured) store holds the disk's manifest"
+        wait(requests.put(f"{base}/galleries/g?api-version=2026-03-03", json={"location": "eastus"}, headers=h, verify=ca))
+        wait(requests.put(f"{base}/galleries/g/images/i?api-version=2021-10-01", json={"location": "eastus", "properties": {
+            "osType": "Linux", "osState": "Generalized", "identifier": {"publisher": "p", "offer": "o", "sku": "s"}}}, headers=h, verify=ca))
+        body = lambda count: {"location": "eastus", "properties": {
+            "publishingProfile": {"targetRegions": [{"name": "eastus", "regionalReplicaCount": count, "storageAccountType": "Standard_ZRS"}]},
+            "storageProfile": {"osDiskImage": {"source": {"id": f"/subscriptions/{sub}/resourceGroups/cfgRG/providers/Microsoft.Compute/disks/d"}}}}}
+        refused = requests.put(f"{base}/galleries/g/images/i/versions/1.0.0?api-version=2024-03-03", json=body(2), headers=h, verify=ca)
+        assert refused.status_code == 400 and "Region 'eastus'" in refused.json()["error"]["message"], refused.text
+        r = requests.put(f"{base}/galleries/g/images/i/versions/1.0.0?api-version=2024-03-03", json=body(1), headers=h, verify=ca)
+        assert wait(r) == "Succeeded"
+    finally:
+        s.stop()

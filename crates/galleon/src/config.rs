@@ -59,6 +59,21 @@ struct FileConfig {
     tls: Option<FileTls>,
     /// Region → store URL (`memory://`, `file:///dir`), served through `object_store`.
     region_stores: Option<std::collections::BTreeMap<String, String>>,
+    /// Explicit stores: a region listed here has exactly these, primary first.
+    stores: Option<Vec<FileStore>>,
+}
+
+/// One `[[stores]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileStore {
+    /// Region name.
+    pub region: String,
+    /// `Standard_LRS`, `Standard_ZRS` or `Premium_LRS`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `dir:///path` (galleon's local chunk store), `file:///path` or `memory://` (object_store).
+    pub url: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +99,8 @@ pub(crate) struct Settings {
     pub region_stores: std::collections::BTreeMap<String, String>,
     /// Link chunks between local stores instead of copying them.
     pub link_copies: bool,
+    /// Explicit stores from the configuration file.
+    pub stores: Vec<FileStore>,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -121,7 +138,17 @@ impl Settings {
             .collect();
         let copy = args.replication_copy.or(file.replication_copy).unwrap_or_else(|| "link".into());
         anyhow::ensure!(copy == "link" || copy == "copy", "replication_copy must be 'link' or 'copy', not '{copy}'");
+        let stores: Vec<FileStore> = file
+            .stores
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut s| {
+                s.region = galleon_model::region::canonical(&s.region);
+                s
+            })
+            .collect();
         Ok(Self {
+            stores,
             link_copies: copy == "link",
             region_stores,
             import_allow,

@@ -36,14 +36,18 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     let mut chunk_stores: BTreeMap<String, Vec<RegionStore>> = BTreeMap::new();
     for region in &settings.regions {
-        let stores = match settings.region_stores.get(region) {
-            Some(url) => vec![RegionStore {
+        let explicit: Vec<_> = settings.stores.iter().filter(|s| &s.region == region).collect();
+        let stores = if !explicit.is_empty() {
+            configured_stores(&explicit).with_context(|| format!("the stores of {region}"))?
+        } else if let Some(url) = settings.region_stores.get(region) {
+            vec![RegionStore {
                 name: "standard_lrs-1".into(),
                 kind: StorageAccountType::StandardLrs,
                 store: object_chunk_store(url).with_context(|| format!("the store of {region}"))?,
-            }],
-            None => default_stores(&dir.join("regions").join(region))
-                .with_context(|| format!("opening the stores of {region}"))?,
+            }]
+        } else {
+            default_stores(&dir.join("regions").join(region))
+                .with_context(|| format!("opening the stores of {region}"))?
         };
         chunk_stores.insert(region.clone(), stores);
     }
@@ -141,6 +145,20 @@ fn default_stores(root: &std::path::Path) -> anyhow::Result<Vec<RegionStore>> {
             let name = format!("{}-{n}", kind.as_str().to_ascii_lowercase());
             stores.push(RegionStore { store: Arc::new(LocalStore::open(&root.join(&name))?), name, kind });
         }
+    }
+    Ok(stores)
+}
+
+/// A region's stores as the configuration lists them.
+fn configured_stores(list: &[&crate::config::FileStore]) -> anyhow::Result<Vec<RegionStore>> {
+    let mut stores = Vec::new();
+    for (n, s) in list.iter().enumerate() {
+        let kind = StorageAccountType::parse("type", &s.kind).map_err(|e| anyhow::anyhow!(e.message))?;
+        let store: Arc<dyn ChunkStore> = match s.url.strip_prefix("dir://") {
+            Some(path) => Arc::new(LocalStore::open(std::path::Path::new(path))?),
+            None => object_chunk_store(&s.url)?,
+        };
+        stores.push(RegionStore { name: format!("{}-{}", kind.as_str().to_ascii_lowercase(), n + 1), kind, store });
     }
     Ok(stores)
 }

@@ -44,6 +44,16 @@ impl Core {
         Ok(Arc::new(crate::regions::RegionView { stores: stores.iter().map(|s| s.store.clone()).collect() }))
     }
 
+    /// Every store, `first`'s region before the others: where replication finds a chunk (a
+    /// later region may copy from any store that already holds it).
+    pub(crate) fn any_store_from(&self, first: &str) -> Arc<dyn ChunkStore> {
+        let stores = self.config().chunk_stores.iter();
+        let (mine, others): (Vec<_>, Vec<_>) = stores.partition(|(region, _)| region.as_str() == first);
+        let stores =
+            mine.into_iter().chain(others).flat_map(|(_, list)| list.iter().map(|s| s.store.clone())).collect();
+        Arc::new(crate::regions::RegionView { stores })
+    }
+
     /// A region's stores.
     pub(crate) fn region_stores(&self, region: &str) -> CoreResult<&[crate::regions::RegionStore]> {
         match self.config().chunk_stores.get(region) {

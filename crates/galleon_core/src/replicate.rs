@@ -82,7 +82,7 @@ impl Core {
                 ),
             });
         }
-        let source = self.chunks(location)?;
+        let source = self.any_store_from(location);
 
         // What each replica store lacks.
         let mut manifests = Vec::new();

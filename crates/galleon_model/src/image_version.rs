@@ -361,14 +361,21 @@ impl ImageVersion {
                     ),
                 });
             }
+            // A new region, or one asked for more replicas than it has, is pending again; the
+            // others keep their state (only new copies are made).
             next.replication = regions
                 .iter()
                 .map(|r| {
-                    self.replication
+                    let grew = self
+                        .publishing
+                        .target_regions
                         .iter()
-                        .find(|s| s.region == r.name)
-                        .cloned()
-                        .unwrap_or_else(|| unknown_status(&r.name))
+                        .find(|old| old.name == r.name)
+                        .is_none_or(|old| r.regional_replica_count > old.regional_replica_count);
+                    match self.replication.iter().find(|s| s.region == r.name) {
+                        Some(status) if !grew => status.clone(),
+                        _ => unknown_status(&r.name),
+                    }
                 })
                 .collect();
             next.publishing.target_regions = regions;

@@ -243,3 +243,18 @@ fn delete_before_end_of_life_is_blocked_only_when_asked() {
     assert!(v.check_delete(NOW).is_err());
     assert!(v.check_delete(datetime!(2031-01-01 0:00 UTC)).is_ok());
 }
+
+#[test]
+fn raising_a_replica_count_makes_the_region_pending_again() {
+    let mut v = ImageVersion::create(seed_request(), "westcentralus", NOW).unwrap();
+    for s in &mut v.replication {
+        s.state = ReplicationState::Completed;
+        s.progress = 100;
+    }
+    let mut req = seed_request();
+    req.source_id = None;
+    req.publishing.as_mut().unwrap().target_regions.as_mut().unwrap()[1].regional_replica_count = Some(2);
+    let next = v.update(req, "westcentralus", false, NOW).unwrap();
+    let states: Vec<_> = next.replication.iter().map(|s| s.state).collect();
+    assert_eq!(states, [ReplicationState::Completed, ReplicationState::Unknown, ReplicationState::Completed]);
+}
