@@ -30,9 +30,25 @@ pub fn normalize_path(path: &str) -> Option<String> {
     Some(out.join("/"))
 }
 
-/// Applies [`normalize_path`] to a URI, keeping its query.
+/// Collapses repeated slashes (`//metadata/endpoints`, as clients that join a base URL ending in
+/// `/` with a path starting with `/` send).
+fn collapse_slashes(path: &str) -> Option<String> {
+    path.contains("//").then(|| {
+        let mut out = String::with_capacity(path.len());
+        for c in path.chars() {
+            if !(c == '/' && out.ends_with('/')) {
+                out.push(c);
+            }
+        }
+        out
+    })
+}
+
+/// Applies [`normalize_path`] (and slash collapsing) to a URI, keeping its query.
 pub fn normalize_uri(uri: &Uri) -> Option<Uri> {
-    let path = normalize_path(uri.path())?;
+    let collapsed = collapse_slashes(uri.path());
+    let raw = collapsed.as_deref().unwrap_or(uri.path());
+    let path = normalize_path(raw).or(collapsed)?;
     if path == uri.path() {
         return None;
     }
@@ -62,6 +78,12 @@ mod tests {
             "/subscriptions/S/providers/microsoft.compute/locations/WestUS/capsoperations/ID"
         );
         assert_eq!(normalize_path("/healthz"), None);
+        assert_eq!(
+            normalize_uri(&"//metadata/endpoints?api-version=1".parse().unwrap()).unwrap(),
+            "/metadata/endpoints?api-version=1"
+        );
+        assert_eq!(normalize_uri(&"/subscriptions//S".parse().unwrap()).unwrap().path(), "/subscriptions/S");
+        assert_eq!(normalize_uri(&"/healthz".parse().unwrap()), None);
         // A resource group called "providers" stays a name.
         assert_eq!(
             normalize_path("/subscriptions/S/resourceGroups/Providers").unwrap(),

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Opt-in end-to-end test with the unmodified Azure CLI (not part of scripts/test.sh: the CLI is a
+# ~730 MB install). Installs azure-cli in a throwaway venv, starts galleon, registers it as a
+# cloud, logs in with the admin service principal, and runs the seed's `az sig` commands
+# unchanged, inside a loopback-only network namespace when available.
+#
+# Usage: scripts/az-e2e.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=.venv-az
+[ -x "$venv/bin/az" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install --quiet --disable-pip-version-check azure-cli; }
+command -v qemu-img >/dev/null || { apt-get update -qq && apt-get install -y -qq qemu-utils; }
+cargo build --quiet -p galleon
+
+work=$(mktemp -d)
+cat > "$work/run.sh" <<'INNER'
+set -euo pipefail
+ip link set lo up 2>/dev/null || true
+work=$1; bin=$2; az=$3
+port=18443
+"$bin" serve --data-dir "$work/data" --listen "127.0.0.1:$port" > "$work/serve.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -f "$work/data/credentials.json" ] && break; sleep 0.1; done
+sleep 0.5
+c() { python3 -c "import json;print(json.load(open('$work/data/credentials.json'))['$1'])"; }
+export AZURE_CONFIG_DIR="$work/azcfg" AZURE_CORE_COLLECT_TELEMETRY=false AZURE_CORE_INSTANCE_DISCOVERY=false AZURE_CORE_NO_COLOR=true
+cat /etc/ssl/certs/ca-certificates.crt "$(c caFile)" > "$work/bundle.pem"
+export REQUESTS_CA_BUNDLE="$work/bundle.pem" SSL_CERT_FILE="$work/bundle.pem"
+step() { echo "+ az $*" >&2; "$az" "$@"; }
+step cloud register -n galleon --endpoint-resource-manager "https://127.0.0.1:$port/" -o none
+step cloud set -n galleon -o none
+step config set core.instance_discovery=false -o none
+step login --service-principal -u "$(c clientId)" -p "$(c clientSecret)" --tenant "$(c tenantId)" -o none
+sub=$(c subscriptionId)
+
+# A source for the seed's --managed-image: a disk from a VHD, captured as a managed image.
+mkdir -p "$work/data/imports"
+truncate -s 8M "$work/os.raw"; printf 'galleon' | dd of="$work/os.raw" conv=notrunc status=none
+qemu-img convert -f raw -O vpc -o subformat=fixed,force_size=on "$work/os.raw" "$work/data/imports/os.vhd"
+step group create -n myResourceGroup -l westcentralus -o none
+step disk create -g myResourceGroup -n osdisk --source "file://$work/data/imports/os.vhd" --os-type Linux --hyper-v-generation V2 -o none
+step image create -g myResourceGroup -n myImage --source "$(step disk show -g myResourceGroup -n osdisk --query id -o tsv)" --os-type Linux --hyper-v-generation V2 -o none
+
+# The seed's commands, unchanged.
+step group create -n myGalleryRG -l westcentralus -o none
+step sig create --resource-group myGalleryRG --gallery-name myGallery -o none
+step sig image-definition create --resource-group myGalleryRG --gallery-name myGallery \
+  --gallery-image-definition myImageDefinition --publisher myPublisher --offer myOffer --sku mySKU \
+  --os-type Linux --os-state generalized -o none
+step sig image-version create --resource-group myGalleryRG --gallery-name myGallery \
+  --gallery-image-definition myImageDefinition --gallery-image-version 1.0.0 \
+  --target-regions "westcentralus" "southcentralus=1" "eastus=1=standard_zrs" --replica-count 2 \
+  --managed-image "/subscriptions/$sub/resourceGroups/myResourceGroup/providers/Microsoft.Compute/images/myImage" -o none
+state=$(step sig image-version show -g myGalleryRG -r myGallery -i myImageDefinition -e 1.0.0 --expand ReplicationStatus --query replicationStatus.aggregatedState -o tsv)
+[ "$state" = Completed ] || { echo "replication: $state" >&2; exit 1; }
+step sig image-version list -g myGalleryRG -r myGallery -i myImageDefinition --query "[].name" -o tsv
+step sig image-version update -g myGalleryRG -r myGallery -i myImageDefinition -e 1.0.0 --add publishingProfile.targetRegions name=westus2 -o none
+n=$(step sig image-version show -g myGalleryRG -r myGallery -i myImageDefinition -e 1.0.0 --query "length(publishingProfile.targetRegions)" -o tsv)
+[ "$n" = 4 ] || { echo "regions after update: $n" >&2; exit 1; }
+step sig list -g myGalleryRG --query "[].name" -o tsv
+step sig image-version delete -g myGalleryRG -r myGallery -i myImageDefinition -e 1.0.0
+step sig image-definition delete -g myGalleryRG -r myGallery -i myImageDefinition
+step sig delete -g myGalleryRG -r myGallery
+echo "az e2e: all seed commands passed"
+INNER
+run=(bash "$work/run.sh" "$work" "$PWD/target/debug/galleon" "$PWD/$venv/bin/az")
+if unshare -n true 2>/dev/null; then unshare -n -- "${run[@]}"; else "${run[@]}"; fi
