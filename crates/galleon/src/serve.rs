@@ -103,7 +103,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
-        let (tcp, _peer) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -115,7 +115,12 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
             () = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
-        let service = TowerToHyperService::new(service.clone());
+        let service = TowerToHyperService::new(service.clone().map_request(
+            move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(galleon_api::PeerAddr(peer));
+                req
+            },
+        ));
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let builder = Builder::new(TokioExecutor::new());

@@ -33,6 +33,11 @@ pub struct AppState {
     pub scheme: &'static str,
 }
 
+/// The TCP peer of a request, put in its extensions by the server (the token endpoint limits
+/// failed attempts per source address).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 

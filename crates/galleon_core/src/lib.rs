@@ -79,6 +79,8 @@ pub struct Core {
     wake: Notify,
     /// Jobs hold it shared while they run; garbage collection holds it exclusively.
     job_lock: tokio::sync::RwLock<()>,
+    /// Failed token requests per client id and per source address.
+    token_failures: auth::FailureLimiter,
 }
 
 impl Core {
@@ -86,7 +88,14 @@ impl Core {
     pub fn new(store: Arc<dyn MetadataStore>, config: CoreConfig, signing_key_pkcs8: &[u8]) -> CoreResult<Self> {
         let tokens = auth::TokenIssuer::new(signing_key_pkcs8)
             .map_err(|e| CoreError::Unauthenticated(format!("token signing key: {e}")))?;
-        Ok(Self { store, config, tokens, wake: Notify::new(), job_lock: tokio::sync::RwLock::new(()) })
+        Ok(Self {
+            store,
+            config,
+            tokens,
+            wake: Notify::new(),
+            job_lock: tokio::sync::RwLock::new(()),
+            token_failures: Default::default(),
+        })
     }
 
     /// The configuration.

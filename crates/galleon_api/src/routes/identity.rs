@@ -75,6 +75,7 @@ pub(super) async fn token(
     State(s): State<AppState>,
     ArmPath(tenant): ArmPath<String>,
     BaseUrl(base): BaseUrl,
+    peer: Option<axum::Extension<crate::PeerAddr>>,
     body: Bytes,
 ) -> Response {
     let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
@@ -100,7 +101,8 @@ pub(super) async fn token(
         );
     };
     let scope = field("scope").unwrap_or("https://management.azure.com/.default");
-    match s.core.issue_token(&tenant, client_id, secret, scope, &format!("{base}/{tenant}/v2.0")).await {
+    let source = peer.map_or_else(|| "unknown".to_string(), |p| p.0.0.ip().to_string());
+    match s.core.issue_token(&tenant, client_id, secret, scope, &format!("{base}/{tenant}/v2.0"), &source).await {
         Ok((access_token, expires_in)) => Json(json!({
             "token_type": "Bearer",
             "expires_in": expires_in,
@@ -108,6 +110,9 @@ pub(super) async fn token(
             "access_token": access_token,
         }))
         .into_response(),
+        Err(CoreError::Unauthenticated(message)) if message == galleon_core::auth::TOO_MANY => {
+            oauth_error(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", &message)
+        }
         Err(CoreError::Unauthenticated(message)) if message.contains("AADSTS500011") => {
             oauth_error(StatusCode::BAD_REQUEST, "invalid_resource", &message)
         }

@@ -112,3 +112,19 @@ async fn subscriptions_list_as_az_login_needs() {
     let r = app.get("/subscriptions/00000000-0000-0000-0000-999999999999?api-version=2022-12-01").await;
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "SubscriptionNotFound"));
 }
+
+#[tokio::test]
+async fn the_token_endpoint_limits_failed_attempts() {
+    let app = TestApp::new().await;
+    for _ in 0..galleon_core::auth::MAX_FAILURES {
+        assert_eq!(app.token_request(&app.client_id, "wrong").await.status, StatusCode::UNAUTHORIZED);
+    }
+    // Past the limit even the right secret is refused for a while; unknown ids are treated alike.
+    let limited = app.token_request(&app.client_id, &app.secret).await;
+    assert_eq!(
+        (limited.status, limited.body["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("temporarily_unavailable"))
+    );
+    let unknown = app.token_request("22222222-2222-2222-2222-222222222222", "x").await;
+    assert_eq!(unknown.status, StatusCode::TOO_MANY_REQUESTS, "the source address is limited too");
+}

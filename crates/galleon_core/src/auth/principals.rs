@@ -55,6 +55,9 @@ fn key(client_id: &str) -> String {
 /// How long an access token lives.
 const TOKEN_LIFETIME_SECONDS: i64 = 3599;
 
+/// The answer once a client id or source has failed too often.
+pub const TOO_MANY: &str = "AADSTS50196: Too many failed sign-in attempts. Wait a minute and try again.";
+
 const INVALID_CLIENT: &str =
     "AADSTS7000215: Invalid client secret provided, or the application was not found in the tenant.";
 
@@ -82,7 +85,31 @@ impl Core {
 
     /// Client-credentials grant: checks the secret and returns `(access_token, expires_in)`.
     /// An unknown client and a wrong secret get the same answer.
+    /// `source` is the caller's address (failed attempts are limited per client id and per source).
     pub async fn issue_token(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        secret: &str,
+        scope: &str,
+        issuer: &str,
+        source: &str,
+    ) -> CoreResult<(String, i64)> {
+        let t = now().unix_timestamp();
+        let keys = [format!("client:{}", client_id.to_ascii_lowercase()), format!("source:{source}")];
+        if keys.iter().any(|k| !self.token_failures.allowed(k, t)) {
+            return Err(CoreError::Unauthenticated(TOO_MANY.into()));
+        }
+        let result = self.check_secret_and_sign(tenant, client_id, secret, scope, issuer).await;
+        if matches!(&result, Err(CoreError::Unauthenticated(m)) if m == INVALID_CLIENT) {
+            for k in &keys {
+                self.token_failures.failed(k, t);
+            }
+        }
+        result
+    }
+
+    async fn check_secret_and_sign(
         &self,
         tenant: &str,
         client_id: &str,
