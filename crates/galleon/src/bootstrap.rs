@@ -98,9 +98,14 @@ pub(crate) async fn admin(
             (creds.endpoint, creds.ca_file) = (endpoint.to_string(), ca_file);
             write_private(&path, &serde_json::to_vec_pretty(&creds)?)?;
         }
+        // The admin owns the subscription (idempotent; also for data directories made before roles).
+        if let Some(oid) = core.principal_object_id(&creds.client_id).await? {
+            core.ensure_owner(&instance.subscription_id, &oid).await?;
+        }
         return Ok(path);
     }
     let admin = core.create_principal("galleon admin").await?;
+    core.ensure_owner(&instance.subscription_id, &admin.principal.object_id).await?;
     let creds = Credentials {
         tenant_id: instance.tenant_id.clone(),
         client_id: admin.principal.client_id,

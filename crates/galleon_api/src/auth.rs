@@ -1,9 +1,11 @@
 //! Bearer-token authentication for every ARM route.
 
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use galleon_model::rbac::Action;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -29,6 +31,9 @@ pub(crate) async fn require_bearer(State(state): State<AppState>, mut req: Reque
     };
     match state.core.authenticate(token) {
         Ok(claims) => {
+            if let Err(e) = authorize(&state, &claims, req.method(), req.uri().path()).await {
+                return ApiError::from(e).into_response();
+            }
             req.extensions_mut().insert(claims);
             next.run(req).await
         }
@@ -39,4 +44,45 @@ pub(crate) async fn require_bearer(State(state): State<AppState>, mut req: Reque
             ApiError::unauthorized(code, message).into_response()
         }
     }
+}
+
+const AUTHZ: &str = "/providers/microsoft.authorization/";
+
+/// What a request needs (paths are normalised: fixed segments are lowercase).
+async fn authorize(
+    state: &AppState,
+    claims: &galleon_core::auth::Claims,
+    method: &Method,
+    path: &str,
+) -> Result<(), galleon_core::CoreError> {
+    let read = matches!(*method, Method::GET | Method::HEAD);
+    // Lists of subscriptions and tenants are filtered by the handlers instead.
+    if path == "/subscriptions" || path.starts_with("/tenants") {
+        return Ok(());
+    }
+    let sub = path.strip_prefix("/subscriptions/").and_then(|p| p.split('/').next()).unwrap_or_default();
+    // As in ARM, an unknown subscription is a 404 (from the handler) before any authorization.
+    if !sub.is_empty() && state.core.require_subscription(sub).await.is_err() {
+        return Ok(());
+    }
+    // Operation status and the subscription itself: anyone with a role in the subscription.
+    if path.contains("/capsoperations/") || path.trim_end_matches('/') == format!("/subscriptions/{sub}") {
+        return if state.core.has_any_role_in(&claims.oid, sub).await? {
+            Ok(())
+        } else {
+            state.core.authorize(claims, &format!("/subscriptions/{sub}"), Action::Read).await
+        };
+    }
+    // galleon's own operations (scrub): owners only.
+    if path.starts_with("/galleon/") {
+        let owner =
+            state.core.assignments_of(&claims.oid).await?.iter().any(|a| a.role == galleon_model::rbac::Role::Owner);
+        return if owner { Ok(()) } else { state.core.authorize(claims, "/galleon", Action::Authorize).await };
+    }
+    if let Some(at) = path.find(AUTHZ) {
+        let scope = &path[..at];
+        let action = if read { Action::Read } else { Action::Authorize };
+        return state.core.authorize(claims, scope, action).await;
+    }
+    state.core.authorize(claims, path, if read { Action::Read } else { Action::Write }).await
 }

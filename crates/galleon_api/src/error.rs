@@ -65,6 +65,7 @@ impl From<CoreError> for ApiError {
             CoreError::OperationNotFound(_) => Self::new(StatusCode::NOT_FOUND, "OperationNotFound", message),
             CoreError::Conflict { code, .. } => Self::new(StatusCode::CONFLICT, code, message),
             CoreError::Unauthenticated(_) => Self::unauthorized("InvalidAuthenticationToken", message),
+            CoreError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "AuthorizationFailed", message),
             CoreError::Store(inner) => {
                 tracing::error!(error = %inner, "metadata store");
                 Self::new(

@@ -22,7 +22,8 @@ pub fn normalize_path(path: &str) -> Option<String> {
             Some(p) => i == p + 1 || (i >= p + 2 && (i - p - 2) % 2 == 0),
             None => i % 2 == 1,
         };
-        if providers_at.is_none() && fixed && lower == "providers" {
+        // A nested `providers` (…/galleries/g/providers/Microsoft.Authorization/…) starts over.
+        if fixed && lower == "providers" {
             providers_at = Some(i);
         }
         out.push(if fixed { lower } else { (*seg).to_string() });
@@ -78,6 +79,10 @@ mod tests {
             "/subscriptions/S/providers/microsoft.compute/locations/WestUS/capsoperations/ID"
         );
         assert_eq!(normalize_path("/healthz"), None);
+        assert_eq!(
+            normalize_path("/subscriptions/S/resourceGroups/R/providers/Microsoft.Compute/galleries/G/providers/Microsoft.Authorization/roleAssignments/X").unwrap(),
+            "/subscriptions/S/resourcegroups/R/providers/microsoft.compute/galleries/G/providers/microsoft.authorization/roleassignments/X"
+        );
         assert_eq!(
             normalize_uri(&"//metadata/endpoints?api-version=1".parse().unwrap()).unwrap(),
             "/metadata/endpoints?api-version=1"

@@ -40,6 +40,9 @@ pub enum CoreError {
     /// The operation id is unknown (404).
     #[error("The operation '{0}' was not found.")]
     OperationNotFound(String),
+    /// Authenticated, but not allowed (403 `AuthorizationFailed`).
+    #[error("{0}")]
+    Forbidden(String),
     /// No valid credentials (401).
     #[error("{0}")]
     Unauthenticated(String),

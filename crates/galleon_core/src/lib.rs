@@ -20,6 +20,7 @@ mod images;
 pub mod jobs;
 mod managed_images;
 mod page;
+pub mod rbac;
 pub mod regions;
 mod replicate;
 mod resources;

@@ -46,11 +46,13 @@ pub enum Kind {
     ManagedImage,
     /// A virtual machine.
     Vm,
+    /// A role assignment.
+    RoleAssignment,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Self::Subscription,
         Self::Group,
         Self::Gallery,
@@ -61,6 +63,7 @@ impl Kind {
         Self::Snapshot,
         Self::ManagedImage,
         Self::Vm,
+        Self::RoleAssignment,
     ];
 
     /// The kind stored under `name`.
@@ -76,6 +79,7 @@ impl Kind {
             "snapshot" => Self::Snapshot,
             "managed_image" => Self::ManagedImage,
             "vm" => Self::Vm,
+            "role_assignment" => Self::RoleAssignment,
             _ => return None,
         })
     }
@@ -93,6 +97,7 @@ impl Kind {
             Self::Snapshot => "snapshot",
             Self::ManagedImage => "managed_image",
             Self::Vm => "vm",
+            Self::RoleAssignment => "role_assignment",
         }
     }
 }
@@ -261,6 +266,7 @@ mod tests {
             "snapshot",
             "managed_image",
             "vm",
+            "role_assignment",
         ];
         assert_eq!(names.len(), Kind::ALL.len());
         for name in names {

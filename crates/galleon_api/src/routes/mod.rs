@@ -10,6 +10,7 @@ mod identity;
 mod images;
 mod managed_images;
 mod operations;
+mod role_assignments;
 mod subscriptions;
 mod versions;
 mod vms;
@@ -47,6 +48,27 @@ pub(crate) fn arm_routes() -> Router<AppState> {
         .route("/subscriptions", get(subscriptions::list))
         .route("/tenants", get(subscriptions::tenants))
         .route("/galleon/regions/{region}/scrub", post(identity::scrub))
+        // Role assignments at subscription, group, gallery and definition scope (list and one).
+        .route("/subscriptions/{sub}/providers/microsoft.authorization/roleassignments", get(role_assignments::get))
+        .route(
+            "/subscriptions/{sub}/providers/microsoft.authorization/roleassignments/{name}",
+            get(role_assignments::get).put(role_assignments::put).delete(role_assignments::delete),
+        )
+        .route(&format!("{RG}/providers/microsoft.authorization/roleassignments"), get(role_assignments::get))
+        .route(
+            &format!("{RG}/providers/microsoft.authorization/roleassignments/{{name}}"),
+            get(role_assignments::get).put(role_assignments::put).delete(role_assignments::delete),
+        )
+        .route(&format!("{GALLERY}/providers/microsoft.authorization/roleassignments"), get(role_assignments::get))
+        .route(
+            &format!("{GALLERY}/providers/microsoft.authorization/roleassignments/{{name}}"),
+            get(role_assignments::get).put(role_assignments::put).delete(role_assignments::delete),
+        )
+        .route(&format!("{IMAGE}/providers/microsoft.authorization/roleassignments"), get(role_assignments::get))
+        .route(
+            &format!("{IMAGE}/providers/microsoft.authorization/roleassignments/{{name}}"),
+            get(role_assignments::get).put(role_assignments::put).delete(role_assignments::delete),
+        )
         .route("/subscriptions/{sub}", get(subscriptions::get))
         .route("/subscriptions/{sub}/resourcegroups", get(groups::list))
         .route(RG, get(groups::get).put(groups::put).delete(groups::delete))

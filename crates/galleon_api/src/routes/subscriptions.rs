@@ -34,9 +34,18 @@ pub(super) async fn list(
     BaseUrl(base): BaseUrl,
     q: ListQuery,
     uri: Uri,
+    axum::Extension(claims): axum::Extension<galleon_core::auth::Claims>,
 ) -> Result<Response, ApiError> {
     api.require(SUBSCRIPTIONS, TYPE)?;
-    let page = s.core.list_subscriptions(&q.page).await?;
+    let mut page = s.core.list_subscriptions(&q.page).await?;
+    // A principal sees only the subscriptions where it holds a role.
+    let mut visible = Vec::new();
+    for sub in page.items {
+        if s.core.has_any_role_in(&claims.oid, &sub.id).await? {
+            visible.push(sub);
+        }
+    }
+    page.items = visible;
     Ok(list_response(&base, &uri, page, to_wire))
 }
 

@@ -96,6 +96,7 @@ impl TestApp {
         let core = core_over(dir.path(), &key);
         core.ensure_subscription(SUB, "test").await.unwrap();
         let admin = core.create_principal("admin").await.unwrap();
+        core.ensure_owner(SUB, &admin.principal.object_id).await.unwrap();
         let mut app = Self::over(core, dir);
         app.client_id = admin.principal.client_id;
         app.secret = admin.secret;

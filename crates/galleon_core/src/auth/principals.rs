@@ -78,6 +78,11 @@ impl Core {
         Ok(NewPrincipal { principal, secret })
     }
 
+    /// The object id of the principal with this client id.
+    pub async fn principal_object_id(&self, client_id: &str) -> CoreResult<Option<String>> {
+        Ok(typed::get::<Principal>(self.store(), Kind::Principal, &key(client_id)).await?.map(|p| p.value.object_id))
+    }
+
     /// Whether a principal with this client id exists.
     pub async fn principal_exists(&self, client_id: &str) -> CoreResult<bool> {
         Ok(self.store().get(Kind::Principal, &key(client_id)).await?.is_some())

@@ -1,0 +1,88 @@
+//! `Microsoft.Authorization/roleAssignments` at subscription, resource group, gallery and image
+//! definition scope, as `az role assignment create --assignee-object-id … --role … --scope …`
+//! sends them.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use galleon_core::rbac::RoleAssignment;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+const SEGMENT: &str = "/providers/microsoft.authorization/roleassignments";
+
+fn to_wire(a: &RoleAssignment) -> Value {
+    let sub = a.scope.trim_start_matches('/').split('/').nth(1).unwrap_or_default();
+    json!({
+        "id": a.id,
+        "name": a.name,
+        "type": "Microsoft.Authorization/roleAssignments",
+        "properties": {
+            "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{}", a.role.guid()),
+            "roleDefinitionName": a.role.name(),
+            "principalId": a.principal_id,
+            "principalType": a.principal_type,
+            "scope": a.scope,
+        }
+    })
+}
+
+/// `(scope, name)` of an assignment path.
+fn split(uri: &Uri) -> Result<(String, Option<String>), ApiError> {
+    let path = uri.path();
+    let at = path
+        .find(SEGMENT)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "NotFound", "Not a role assignment path."))?;
+    let rest = path[at + SEGMENT.len()..].trim_start_matches('/');
+    Ok((path[..at].to_string(), (!rest.is_empty()).then(|| rest.to_string())))
+}
+
+#[derive(Deserialize)]
+pub(super) struct Body {
+    properties: Props,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Props {
+    role_definition_id: String,
+    principal_id: String,
+    principal_type: Option<String>,
+}
+
+pub(super) async fn put(
+    State(s): State<AppState>,
+    uri: Uri,
+    crate::extract::ArmJson(body): crate::extract::ArmJson<Body>,
+) -> Result<Response, ApiError> {
+    let (scope, name) = split(&uri)?;
+    let name = name
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "InvalidParameter", "A role assignment needs a name."))?;
+    let p = body.properties;
+    let a = s
+        .core
+        .put_role_assignment(&scope, &name, &p.principal_id, &p.role_definition_id, p.principal_type.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(to_wire(&a))).into_response())
+}
+
+pub(super) async fn get(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    match split(&uri)? {
+        (_, Some(_)) => Ok(Json(to_wire(&s.core.get_role_assignment(uri.path()).await?)).into_response()),
+        (scope, None) => {
+            let all = s.core.list_role_assignments(&scope).await?;
+            Ok(Json(json!({ "value": all.iter().map(to_wire).collect::<Vec<_>>() })).into_response())
+        }
+    }
+}
+
+pub(super) async fn delete(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    match s.core.delete_role_assignment(uri.path()).await? {
+        Some(a) => Ok(Json(to_wire(&a)).into_response()),
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}

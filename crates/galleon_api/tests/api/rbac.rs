@@ -1,0 +1,191 @@
+//! Role assignments decide every request: a table of principal × scope × operation.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use super::support::*;
+
+/// One row: what, whose token, method, URI, body, expected status.
+type Case<'a> = (&'a str, &'a String, Method, String, Option<serde_json::Value>, StatusCode);
+
+/// A principal with a token, and its object id.
+async fn principal(app: &TestApp, name: &str) -> (String, String) {
+    let p = app.core.create_principal(name).await.unwrap();
+    let r = app.token_request(&p.principal.client_id, &p.secret).await;
+    (r.body["access_token"].as_str().unwrap().to_string(), p.principal.object_id)
+}
+
+async fn assign(app: &TestApp, scope: &str, name: &str, oid: &str, role: &str) -> Resp {
+    let body = json!({ "properties": { "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}"),
+        "principalId": oid, "principalType": "ServicePrincipal" } });
+    app.put(&format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}?api-version=2022-04-01"), body)
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_is_decided_by_role_assignments() {
+    let mut app = TestApp::new().await;
+    let (g, i) = app.seed_definition("rg", "gal", "img").await;
+    app.put(&format!("{}?{COMPUTE}", gallery_path("rg", "other")), json!({ "location": "westcentralus" })).await;
+    app.put(&format!("/subscriptions/{SUB}/resourcegroups/team?{RES}"), json!({ "location": "westcentralus" })).await;
+    app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), seed_version_body()).await;
+    app.settle().await;
+    let admin = app.token.clone();
+
+    let (reader, reader_oid) = principal(&app, "reader").await;
+    let (contrib, contrib_oid) = principal(&app, "contributor").await;
+    let (defwriter, defwriter_oid) = principal(&app, "definition writer").await;
+    let (nobody, _) = principal(&app, "nobody").await;
+    let rg = format!("/subscriptions/{SUB}/resourceGroups/rg");
+    let team = format!("/subscriptions/{SUB}/resourceGroups/team");
+    assert_eq!(
+        assign(&app, &g, "11111111-0000-0000-0000-000000000001", &reader_oid, "acdd72a7-3385-48ef-bd42-f606fba81ae7")
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        assign(
+            &app,
+            &team,
+            "11111111-0000-0000-0000-000000000002",
+            &reader_oid,
+            "b24988ac-6180-42a0-ab88-20f7382dd24c"
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        assign(&app, &rg, "11111111-0000-0000-0000-000000000003", &contrib_oid, "Contributor").await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        assign(&app, &i, "11111111-0000-0000-0000-000000000004", &defwriter_oid, "Contributor").await.status,
+        StatusCode::CREATED
+    );
+
+    let v = format!("{i}/versions/1.0.0?{COMPUTE}");
+    let other = format!("{}?{COMPUTE}", gallery_path("rg", "other"));
+    let gallery = format!("{g}?{COMPUTE}");
+    let assignment = format!(
+        "{rg}/providers/Microsoft.Authorization/roleAssignments/11111111-0000-0000-0000-000000000009?api-version=2022-04-01"
+    );
+    let assignment_body = json!({ "properties": { "roleDefinitionId": "Reader", "principalId": contrib_oid } });
+    let table: Vec<Case<'_>> = vec![
+        ("reader reads the shared gallery", &reader, Method::GET, gallery.clone(), None, StatusCode::OK),
+        ("reader reads its versions", &reader, Method::GET, v.clone(), None, StatusCode::OK),
+        (
+            "reader cannot change the gallery",
+            &reader,
+            Method::PUT,
+            gallery.clone(),
+            Some(json!({ "location": "westcentralus" })),
+            StatusCode::FORBIDDEN,
+        ),
+        ("reader cannot delete a version", &reader, Method::DELETE, v.clone(), None, StatusCode::FORBIDDEN),
+        ("reader does not see another gallery", &reader, Method::GET, other.clone(), None, StatusCode::FORBIDDEN),
+        (
+            "contributor writes in its group",
+            &contrib,
+            Method::PATCH,
+            gallery.clone(),
+            Some(json!({ "tags": { "a": "b" } })),
+            StatusCode::OK,
+        ),
+        (
+            "contributor cannot assign roles",
+            &contrib,
+            Method::PUT,
+            assignment.clone(),
+            Some(assignment_body.clone()),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "contributor cannot touch other groups",
+            &contrib,
+            Method::GET,
+            format!("{team}?{RES}"),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "definition writer reads its definition",
+            &defwriter,
+            Method::GET,
+            format!("{i}?api-version=2021-10-01"),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            "definition writer cannot change the gallery",
+            &defwriter,
+            Method::PATCH,
+            gallery.clone(),
+            Some(json!({ "tags": {} })),
+            StatusCode::FORBIDDEN,
+        ),
+        ("nobody reads nothing", &nobody, Method::GET, gallery.clone(), None, StatusCode::FORBIDDEN),
+        (
+            "owner assigns roles",
+            &admin,
+            Method::PUT,
+            assignment.clone(),
+            Some(assignment_body.clone()),
+            StatusCode::CREATED,
+        ),
+    ];
+    for (what, token, method, uri, body, expected) in table {
+        app.token = token.clone();
+        let r = app.call(method, &uri, body).await;
+        assert_eq!(r.status, expected, "{what}: {}", r.body);
+        if expected == StatusCode::FORBIDDEN {
+            assert_eq!(r.code(), "AuthorizationFailed", "{what}");
+            assert!(
+                r.body["error"]["message"].as_str().unwrap().contains("does not have authorization to perform action"),
+                "{what}"
+            );
+        }
+        app.settle().await;
+    }
+
+    // Sharing a gallery: the reader makes a disk from its version in the reader's own group.
+    app.token = reader.clone();
+    let disk = json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "FromImage",
+        "galleryImageReference": { "id": format!("{i}/versions/1.0.0") } } } });
+    let r = app.put(&format!("{team}/providers/Microsoft.Compute/disks/mine?api-version=2025-01-02"), disk).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let op = r.header("azure-asyncoperation").to_string();
+    app.settle().await;
+    assert_eq!(app.poll(&op).await.body["status"], "Succeeded", "the reader polls its own operation");
+
+    // Subscriptions: listed only where the principal has a role.
+    assert_eq!(app.get("/subscriptions?api-version=2022-12-01").await.body["value"].as_array().unwrap().len(), 1);
+    app.token = nobody;
+    assert_eq!(app.get("/subscriptions?api-version=2022-12-01").await.body["value"], json!([]));
+
+    // Assignments at a scope, and removal.
+    app.token = admin;
+    let list = app.get(&format!("{rg}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01")).await;
+    let names: Vec<&str> = list.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["properties"]["roleDefinitionName"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Contributor") && names.contains(&"Reader"), "{names:?}");
+    assert_eq!(app.delete(&format!("{g}/providers/Microsoft.Authorization/roleAssignments/11111111-0000-0000-0000-000000000001?api-version=2022-04-01")).await.status, StatusCode::OK);
+    app.token = reader;
+    assert_eq!(app.get(&gallery).await.status, StatusCode::FORBIDDEN, "access ends with the assignment");
+}
+
+#[tokio::test]
+async fn assignments_are_validated() {
+    let app = TestApp::new().await;
+    let (_, oid) = principal(&app, "p").await;
+    let sub = format!("/subscriptions/{SUB}");
+    let r = assign(&app, &sub, "n1", &oid, "Janitor").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = assign(&app, &sub, "n2", "00000000-0000-0000-0000-000000000bad", "Reader").await;
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("does not exist"));
+}
