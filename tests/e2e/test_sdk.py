@@ -153,3 +153,28 @@ def test_bad_input_is_an_arm_error(server, compute, resources, managed_image):
     assert "Major(int).Minor(int).Patch(int)" in bad_version.value.error.message
     with pytest.raises(ResourceNotFoundError):
         compute.galleries.get("errorsRG", "missing")
+
+
+def test_a_reader_reads_but_is_refused_a_write(server, compute, resources, credential):
+    from azure.identity import ClientSecretCredential
+    from azure.mgmt.compute import ComputeManagementClient
+
+    c = server.creds
+    resources.resource_groups.create_or_update("sharedRG", {"location": LOCATION})
+    gallery = compute.galleries.begin_create_or_update("sharedRG", "shared", m.Gallery(location=LOCATION)).result()
+    admin = {"Authorization": f"Bearer {credential.get_token('https://management.azure.com/.default').token}"}
+    reader = requests.post(f"{server.endpoint}/galleon/principals", json={"displayName": "other team"}, headers=admin, verify=c["caFile"]).json()
+    assignment = f"{server.endpoint}{gallery.id}/providers/Microsoft.Authorization/roleAssignments/22222222-0000-0000-0000-000000000001?api-version=2022-04-01"
+    r = requests.put(assignment, headers=admin, verify=c["caFile"], json={"properties": {
+        "roleDefinitionId": f"/subscriptions/{c['subscriptionId']}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7",
+        "principalId": reader["objectId"], "principalType": "ServicePrincipal"}})
+    assert r.status_code == 201, r.text
+
+    cred = ClientSecretCredential(c["tenantId"], reader["clientId"], reader["clientSecret"], authority=server.endpoint,
+                                  disable_instance_discovery=True, connection_verify=c["caFile"])
+    as_reader = ComputeManagementClient(cred, c["subscriptionId"], base_url=server.endpoint, connection_verify=c["caFile"], polling_interval=1)
+    assert as_reader.galleries.get("sharedRG", "shared").name == "shared"
+    with pytest.raises(HttpResponseError) as refused:
+        as_reader.galleries.begin_create_or_update("sharedRG", "shared", m.Gallery(location=LOCATION, description="mine now")).result()
+    assert refused.value.error.code == "AuthorizationFailed"
+    assert compute.galleries.get("sharedRG", "shared").description is None, "nothing changed"

@@ -10,6 +10,7 @@ mod identity;
 mod images;
 mod managed_images;
 mod operations;
+mod principals;
 mod role_assignments;
 mod subscriptions;
 mod versions;
@@ -48,6 +49,9 @@ pub(crate) fn arm_routes() -> Router<AppState> {
         .route("/subscriptions", get(subscriptions::list))
         .route("/tenants", get(subscriptions::tenants))
         .route("/galleon/regions/{region}/scrub", post(identity::scrub))
+        .route("/galleon/principals", get(principals::list).post(principals::create))
+        .route("/galleon/principals/{client_id}", axum::routing::delete(principals::delete))
+        .route("/galleon/principals/{client_id}/{action}", post(principals::reset_secret))
         // Role assignments at subscription, group, gallery and definition scope (list and one).
         .route("/subscriptions/{sub}/providers/microsoft.authorization/roleassignments", get(role_assignments::get))
         .route(

@@ -189,3 +189,35 @@ async fn assignments_are_validated() {
     let r = assign(&app, &sub, "n2", "00000000-0000-0000-0000-000000000bad", "Reader").await;
     assert!(r.body["error"]["message"].as_str().unwrap().contains("does not exist"));
 }
+
+#[tokio::test]
+async fn owners_manage_principals_and_secrets_are_shown_once() {
+    let mut app = TestApp::new().await;
+    let created = app.call(Method::POST, "/galleon/principals", Some(json!({ "displayName": "ci" }))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let (id, secret) = (
+        created.body["clientId"].as_str().unwrap().to_string(),
+        created.body["clientSecret"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(app.token_request(&id, &secret).await.status, StatusCode::OK);
+    let list = app.get("/galleon/principals").await;
+    assert!(
+        list.body["value"].as_array().unwrap().iter().all(|p| p.get("clientSecret").is_none()),
+        "secrets are never listed"
+    );
+    assert_eq!(list.body["value"].as_array().unwrap().len(), 2);
+
+    // A principal without the Owner role cannot manage principals.
+    let ci_token = app.token_request(&id, &secret).await.body["access_token"].as_str().unwrap().to_string();
+    let admin = std::mem::replace(&mut app.token, ci_token);
+    assert_eq!(app.call(Method::POST, "/galleon/principals", Some(json!({}))).await.status, StatusCode::FORBIDDEN);
+    app.token = admin;
+
+    let reset = app.call(Method::POST, &format!("/galleon/principals/{id}/resetSecret"), None).await;
+    let new_secret = reset.body["clientSecret"].as_str().unwrap().to_string();
+    assert_eq!(app.token_request(&id, &secret).await.status, StatusCode::UNAUTHORIZED, "the old secret stops working");
+    assert_eq!(app.token_request(&id, &new_secret).await.status, StatusCode::OK);
+    assert_eq!(app.delete(&format!("/galleon/principals/{id}")).await.status, StatusCode::OK);
+    assert_eq!(app.token_request(&id, &new_secret).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.delete(&format!("/galleon/principals/{id}")).await.status, StatusCode::NO_CONTENT);
+}

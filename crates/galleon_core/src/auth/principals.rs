@@ -78,6 +78,42 @@ impl Core {
         Ok(NewPrincipal { principal, secret })
     }
 
+    /// Every principal (without secrets: only hashes are stored).
+    pub async fn list_principals(&self) -> CoreResult<Vec<Principal>> {
+        Ok(typed::list::<Principal>(self.store(), Kind::Principal, "", None, 100_000)
+            .await?
+            .into_iter()
+            .map(|(_, p)| p.value)
+            .collect())
+    }
+
+    /// Gives a principal a new secret (the old one stops working); `None` if there is no such principal.
+    pub async fn reset_secret(&self, client_id: &str) -> CoreResult<Option<NewPrincipal>> {
+        let Some(found) = typed::get::<Principal>(self.store(), Kind::Principal, &key(client_id)).await? else {
+            return Ok(None);
+        };
+        let mut principal = found.value;
+        let secret = B64.encode(random(32));
+        principal.salt = blake3::Hash::from(<[u8; 32]>::try_from(random(32)).expect("32 bytes")).to_hex().to_string();
+        principal.secret_hash = hash(&principal.salt, &secret).to_hex().to_string();
+        let doc = typed::doc(Kind::Principal, &key(client_id), None, &principal);
+        self.store().apply(Batch::new().put(doc, Expect::Rev(found.rev))).await?;
+        Ok(Some(NewPrincipal { principal, secret }))
+    }
+
+    /// Deletes a principal and its role assignments; false if there was none.
+    pub async fn delete_principal(&self, client_id: &str) -> CoreResult<bool> {
+        let Some(found) = typed::get::<Principal>(self.store(), Kind::Principal, &key(client_id)).await? else {
+            return Ok(false);
+        };
+        let mut batch = Batch::new().delete(Kind::Principal, key(client_id), Expect::Any);
+        for a in self.assignments_of(&found.value.object_id).await? {
+            batch = batch.delete(Kind::RoleAssignment, a.id.to_ascii_lowercase(), Expect::Any);
+        }
+        self.store().apply(batch).await?;
+        Ok(true)
+    }
+
     /// The object id of the principal with this client id.
     pub async fn principal_object_id(&self, client_id: &str) -> CoreResult<Option<String>> {
         Ok(typed::get::<Principal>(self.store(), Kind::Principal, &key(client_id)).await?.map(|p| p.value.object_id))
