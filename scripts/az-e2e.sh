@@ -27,7 +27,8 @@ c() { python3 -c "import json;print(json.load(open('$work/data/credentials.json'
 export AZURE_CONFIG_DIR="$work/azcfg" AZURE_CORE_COLLECT_TELEMETRY=false AZURE_CORE_INSTANCE_DISCOVERY=false AZURE_CORE_NO_COLOR=true
 cat /etc/ssl/certs/ca-certificates.crt "$(c caFile)" > "$work/bundle.pem"
 export REQUESTS_CA_BUNDLE="$work/bundle.pem" SSL_CERT_FILE="$work/bundle.pem"
-step() { echo "+ az $*" >&2; "$az" "$@"; }
+# Echo each command, but never a secret.
+step() { if [ "$1" = login ]; then echo "+ az login --service-principal (secret not shown)" >&2; else echo "+ az $*" >&2; fi; "$az" "$@"; }
 step cloud register -n galleon --endpoint-resource-manager "https://127.0.0.1:$port/" -o none
 step cloud set -n galleon -o none
 step config set core.instance_discovery=false -o none
@@ -59,6 +60,23 @@ step sig image-version update -g myGalleryRG -r myGallery -i myImageDefinition -
 n=$(step sig image-version show -g myGalleryRG -r myGallery -i myImageDefinition -e 1.0.0 --query "length(publishingProfile.targetRegions)" -o tsv)
 [ "$n" = 4 ] || { echo "regions after update: $n" >&2; exit 1; }
 step sig list -g myGalleryRG --query "[].name" -o tsv
+
+# Sharing the gallery: a second service principal (made through galleon's API) gets Reader on it
+# with `az role assignment create`, logs in with az, reads, and is refused a write.
+token=$("$az" account get-access-token --query accessToken -o tsv)
+reader=$(curl -s --cacert "$(c caFile)" -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+  -d '{"displayName":"other team"}' "https://127.0.0.1:$port/galleon/principals")
+rj() { python3 -c "import json,sys;print(json.loads(sys.argv[1])['$1'])" "$reader"; }
+gallery_id=$(step sig show -g myGalleryRG -r myGallery --query id -o tsv)
+step role assignment create --assignee-object-id "$(rj objectId)" --assignee-principal-type ServicePrincipal --role Reader --scope "$gallery_id" -o none
+step login --service-principal -u "$(rj clientId)" -p "$(rj clientSecret)" --tenant "$(c tenantId)" -o none
+step sig show -g myGalleryRG -r myGallery --query name -o tsv
+if "$az" sig update -g myGalleryRG -r myGallery --set description="mine now" -o none 2> "$work/refused.txt"; then
+  echo "a reader changed the gallery" >&2; exit 1
+fi
+grep -q AuthorizationFailed "$work/refused.txt" || { cat "$work/refused.txt" >&2; exit 1; }
+echo "+ (refused: AuthorizationFailed)" >&2
+step login --service-principal -u "$(c clientId)" -p "$(c clientSecret)" --tenant "$(c tenantId)" -o none
 step sig image-version delete -g myGalleryRG -r myGallery -i myImageDefinition -e 1.0.0
 step sig image-definition delete -g myGalleryRG -r myGallery -i myImageDefinition
 step sig delete -g myGalleryRG -r myGallery

@@ -52,6 +52,26 @@ pub(crate) fn arm_routes() -> Router<AppState> {
         .route("/galleon/principals", get(principals::list).post(principals::create))
         .route("/galleon/principals/{client_id}", axum::routing::delete(principals::delete))
         .route("/galleon/principals/{client_id}/{action}", post(principals::reset_secret))
+        .route(
+            "/subscriptions/{sub}/providers/microsoft.authorization/roledefinitions",
+            get(role_assignments::role_definitions),
+        )
+        .route(
+            "/subscriptions/{sub}/providers/microsoft.authorization/roledefinitions/{id}",
+            get(role_assignments::role_definitions),
+        )
+        .route(
+            &format!("{RG}/providers/microsoft.authorization/roledefinitions"),
+            get(role_assignments::role_definitions),
+        )
+        .route(
+            &format!("{GALLERY}/providers/microsoft.authorization/roledefinitions"),
+            get(role_assignments::role_definitions),
+        )
+        .route(
+            &format!("{IMAGE}/providers/microsoft.authorization/roledefinitions"),
+            get(role_assignments::role_definitions),
+        )
         // Role assignments at subscription, group, gallery and definition scope (list and one).
         .route("/subscriptions/{sub}/providers/microsoft.authorization/roleassignments", get(role_assignments::get))
         .route(

@@ -86,3 +86,40 @@ pub(super) async fn delete(State(s): State<AppState>, uri: Uri) -> Result<Respon
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }
+
+/// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}]`: the three built-in
+/// roles (with `$filter=roleName eq '…'`, as `az role assignment create --role` asks).
+pub(super) async fn role_definitions(uri: Uri) -> Result<Response, ApiError> {
+    let path = uri.path();
+    let at = path.find("/providers/microsoft.authorization/roledefinitions").unwrap_or(path.len());
+    let sub = path[..at].trim_start_matches('/').split('/').nth(1).unwrap_or_default().to_string();
+    let one = |role: galleon_model::rbac::Role| {
+        json!({
+            "id": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{}", role.guid()),
+            "name": role.guid(),
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": { "roleName": role.name(), "type": "BuiltInRole", "assignableScopes": ["/"] },
+        })
+    };
+    let rest =
+        path[at..].trim_start_matches("/providers/microsoft.authorization/roledefinitions").trim_start_matches('/');
+    if !rest.is_empty() {
+        let role = galleon_model::rbac::Role::parse(rest).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "RoleDefinitionDoesNotExist",
+                format!("The role definition '{rest}' does not exist."),
+            )
+        })?;
+        return Ok(Json(one(role)).into_response());
+    }
+    let filter = crate::api_version::query_param(uri.query(), "$filter").unwrap_or_default();
+    let wanted = filter.split('\'').nth(1).map(str::to_string);
+    let roles = galleon_model::rbac::ROLE_IDS
+        .iter()
+        .map(|(r, _, _)| *r)
+        .filter(|r| wanted.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(r.name())))
+        .map(one)
+        .collect::<Vec<_>>();
+    Ok(Json(json!({ "value": roles })).into_response())
+}
