@@ -1,9 +1,11 @@
 """The binary's own promises: one server per data directory, and a restart (even kill -9) keeps
 resources, credentials, tokens and operation URLs."""
 
+import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
 
 import requests
@@ -244,3 +246,39 @@ def test_configured_stores_decide_what_a_region_can_hold(tmp_path):
         assert wait(r) == "Succeeded"
     finally:
         s.stop()
+
+
+def test_the_server_log_holds_no_secrets_or_tokens(tmp_path):
+    env = dict(os.environ, RUST_LOG="debug")
+    binary = os.path.abspath(os.environ.get("GALLEON_BIN", "target/debug/galleon"))
+    d, port = tempfile.mkdtemp(prefix="galleon-log-"), None
+    import socket as _s
+    with _s.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(os.path.join(d, "serve.log"), "w")
+    proc = subprocess.Popen([binary, "serve", "--data-dir", os.path.join(d, "data"), "--listen", f"127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        for _ in range(100):
+            if os.path.exists(os.path.join(d, "data", "credentials.json")):
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+        creds = json.load(open(os.path.join(d, "data", "credentials.json")))
+        base = f"https://127.0.0.1:{port}"
+        tok = requests.post(f"{base}/{creds['tenantId']}/oauth2/v2.0/token", verify=creds["caFile"], data={
+            "grant_type": "client_credentials", "client_id": creds["clientId"], "client_secret": creds["clientSecret"],
+            "scope": "https://management.azure.com/.default"}).json()["access_token"]
+        requests.post(f"{base}/{creds['tenantId']}/oauth2/v2.0/token", verify=creds["caFile"], data={
+            "grant_type": "client_credentials", "client_id": creds["clientId"], "client_secret": "wrong-secret-xyz"})
+        h = {"Authorization": f"Bearer {tok}"}
+        requests.get(f"{base}/subscriptions?api-version=2022-12-01", headers=h, verify=creds["caFile"])
+        requests.get(f"{base}/subscriptions?api-version=2022-12-01", headers={"Authorization": "Bearer forged.token.value"}, verify=creds["caFile"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+    text = open(os.path.join(d, "serve.log")).read()
+    assert text.strip(), "the server logged something at debug level"
+    for secret in [creds["clientSecret"], tok, tok.split(".")[2], "wrong-secret-xyz", "forged.token.value"]:
+        assert secret not in text, "a secret or token reached the log"

@@ -50,6 +50,7 @@ pub(crate) fn arm_routes() -> Router<AppState> {
         .route("/tenants", get(subscriptions::tenants))
         .route("/galleon/regions/{region}/scrub", post(identity::scrub))
         .route("/galleon/principals", get(principals::list).post(principals::create))
+        .route("/galleon/subscriptions", post(principals::create_subscription))
         .route("/galleon/principals/{client_id}", axum::routing::delete(principals::delete))
         .route("/galleon/principals/{client_id}/{action}", post(principals::reset_secret))
         .route(

@@ -67,3 +67,25 @@ pub(super) async fn delete(
         Ok(StatusCode::NO_CONTENT.into_response())
     }
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct NewSubscription {
+    display_name: Option<String>,
+}
+
+/// `POST /galleon/subscriptions`: a new subscription; the caller becomes its Owner.
+pub(super) async fn create_subscription(
+    State(s): State<AppState>,
+    axum::Extension(claims): axum::Extension<galleon_core::auth::Claims>,
+    ArmJson(body): ArmJson<NewSubscription>,
+) -> Result<Response, ApiError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let sub = s.core.ensure_subscription(&id, body.display_name.as_deref().unwrap_or("galleon")).await?;
+    s.core.ensure_owner(&sub.id, &claims.oid).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "subscriptionId": sub.id, "displayName": sub.display_name, "tenantId": sub.tenant_id })),
+    )
+        .into_response())
+}

@@ -221,3 +221,36 @@ async fn owners_manage_principals_and_secrets_are_shown_once() {
     assert_eq!(app.token_request(&id, &new_secret).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.delete(&format!("/galleon/principals/{id}")).await.status, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn owners_create_subscriptions_and_own_them() {
+    let app = TestApp::new().await;
+    let r = app.call(Method::POST, "/galleon/subscriptions", Some(json!({ "displayName": "team b" }))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let sub = r.body["subscriptionId"].as_str().unwrap();
+    let list = app.get("/subscriptions?api-version=2022-12-01").await;
+    assert_eq!(list.body["value"].as_array().unwrap().len(), 2);
+    let rg = app.put(&format!("/subscriptions/{sub}/resourcegroups/b?{RES}"), json!({ "location": "eastus" })).await;
+    assert_eq!(rg.status, StatusCode::CREATED, "the creator owns the new subscription: {}", rg.body);
+}
+
+#[tokio::test]
+async fn tokens_for_another_audience_are_refused() {
+    let mut app = TestApp::new().await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let oid = app.core.principal_object_id(&app.client_id).await.unwrap().unwrap();
+    app.token = app.core.tokens().sign(&galleon_core::auth::Claims {
+        aud: "https://storage.azure.com/".into(),
+        iss: "x".into(),
+        iat: now,
+        nbf: now,
+        exp: now + 600,
+        appid: app.client_id.clone(),
+        oid: oid.clone(),
+        sub: oid,
+        tid: TENANT.into(),
+    });
+    let r = app.get(&format!("/subscriptions/{SUB}/resourcegroups?{RES}")).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken"));
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("audience"));
+}
