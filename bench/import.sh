@@ -60,21 +60,15 @@ rm "$dir/copy.vhd"
 settle
 
 python3 - "$dir" "$port" "$pid" "$vhd" "$cp_s" "$cat_s" "$cp_cpu" <<'PY'
-import json, os, ssl, sys, threading, time, urllib.parse, urllib.request
+import os, sys, threading, time
+sys.path.insert(0, "bench")
+from armclient import Arm
 d, port, pid, vhd, cp_s, cat_s, cp_cpu = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7])
-creds = json.load(open(f"{d}/data/credentials.json"))
-ctx = ssl.create_default_context(cafile=creds["caFile"])
-base = f"https://127.0.0.1:{port}"
-def call(method, url, body=None, form=None, token=None):
-    data = json.dumps(body).encode() if body is not None else (urllib.parse.urlencode(form).encode() if form else None)
-    req = urllib.request.Request(url if url.startswith("http") else base + url, data=data, method=method)
-    if body is not None: req.add_header("content-type", "application/json")
-    if token: req.add_header("authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, context=ctx) as r:
-        return r.status, {k.lower(): v for k, v in r.headers.items()}, json.loads(r.read() or b"null")
-tok = call("POST", f"/{creds['tenantId']}/oauth2/v2.0/token", form={"grant_type": "client_credentials",
-    "client_id": creds["clientId"], "client_secret": creds["clientSecret"], "scope": "https://management.azure.com/.default"})[2]["access_token"]
-sub = creds["subscriptionId"]
+arm = Arm(f"{d}/data", port)
+sub = arm.sub
+def call(method, url, body=None, token=None):
+    return arm.call(method, url, body)
+tok = arm.token
 call("PUT", f"/subscriptions/{sub}/resourcegroups/bench?api-version=2024-11-01", {"location": "eastus"}, token=tok)
 def cpu():
     f = open(f"/proc/{pid}/stat").read().split(")")[1].split()

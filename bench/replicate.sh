@@ -70,32 +70,14 @@ rm -f "$dir"/copy*.vhd
 settle
 
 python3 - "$dir" "$port" "$cp_s" <<'PY'
-import json, ssl, sys, time, urllib.parse, urllib.request
+import sys, time
+sys.path.insert(0, "bench")
+from armclient import Arm
 d, port, cp_s = sys.argv[1], sys.argv[2], float(sys.argv[3])
-creds = json.load(open(f"{d}/data/credentials.json"))
-ctx = ssl.create_default_context(cafile=creds["caFile"])
-base = f"https://127.0.0.1:{port}"
-def call(method, url, body=None, form=None, token=None):
-    data = json.dumps(body).encode() if body is not None else (urllib.parse.urlencode(form).encode() if form else None)
-    req = urllib.request.Request(url if url.startswith("http") else base + url, data=data, method=method)
-    if body is not None: req.add_header("content-type", "application/json")
-    if token: req.add_header("authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, context=ctx) as r:
-        return r.status, {k.lower(): v for k, v in r.headers.items()}, json.loads(r.read() or b"null")
-tok = call("POST", f"/{creds['tenantId']}/oauth2/v2.0/token", form={"grant_type": "client_credentials",
-    "client_id": creds["clientId"], "client_secret": creds["clientSecret"], "scope": "https://management.azure.com/.default"})[2]["access_token"]
-sub = creds["subscriptionId"]
+arm = Arm(f"{d}/data", port)
+sub, call, put = arm.sub, (lambda m, u, b=None, token=None: arm.call(m, u, b)), arm.put
 rg = f"/subscriptions/{sub}/resourceGroups/bench"
-def wait(headers):
-    op = headers["azure-asyncoperation"]
-    while True:
-        s = call("GET", op, token=tok)[2]
-        if s["status"] != "InProgress":
-            assert s["status"] == "Succeeded", s
-            return
-        time.sleep(0.02)
-def put(path, body):
-    wait(call("PUT", path, body, token=tok)[1])
+tok = arm.token
 call("PUT", f"/subscriptions/{sub}/resourcegroups/bench?api-version=2024-11-01", {"location": "westcentralus"}, token=tok)
 put(f"{rg}/providers/Microsoft.Compute/galleries/g?api-version=2026-03-03", {"location": "westcentralus"})
 put(f"{rg}/providers/Microsoft.Compute/galleries/g/images/img?api-version=2021-10-01", {"location": "westcentralus",

@@ -48,6 +48,14 @@ fn hash(salt: &str, secret: &str) -> blake3::Hash {
     h.finalize()
 }
 
+/// A fresh secret with its salt and salted hash: `(secret, salt, hash)`.
+fn new_secret() -> (String, String, String) {
+    let salt = blake3::Hash::from(<[u8; 32]>::try_from(random(32)).expect("32 bytes")).to_hex().to_string();
+    let secret = B64.encode(random(32));
+    let digest = hash(&salt, &secret).to_hex().to_string();
+    (secret, salt, digest)
+}
+
 fn key(client_id: &str) -> String {
     client_id.to_ascii_lowercase()
 }
@@ -64,13 +72,12 @@ const INVALID_CLIENT: &str =
 impl Core {
     /// Creates a principal with a fresh secret.
     pub async fn create_principal(&self, display_name: &str) -> CoreResult<NewPrincipal> {
-        let salt = blake3::Hash::from(<[u8; 32]>::try_from(random(32)).expect("32 bytes")).to_hex().to_string();
-        let secret = B64.encode(random(32));
+        let (secret, salt, secret_hash) = new_secret();
         let principal = Principal {
             client_id: uuid::Uuid::new_v4().to_string(),
             object_id: uuid::Uuid::new_v4().to_string(),
             display_name: display_name.to_string(),
-            secret_hash: hash(&salt, &secret).to_hex().to_string(),
+            secret_hash,
             salt,
         };
         let doc = typed::doc(Kind::Principal, &key(&principal.client_id), None, &principal);
@@ -93,9 +100,8 @@ impl Core {
             return Ok(None);
         };
         let mut principal = found.value;
-        let secret = B64.encode(random(32));
-        principal.salt = blake3::Hash::from(<[u8; 32]>::try_from(random(32)).expect("32 bytes")).to_hex().to_string();
-        principal.secret_hash = hash(&principal.salt, &secret).to_hex().to_string();
+        let secret;
+        (secret, principal.salt, principal.secret_hash) = new_secret();
         let doc = typed::doc(Kind::Principal, &key(client_id), None, &principal);
         self.store().apply(Batch::new().put(doc, Expect::Rev(found.rev))).await?;
         Ok(Some(NewPrincipal { principal, secret }))
