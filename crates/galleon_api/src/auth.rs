@@ -1,8 +1,8 @@
 //! Bearer-token authentication for every ARM route.
 
 use axum::extract::{Request, State};
-use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use galleon_model::rbac::Action;
@@ -85,4 +85,31 @@ async fn authorize(
         return state.core.authorize(claims, scope, action).await;
     }
     state.core.authorize(claims, path, if read { Action::Read } else { Action::Write }).await
+}
+
+/// Refuses a create that names a source (an image version, disk, snapshot, managed image, VM)
+/// the caller cannot read: sharing a gallery means Reader on it, and that is what using its
+/// versions takes.
+pub(crate) async fn require_read_of<'a>(
+    state: &AppState,
+    claims: &galleon_core::auth::Claims,
+    sources: impl IntoIterator<Item = &'a str>,
+) -> Result<(), ApiError> {
+    for id in sources {
+        let Some(sub) = id.strip_prefix("/subscriptions/").and_then(|p| p.split('/').next()) else { continue };
+        // A source in an unknown subscription does not exist; the use case says so (404/400).
+        if state.core.require_subscription(sub).await.is_err() {
+            continue;
+        }
+        if let Err(e) = state.core.authorize(claims, id, Action::Read).await {
+            // ARM names a refused check on a linked resource apart from one on the target.
+            return Err(match e {
+                galleon_core::CoreError::Forbidden(message) => {
+                    ApiError::new(StatusCode::FORBIDDEN, "LinkedAuthorizationFailed", message)
+                }
+                other => other.into(),
+            });
+        }
+    }
+    Ok(())
 }

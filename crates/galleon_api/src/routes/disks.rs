@@ -34,12 +34,16 @@ pub(super) async fn put(
     uri: Uri,
     ArmPath(path): DiskPath,
     BaseUrl(base): BaseUrl,
+    axum::Extension(claims): axum::Extension<galleon_core::auth::Claims>,
     ArmJson(body): ArmJson<DiskResource>,
 ) -> Result<Response, ApiError> {
     let r = disk_ref(&uri, &path);
     let api = api.require(DISKS, r.kind.type_name())?;
     let env = Envelope { location: body.location.clone(), tags: body.tags.clone() };
-    let accepted = s.core.put_disk(&r, env, to_request(body)).await?;
+    let req = to_request(body);
+    let ids: Vec<String> = req.source_resource_id.iter().chain(req.image_id.iter()).cloned().collect();
+    crate::auth::require_read_of(&s, &claims, ids.iter().map(String::as_str)).await?;
+    let accepted = s.core.put_disk(&r, env, req).await?;
     // Disks_CreateOrUpdate answers 200 or 202 (clients refuse a 201).
     Ok(lro::respond(&base, api, &accepted, to_wire(&accepted.resource, r.kind.type_name()), StatusCode::ACCEPTED))
 }

@@ -32,9 +32,21 @@ async fn write(
     base: String,
     body: VersionResource,
     patch: bool,
+    claims: galleon_core::auth::Claims,
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_GALLERY, TYPE)?;
     let req = to_request(body.properties.unwrap_or_default())?;
+    let mut ids: Vec<String> = req
+        .source_id
+        .iter()
+        .chain(req.virtual_machine_id.iter())
+        .chain(req.legacy_managed_image_id.iter())
+        .cloned()
+        .collect();
+    for disk in req.os_disk.iter().chain(req.data_disks.iter().flatten().map(|(_, d)| d)) {
+        ids.extend(disk.source.as_ref().and_then(|s| s.id.clone()));
+    }
+    crate::auth::require_read_of(&s, &claims, ids.iter().map(String::as_str)).await?;
     let env = Envelope { location: body.location, tags: body.tags };
     let accepted = s.core.put_version(&version_ref(&path), env, req, patch).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource, api, false)))
@@ -47,9 +59,10 @@ pub(super) async fn put_or_patch(
     api: ApiVersion,
     ArmPath(path): VersionPath,
     BaseUrl(base): BaseUrl,
+    axum::Extension(claims): axum::Extension<galleon_core::auth::Claims>,
     ArmJson(body): ArmJson<VersionResource>,
 ) -> Result<Response, ApiError> {
-    write(s, api, path, base, body, method == Method::PATCH).await
+    write(s, api, path, base, body, method == Method::PATCH, claims).await
 }
 
 pub(super) async fn get(

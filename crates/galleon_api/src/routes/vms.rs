@@ -23,12 +23,16 @@ pub(super) async fn put(
     api: ApiVersion,
     ArmPath((sub, rg, name)): VmPath,
     BaseUrl(base): BaseUrl,
+    axum::Extension(claims): axum::Extension<galleon_core::auth::Claims>,
     ArmJson(body): ArmJson<VmResource>,
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_RP, TYPE)?;
     let env = Envelope { location: body.location, tags: body.tags };
-    let accepted =
-        s.core.put_vm(&GroupRef::new(&sub, &rg), &name, env, to_request(body.properties.unwrap_or_default())).await?;
+    let req = to_request(body.properties.unwrap_or_default());
+    let mut ids: Vec<String> = req.image_id.iter().chain(req.os_disk_id.iter()).cloned().collect();
+    ids.extend(req.data_disks.iter().filter_map(|d| d.managed_disk_id.clone()));
+    crate::auth::require_read_of(&s, &claims, ids.iter().map(String::as_str)).await?;
+    let accepted = s.core.put_vm(&GroupRef::new(&sub, &rg), &name, env, req).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource, false)))
 }
 

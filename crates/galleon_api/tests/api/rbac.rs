@@ -254,3 +254,41 @@ async fn tokens_for_another_audience_are_refused() {
     assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken"));
     assert!(r.body["error"]["message"].as_str().unwrap().contains("audience"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn using_a_version_takes_read_access_to_it() {
+    let mut app = TestApp::new().await;
+    let (_, i) = app.seed_definition("rg", "gal", "img").await;
+    app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), seed_version_body()).await;
+    app.put(&format!("/subscriptions/{SUB}/resourcegroups/own?{RES}"), json!({ "location": "westcentralus" })).await;
+    app.settle().await;
+    let (outsider, oid) = principal(&app, "outsider").await;
+    let own = format!("/subscriptions/{SUB}/resourceGroups/own");
+    assert_eq!(
+        assign(&app, &own, "33333333-0000-0000-0000-000000000001", &oid, "Contributor").await.status,
+        StatusCode::CREATED
+    );
+    let admin = std::mem::replace(&mut app.token, outsider.clone());
+    let disk = json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "FromImage",
+        "galleryImageReference": { "id": format!("{i}/versions/latest") } } } });
+    let r = app.put(&format!("{own}/providers/Microsoft.Compute/disks/d?api-version=2025-01-02"), disk.clone()).await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "LinkedAuthorizationFailed"), "{}", r.body);
+    let vm = json!({ "location": "westcentralus", "properties": { "storageProfile": { "imageReference": { "id": format!("{i}/versions/1.0.0") } } } });
+    let r = app.put(&format!("{own}/providers/Microsoft.Compute/virtualMachines/vm?api-version=2024-11-01"), vm).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let empty = json!({ "location": "westcentralus", "properties": { "diskSizeGB": 1, "creationData": { "createOption": "Empty" } } });
+    assert_eq!(
+        app.put(&format!("{own}/providers/Microsoft.Compute/disks/e?api-version=2025-01-02"), empty).await.status,
+        StatusCode::ACCEPTED
+    );
+    // Sharing the gallery (Reader on it) is what lets the outsider use its versions.
+    app.token = admin;
+    let gallery = i.split("/images/").next().unwrap().to_string();
+    assert_eq!(
+        assign(&app, &gallery, "33333333-0000-0000-0000-000000000002", &oid, "Reader").await.status,
+        StatusCode::CREATED
+    );
+    app.token = outsider;
+    let r = app.put(&format!("{own}/providers/Microsoft.Compute/disks/d?api-version=2025-01-02"), disk).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+}
