@@ -2,6 +2,7 @@
 //! subcommands are the CLI. This binary is the only place that names concrete backends.
 
 mod bootstrap;
+mod cli;
 mod config;
 mod fetch;
 mod files;
@@ -21,12 +22,32 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Output format of CLI commands.
+    #[arg(long, short = 'o', global = true, value_enum, default_value = "json")]
+    output: cli::Output,
+    /// The subscription CLI commands act in (default: the profile's).
+    #[arg(long, global = true)]
+    subscription: Option<String>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (HTTPS ARM API on 127.0.0.1:8443 by default).
     Serve(config::ServeArgs),
+    /// Log in to a galleon server (a local data directory's credentials, or a URL and a principal).
+    Login(cli::LoginArgs),
+    /// Manage resource groups.
+    #[command(subcommand)]
+    Group(cli::GroupCommand),
+    /// Manage managed disks.
+    #[command(subcommand)]
+    Disk(cli::DiskCommand),
+    /// Manage managed images.
+    #[command(subcommand)]
+    Image(cli::ImageCommand),
+    /// Manage galleries, image definitions and image versions (az sig's arguments).
+    #[command(subcommand)]
+    Sig(cli::SigCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,7 +57,18 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    match cli.command {
-        Command::Serve(args) => runtime.block_on(serve::run(config::Settings::resolve(args)?)),
+    let result = match cli.command {
+        Command::Serve(args) => return runtime.block_on(serve::run(config::Settings::resolve(args)?)),
+        Command::Login(args) => runtime.block_on(cli::login(args, cli.output)),
+        Command::Group(command) => runtime.block_on(cli::group(command, cli.output, cli.subscription)),
+        Command::Disk(command) => runtime.block_on(cli::disk(command, cli.output, cli.subscription)),
+        Command::Image(command) => runtime.block_on(cli::image(command, cli.output, cli.subscription)),
+        Command::Sig(command) => runtime.block_on(cli::sig(command, cli.output, cli.subscription)),
+    };
+    // As az: the error on stderr, `(Code) message` for ARM errors; 2 for usage errors.
+    if let Err(e) = result {
+        eprintln!("ERROR: {e:#}");
+        std::process::exit(if e.to_string().starts_with("usage error") { 2 } else { 1 });
     }
+    Ok(())
 }

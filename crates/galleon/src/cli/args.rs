@@ -1,0 +1,368 @@
+//! The CLI's arguments: az's names and short forms (`-g`, `-r`, `-i`, `-e`, `-l`, `-n`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+/// `-o/--output`.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub(crate) enum Output {
+    Json,
+    Jsonc,
+    Tsv,
+    None,
+}
+
+/// `galleon login`.
+#[derive(Args, Debug)]
+pub(crate) struct LoginArgs {
+    /// A local server's data directory: its credentials.json is the login.
+    #[arg(long, env = "GALLEON_DATA_DIR", conflicts_with = "server")]
+    pub data_dir: Option<PathBuf>,
+    /// A server's URL (with --tenant, --client-id, --client-secret).
+    #[arg(long, requires_all = ["tenant", "client_id", "client_secret"])]
+    pub server: Option<String>,
+    #[arg(long, short = 't')]
+    pub tenant: Option<String>,
+    #[arg(long, short = 'u')]
+    pub client_id: Option<String>,
+    #[arg(long, short = 'p')]
+    pub client_secret: Option<String>,
+    /// The subscription to use (default: the first the principal can see).
+    #[arg(long)]
+    pub subscription: Option<String>,
+    /// PEM CA certificate of the server.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `galleon group …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum GroupCommand {
+    /// Create (or update) a resource group.
+    Create {
+        #[arg(long, short = 'n', visible_alias = "resource-group", short_alias = 'g')]
+        name: String,
+        #[arg(long, short = 'l')]
+        location: String,
+    },
+    /// Show a resource group.
+    Show {
+        #[arg(long, short = 'n', visible_alias = "resource-group", short_alias = 'g')]
+        name: String,
+    },
+    /// List resource groups.
+    List,
+    /// Delete an empty resource group.
+    Delete {
+        #[arg(long, short = 'n', visible_alias = "resource-group", short_alias = 'g')]
+        name: String,
+        /// Do not prompt (accepted for az compatibility; galleon never prompts).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+/// `-g/--resource-group -r/--gallery-name`.
+#[derive(Args, Debug)]
+pub(crate) struct GalleryRef {
+    #[arg(long, short = 'g')]
+    pub resource_group: String,
+    #[arg(long, short = 'r')]
+    pub gallery_name: String,
+}
+
+/// … plus `-i/--gallery-image-definition`.
+#[derive(Args, Debug)]
+pub(crate) struct DefinitionRef {
+    #[command(flatten)]
+    pub gallery: GalleryRef,
+    #[arg(long, short = 'i')]
+    pub gallery_image_definition: String,
+}
+
+/// … plus `-e/--gallery-image-version`.
+#[derive(Args, Debug)]
+pub(crate) struct VersionRef {
+    #[command(flatten)]
+    pub definition: DefinitionRef,
+    #[arg(long, short = 'e')]
+    pub gallery_image_version: String,
+}
+
+/// `galleon sig …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum SigCommand {
+    /// Create a gallery.
+    Create {
+        #[command(flatten)]
+        gallery: GalleryRef,
+        /// Default: the resource group's location.
+        #[arg(long, short = 'l')]
+        location: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Show a gallery.
+    Show {
+        #[command(flatten)]
+        gallery: GalleryRef,
+    },
+    /// List galleries (in a resource group, or the subscription).
+    List {
+        #[arg(long, short = 'g')]
+        resource_group: Option<String>,
+    },
+    /// Delete a gallery.
+    Delete {
+        #[command(flatten)]
+        gallery: GalleryRef,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Image definitions.
+    #[command(subcommand)]
+    ImageDefinition(DefinitionCommand),
+    /// Image versions.
+    #[command(subcommand)]
+    ImageVersion(VersionCommand),
+}
+
+/// `galleon sig image-definition …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum DefinitionCommand {
+    /// Create an image definition.
+    Create(Box<DefinitionCreate>),
+    /// Show an image definition.
+    Show {
+        #[command(flatten)]
+        definition: DefinitionRef,
+    },
+    /// List a gallery's image definitions.
+    List {
+        #[command(flatten)]
+        gallery: GalleryRef,
+    },
+    /// Delete an image definition.
+    Delete {
+        #[command(flatten)]
+        definition: DefinitionRef,
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+/// `galleon sig image-version …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum VersionCommand {
+    /// Create an image version and replicate it to its target regions.
+    Create(Box<VersionCreate>),
+    /// Show an image version.
+    Show {
+        #[command(flatten)]
+        version: VersionRef,
+        /// `ReplicationStatus` adds each region's replication state.
+        #[arg(long)]
+        expand: Option<String>,
+    },
+    /// List an image definition's versions.
+    List {
+        #[command(flatten)]
+        definition: DefinitionRef,
+    },
+    /// Delete an image version (and its replicas).
+    Delete {
+        #[command(flatten)]
+        version: VersionRef,
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+/// `galleon sig image-version create`.
+#[derive(Args, Debug)]
+pub(crate) struct VersionCreate {
+    #[command(flatten)]
+    pub version: VersionRef,
+    /// `region`, `region=count`, `region=type` or `region=count=type`, space-separated.
+    #[arg(long, num_args = 1..)]
+    pub target_regions: Vec<String>,
+    /// Default replica count per region.
+    #[arg(long)]
+    pub replica_count: Option<u32>,
+    /// Default storage account type (Standard_LRS, Standard_ZRS, Premium_LRS).
+    #[arg(long)]
+    pub storage_account_type: Option<String>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub exclude_from_latest: Option<bool>,
+    #[arg(long)]
+    pub end_of_life_date: Option<String>,
+    /// A managed image: its id, or its name in the resource group.
+    #[arg(long)]
+    pub managed_image: Option<String>,
+    /// A VM's id.
+    #[arg(long)]
+    pub virtual_machine: Option<String>,
+    /// Another image version's id.
+    #[arg(long)]
+    pub image_version: Option<String>,
+    /// An OS snapshot or disk: its id, or a snapshot's name in the resource group.
+    #[arg(long)]
+    pub os_snapshot: Option<String>,
+    /// An OS VHD's URL (with --os-vhd-storage-account).
+    #[arg(long, requires = "os_vhd_storage_account")]
+    pub os_vhd_uri: Option<String>,
+    #[arg(long)]
+    pub os_vhd_storage_account: Option<String>,
+    /// Default: the gallery's location.
+    #[arg(long, short = 'l')]
+    pub location: Option<String>,
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Data disk sources: snapshot or disk ids (or snapshot names in the resource group).
+    #[arg(long, num_args = 1..)]
+    pub data_snapshots: Vec<String>,
+    /// The LUN of each --data-snapshots value.
+    #[arg(long, num_args = 1..)]
+    pub data_snapshot_luns: Vec<u32>,
+}
+
+/// `galleon sig image-definition create`.
+#[derive(Args, Debug)]
+pub(crate) struct DefinitionCreate {
+    #[command(flatten)]
+    pub definition: DefinitionRef,
+    #[arg(long, short = 'p')]
+    pub publisher: String,
+    #[arg(long, short = 'f')]
+    pub offer: String,
+    #[arg(long, short = 's')]
+    pub sku: String,
+    /// Windows or Linux.
+    #[arg(long)]
+    pub os_type: String,
+    /// Generalized (default) or Specialized.
+    #[arg(long, default_value = "Generalized")]
+    pub os_state: String,
+    /// V1 or V2.
+    #[arg(long)]
+    pub hyper_v_generation: Option<String>,
+    /// Space-separated `name=value` features (e.g. SecurityType=TrustedLaunch).
+    #[arg(long)]
+    pub features: Option<String>,
+    #[arg(long)]
+    pub end_of_life_date: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Default: the gallery's location.
+    #[arg(long, short = 'l')]
+    pub location: Option<String>,
+    #[arg(long)]
+    pub no_wait: bool,
+    #[arg(long)]
+    pub plan_name: Option<String>,
+    #[arg(long)]
+    pub plan_product: Option<String>,
+    #[arg(long)]
+    pub plan_publisher: Option<String>,
+}
+
+/// `galleon disk …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum DiskCommand {
+    /// Create a managed disk: empty (--size-gb), imported from a VHD URL, or copied from a disk
+    /// or snapshot (--source).
+    Create {
+        #[arg(long, short = 'g')]
+        resource_group: String,
+        #[arg(long, short = 'n')]
+        name: String,
+        /// A VHD's URL, or a disk's or snapshot's id or name.
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long, short = 'z')]
+        size_gb: Option<u32>,
+        #[arg(long)]
+        os_type: Option<String>,
+        #[arg(long)]
+        hyper_v_generation: Option<String>,
+        /// Default: the resource group's location.
+        #[arg(long, short = 'l')]
+        location: Option<String>,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Show a disk.
+    Show {
+        #[arg(long, short = 'g')]
+        resource_group: String,
+        #[arg(long, short = 'n')]
+        name: String,
+    },
+    /// List a resource group's disks.
+    List {
+        #[arg(long, short = 'g')]
+        resource_group: String,
+    },
+    /// Delete a disk.
+    Delete {
+        #[arg(long, short = 'g')]
+        resource_group: String,
+        #[arg(long, short = 'n')]
+        name: String,
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+/// `galleon image …` (managed images).
+#[derive(Subcommand, Debug)]
+pub(crate) enum ImageCommand {
+    /// Create a managed image from a VM, a disk, a snapshot or a VHD URL.
+    Create {
+        #[arg(long, short = 'g')]
+        resource_group: String,
+        #[arg(long, short = 'n')]
+        name: String,
+        /// A VM's, disk's or snapshot's id or name, or a VHD's URL.
+        #[arg(long)]
+        source: String,
+        /// Windows or Linux (not needed with a VM source).
+        #[arg(long)]
+        os_type: Option<String>,
+        #[arg(long)]
+        hyper_v_generation: Option<String>,
+        /// Default: the resource group's location.
+        #[arg(long, short = 'l')]
+        location: Option<String>,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Show a managed image.
+    Show {
+        #[arg(long, short = 'g')]
+        resource_group: String,
+        #[arg(long, short = 'n')]
+        name: String,
+    },
+    /// List a resource group's managed images.
+    List {
+        #[arg(long, short = 'g')]
+        resource_group: String,
+    },
+    /// Delete a managed image.
+    Delete {
+        #[arg(long, short = 'g')]
+        resource_group: String,
+        #[arg(long, short = 'n')]
+        name: String,
+        #[arg(long)]
+        no_wait: bool,
+    },
+}

@@ -1,0 +1,136 @@
+//! `galleon disk create|show|list|delete` and `galleon image create|show|list|delete`, with
+//! az's arguments: the content a gallery version is made from.
+
+use hyper::Method;
+use serde_json::{Value, json};
+
+use super::args::{DiskCommand, ImageCommand};
+use super::{RESOURCES, Session};
+
+const DISKS: &str = "api-version=2025-01-02";
+const IMAGES: &str = "api-version=2024-11-01";
+
+impl Session {
+    fn compute_path(&self, group: &str, kind: &str, name: &str) -> String {
+        format!("{}/providers/Microsoft.Compute/{kind}/{name}", self.group_path(group))
+    }
+
+    async fn location_or_group(&self, location: Option<String>, group: &str) -> anyhow::Result<String> {
+        match location {
+            Some(l) => Ok(l),
+            None => super::location_of(&self.get(&self.group_path(group), RESOURCES).await?),
+        }
+    }
+
+    /// An id as given, or the first of `kinds` with that name in the resource group.
+    async fn resolve(&self, group: &str, value: &str, kinds: &[(&str, &str)]) -> anyhow::Result<String> {
+        if value.starts_with("/subscriptions/") {
+            return Ok(value.to_string());
+        }
+        for (kind, api) in kinds {
+            let path = self.compute_path(group, kind, value);
+            if self.get(&path, api).await.is_ok() {
+                return Ok(path);
+            }
+        }
+        let kinds: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
+        anyhow::bail!(
+            "usage error: '{value}' is not a URL, an id, or the name of any of {} in '{group}'",
+            kinds.join(", ")
+        )
+    }
+}
+
+pub(super) async fn disk(s: &Session, command: DiskCommand) -> anyhow::Result<()> {
+    let value = match command {
+        DiskCommand::Create {
+            resource_group,
+            name,
+            source,
+            size_gb,
+            os_type,
+            hyper_v_generation,
+            location,
+            no_wait,
+        } => {
+            let creation = match source.as_deref() {
+                None if size_gb.is_none() => anyhow::bail!("usage error: give --source or --size-gb"),
+                None => json!({ "createOption": "Empty" }),
+                Some(url) if url.contains("://") => json!({ "createOption": "Import", "sourceUri": url }),
+                Some(source) => {
+                    let id = s.resolve(&resource_group, source, &[("snapshots", DISKS), ("disks", DISKS)]).await?;
+                    json!({ "createOption": "Copy", "sourceResourceId": id })
+                }
+            };
+            let mut properties = json!({ "creationData": creation });
+            for (key, value) in [
+                ("diskSizeGB", size_gb.map(Value::from)),
+                ("osType", os_type.map(Value::from)),
+                ("hyperVGeneration", hyper_v_generation.map(Value::from)),
+            ] {
+                if let Some(value) = value {
+                    properties[key] = value;
+                }
+            }
+            let location = s.location_or_group(location, &resource_group).await?;
+            let body = json!({ "location": location, "properties": properties });
+            s.change(Method::PUT, &s.compute_path(&resource_group, "disks", &name), DISKS, Some(&body), no_wait).await?
+        }
+        DiskCommand::Show { resource_group, name } => {
+            s.get(&s.compute_path(&resource_group, "disks", &name), DISKS).await?
+        }
+        DiskCommand::List { resource_group } => {
+            s.list(&format!("{}/providers/Microsoft.Compute/disks", s.group_path(&resource_group)), DISKS).await?
+        }
+        DiskCommand::Delete { resource_group, name, yes: _, no_wait } => {
+            s.change(Method::DELETE, &s.compute_path(&resource_group, "disks", &name), DISKS, None, no_wait).await?
+        }
+    };
+    s.print(&value)
+}
+
+pub(super) async fn image(s: &Session, command: ImageCommand) -> anyhow::Result<()> {
+    let value = match command {
+        ImageCommand::Create { resource_group, name, source, os_type, hyper_v_generation, location, no_wait } => {
+            let mut properties = json!({});
+            if source.contains("://") {
+                properties["storageProfile"] = json!({ "osDisk": { "blobUri": source } });
+            } else {
+                let kinds = [("virtualMachines", IMAGES), ("disks", DISKS), ("snapshots", DISKS)];
+                let id = s.resolve(&resource_group, &source, &kinds).await?;
+                let lower = id.to_ascii_lowercase();
+                if lower.contains("/virtualmachines/") {
+                    properties["sourceVirtualMachine"] = json!({ "id": id });
+                } else if lower.contains("/snapshots/") {
+                    properties["storageProfile"] = json!({ "osDisk": { "snapshot": { "id": id } } });
+                } else {
+                    properties["storageProfile"] = json!({ "osDisk": { "managedDisk": { "id": id } } });
+                }
+            }
+            if properties["storageProfile"].is_object() {
+                let Some(os_type) = os_type else {
+                    anyhow::bail!("usage error: --os-type is required when the source is not a VM")
+                };
+                properties["storageProfile"]["osDisk"]["osType"] = json!(os_type);
+                properties["storageProfile"]["osDisk"]["osState"] = json!("Generalized");
+            }
+            if let Some(generation) = hyper_v_generation {
+                properties["hyperVGeneration"] = json!(generation);
+            }
+            let location = s.location_or_group(location, &resource_group).await?;
+            let body = json!({ "location": location, "properties": properties });
+            s.change(Method::PUT, &s.compute_path(&resource_group, "images", &name), IMAGES, Some(&body), no_wait)
+                .await?
+        }
+        ImageCommand::Show { resource_group, name } => {
+            s.get(&s.compute_path(&resource_group, "images", &name), IMAGES).await?
+        }
+        ImageCommand::List { resource_group } => {
+            s.list(&format!("{}/providers/Microsoft.Compute/images", s.group_path(&resource_group)), IMAGES).await?
+        }
+        ImageCommand::Delete { resource_group, name, no_wait } => {
+            s.change(Method::DELETE, &s.compute_path(&resource_group, "images", &name), IMAGES, None, no_wait).await?
+        }
+    };
+    s.print(&value)
+}

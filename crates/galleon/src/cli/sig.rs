@@ -1,0 +1,232 @@
+//! `galleon sig …`: galleries, image definitions and image versions, with az's arguments.
+
+use hyper::Method;
+use serde_json::{Map, Value, json};
+
+use super::args::{
+    DefinitionCommand, DefinitionCreate, DefinitionRef, GalleryRef, SigCommand, VersionCommand, VersionCreate,
+    VersionRef,
+};
+use super::{COMPUTE, RESOURCES, Session, location_of, target_regions};
+
+pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> {
+    let value = match command {
+        SigCommand::Create { gallery, location, description, no_wait } => {
+            let location = match location {
+                Some(l) => l,
+                None => location_of(&s.get(&s.group_path(&gallery.resource_group), RESOURCES).await?)?,
+            };
+            let mut body = json!({ "location": location, "properties": {} });
+            if let Some(d) = description {
+                body["properties"]["description"] = json!(d);
+            }
+            s.change(Method::PUT, &gallery_path(s, &gallery), COMPUTE, Some(&body), no_wait).await?
+        }
+        SigCommand::Show { gallery } => s.get(&gallery_path(s, &gallery), COMPUTE).await?,
+        SigCommand::List { resource_group: Some(group) } => {
+            s.list(&format!("{}/providers/Microsoft.Compute/galleries", s.group_path(&group)), COMPUTE).await?
+        }
+        SigCommand::List { resource_group: None } => {
+            s.list(&format!("/subscriptions/{}/providers/Microsoft.Compute/galleries", s.subscription), COMPUTE).await?
+        }
+        SigCommand::Delete { gallery, no_wait } => {
+            s.change(Method::DELETE, &gallery_path(s, &gallery), COMPUTE, None, no_wait).await?
+        }
+        SigCommand::ImageDefinition(command) => definition(s, command).await?,
+        SigCommand::ImageVersion(command) => version(s, command).await?,
+    };
+    s.print(&value)
+}
+
+fn gallery_path(s: &Session, g: &GalleryRef) -> String {
+    s.gallery_path(&g.resource_group, &g.gallery_name)
+}
+
+fn definition_path(s: &Session, d: &DefinitionRef) -> String {
+    format!("{}/images/{}", gallery_path(s, &d.gallery), d.gallery_image_definition)
+}
+
+fn version_path(s: &Session, v: &VersionRef) -> String {
+    format!("{}/versions/{}", definition_path(s, &v.definition), v.gallery_image_version)
+}
+
+async fn definition(s: &Session, command: DefinitionCommand) -> anyhow::Result<Value> {
+    Ok(match command {
+        DefinitionCommand::Create(c) => {
+            let DefinitionCreate {
+                definition,
+                publisher,
+                offer,
+                sku,
+                os_type,
+                os_state,
+                hyper_v_generation,
+                features,
+                end_of_life_date,
+                description,
+                location,
+                no_wait,
+                plan_name,
+                plan_product,
+                plan_publisher,
+            } = *c;
+            let features = parse_features(features.as_deref())?;
+            let location = match location {
+                Some(l) => l,
+                None => location_of(&s.get(&gallery_path(s, &definition.gallery), COMPUTE).await?)?,
+            };
+            let mut properties = json!({
+                "identifier": { "publisher": publisher, "offer": offer, "sku": sku },
+                "osType": os_type,
+                "osState": os_state,
+            });
+            let optional = [
+                ("hyperVGeneration", hyper_v_generation.map(Value::from)),
+                ("features", features),
+                ("endOfLifeDate", end_of_life_date.map(Value::from)),
+                ("description", description.map(Value::from)),
+                ("purchasePlan", plan(plan_name, plan_product, plan_publisher)),
+            ];
+            for (key, value) in optional {
+                if let Some(value) = value {
+                    properties[key] = value;
+                }
+            }
+            let body = json!({ "location": location, "properties": properties });
+            s.change(Method::PUT, &definition_path(s, &definition), COMPUTE, Some(&body), no_wait).await?
+        }
+        DefinitionCommand::Show { definition } => s.get(&definition_path(s, &definition), COMPUTE).await?,
+        DefinitionCommand::List { gallery } => {
+            s.list(&format!("{}/images", gallery_path(s, &gallery)), COMPUTE).await?
+        }
+        DefinitionCommand::Delete { definition, no_wait } => {
+            s.change(Method::DELETE, &definition_path(s, &definition), COMPUTE, None, no_wait).await?
+        }
+    })
+}
+
+/// `--plan-name/--plan-product/--plan-publisher` as a `purchasePlan`.
+fn plan(name: Option<String>, product: Option<String>, publisher: Option<String>) -> Option<Value> {
+    if name.is_none() && product.is_none() && publisher.is_none() {
+        return None;
+    }
+    Some(json!({ "name": name, "product": product, "publisher": publisher }))
+}
+
+/// `--features "SecurityType=TrustedLaunch IsAcceleratedNetworkSupported=true"`.
+fn parse_features(features: Option<&str>) -> anyhow::Result<Option<Value>> {
+    let Some(features) = features else { return Ok(None) };
+    let mut list = Vec::new();
+    for pair in features.split_whitespace() {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("usage error: --features '{pair}' must be name=value"))?;
+        list.push(json!({ "name": name, "value": value }));
+    }
+    Ok(Some(Value::Array(list)))
+}
+
+async fn version(s: &Session, command: VersionCommand) -> anyhow::Result<Value> {
+    Ok(match command {
+        VersionCommand::Create(create) => create_version(s, *create).await?,
+        VersionCommand::Show { version, expand } => {
+            let api = expand.map_or_else(|| COMPUTE.to_string(), |e| format!("{COMPUTE}&$expand={e}"));
+            s.get(&version_path(s, &version), &api).await?
+        }
+        VersionCommand::List { definition } => {
+            s.list(&format!("{}/versions", definition_path(s, &definition)), COMPUTE).await?
+        }
+        VersionCommand::Delete { version, no_wait } => {
+            s.change(Method::DELETE, &version_path(s, &version), COMPUTE, None, no_wait).await?
+        }
+    })
+}
+
+/// A bare name means a resource of `kind` in the version's resource group, as az reads it.
+fn resource_id(s: &Session, group: &str, kind: &str, value: &str) -> String {
+    if value.starts_with("/subscriptions/") {
+        value.to_string()
+    } else {
+        format!("{}/providers/Microsoft.Compute/{kind}/{value}", s.group_path(group))
+    }
+}
+
+async fn create_version(s: &Session, c: VersionCreate) -> anyhow::Result<Value> {
+    // Everything is checked before a request is sent.
+    let regions = c
+        .target_regions
+        .iter()
+        .map(|r| target_regions::parse(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let group = c.version.definition.gallery.resource_group.clone();
+    let mut storage = Map::new();
+    let sources = [&c.managed_image, &c.virtual_machine, &c.image_version, &c.os_snapshot, &c.os_vhd_uri];
+    match sources.iter().filter(|s| s.is_some()).count() {
+        1 => {}
+        0 => anyhow::bail!(
+            "usage error: one source is required: --managed-image, --virtual-machine, --image-version, --os-snapshot or --os-vhd-uri"
+        ),
+        _ => anyhow::bail!(
+            "usage error: give only one of --managed-image, --virtual-machine, --image-version, --os-snapshot and --os-vhd-uri"
+        ),
+    }
+    if let Some(image) = &c.managed_image {
+        // As az: --managed-image also takes a VM's or another image version's id.
+        let id = resource_id(s, &group, "images", image);
+        let source = if id.to_ascii_lowercase().contains("/providers/microsoft.compute/virtualmachines/") {
+            json!({ "virtualMachineId": id })
+        } else {
+            json!({ "id": id })
+        };
+        storage.insert("source".into(), source);
+    } else if let Some(vm) = &c.virtual_machine {
+        storage.insert("source".into(), json!({ "virtualMachineId": resource_id(s, &group, "virtualMachines", vm) }));
+    } else if let Some(version) = &c.image_version {
+        storage.insert("source".into(), json!({ "id": version }));
+    } else if let Some(snapshot) = &c.os_snapshot {
+        let id = resource_id(s, &group, "snapshots", snapshot);
+        storage.insert("osDiskImage".into(), json!({ "source": { "id": id } }));
+    } else if let (Some(uri), Some(account)) = (&c.os_vhd_uri, &c.os_vhd_storage_account) {
+        let account = if account.starts_with("/subscriptions/") {
+            account.clone()
+        } else {
+            format!("{}/providers/Microsoft.Storage/storageAccounts/{account}", s.group_path(&group))
+        };
+        storage.insert("osDiskImage".into(), json!({ "source": { "uri": uri, "storageAccountId": account } }));
+    }
+    if !c.data_snapshots.is_empty() {
+        if c.data_snapshots.len() != c.data_snapshot_luns.len() {
+            anyhow::bail!("usage error: --data-snapshots and --data-snapshot-luns must have the same number of values");
+        }
+        let disks: Vec<Value> = c
+            .data_snapshots
+            .iter()
+            .zip(&c.data_snapshot_luns)
+            .map(|(snapshot, lun)| json!({ "lun": lun, "source": { "id": resource_id(s, &group, "snapshots", snapshot) } }))
+            .collect();
+        storage.insert("dataDiskImages".into(), Value::Array(disks));
+    }
+    let mut publishing = Map::new();
+    if !regions.is_empty() {
+        publishing.insert("targetRegions".into(), Value::Array(regions));
+    }
+    let optional = [
+        ("replicaCount", c.replica_count.map(Value::from)),
+        ("storageAccountType", c.storage_account_type.map(Value::from)),
+        ("excludeFromLatest", c.exclude_from_latest.map(Value::from)),
+        ("endOfLifeDate", c.end_of_life_date.map(Value::from)),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            publishing.insert(key.into(), value);
+        }
+    }
+    let location = match c.location {
+        Some(l) => l,
+        None => location_of(&s.get(&gallery_path(s, &c.version.definition.gallery), COMPUTE).await?)?,
+    };
+    let body =
+        json!({ "location": location, "properties": { "publishingProfile": publishing, "storageProfile": storage } });
+    s.change(Method::PUT, &version_path(s, &c.version), COMPUTE, Some(&body), c.no_wait).await
+}

@@ -1,0 +1,178 @@
+//! HTTPS requests with a bearer token: one HTTP/1.1 connection per call (a CLI makes few), the
+//! token fetched once with the client-credentials grant and reused until it is near expiry.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper::{Method, Request, Uri};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+use crate::{ClientError, Login};
+
+/// A reply: status, the headers a caller needs, and the JSON body (Null when empty).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub async_operation: Option<String>,
+    pub location: Option<String>,
+    pub retry_after: Option<u64>,
+    pub body: Value,
+}
+
+/// A logged-in client of one server.
+pub struct Client {
+    login: Login,
+    base: Uri,
+    tls: tokio_rustls::TlsConnector,
+    token: Mutex<Option<(String, Instant)>>,
+}
+
+impl Client {
+    /// A client for `login`; reads its CA file. Nothing is sent yet.
+    pub fn new(login: Login) -> Result<Self, ClientError> {
+        let base: Uri = login.endpoint.trim_end_matches('/').parse().map_err(ClientError::transport)?;
+        let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        if let Some(ca) = &login.ca_file {
+            for cert in CertificateDer::pem_file_iter(ca).map_err(|e| ClientError::Transport(format!("{ca}: {e}")))? {
+                roots
+                    .add(cert.map_err(|e| ClientError::Transport(format!("{ca}: {e}")))?)
+                    .map_err(ClientError::transport)?;
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(ClientError::transport)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Self { login, base, tls: tokio_rustls::TlsConnector::from(Arc::new(config)), token: Mutex::new(None) })
+    }
+
+    /// The login this client uses.
+    pub fn login(&self) -> &Login {
+        &self.login
+    }
+
+    /// Fetches a token now (checks the credentials).
+    pub async fn authenticate(&self) -> Result<(), ClientError> {
+        self.bearer().await.map(|_| ())
+    }
+
+    async fn bearer(&self) -> Result<String, ClientError> {
+        let mut cached = self.token.lock().await;
+        if let Some((token, until)) = cached.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let form = serde_urlencoded::to_string([
+            ("grant_type", "client_credentials"),
+            ("client_id", self.login.client_id.as_str()),
+            ("client_secret", self.login.client_secret.as_str()),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .map_err(ClientError::transport)?;
+        let path = format!("/{}/oauth2/v2.0/token", self.login.tenant_id);
+        let reply =
+            self.send(Method::POST, &path, None, "application/x-www-form-urlencoded", Bytes::from(form)).await?;
+        if reply.status != 200 {
+            return Err(ClientError::from_reply(reply.status, &reply.body));
+        }
+        let token = reply.body["access_token"].as_str().ok_or_else(|| ClientError::transport("no access_token"))?;
+        let lifetime = reply.body["expires_in"].as_u64().unwrap_or(300).saturating_sub(60);
+        *cached = Some((token.to_string(), Instant::now() + Duration::from_secs(lifetime)));
+        Ok(token.to_string())
+    }
+
+    /// An authenticated call; `path` is a path with query (or a full URL on this server).
+    /// Non-2xx replies are ARM errors.
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Reply, ClientError> {
+        let token = self.bearer().await?;
+        let bytes = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
+        let reply = self.send(method, path, Some(&token), "application/json", bytes).await?;
+        if reply.status >= 300 {
+            return Err(ClientError::from_reply(reply.status, &reply.body));
+        }
+        Ok(reply)
+    }
+
+    /// Waits for a long-running operation started by `reply` (polling `Azure-AsyncOperation`
+    /// as its `Retry-After` says) and returns its final status document. `on_poll` sees every
+    /// status while it runs.
+    pub async fn wait(&self, reply: &Reply, mut on_poll: impl FnMut(&Value)) -> Result<Value, ClientError> {
+        let Some(url) = reply.async_operation.clone() else { return Ok(reply.body.clone()) };
+        loop {
+            let status = self.call(Method::GET, &url, None).await?;
+            on_poll(&status.body);
+            match status.body["status"].as_str() {
+                Some("Succeeded") => return Ok(status.body),
+                Some("Failed" | "Canceled") => {
+                    let error = &status.body["error"];
+                    return Err(ClientError::Arm {
+                        status: 200,
+                        code: error["code"].as_str().unwrap_or("OperationFailed").to_string(),
+                        message: error["message"].as_str().unwrap_or("The operation failed.").to_string(),
+                    });
+                }
+                _ => tokio::time::sleep(Duration::from_millis(status.retry_after.unwrap_or(1).min(5) * 500)).await,
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<Reply, ClientError> {
+        // Operation URLs come back absolute; keep only their path on this server.
+        let path = match path.parse::<Uri>() {
+            Ok(uri) if uri.scheme().is_some() => uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
+            _ => path.to_string(),
+        };
+        let host = self.base.host().ok_or_else(|| ClientError::transport("the endpoint has no host"))?;
+        let https = self.base.scheme_str() != Some("http");
+        let port = self.base.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let authority = self.base.authority().map_or(host, |a| a.as_str()).to_string();
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", authority)
+            .header("content-type", content_type)
+            .header("user-agent", concat!("galleon-cli/", env!("CARGO_PKG_VERSION")));
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let req = req.body(Full::new(body)).map_err(ClientError::transport)?;
+        let tcp = TcpStream::connect((host, port))
+            .await
+            .map_err(|e| ClientError::Transport(format!("cannot reach {}: {e}", self.login.endpoint)))?;
+        let resp = if https {
+            let name = ServerName::try_from(host.to_string()).map_err(ClientError::transport)?;
+            let tls = self.tls.connect(name, tcp).await.map_err(|e| ClientError::Transport(format!("TLS: {e}")))?;
+            let (mut send, conn) = http1::handshake(TokioIo::new(tls)).await.map_err(ClientError::transport)?;
+            tokio::spawn(conn);
+            send.send_request(req).await.map_err(ClientError::transport)?
+        } else {
+            let (mut send, conn) = http1::handshake(TokioIo::new(tcp)).await.map_err(ClientError::transport)?;
+            tokio::spawn(conn);
+            send.send_request(req).await.map_err(ClientError::transport)?
+        };
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let (async_operation, location) = (header("azure-asyncoperation"), header("location"));
+        let retry_after = header("retry-after").and_then(|v| v.parse().ok());
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await.map_err(ClientError::transport)?.to_bytes();
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        Ok(Reply { status, async_operation, location, retry_after, body })
+    }
+}
