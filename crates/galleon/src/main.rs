@@ -28,6 +28,9 @@ struct Cli {
     /// The subscription CLI commands act in (default: the profile's).
     #[arg(long, global = true)]
     subscription: Option<String>,
+    /// A JMESPath query applied to CLI output (as az's --query).
+    #[arg(long, global = true)]
+    query: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -42,9 +45,15 @@ enum Command {
     /// Manage managed disks.
     #[command(subcommand)]
     Disk(cli::DiskCommand),
+    /// Manage snapshots.
+    #[command(subcommand)]
+    Snapshot(cli::SnapshotCommand),
     /// Manage managed images.
     #[command(subcommand)]
     Image(cli::ImageCommand),
+    /// Manage virtual machines (records that own disks; galleon does not run guests).
+    #[command(subcommand)]
+    Vm(cli::VmCommand),
     /// Manage galleries, image definitions and image versions (az sig's arguments).
     #[command(subcommand)]
     Sig(cli::SigCommand),
@@ -57,15 +66,23 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let result = match cli.command {
+    let globals = cli::Globals { output: cli.output, subscription: cli.subscription, query: cli.query };
+    let resource = match cli.command {
         Command::Serve(args) => return runtime.block_on(serve::run(config::Settings::resolve(args)?)),
-        Command::Login(args) => runtime.block_on(cli::login(args, cli.output)),
-        Command::Group(command) => runtime.block_on(cli::group(command, cli.output, cli.subscription)),
-        Command::Disk(command) => runtime.block_on(cli::disk(command, cli.output, cli.subscription)),
-        Command::Image(command) => runtime.block_on(cli::image(command, cli.output, cli.subscription)),
-        Command::Sig(command) => runtime.block_on(cli::sig(command, cli.output, cli.subscription)),
+        Command::Login(args) => return finish(runtime.block_on(cli::login(args, globals.output))),
+        Command::Group(c) => cli::Resource::Group(c),
+        Command::Disk(c) => cli::Resource::Disk(c),
+        Command::Snapshot(c) => cli::Resource::Snapshot(c),
+        Command::Image(c) => cli::Resource::Image(c),
+        Command::Vm(c) => cli::Resource::Vm(c),
+        Command::Sig(c) => cli::Resource::Sig(c),
     };
-    // As az: the error on stderr, `(Code) message` for ARM errors; 2 for usage errors.
+    finish(runtime.block_on(cli::run(resource, globals)))
+}
+
+/// Ends a CLI command as az does: the error on stderr (`(Code) message` for ARM errors), exit 1,
+/// or 2 for usage errors.
+fn finish(result: anyhow::Result<()>) -> anyhow::Result<()> {
     if let Err(e) = result {
         eprintln!("ERROR: {e:#}");
         std::process::exit(if e.to_string().starts_with("usage error") { 2 } else { 1 });

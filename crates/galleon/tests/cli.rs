@@ -49,6 +49,20 @@ impl Server {
         self.dir.path().join("data")
     }
 
+    /// Logs the CLI in and creates resource group `rg`.
+    fn login_with_group(&self, location: &str) {
+        self.ok(&["login", "--data-dir", self.data().to_str().unwrap(), "-o", "none"]);
+        self.ok(&["group", "create", "-n", "rg", "-l", location, "-o", "none"]);
+    }
+
+    /// Gallery `gal` in `rg` with a generalized Linux definition.
+    fn gallery_with_definition(&self, definition: &str) {
+        self.ok(&["sig", "create", "-g", "rg", "-r", "gal", "-o", "none"]);
+        let create = ["sig", "image-definition", "create", "-g", "rg", "-r", "gal", "-i", definition];
+        let rest = ["-p", "p", "-f", "o", "-s", "s", "--os-type", "Linux", "-o", "none"];
+        self.ok(&[&create[..], &rest[..]].concat());
+    }
+
     /// Runs `galleon ARGS` with this test's CLI profile.
     fn galleon(&self, args: &[&str]) -> Output {
         Command::new(BIN).args(args).env("GALLEON_CONFIG_DIR", self.dir.path().join("cli")).output().unwrap()
@@ -214,6 +228,64 @@ fn the_seed_commands_work_from_the_galleon_cli() {
     assert_eq!(from_image["properties"]["publishingProfile"]["excludeFromLatest"], true);
     assert!(from_image["properties"]["storageProfile"]["source"]["id"].as_str().unwrap().ends_with("/images/myImage"));
 
+    // Updates, as az takes them.
+    let v = ["-g", "myGalleryRG", "-r", "myGallery", "-i", "myImageDefinition", "-e", "1.0.0"];
+    let update = |extra: &[&str]| server.ok(&[&["sig", "image-version", "update"][..], &v[..], extra].concat());
+    let regions = update(&[
+        "--add",
+        "publishingProfile.targetRegions",
+        "name=westus2",
+        "--query",
+        "properties.publishingProfile.targetRegions[].name",
+    ]);
+    assert_eq!(regions.as_array().unwrap().len(), 4, "{regions}");
+    let latest = update(&[
+        "--set",
+        "publishing_profile.exclude_from_latest=true",
+        "--query",
+        "properties.publishingProfile.excludeFromLatest",
+    ]);
+    assert_eq!(latest, true);
+    let eol = update(&[
+        "--end-of-life-date",
+        "2030-01-01T00:00:00+00:00",
+        "--query",
+        "properties.publishingProfile.endOfLifeDate",
+    ]);
+    assert!(eol.as_str().unwrap().starts_with("2030-01-01"), "{eol}");
+    let described = server.ok(&[
+        "sig",
+        "update",
+        "-g",
+        "myGalleryRG",
+        "-r",
+        "myGallery",
+        "--description",
+        "images",
+        "--query",
+        "properties.description",
+    ]);
+    assert_eq!(described, "images");
+    let out = server.galleon(&[&["sig", "image-version", "update"][..], &v[..]].concat());
+    assert_eq!(out.status.code(), Some(2), "an update with nothing to change is a usage error");
+
+    // --no-wait, then wait, as the seed's PowerShell -AsJob pattern does.
+    let w = ["-g", "myGalleryRG", "-r", "myGallery", "-i", "myImageDefinition", "-e", "1.0.1"];
+    let started = server.galleon(
+        &[&["sig", "image-version", "create"][..], &w[..], &["--os-snapshot", &disk_id, "--no-wait"]].concat(),
+    );
+    assert!(started.status.success() && started.stdout.is_empty());
+    server.ok(&[&["sig", "image-version", "wait"][..], &w[..], &["--created", "--interval", "1"]].concat());
+    let state = server.ok(&[
+        &["sig", "image-version", "show"][..],
+        &w[..],
+        &["--query", "properties.provisioningState"],
+    ]
+    .concat());
+    assert_eq!(state, "Succeeded");
+    server.ok(&[&["sig", "image-version", "delete"][..], &w[..], &["--no-wait"]].concat());
+    server.ok(&[&["sig", "image-version", "wait"][..], &w[..], &["--deleted", "--interval", "1"]].concat());
+
     // Lists, and scripting output.
     let versions =
         server.ok(&["sig", "image-version", "list", "-g", "myGalleryRG", "-r", "myGallery", "-i", "myImageDefinition"]);
@@ -247,30 +319,8 @@ fn bad_arguments_are_refused_before_any_request_and_arm_errors_print_their_code(
     let out = server.galleon(&["sig", "list"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("galleon login"));
-    server.ok(&["login", "--data-dir", server.data().to_str().unwrap(), "-o", "none"]);
-    server.ok(&["group", "create", "-n", "rg", "-l", "eastus", "-o", "none"]);
-    server.ok(&["sig", "create", "-g", "rg", "-r", "gal", "-o", "none"]);
-    server.ok(&[
-        "sig",
-        "image-definition",
-        "create",
-        "-g",
-        "rg",
-        "-r",
-        "gal",
-        "-i",
-        "img",
-        "-p",
-        "p",
-        "-f",
-        "o",
-        "-s",
-        "s",
-        "--os-type",
-        "Linux",
-        "-o",
-        "none",
-    ]);
+    server.login_with_group("eastus");
+    server.gallery_with_definition("img");
 
     let version = ["sig", "image-version", "create", "-g", "rg", "-r", "gal", "-i", "img", "-e", "1.0.0"];
     let refused = [
@@ -312,4 +362,158 @@ fn bad_arguments_are_refused_before_any_request_and_arm_errors_print_their_code(
     let out = server.galleon(&["sig", "show", "-g", "rg", "-r", "nope"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("(ResourceNotFound) The Resource 'Microsoft.Compute/galleries/nope'"), "{stderr}");
+}
+
+/// A raw image of whole MiB: patterned data, a long zero run, a marker near the end.
+fn write_raw(path: &Path, mib: u64) {
+    let mut bytes = vec![0u8; (mib << 20) as usize];
+    for (i, b) in bytes.iter_mut().enumerate().take(4 << 20) {
+        *b = (i * 7 % 256) as u8;
+    }
+    let marker = ((mib - 3) << 20) as usize;
+    bytes[marker..marker + 100].fill(b'x');
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn upload_image_version_vm_from_latest_and_download_give_back_the_bytes() {
+    let server = Server::start();
+    server.login_with_group("westcentralus");
+    let raw = server.dir.path().join("disk.raw");
+    write_raw(&raw, 24);
+    let state = server.ok(&[
+        "disk",
+        "upload",
+        "-g",
+        "rg",
+        "-n",
+        "up",
+        "--file",
+        raw.to_str().unwrap(),
+        "--os-type",
+        "Linux",
+        "--query",
+        "properties.diskState",
+    ]);
+    assert_eq!(state, "Unattached");
+    server.ok(&["image", "create", "-g", "rg", "-n", "img", "--source", "up", "--os-type", "Linux", "-o", "none"]);
+    server.gallery_with_definition("def");
+    let regions = server.ok(&[
+        "sig",
+        "image-version",
+        "create",
+        "-g",
+        "rg",
+        "-r",
+        "gal",
+        "-i",
+        "def",
+        "-e",
+        "1.0.0",
+        "--managed-image",
+        "img",
+        "--target-regions",
+        "westcentralus",
+        "eastus=2",
+        "--query",
+        "properties.publishingProfile.targetRegions[].name",
+    ]);
+    assert_eq!(regions.as_array().unwrap().len(), 2, "{regions}");
+    let definition =
+        server.ok(&["sig", "image-definition", "show", "-g", "rg", "-r", "gal", "-i", "def", "--query", "id"]);
+    let latest = format!("{}/versions/latest", definition.as_str().unwrap());
+    let vm = server.ok(&[
+        "vm",
+        "create",
+        "-g",
+        "rg",
+        "-n",
+        "vm1",
+        "--image",
+        &latest,
+        "--admin-username",
+        "azureuser",
+        "--generate-ssh-keys",
+        "--query",
+        "{state: properties.provisioningState, disk: properties.storageProfile.osDisk.name}",
+    ]);
+    assert_eq!(vm["state"], "Succeeded", "{vm}");
+    let out = server.dir.path().join("out.vhd");
+    server.ok(&["disk", "download", "-g", "rg", "-n", vm["disk"].as_str().unwrap(), "--file", out.to_str().unwrap()]);
+    let got = std::fs::read(&out).unwrap();
+    assert_eq!(got.len(), (24 << 20) + 512);
+    assert!(got[..24 << 20] == std::fs::read(&raw).unwrap()[..], "the VM's OS disk holds the uploaded bytes");
+    assert_eq!(&got[(24 << 20)..(24 << 20) + 8], b"conectix");
+    // The VM's lifecycle as az drives it.
+    server.ok(&["vm", "deallocate", "-g", "rg", "-n", "vm1"]);
+    server.ok(&["vm", "generalize", "-g", "rg", "-n", "vm1"]);
+    let power = server.ok(&["vm", "list", "-g", "rg", "--query", "length(@)"]);
+    assert_eq!(power, 1);
+}
+
+#[test]
+fn an_interrupted_upload_resumes_and_progress_shows_only_on_a_terminal() {
+    let server = Server::start();
+    server.login_with_group("eastus");
+    let raw = server.dir.path().join("big.raw");
+    // Every page non-zero, so every page is sent.
+    std::fs::write(&raw, (0..(320u64 << 20)).map(|i| (i % 253) as u8 | 1).collect::<Vec<u8>>()).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["disk", "upload", "-g", "rg", "-n", "big", "--file", raw.to_str().unwrap(), "--os-type", "Linux"])
+        .env("GALLEON_CONFIG_DIR", server.dir.path().join("cli"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once its journal records progress.
+    let transfers = server.dir.path().join("cli/transfers");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        // The journal itself, not the temporary file it is renamed from.
+        let journal = std::fs::read_dir(&transfers)
+            .ok()
+            .and_then(|d| d.flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "json")));
+        let done = journal.and_then(|path| {
+            let j: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+            j["done"].as_u64()
+        });
+        if done.is_some_and(|d| d > 0) {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the upload finished before it could be interrupted");
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let state = server.ok(&["disk", "show", "-g", "rg", "-n", "big", "--query", "properties.diskState"]);
+    assert_eq!(state, "ActiveUpload");
+
+    // Resumed under a terminal (`script`): the progress line is drawn on it.
+    let cfg = server.dir.path().join("cli");
+    let command =
+        format!("GALLEON_CONFIG_DIR={} {BIN} disk upload -g rg -n big --file {} -o none", cfg.display(), raw.display());
+    let out = Command::new("script").args(["-qec", &command, "/dev/null"]).output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", &screen[screen.len().saturating_sub(600)..]);
+    assert!(screen.contains("Resuming the upload at") && !screen.contains("at 0 MiB"), "{screen}");
+    assert!(screen.contains("Uploading big [") && screen.contains("MiB/s"), "{screen}");
+    let state = server.ok(&["disk", "show", "-g", "rg", "-n", "big", "--query", "properties.diskState"]);
+    assert_eq!(state, "Unattached");
+
+    // In a pipe, nothing but the result.
+    let out = server.galleon(&[
+        "disk",
+        "download",
+        "-g",
+        "rg",
+        "-n",
+        "big",
+        "--file",
+        server.dir.path().join("big.vhd").to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = std::fs::File::open(server.dir.path().join("big.vhd")).unwrap();
+    assert_eq!(got.metadata().unwrap().len(), (320 << 20) + 512);
 }

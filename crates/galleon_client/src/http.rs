@@ -126,6 +126,23 @@ impl Client {
         }
     }
 
+    /// A call to a URL that carries its own authorization (a disk access URL): extra headers,
+    /// raw bytes both ways. Non-2xx replies are errors.
+    pub async fn blob(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<(hyper::HeaderMap, Bytes), ClientError> {
+        let (status, headers, bytes) = self.send_raw(method, url, None, headers, body).await?;
+        if status >= 300 {
+            let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            return Err(ClientError::from_reply(status, &body));
+        }
+        Ok((headers, bytes))
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -134,6 +151,23 @@ impl Client {
         content_type: &str,
         body: Bytes,
     ) -> Result<Reply, ClientError> {
+        let (status, headers, bytes) =
+            self.send_raw(method, path, token, &[("content-type", content_type.to_string())], body).await?;
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let (async_operation, location) = (header("azure-asyncoperation"), header("location"));
+        let retry_after = header("retry-after").and_then(|v| v.parse().ok());
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        Ok(Reply { status, async_operation, location, retry_after, body })
+    }
+
+    async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<(u16, hyper::HeaderMap, Bytes), ClientError> {
         // Operation URLs come back absolute; keep only their path on this server.
         let path = match path.parse::<Uri>() {
             Ok(uri) if uri.scheme().is_some() => uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
@@ -147,10 +181,12 @@ impl Client {
             .method(method)
             .uri(path)
             .header("host", authority)
-            .header("content-type", content_type)
             .header("user-agent", concat!("galleon-cli/", env!("CARGO_PKG_VERSION")));
         if let Some(token) = token {
             req = req.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            req = req.header(*name, value);
         }
         let req = req.body(Full::new(body)).map_err(ClientError::transport)?;
         let tcp = TcpStream::connect((host, port))
@@ -167,12 +203,9 @@ impl Client {
             tokio::spawn(conn);
             send.send_request(req).await.map_err(ClientError::transport)?
         };
-        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let (async_operation, location) = (header("azure-asyncoperation"), header("location"));
-        let retry_after = header("retry-after").and_then(|v| v.parse().ok());
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.map_err(ClientError::transport)?.to_bytes();
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        Ok(Reply { status, async_operation, location, retry_after, body })
+        Ok((status, headers, bytes))
     }
 }

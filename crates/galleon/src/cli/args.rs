@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+pub(crate) use super::generic_update::GenericUpdate;
+
 /// `-o/--output`.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub(crate) enum Output {
@@ -117,6 +119,17 @@ pub(crate) enum SigCommand {
         #[arg(long, short = 'g')]
         resource_group: Option<String>,
     },
+    /// Update a gallery (`--description`, or az's generic --set/--add/--remove).
+    Update {
+        #[command(flatten)]
+        gallery: GalleryRef,
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        generic: GenericUpdate,
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Delete a gallery.
     Delete {
         #[command(flatten)]
@@ -147,6 +160,17 @@ pub(crate) enum DefinitionCommand {
         #[command(flatten)]
         gallery: GalleryRef,
     },
+    /// Update an image definition (`--end-of-life-date`, or --set/--add/--remove).
+    Update {
+        #[command(flatten)]
+        definition: DefinitionRef,
+        #[arg(long)]
+        end_of_life_date: Option<String>,
+        #[command(flatten)]
+        generic: GenericUpdate,
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Delete an image definition.
     Delete {
         #[command(flatten)]
@@ -173,6 +197,18 @@ pub(crate) enum VersionCommand {
     List {
         #[command(flatten)]
         definition: DefinitionRef,
+    },
+    /// Update an image version: its target regions, replica count, latest and end of life,
+    /// or anything with --set/--add/--remove.
+    Update(Box<VersionUpdate>),
+    /// Wait until an image version is created, updated, deleted or exists.
+    Wait {
+        #[command(flatten)]
+        version: VersionRef,
+        #[command(flatten)]
+        condition: WaitFor,
+        #[command(flatten)]
+        timing: WaitTiming,
     },
     /// Delete an image version (and its replicas).
     Delete {
@@ -277,15 +313,18 @@ pub(crate) enum DiskCommand {
     /// Create a managed disk: empty (--size-gb), imported from a VHD URL, or copied from a disk
     /// or snapshot (--source).
     Create {
-        #[arg(long, short = 'g')]
-        resource_group: String,
-        #[arg(long, short = 'n')]
-        name: String,
+        #[command(flatten)]
+        target: Named,
         /// A VHD's URL, or a disk's or snapshot's id or name.
         #[arg(long)]
         source: Option<String>,
         #[arg(long, short = 'z')]
         size_gb: Option<u32>,
+        /// `Upload`: an empty disk waiting for --upload-size-bytes of VHD (see `disk upload`).
+        #[arg(long, requires = "upload_size_bytes")]
+        upload_type: Option<String>,
+        #[arg(long)]
+        upload_size_bytes: Option<u64>,
         #[arg(long)]
         os_type: Option<String>,
         #[arg(long)]
@@ -298,10 +337,31 @@ pub(crate) enum DiskCommand {
     },
     /// Show a disk.
     Show {
-        #[arg(long, short = 'g')]
-        resource_group: String,
-        #[arg(long, short = 'n')]
-        name: String,
+        #[command(flatten)]
+        target: Named,
+    },
+    /// Upload a fixed VHD or a raw image (whole MiB) into a new disk (or one waiting for an
+    /// upload); resumes an interrupted upload of the same file; checks the digest at the end.
+    Upload {
+        #[command(flatten)]
+        target: Named,
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        os_type: Option<String>,
+        #[arg(long)]
+        hyper_v_generation: Option<String>,
+        /// Default: the resource group's location.
+        #[arg(long, short = 'l')]
+        location: Option<String>,
+    },
+    /// Download a disk or snapshot as a fixed VHD; resumes an interrupted download; checks the
+    /// digest at the end.
+    Download {
+        #[command(flatten)]
+        target: Named,
+        #[arg(long)]
+        file: PathBuf,
     },
     /// List a resource group's disks.
     List {
@@ -310,10 +370,8 @@ pub(crate) enum DiskCommand {
     },
     /// Delete a disk.
     Delete {
-        #[arg(long, short = 'g')]
-        resource_group: String,
-        #[arg(long, short = 'n')]
-        name: String,
+        #[command(flatten)]
+        target: Named,
         #[arg(long, short = 'y')]
         yes: bool,
         #[arg(long)]
@@ -326,10 +384,8 @@ pub(crate) enum DiskCommand {
 pub(crate) enum ImageCommand {
     /// Create a managed image from a VM, a disk, a snapshot or a VHD URL.
     Create {
-        #[arg(long, short = 'g')]
-        resource_group: String,
-        #[arg(long, short = 'n')]
-        name: String,
+        #[command(flatten)]
+        target: Named,
         /// A VM's, disk's or snapshot's id or name, or a VHD's URL.
         #[arg(long)]
         source: String,
@@ -346,10 +402,8 @@ pub(crate) enum ImageCommand {
     },
     /// Show a managed image.
     Show {
-        #[arg(long, short = 'g')]
-        resource_group: String,
-        #[arg(long, short = 'n')]
-        name: String,
+        #[command(flatten)]
+        target: Named,
     },
     /// List a resource group's managed images.
     List {
@@ -358,11 +412,179 @@ pub(crate) enum ImageCommand {
     },
     /// Delete a managed image.
     Delete {
-        #[arg(long, short = 'g')]
-        resource_group: String,
-        #[arg(long, short = 'n')]
-        name: String,
+        #[command(flatten)]
+        target: Named,
         #[arg(long)]
         no_wait: bool,
     },
+}
+
+/// `-g/--resource-group -n/--name`.
+#[derive(Args, Debug)]
+pub(crate) struct Named {
+    #[arg(long, short = 'g')]
+    pub resource_group: String,
+    #[arg(long, short = 'n')]
+    pub name: String,
+}
+
+/// `galleon snapshot …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum SnapshotCommand {
+    /// Create a snapshot of a disk or snapshot (--source id or name) or from a VHD URL.
+    Create {
+        #[command(flatten)]
+        target: Named,
+        #[arg(long)]
+        source: String,
+        /// Default: the resource group's location.
+        #[arg(long, short = 'l')]
+        location: Option<String>,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Show a snapshot.
+    Show {
+        #[command(flatten)]
+        target: Named,
+    },
+    /// Delete a snapshot.
+    Delete {
+        #[command(flatten)]
+        target: Named,
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+/// `galleon vm …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum VmCommand {
+    /// Create a VM record with an OS disk from an image (a version id, `…/images/{def}`,
+    /// `…/versions/latest` or a managed image) or an existing disk.
+    Create(Box<VmCreate>),
+    /// Show a VM.
+    Show {
+        #[command(flatten)]
+        target: Named,
+    },
+    /// List a resource group's VMs.
+    List {
+        #[arg(long, short = 'g')]
+        resource_group: String,
+    },
+    /// Stop a VM (it keeps its resources).
+    Stop {
+        #[command(flatten)]
+        target: Named,
+    },
+    /// Start a VM.
+    Start {
+        #[command(flatten)]
+        target: Named,
+    },
+    /// Deallocate a VM.
+    Deallocate {
+        #[command(flatten)]
+        target: Named,
+    },
+    /// Mark a stopped VM generalized, so images can be captured from it.
+    Generalize {
+        #[command(flatten)]
+        target: Named,
+    },
+    /// Delete a VM.
+    Delete {
+        #[command(flatten)]
+        target: Named,
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+/// `galleon vm create`.
+#[derive(Args, Debug)]
+pub(crate) struct VmCreate {
+    #[command(flatten)]
+    pub target: Named,
+    /// An image version id, `…/images/{definition}` (its latest), or a managed image id or name.
+    #[arg(long, conflicts_with = "attach_os_disk")]
+    pub image: Option<String>,
+    /// An existing disk (id or name) to use as the OS disk.
+    #[arg(long)]
+    pub attach_os_disk: Option<String>,
+    /// With --attach-os-disk: Windows or Linux.
+    #[arg(long)]
+    pub os_type: Option<String>,
+    #[arg(long, default_value = "Standard_DS1_v2")]
+    pub size: String,
+    #[arg(long)]
+    pub admin_username: Option<String>,
+    #[arg(long)]
+    pub admin_password: Option<String>,
+    /// Accepted for az compatibility: galleon runs no guests, so no key is made.
+    #[arg(long)]
+    pub generate_ssh_keys: bool,
+    /// New empty data disks, sizes in GiB.
+    #[arg(long, num_args = 1..)]
+    pub data_disk_sizes_gb: Vec<u64>,
+    /// Existing data disks (ids or names).
+    #[arg(long, num_args = 1..)]
+    pub attach_data_disks: Vec<String>,
+    /// Default: the resource group's location.
+    #[arg(long, short = 'l')]
+    pub location: Option<String>,
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `galleon sig image-version update`.
+#[derive(Args, Debug)]
+pub(crate) struct VersionUpdate {
+    #[command(flatten)]
+    pub version: VersionRef,
+    /// Replaces the target regions: `region`, `region=count`, `region=type`, `region=count=type`.
+    #[arg(long, num_args = 1..)]
+    pub target_regions: Vec<String>,
+    #[arg(long)]
+    pub replica_count: Option<u32>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub exclude_from_latest: Option<bool>,
+    #[arg(long)]
+    pub end_of_life_date: Option<String>,
+    #[command(flatten)]
+    pub generic: GenericUpdate,
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `wait`'s condition, as az's: exactly one of them.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub(crate) struct WaitFor {
+    /// Until provisioningState is Succeeded.
+    #[arg(long)]
+    pub created: bool,
+    /// Until provisioningState is Succeeded (after an update).
+    #[arg(long)]
+    pub updated: bool,
+    /// Until the resource is gone.
+    #[arg(long)]
+    pub deleted: bool,
+    /// Until the resource exists.
+    #[arg(long)]
+    pub exists: bool,
+}
+
+/// How long `wait` polls.
+#[derive(Args, Debug)]
+pub(crate) struct WaitTiming {
+    /// Seconds between polls.
+    #[arg(long, default_value_t = 2)]
+    pub interval: u64,
+    /// Seconds before giving up.
+    #[arg(long, default_value_t = 3600)]
+    pub timeout: u64,
 }

@@ -4,18 +4,18 @@
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::args::{DiskCommand, ImageCommand};
+use super::args::{DiskCommand, ImageCommand, Named, SnapshotCommand};
 use super::{RESOURCES, Session};
 
 const DISKS: &str = "api-version=2025-01-02";
 const IMAGES: &str = "api-version=2024-11-01";
 
 impl Session {
-    fn compute_path(&self, group: &str, kind: &str, name: &str) -> String {
+    pub(super) fn compute_path(&self, group: &str, kind: &str, name: &str) -> String {
         format!("{}/providers/Microsoft.Compute/{kind}/{name}", self.group_path(group))
     }
 
-    async fn location_or_group(&self, location: Option<String>, group: &str) -> anyhow::Result<String> {
+    pub(super) async fn location_or_group(&self, location: Option<String>, group: &str) -> anyhow::Result<String> {
         match location {
             Some(l) => Ok(l),
             None => super::location_of(&self.get(&self.group_path(group), RESOURCES).await?),
@@ -23,7 +23,7 @@ impl Session {
     }
 
     /// An id as given, or the first of `kinds` with that name in the resource group.
-    async fn resolve(&self, group: &str, value: &str, kinds: &[(&str, &str)]) -> anyhow::Result<String> {
+    pub(super) async fn resolve(&self, group: &str, value: &str, kinds: &[(&str, &str)]) -> anyhow::Result<String> {
         if value.starts_with("/subscriptions/") {
             return Ok(value.to_string());
         }
@@ -44,16 +44,21 @@ impl Session {
 pub(super) async fn disk(s: &Session, command: DiskCommand) -> anyhow::Result<()> {
     let value = match command {
         DiskCommand::Create {
-            resource_group,
-            name,
+            target: Named { resource_group, name },
             source,
             size_gb,
+            upload_type,
+            upload_size_bytes,
             os_type,
             hyper_v_generation,
             location,
             no_wait,
         } => {
             let creation = match source.as_deref() {
+                None if upload_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("Upload")) => {
+                    json!({ "createOption": "Upload", "uploadSizeBytes": upload_size_bytes })
+                }
+                None if upload_type.is_some() => anyhow::bail!("usage error: --upload-type must be Upload"),
                 None if size_gb.is_none() => anyhow::bail!("usage error: give --source or --size-gb"),
                 None => json!({ "createOption": "Empty" }),
                 Some(url) if url.contains("://") => json!({ "createOption": "Import", "sourceUri": url }),
@@ -76,13 +81,27 @@ pub(super) async fn disk(s: &Session, command: DiskCommand) -> anyhow::Result<()
             let body = json!({ "location": location, "properties": properties });
             s.change(Method::PUT, &s.compute_path(&resource_group, "disks", &name), DISKS, Some(&body), no_wait).await?
         }
-        DiskCommand::Show { resource_group, name } => {
+        DiskCommand::Show { target: Named { resource_group, name } } => {
             s.get(&s.compute_path(&resource_group, "disks", &name), DISKS).await?
+        }
+        DiskCommand::Upload { target, file, os_type, hyper_v_generation, location } => {
+            let upload = super::transfer::Upload {
+                group: target.resource_group,
+                name: target.name,
+                file,
+                os_type,
+                hyper_v_generation,
+                location,
+            };
+            super::transfer::upload(s, upload).await?
+        }
+        DiskCommand::Download { target, file } => {
+            super::transfer::download(s, &target.resource_group, &target.name, &file).await?
         }
         DiskCommand::List { resource_group } => {
             s.list(&format!("{}/providers/Microsoft.Compute/disks", s.group_path(&resource_group)), DISKS).await?
         }
-        DiskCommand::Delete { resource_group, name, yes: _, no_wait } => {
+        DiskCommand::Delete { target: Named { resource_group, name }, yes: _, no_wait } => {
             s.change(Method::DELETE, &s.compute_path(&resource_group, "disks", &name), DISKS, None, no_wait).await?
         }
     };
@@ -91,7 +110,14 @@ pub(super) async fn disk(s: &Session, command: DiskCommand) -> anyhow::Result<()
 
 pub(super) async fn image(s: &Session, command: ImageCommand) -> anyhow::Result<()> {
     let value = match command {
-        ImageCommand::Create { resource_group, name, source, os_type, hyper_v_generation, location, no_wait } => {
+        ImageCommand::Create {
+            target: Named { resource_group, name },
+            source,
+            os_type,
+            hyper_v_generation,
+            location,
+            no_wait,
+        } => {
             let mut properties = json!({});
             if source.contains("://") {
                 properties["storageProfile"] = json!({ "osDisk": { "blobUri": source } });
@@ -122,14 +148,36 @@ pub(super) async fn image(s: &Session, command: ImageCommand) -> anyhow::Result<
             s.change(Method::PUT, &s.compute_path(&resource_group, "images", &name), IMAGES, Some(&body), no_wait)
                 .await?
         }
-        ImageCommand::Show { resource_group, name } => {
+        ImageCommand::Show { target: Named { resource_group, name } } => {
             s.get(&s.compute_path(&resource_group, "images", &name), IMAGES).await?
         }
         ImageCommand::List { resource_group } => {
             s.list(&format!("{}/providers/Microsoft.Compute/images", s.group_path(&resource_group)), IMAGES).await?
         }
-        ImageCommand::Delete { resource_group, name, no_wait } => {
+        ImageCommand::Delete { target: Named { resource_group, name }, no_wait } => {
             s.change(Method::DELETE, &s.compute_path(&resource_group, "images", &name), IMAGES, None, no_wait).await?
+        }
+    };
+    s.print(&value)
+}
+
+pub(super) async fn snapshot(s: &Session, command: SnapshotCommand) -> anyhow::Result<()> {
+    let path = |t: &Named| s.compute_path(&t.resource_group, "snapshots", &t.name);
+    let value = match command {
+        SnapshotCommand::Create { target, source, location, no_wait } => {
+            let creation = if source.contains("://") {
+                json!({ "createOption": "Import", "sourceUri": source })
+            } else {
+                let id = s.resolve(&target.resource_group, &source, &[("disks", DISKS), ("snapshots", DISKS)]).await?;
+                json!({ "createOption": "Copy", "sourceResourceId": id })
+            };
+            let location = s.location_or_group(location, &target.resource_group).await?;
+            let body = json!({ "location": location, "properties": { "creationData": creation } });
+            s.change(Method::PUT, &path(&target), DISKS, Some(&body), no_wait).await?
+        }
+        SnapshotCommand::Show { target } => s.get(&path(&target), DISKS).await?,
+        SnapshotCommand::Delete { target, no_wait } => {
+            s.change(Method::DELETE, &path(&target), DISKS, None, no_wait).await?
         }
     };
     s.print(&value)

@@ -5,13 +5,19 @@
 
 mod args;
 mod disk;
+mod generic_update;
 mod group;
 mod login;
 mod profile;
+mod progress;
 mod sig;
 mod target_regions;
+mod transfer;
+mod vm;
 
-pub(crate) use args::{DiskCommand, GroupCommand, ImageCommand, LoginArgs, Output, SigCommand};
+pub(crate) use args::{
+    DiskCommand, GroupCommand, ImageCommand, LoginArgs, Output, SigCommand, SnapshotCommand, VmCommand,
+};
 
 use galleon_client::{Client, ClientError, Reply};
 use hyper::Method;
@@ -22,16 +28,28 @@ pub(crate) struct Session {
     client: Client,
     subscription: String,
     output: Output,
+    query: Option<String>,
+}
+
+/// What every CLI command takes besides its own arguments.
+pub(crate) struct Globals {
+    pub output: Output,
+    pub subscription: Option<String>,
+    pub query: Option<String>,
 }
 
 const COMPUTE: &str = "api-version=2024-03-03";
 const RESOURCES: &str = "api-version=2022-09-01";
 
 impl Session {
-    pub(crate) fn open(output: Output, subscription: Option<String>) -> anyhow::Result<Self> {
+    pub(crate) fn open(globals: Globals) -> anyhow::Result<Self> {
+        // A bad query is a usage error before anything is sent.
+        if let Some(q) = &globals.query {
+            jmespath::compile(q).map_err(|e| anyhow::anyhow!("usage error: argument --query: {e}"))?;
+        }
         let login = profile::load()?;
-        let subscription = subscription.unwrap_or_else(|| login.subscription_id.clone());
-        Ok(Self { client: Client::new(login)?, subscription, output })
+        let subscription = globals.subscription.unwrap_or_else(|| login.subscription_id.clone());
+        Ok(Self { client: Client::new(login)?, subscription, output: globals.output, query: globals.query })
     }
 
     fn group_path(&self, group: &str) -> String {
@@ -77,7 +95,64 @@ impl Session {
         if delete { Ok(Value::Null) } else { Ok(self.get(path, api).await?) }
     }
 
+    /// az's update: read the resource, change it, PUT it back (without what the server owns).
+    async fn update(
+        &self,
+        path: &str,
+        api: &str,
+        no_wait: bool,
+        change: impl FnOnce(&mut Value) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Value> {
+        let mut resource = self.get(path, api).await?;
+        change(&mut resource)?;
+        if let Some(map) = resource.as_object_mut() {
+            for key in ["id", "name", "type"] {
+                map.remove(key);
+            }
+        }
+        if let Some(properties) = resource.get_mut("properties").and_then(Value::as_object_mut) {
+            properties.remove("provisioningState");
+            properties.remove("replicationStatus");
+        }
+        self.change(Method::PUT, path, api, Some(&resource), no_wait).await
+    }
+
+    /// Polls a resource until `done` says so (az's `wait`).
+    async fn wait_for(
+        &self,
+        path: &str,
+        api: &str,
+        timing: &args::WaitTiming,
+        done: impl Fn(Option<&Value>) -> bool,
+    ) -> anyhow::Result<()> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timing.timeout);
+        loop {
+            let found = match self.get(path, api).await {
+                Ok(v) => Some(v),
+                Err(ClientError::Arm { status: 404, .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            if done(found.as_ref()) {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                anyhow::bail!("(Timeout) The wait condition was not met in {} seconds.", timing.timeout);
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(timing.interval.max(1))).await;
+        }
+    }
+
     fn print(&self, value: &Value) -> anyhow::Result<()> {
+        let queried;
+        let value = match &self.query {
+            Some(q) if !value.is_null() => {
+                let expr = jmespath::compile(q)?;
+                let found = expr.search(jmespath::Variable::from_serializable(value)?)?;
+                queried = serde_json::to_value(&*found)?;
+                &queried
+            }
+            _ => value,
+        };
         match self.output {
             Output::None => Ok(()),
             _ if value.is_null() => Ok(()),
@@ -123,22 +198,25 @@ pub(crate) async fn login(args: LoginArgs, output: Output) -> anyhow::Result<()>
     login::run(args, output).await
 }
 
-/// Runs a `galleon group …` command.
-pub(crate) async fn group(command: GroupCommand, output: Output, subscription: Option<String>) -> anyhow::Result<()> {
-    group::run(&Session::open(output, subscription)?, command).await
+/// Which resource command to run.
+pub(crate) enum Resource {
+    Group(GroupCommand),
+    Disk(DiskCommand),
+    Snapshot(SnapshotCommand),
+    Image(ImageCommand),
+    Vm(VmCommand),
+    Sig(SigCommand),
 }
 
-/// Runs a `galleon sig …` command.
-pub(crate) async fn sig(command: SigCommand, output: Output, subscription: Option<String>) -> anyhow::Result<()> {
-    sig::run(&Session::open(output, subscription)?, command).await
-}
-
-/// Runs a `galleon disk …` command.
-pub(crate) async fn disk(command: DiskCommand, output: Output, subscription: Option<String>) -> anyhow::Result<()> {
-    disk::disk(&Session::open(output, subscription)?, command).await
-}
-
-/// Runs a `galleon image …` command.
-pub(crate) async fn image(command: ImageCommand, output: Output, subscription: Option<String>) -> anyhow::Result<()> {
-    disk::image(&Session::open(output, subscription)?, command).await
+/// Runs a resource command.
+pub(crate) async fn run(command: Resource, globals: Globals) -> anyhow::Result<()> {
+    let s = Session::open(globals)?;
+    match command {
+        Resource::Group(c) => group::run(&s, c).await,
+        Resource::Disk(c) => disk::disk(&s, c).await,
+        Resource::Snapshot(c) => disk::snapshot(&s, c).await,
+        Resource::Image(c) => disk::image(&s, c).await,
+        Resource::Vm(c) => vm::run(&s, c).await,
+        Resource::Sig(c) => sig::run(&s, c).await,
+    }
 }

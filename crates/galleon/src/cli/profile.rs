@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use galleon_client::Login;
 
-fn dir() -> anyhow::Result<PathBuf> {
+pub(super) fn dir() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("GALLEON_CONFIG_DIR") {
         return Ok(PathBuf::from(dir));
     }

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::args::{
     DefinitionCommand, DefinitionCreate, DefinitionRef, GalleryRef, SigCommand, VersionCommand, VersionCreate,
-    VersionRef,
+    VersionRef, VersionUpdate,
 };
 use super::{COMPUTE, RESOURCES, Session, location_of, target_regions};
 
@@ -28,6 +28,15 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
         }
         SigCommand::List { resource_group: None } => {
             s.list(&format!("/subscriptions/{}/providers/Microsoft.Compute/galleries", s.subscription), COMPUTE).await?
+        }
+        SigCommand::Update { gallery, description, generic, no_wait } => {
+            s.update(&gallery_path(s, &gallery), COMPUTE, no_wait, |g| {
+                if let Some(d) = description {
+                    g["properties"]["description"] = json!(d);
+                }
+                generic.apply(g).map_err(anyhow::Error::msg)
+            })
+            .await?
         }
         SigCommand::Delete { gallery, no_wait } => {
             s.change(Method::DELETE, &gallery_path(s, &gallery), COMPUTE, None, no_wait).await?
@@ -99,6 +108,15 @@ async fn definition(s: &Session, command: DefinitionCommand) -> anyhow::Result<V
         DefinitionCommand::List { gallery } => {
             s.list(&format!("{}/images", gallery_path(s, &gallery)), COMPUTE).await?
         }
+        DefinitionCommand::Update { definition, end_of_life_date, generic, no_wait } => {
+            s.update(&definition_path(s, &definition), COMPUTE, no_wait, |d| {
+                if let Some(date) = end_of_life_date {
+                    d["properties"]["endOfLifeDate"] = json!(date);
+                }
+                generic.apply(d).map_err(anyhow::Error::msg)
+            })
+            .await?
+        }
         DefinitionCommand::Delete { definition, no_wait } => {
             s.change(Method::DELETE, &definition_path(s, &definition), COMPUTE, None, no_wait).await?
         }
@@ -135,6 +153,17 @@ async fn version(s: &Session, command: VersionCommand) -> anyhow::Result<Value> 
         }
         VersionCommand::List { definition } => {
             s.list(&format!("{}/versions", definition_path(s, &definition)), COMPUTE).await?
+        }
+        VersionCommand::Update(u) => update_version(s, *u).await?,
+        VersionCommand::Wait { version, condition, timing } => {
+            let state = |v: &Value| v["properties"]["provisioningState"].as_str().map(str::to_string);
+            let done = |found: Option<&Value>| match found {
+                None => condition.deleted,
+                Some(v) if condition.created || condition.updated => state(v).as_deref() == Some("Succeeded"),
+                Some(_) => condition.exists,
+            };
+            s.wait_for(&version_path(s, &version), COMPUTE, &timing, done).await?;
+            Value::Null
         }
         VersionCommand::Delete { version, no_wait } => {
             s.change(Method::DELETE, &version_path(s, &version), COMPUTE, None, no_wait).await?
@@ -229,4 +258,33 @@ async fn create_version(s: &Session, c: VersionCreate) -> anyhow::Result<Value> 
     let body =
         json!({ "location": location, "properties": { "publishingProfile": publishing, "storageProfile": storage } });
     s.change(Method::PUT, &version_path(s, &c.version), COMPUTE, Some(&body), c.no_wait).await
+}
+
+async fn update_version(s: &Session, u: VersionUpdate) -> anyhow::Result<Value> {
+    let regions = u
+        .target_regions
+        .iter()
+        .map(|r| target_regions::parse(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let given = [
+        ("targetRegions", (!regions.is_empty()).then_some(Value::Array(regions))),
+        ("replicaCount", u.replica_count.map(Value::from)),
+        ("excludeFromLatest", u.exclude_from_latest.map(Value::from)),
+        ("endOfLifeDate", u.end_of_life_date.map(Value::from)),
+    ];
+    if u.generic.is_empty() && given.iter().all(|(_, v)| v.is_none()) {
+        anyhow::bail!(
+            "usage error: nothing to update: give --target-regions, --replica-count, --exclude-from-latest, --end-of-life-date or --set/--add/--remove"
+        );
+    }
+    s.update(&version_path(s, &u.version), COMPUTE, u.no_wait, |v| {
+        for (key, value) in given {
+            if let Some(value) = value {
+                v["properties"]["publishingProfile"][key] = value;
+            }
+        }
+        u.generic.apply(v).map_err(anyhow::Error::msg)
+    })
+    .await
 }

@@ -1,0 +1,60 @@
+//! A progress line on stderr (bytes, rate, ETA), drawn only when stderr is a terminal so
+//! scripting output and logs stay clean.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+pub(super) struct Progress {
+    label: String,
+    total: u64,
+    done: u64,
+    started: Instant,
+    drawn: Option<Instant>,
+    visible: bool,
+}
+
+const MIB: f64 = 1048576.0;
+
+impl Progress {
+    pub(super) fn new(label: impl Into<String>, total: u64, done: u64) -> Self {
+        let visible = std::io::stderr().is_terminal();
+        Self { label: label.into(), total, done, started: Instant::now(), drawn: None, visible }
+    }
+
+    pub(super) fn set(&mut self, done: u64) {
+        self.done = done.min(self.total);
+        if self.visible && self.drawn.is_none_or(|t| t.elapsed() >= Duration::from_millis(100)) {
+            self.draw();
+        }
+    }
+
+    fn draw(&mut self) {
+        self.drawn = Some(Instant::now());
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let rate = self.done as f64 / secs;
+        let width = 30;
+        let filled =
+            if self.total == 0 { width } else { (self.done as u128 * width as u128 / self.total as u128) as usize };
+        let eta = if rate > 0.0 { format!("{:.0}s", (self.total - self.done) as f64 / rate) } else { "?".into() };
+        let line = format!(
+            "\r{} [{}{}] {:.1}/{:.1} MiB {:.1} MiB/s ETA {eta}  ",
+            self.label,
+            "#".repeat(filled),
+            "-".repeat(width - filled),
+            self.done as f64 / MIB,
+            self.total as f64 / MIB,
+            rate / MIB
+        );
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(line.as_bytes());
+        let _ = err.flush();
+    }
+
+    /// Draws the final state and ends the line.
+    pub(super) fn finish(mut self) {
+        if self.visible {
+            self.draw();
+            eprintln!();
+        }
+    }
+}

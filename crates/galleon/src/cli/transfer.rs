@@ -1,0 +1,247 @@
+//! `galleon disk upload` and `download`: disk bytes through the access URLs Azure's disk API
+//! grants (`beginGetAccess`), 4 MiB pages at a time, all-zero pages skipped, with a progress line,
+//! resumable after an interruption, and checked against the disk's digest at the end.
+
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use bytes::Bytes;
+use galleon_blob::vhd::{self, FOOTER_LEN};
+use galleon_blob::{CHUNK_SIZE, ChunkId, Manifest};
+use hyper::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::Session;
+use super::progress::Progress;
+
+const DISKS: &str = "api-version=2025-01-02";
+const PAGE: u64 = 4 << 20;
+
+/// What is left behind to resume a transfer: the access URL and how far it got.
+#[derive(Serialize, Deserialize)]
+struct Journal {
+    disk: String,
+    file: String,
+    file_len: u64,
+    url: String,
+    done: u64,
+}
+
+fn journal_path(kind: &str, disk: &str) -> anyhow::Result<PathBuf> {
+    let dir = super::profile::dir()?.join("transfers");
+    crate::files::private_dir(&dir)?;
+    Ok(dir.join(format!("{kind}-{}.json", ChunkId::of(disk.to_ascii_lowercase().as_bytes()).to_hex())))
+}
+
+fn read_journal(path: &Path) -> Option<Journal> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+fn save_journal(path: &Path, journal: &Journal) -> anyhow::Result<()> {
+    Ok(crate::files::write_private(path, &serde_json::to_vec(journal)?)?)
+}
+
+/// The digest galleon gives a fixed VHD's content (chunk hashes, holes for zeros, the footer).
+fn digest_of(file: &std::fs::File, virtual_size: u64, footer: Vec<u8>) -> anyhow::Result<String> {
+    let mut chunks = Vec::new();
+    let mut buf = vec![0u8; CHUNK_SIZE as usize];
+    for i in 0..Manifest::chunk_count(virtual_size) {
+        file.read_exact_at(&mut buf, i as u64 * CHUNK_SIZE)?;
+        chunks.push(if buf.iter().all(|b| *b == 0) { None } else { Some(ChunkId::of(&buf)) });
+    }
+    Ok(Manifest { virtual_size, footer, chunks }.digest())
+}
+
+/// Begins access and returns the URL (from the operation's output).
+async fn grant(s: &Session, disk: &str, access: &str) -> anyhow::Result<String> {
+    let body = json!({ "access": access, "durationInSeconds": 86400 });
+    let reply = s.client.call(Method::POST, &format!("{disk}/beginGetAccess?{DISKS}"), Some(&body)).await?;
+    let status = s.client.wait(&reply, |_| {}).await?;
+    status["properties"]["output"]["accessSAS"].as_str().map(str::to_string).context("no accessSAS in the operation")
+}
+
+async fn revoke(s: &Session, disk: &str) -> anyhow::Result<()> {
+    let reply = s.client.call(Method::POST, &format!("{disk}/endGetAccess?{DISKS}"), None).await?;
+    s.client.wait(&reply, |_| {}).await?;
+    Ok(())
+}
+
+/// Options of `galleon disk upload`.
+pub(super) struct Upload {
+    pub group: String,
+    pub name: String,
+    pub file: PathBuf,
+    pub os_type: Option<String>,
+    pub hyper_v_generation: Option<String>,
+    pub location: Option<String>,
+}
+
+pub(super) async fn upload(s: &Session, u: Upload) -> anyhow::Result<Value> {
+    let file = std::fs::File::open(&u.file).with_context(|| format!("opening {}", u.file.display()))?;
+    let file_len = file.metadata()?.len();
+    // A fixed VHD goes as it is; a raw image gets galleon's footer after its data.
+    let mut tail = [0u8; FOOTER_LEN];
+    let is_vhd = file_len >= FOOTER_LEN as u64
+        && file.read_exact_at(&mut tail, file_len - FOOTER_LEN as u64).is_ok()
+        && vhd::parse(&tail, file_len).is_ok();
+    let (virtual_size, footer) = if is_vhd {
+        (file_len - FOOTER_LEN as u64, tail.to_vec())
+    } else if file_len > 0 && file_len.is_multiple_of(CHUNK_SIZE) {
+        (file_len, vhd::build(file_len).to_vec())
+    } else {
+        anyhow::bail!(
+            "usage error: {} is neither a fixed VHD nor a raw image of whole MiB ({file_len} bytes)",
+            u.file.display()
+        );
+    };
+    let upload_size = virtual_size + FOOTER_LEN as u64;
+    let disk = s.compute_path(&u.group, "disks", &u.name);
+    let journal_at = journal_path("upload", &disk)?;
+    let file_name = std::path::absolute(&u.file)?.display().to_string();
+    let existing = s.client.call(Method::GET, &format!("{disk}?{DISKS}"), None).await.ok().map(|r| r.body);
+    let state = existing.as_ref().and_then(|d| d["properties"]["diskState"].as_str().map(str::to_string));
+    let resumable = read_journal(&journal_at).filter(|j| j.file == file_name && j.file_len == file_len);
+    let (url, start) = match (state.as_deref(), resumable) {
+        (Some("ActiveUpload"), Some(j)) => {
+            eprintln!("Resuming the upload at {} MiB", j.done >> 20);
+            (j.url, j.done)
+        }
+        (Some("ActiveUpload"), None) => anyhow::bail!(
+            "The disk '{}' has an upload in progress that this machine did not start; end it with endGetAccess or delete the disk.",
+            u.name
+        ),
+        (Some("ReadyToUpload"), _) => (grant(s, &disk, "Write").await?, 0),
+        (Some(other), _) => anyhow::bail!("The disk '{}' exists and is {other}, not waiting for an upload.", u.name),
+        (None, _) => {
+            let mut properties =
+                json!({ "creationData": { "createOption": "Upload", "uploadSizeBytes": upload_size } });
+            if let Some(os) = &u.os_type {
+                properties["osType"] = json!(os);
+            }
+            if let Some(generation) = &u.hyper_v_generation {
+                properties["hyperVGeneration"] = json!(generation);
+            }
+            let location = s.location_or_group(u.location.clone(), &u.group).await?;
+            let body = json!({ "location": location, "properties": properties });
+            s.change(Method::PUT, &disk, DISKS, Some(&body), false).await?;
+            (grant(s, &disk, "Write").await?, 0)
+        }
+    };
+    let mut journal = Journal { disk: disk.clone(), file: file_name, file_len, url: url.clone(), done: start };
+    save_journal(&journal_at, &journal)?;
+    let mut progress = Progress::new(format!("Uploading {}", u.name), upload_size, start);
+    let mut offset = start;
+    while offset < upload_size {
+        let len = PAGE.min(virtual_size.saturating_sub(offset));
+        let page = if offset >= virtual_size {
+            // The footer, last.
+            let len = upload_size - offset;
+            footer[(FOOTER_LEN as u64 - len) as usize..].to_vec()
+        } else {
+            let mut buf = vec![0u8; len as usize];
+            file.read_exact_at(&mut buf, offset)?;
+            buf
+        };
+        let len = page.len() as u64;
+        if page.iter().any(|b| *b != 0) {
+            let headers = [
+                ("x-ms-page-write", "update".to_string()),
+                ("x-ms-range", format!("bytes={offset}-{}", offset + len - 1)),
+                ("x-ms-version", "2021-08-06".to_string()),
+                ("x-ms-blob-type", "PageBlob".to_string()),
+            ];
+            s.client.blob(Method::PUT, &format!("{url}&comp=page"), &headers, Bytes::from(page)).await?;
+        }
+        offset += len;
+        progress.set(offset);
+        if offset.is_multiple_of(64 << 20) {
+            journal.done = offset;
+            save_journal(&journal_at, &journal)?;
+        }
+    }
+    progress.finish();
+    revoke(s, &disk).await?;
+    let _ = std::fs::remove_file(&journal_at);
+    let uploaded = s.get(&disk, DISKS).await?;
+    let expected = digest_of(&file, virtual_size, footer)?;
+    check_digest(&uploaded, &expected)?;
+    Ok(uploaded)
+}
+
+fn check_digest(disk: &Value, expected: &str) -> anyhow::Result<()> {
+    let digest = disk["properties"]["digest"].as_str().unwrap_or_default();
+    if digest != expected {
+        anyhow::bail!("(DigestMismatch) The disk's digest is {digest}; the local file's is {expected}.");
+    }
+    Ok(())
+}
+
+pub(super) async fn download(s: &Session, group: &str, name: &str, path: &Path) -> anyhow::Result<Value> {
+    let kinds = [("disks", DISKS), ("snapshots", DISKS)];
+    let resource = s.resolve(group, name, &kinds).await?;
+    let shown = s.get(&resource, DISKS).await?;
+    let part = path.with_extension("part");
+    let journal_at = journal_path("download", &resource)?;
+    let part_name = std::path::absolute(&part)?.display().to_string();
+    let resumable = read_journal(&journal_at).filter(|j| j.file == part_name && part.exists());
+    let resumed = resumable.is_some();
+    let (mut url, start) = match resumable {
+        Some(j) => {
+            eprintln!("Resuming the download at {} MiB", j.done >> 20);
+            (j.url, j.done)
+        }
+        None => (grant(s, &resource, "Read").await?, 0),
+    };
+    // The URL serves the disk as a fixed VHD; HEAD gives its length. A resumed download whose
+    // URL has expired or was revoked gets a new one; the bytes already here stay.
+    let headers = match s.client.blob(Method::HEAD, &url, &[], Bytes::new()).await {
+        Ok((headers, _)) => headers,
+        Err(_) if resumed => {
+            url = grant(s, &resource, "Read").await?;
+            s.client.blob(Method::HEAD, &url, &[], Bytes::new()).await?.0
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let total: u64 = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .filter(|len| *len > FOOTER_LEN as u64)
+        .context("the access URL did not give the disk's length")?;
+    let file = std::fs::OpenOptions::new().create(true).read(true).write(true).truncate(false).open(&part)?;
+    file.set_len(total)?;
+    let mut journal =
+        Journal { disk: resource.clone(), file: part_name, file_len: total, url: url.clone(), done: start };
+    save_journal(&journal_at, &journal)?;
+    let mut progress = Progress::new(format!("Downloading {name}"), total, start);
+    let mut offset = start;
+    while offset < total {
+        let end = (offset + PAGE).min(total) - 1;
+        let headers = [("x-ms-range", format!("bytes={offset}-{end}")), ("x-ms-version", "2021-08-06".to_string())];
+        let (_, page) = s.client.blob(Method::GET, &url, &headers, Bytes::new()).await?;
+        if page.len() as u64 != end - offset + 1 {
+            anyhow::bail!("the server sent {} bytes for the range {offset}-{end}", page.len());
+        }
+        // Zero pages stay holes in the file.
+        if page.iter().any(|b| *b != 0) {
+            file.write_all_at(&page, offset)?;
+        }
+        offset = end + 1;
+        progress.set(offset);
+        if offset.is_multiple_of(64 << 20) {
+            journal.done = offset;
+            save_journal(&journal_at, &journal)?;
+        }
+    }
+    progress.finish();
+    file.sync_all()?;
+    revoke(s, &resource).await?;
+    let mut footer = vec![0u8; FOOTER_LEN];
+    file.read_exact_at(&mut footer, total - FOOTER_LEN as u64)?;
+    let file = std::fs::File::open(&part)?;
+    check_digest(&shown, &digest_of(&file, total - FOOTER_LEN as u64, footer)?)?;
+    std::fs::rename(&part, path)?;
+    let _ = std::fs::remove_file(&journal_at);
+    Ok(Value::Null)
+}
