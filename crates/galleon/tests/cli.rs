@@ -501,6 +501,20 @@ fn an_interrupted_upload_resumes_and_progress_shows_only_on_a_terminal() {
     let state = server.ok(&["disk", "show", "-g", "rg", "-n", "big", "--query", "properties.diskState"]);
     assert_eq!(state, "Unattached");
 
+    // A version's replication under a terminal: one line per target region, ending at 100%.
+    server.gallery_with_definition("def");
+    let disk = server.ok(&["disk", "show", "-g", "rg", "-n", "big", "--query", "id"]);
+    let command = format!(
+        "GALLEON_CONFIG_DIR={} {BIN} sig image-version create -g rg -r gal -i def -e 1.0.0 --os-snapshot {} --target-regions eastus westus2=2 -o none",
+        cfg.display(),
+        disk.as_str().unwrap()
+    );
+    let out = Command::new("script").args(["-qec", &command, "/dev/null"]).output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    let finished: Vec<&str> = screen.split(['\r', '\n']).filter(|l| l.contains("100% Completed")).collect();
+    assert!(finished.iter().any(|l| l.contains("[###")) && finished.len() >= 2, "{screen}");
+
     // In a pipe, nothing but the result.
     let out = server.galleon(&[
         "disk",

@@ -103,6 +103,17 @@ impl Session {
         no_wait: bool,
         change: impl FnOnce(&mut Value) -> anyhow::Result<()>,
     ) -> anyhow::Result<Value> {
+        let resource = self.updated(path, api, change).await?;
+        self.change(Method::PUT, path, api, Some(&resource), no_wait).await
+    }
+
+    /// The body of an update: the resource as read, changed, without read-only properties.
+    async fn updated(
+        &self,
+        path: &str,
+        api: &str,
+        change: impl FnOnce(&mut Value) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Value> {
         let mut resource = self.get(path, api).await?;
         change(&mut resource)?;
         if let Some(map) = resource.as_object_mut() {
@@ -114,7 +125,7 @@ impl Session {
             properties.remove("provisioningState");
             properties.remove("replicationStatus");
         }
-        self.change(Method::PUT, path, api, Some(&resource), no_wait).await
+        Ok(resource)
     }
 
     /// Polls a resource until `done` says so (az's `wait`).

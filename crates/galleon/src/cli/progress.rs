@@ -58,3 +58,42 @@ impl Progress {
         }
     }
 }
+
+/// One line per target region, fed by an image version's `replicationStatus`, redrawn in
+/// place on a terminal (nothing otherwise).
+pub(super) struct RegionBars {
+    lines: usize,
+    visible: bool,
+}
+
+impl RegionBars {
+    pub(super) fn new() -> Self {
+        Self { lines: 0, visible: std::io::stderr().is_terminal() }
+    }
+
+    pub(super) fn draw(&mut self, version: &serde_json::Value) {
+        if !self.visible {
+            return;
+        }
+        let summary = version["properties"]["replicationStatus"]["summary"].as_array().cloned().unwrap_or_default();
+        let mut out = String::new();
+        if self.lines > 0 {
+            out.push_str(&format!("\x1b[{}A", self.lines));
+        }
+        for region in &summary {
+            let progress = region["progress"].as_u64().unwrap_or(0).min(100) as usize;
+            let filled = progress * 30 / 100;
+            out.push_str(&format!(
+                "\r\x1b[2K{:<18} [{}{}] {progress:>3}% {}\n",
+                region["region"].as_str().unwrap_or("?"),
+                "#".repeat(filled),
+                "-".repeat(30 - filled),
+                region["state"].as_str().unwrap_or("")
+            ));
+        }
+        self.lines = summary.len();
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(out.as_bytes());
+        let _ = err.flush();
+    }
+}

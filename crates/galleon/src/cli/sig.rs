@@ -257,7 +257,33 @@ async fn create_version(s: &Session, c: VersionCreate) -> anyhow::Result<Value> 
     };
     let body =
         json!({ "location": location, "properties": { "publishingProfile": publishing, "storageProfile": storage } });
-    s.change(Method::PUT, &version_path(s, &c.version), COMPUTE, Some(&body), c.no_wait).await
+    replicate(s, &version_path(s, &c.version), &body, c.no_wait).await
+}
+
+/// PUTs a version and, unless `no_wait`, waits for it with one progress line per target region.
+async fn replicate(s: &Session, path: &str, body: &Value, no_wait: bool) -> anyhow::Result<Value> {
+    let reply = s.client.call(Method::PUT, &format!("{path}?{COMPUTE}"), Some(body)).await?;
+    if no_wait {
+        return Ok(Value::Null);
+    }
+    let mut bars = super::progress::RegionBars::new();
+    let expand = format!("{COMPUTE}&$expand=ReplicationStatus");
+    let drawing = async {
+        loop {
+            if let Ok(version) = s.get(path, &expand).await {
+                bars.draw(&version);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    };
+    tokio::select! {
+        done = s.client.wait(&reply, |_| {}) => { done?; }
+        () = drawing => {}
+    }
+    // The final state, drawn once more.
+    let version = s.get(path, &expand).await?;
+    bars.draw(&version);
+    Ok(s.get(path, COMPUTE).await?)
 }
 
 async fn update_version(s: &Session, u: VersionUpdate) -> anyhow::Result<Value> {
@@ -278,13 +304,16 @@ async fn update_version(s: &Session, u: VersionUpdate) -> anyhow::Result<Value> 
             "usage error: nothing to update: give --target-regions, --replica-count, --exclude-from-latest, --end-of-life-date or --set/--add/--remove"
         );
     }
-    s.update(&version_path(s, &u.version), COMPUTE, u.no_wait, |v| {
-        for (key, value) in given {
-            if let Some(value) = value {
-                v["properties"]["publishingProfile"][key] = value;
+    let path = version_path(s, &u.version);
+    let body = s
+        .updated(&path, COMPUTE, |v| {
+            for (key, value) in given {
+                if let Some(value) = value {
+                    v["properties"]["publishingProfile"][key] = value;
+                }
             }
-        }
-        u.generic.apply(v).map_err(anyhow::Error::msg)
-    })
-    .await
+            u.generic.apply(v).map_err(anyhow::Error::msg)
+        })
+        .await?;
+    replicate(s, &path, &body, u.no_wait).await
 }
