@@ -54,6 +54,9 @@ enum Command {
     /// Manage virtual machines (records that own disks; galleon does not run guests).
     #[command(subcommand)]
     Vm(cli::VmCommand),
+    /// Follow long-running operations started with --no-wait.
+    #[command(subcommand)]
+    Operation(cli::OperationCommand),
     /// Manage galleries, image definitions and image versions (az sig's arguments).
     #[command(subcommand)]
     Sig(cli::SigCommand),
@@ -76,6 +79,7 @@ fn main() -> anyhow::Result<()> {
         Command::Image(c) => cli::Resource::Image(c),
         Command::Vm(c) => cli::Resource::Vm(c),
         Command::Sig(c) => cli::Resource::Sig(c),
+        Command::Operation(c) => cli::Resource::Operation(c),
     };
     finish(runtime.block_on(cli::run(resource, globals)))
 }

@@ -271,10 +271,15 @@ fn the_seed_commands_work_from_the_galleon_cli() {
 
     // --no-wait, then wait, as the seed's PowerShell -AsJob pattern does.
     let w = ["-g", "myGalleryRG", "-r", "myGallery", "-i", "myImageDefinition", "-e", "1.0.1"];
-    let started = server.galleon(
-        &[&["sig", "image-version", "create"][..], &w[..], &["--os-snapshot", &disk_id, "--no-wait"]].concat(),
-    );
-    assert!(started.status.success() && started.stdout.is_empty());
+    let started =
+        server
+            .ok(&[&["sig", "image-version", "create"][..], &w[..], &["--os-snapshot", &disk_id, "--no-wait"]].concat());
+    let operation = started["operation"].as_str().expect("--no-wait prints the operation").to_string();
+    assert_eq!(started["status"], "InProgress");
+    let shown = server.ok(&["operation", "show", "--id", &operation, "--query", "name"]);
+    assert!(operation.contains(shown.as_str().unwrap()), "{shown} {operation}");
+    let done = server.ok(&["operation", "wait", "--id", &operation, "--query", "status"]);
+    assert_eq!(done, "Succeeded");
     server.ok(&[&["sig", "image-version", "wait"][..], &w[..], &["--created", "--interval", "1"]].concat());
     let state = server.ok(&[
         &["sig", "image-version", "show"][..],

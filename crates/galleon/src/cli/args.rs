@@ -588,3 +588,19 @@ pub(crate) struct WaitTiming {
     #[arg(long, default_value_t = 3600)]
     pub timeout: u64,
 }
+
+/// `galleon operation …`: a long-running operation started with `--no-wait`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum OperationCommand {
+    /// Show an operation's status.
+    Show {
+        /// The `operation` URL `--no-wait` printed.
+        #[arg(long)]
+        id: String,
+    },
+    /// Wait for an operation to end; its final status is printed, a failure exits 1.
+    Wait {
+        #[arg(long)]
+        id: String,
+    },
+}

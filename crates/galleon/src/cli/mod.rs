@@ -8,6 +8,7 @@ mod disk;
 mod generic_update;
 mod group;
 mod login;
+mod operation;
 mod profile;
 mod progress;
 mod sig;
@@ -16,7 +17,8 @@ mod transfer;
 mod vm;
 
 pub(crate) use args::{
-    DiskCommand, GroupCommand, ImageCommand, LoginArgs, Output, SigCommand, SnapshotCommand, VmCommand,
+    DiskCommand, GroupCommand, ImageCommand, LoginArgs, OperationCommand, Output, SigCommand, SnapshotCommand,
+    VmCommand,
 };
 
 use galleon_client::{Client, ClientError, Reply};
@@ -89,7 +91,7 @@ impl Session {
         let delete = method == Method::DELETE;
         let reply: Reply = self.client.call(method, &format!("{path}?{api}"), body).await?;
         if no_wait {
-            return Ok(Value::Null);
+            return Ok(started(&reply));
         }
         self.client.wait(&reply, |_| {}).await?;
         if delete { Ok(Value::Null) } else { Ok(self.get(path, api).await?) }
@@ -188,6 +190,14 @@ impl Session {
     }
 }
 
+/// What `--no-wait` prints: the operation to `galleon operation show|wait` later.
+fn started(reply: &Reply) -> Value {
+    match &reply.async_operation {
+        Some(url) => serde_json::json!({ "operation": url, "status": "InProgress" }),
+        None => Value::Null,
+    }
+}
+
 /// A resource's `location`.
 fn location_of(resource: &Value) -> anyhow::Result<String> {
     resource["location"]
@@ -217,6 +227,7 @@ pub(crate) enum Resource {
     Image(ImageCommand),
     Vm(VmCommand),
     Sig(SigCommand),
+    Operation(OperationCommand),
 }
 
 /// Runs a resource command.
@@ -229,5 +240,6 @@ pub(crate) async fn run(command: Resource, globals: Globals) -> anyhow::Result<(
         Resource::Image(c) => disk::image(&s, c).await,
         Resource::Vm(c) => vm::run(&s, c).await,
         Resource::Sig(c) => sig::run(&s, c).await,
+        Resource::Operation(c) => operation::run(&s, c).await,
     }
 }

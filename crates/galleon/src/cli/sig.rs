@@ -264,7 +264,7 @@ async fn create_version(s: &Session, c: VersionCreate) -> anyhow::Result<Value> 
 async fn replicate(s: &Session, path: &str, body: &Value, no_wait: bool) -> anyhow::Result<Value> {
     let reply = s.client.call(Method::PUT, &format!("{path}?{COMPUTE}"), Some(body)).await?;
     if no_wait {
-        return Ok(Value::Null);
+        return Ok(super::started(&reply));
     }
     let mut bars = super::progress::RegionBars::new();
     let expand = format!("{COMPUTE}&$expand=ReplicationStatus");
