@@ -228,6 +228,55 @@ fn the_seed_commands_work_from_the_galleon_cli() {
     assert_eq!(from_image["properties"]["publishingProfile"]["excludeFromLatest"], true);
     assert!(from_image["properties"]["storageProfile"]["source"]["id"].as_str().unwrap().ends_with("/images/myImage"));
 
+    // VHDs in storage: the OS and a data disk, with their storage account's name.
+    let data_url = write_vhd(&data.join("imports"), "data.vhd", 2 << 20);
+    let from_vhds = server.ok(&[
+        "sig",
+        "image-version",
+        "create",
+        "-g",
+        "myGalleryRG",
+        "-r",
+        "myGallery",
+        "-i",
+        "myImageDefinition",
+        "-e",
+        "3.0.0",
+        "--os-vhd-uri",
+        &url,
+        "--os-vhd-storage-account",
+        "mysa",
+        "--data-vhds-uris",
+        &data_url,
+        "--data-vhds-luns",
+        "3",
+        "--data-vhds-sa",
+        "mysa",
+        "--query",
+        "{state: properties.provisioningState, luns: properties.storageProfile.dataDiskImages[].lun}",
+    ]);
+    assert_eq!(from_vhds, serde_json::json!({ "state": "Succeeded", "luns": [3] }));
+    let out = server.galleon(&[
+        "sig",
+        "image-version",
+        "create",
+        "-g",
+        "myGalleryRG",
+        "-r",
+        "myGallery",
+        "-i",
+        "myImageDefinition",
+        "-e",
+        "3.0.1",
+        "--os-vhd-uri",
+        &url,
+        "--os-vhd-storage-account",
+        "mysa",
+        "--data-vhds-uris",
+        &data_url,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "a data VHD without its LUN is a usage error");
+
     // Updates, as az takes them.
     let v = ["-g", "myGalleryRG", "-r", "myGallery", "-i", "myImageDefinition", "-e", "1.0.0"];
     let update = |extra: &[&str]| server.ok(&[&["sig", "image-version", "update"][..], &v[..], extra].concat());
@@ -292,9 +341,43 @@ fn the_seed_commands_work_from_the_galleon_cli() {
     server.ok(&[&["sig", "image-version", "wait"][..], &w[..], &["--deleted", "--interval", "1"]].concat());
 
     // Lists, and scripting output.
-    let versions =
-        server.ok(&["sig", "image-version", "list", "-g", "myGalleryRG", "-r", "myGallery", "-i", "myImageDefinition"]);
-    assert_eq!(versions.as_array().unwrap().len(), 1);
+    let versions = server.ok(&[
+        "sig",
+        "image-version",
+        "list",
+        "-g",
+        "myGalleryRG",
+        "-r",
+        "myGallery",
+        "-i",
+        "myImageDefinition",
+        "--query",
+        "[].name",
+    ]);
+    assert_eq!(versions, serde_json::json!(["1.0.0", "3.0.0"]));
+    let table = server.galleon(&[
+        "sig",
+        "image-version",
+        "list",
+        "-g",
+        "myGalleryRG",
+        "-r",
+        "myGallery",
+        "-i",
+        "myImageDefinition",
+        "-o",
+        "table",
+    ]);
+    let table = String::from_utf8(table.stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("Location") && lines[0].contains("Name") && lines[1].starts_with("--------"),
+        "{table}"
+    );
+    assert!(lines[2].contains("1.0.0") && lines[3].contains("3.0.0"), "{table}");
+    let yaml = server.galleon(&["sig", "show", "-g", "myGalleryRG", "-r", "myGallery", "-o", "yaml"]);
+    let yaml = String::from_utf8(yaml.stdout).unwrap();
+    assert!(yaml.contains("\nname: myGallery\n") && yaml.contains("\nproperties:\n  description: images\n"), "{yaml}");
     let out = server.galleon(&["sig", "list", "-o", "tsv"]);
     assert!(String::from_utf8(out.stdout).unwrap().contains("myGallery\tMicrosoft.Compute/galleries"));
     assert!(server.galleon(&["sig", "show", "-g", "myGalleryRG", "-r", "myGallery", "-o", "none"]).stdout.is_empty());

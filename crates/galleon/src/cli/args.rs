@@ -6,12 +6,35 @@ use clap::{Args, Subcommand, ValueEnum};
 
 pub(crate) use super::generic_update::GenericUpdate;
 
+const DEFINITION_EXAMPLE: &str = "Example (a definition for specialized Linux images):
+  galleon sig image-definition create \\
+     --resource-group myGalleryRG \\
+     --gallery-name myGallery \\
+     --gallery-image-definition myImageDefinition \\
+     --publisher myPublisher \\
+     --offer myOffer \\
+     --sku mySKU \\
+     --os-type Linux \\
+     --os-state specialized";
+
+const VERSION_EXAMPLE: &str = "Example (version 1.0.0 from a VM: 2 zone-redundant replicas in West Central US, 1 in South Central US and 1 in East US):
+  galleon sig image-version create \\
+     --resource-group myGalleryRG \\
+     --gallery-name myGallery \\
+     --gallery-image-definition myImageDefinition \\
+     --gallery-image-version 1.0.0 \\
+     --target-regions \"westcentralus\" \"southcentralus=1\" \"eastus=1=standard_zrs\" \\
+     --replica-count 2 \\
+     --managed-image \"/subscriptions/<Subscription ID>/resourceGroups/MyResourceGroup/providers/Microsoft.Compute/virtualMachines/myVM\"";
+
 /// `-o/--output`.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub(crate) enum Output {
     Json,
     Jsonc,
+    Table,
     Tsv,
+    Yaml,
     None,
 }
 
@@ -149,6 +172,7 @@ pub(crate) enum SigCommand {
 #[derive(Subcommand, Debug)]
 pub(crate) enum DefinitionCommand {
     /// Create an image definition.
+    #[command(after_help = DEFINITION_EXAMPLE)]
     Create(Box<DefinitionCreate>),
     /// Show an image definition.
     Show {
@@ -184,6 +208,7 @@ pub(crate) enum DefinitionCommand {
 #[derive(Subcommand, Debug)]
 pub(crate) enum VersionCommand {
     /// Create an image version and replicate it to its target regions.
+    #[command(after_help = VERSION_EXAMPLE)]
     Create(Box<VersionCreate>),
     /// Show an image version.
     Show {
@@ -265,6 +290,15 @@ pub(crate) struct VersionCreate {
     /// The LUN of each --data-snapshots value.
     #[arg(long, num_args = 1..)]
     pub data_snapshot_luns: Vec<u32>,
+    /// Data disk sources: VHD URLs.
+    #[arg(long, num_args = 1..)]
+    pub data_vhds_uris: Vec<String>,
+    /// The LUN of each --data-vhds-uris value.
+    #[arg(long, num_args = 1..)]
+    pub data_vhds_luns: Vec<u32>,
+    /// Storage accounts (names or ids) of --data-vhds-uris: one for all, or one per URL.
+    #[arg(long, num_args = 1..)]
+    pub data_vhds_sa: Vec<String>,
 }
 
 /// `galleon sig image-definition create`.

@@ -5,6 +5,7 @@
 
 mod args;
 mod disk;
+mod format;
 mod generic_update;
 mod group;
 mod login;
@@ -169,6 +170,14 @@ impl Session {
         match self.output {
             Output::None => Ok(()),
             _ if value.is_null() => Ok(()),
+            Output::Table => {
+                println!("{}", format::table(value));
+                Ok(())
+            }
+            Output::Yaml => {
+                println!("{}", format::yaml(value));
+                Ok(())
+            }
             Output::Json | Output::Jsonc => {
                 println!("{}", serde_json::to_string_pretty(value)?);
                 Ok(())

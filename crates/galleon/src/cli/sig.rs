@@ -180,6 +180,15 @@ fn resource_id(s: &Session, group: &str, kind: &str, value: &str) -> String {
     }
 }
 
+/// A storage account's id from its id or its name in the resource group.
+fn storage_account(s: &Session, group: &str, account: &str) -> String {
+    if account.starts_with("/subscriptions/") {
+        account.to_string()
+    } else {
+        format!("{}/providers/Microsoft.Storage/storageAccounts/{account}", s.group_path(group))
+    }
+}
+
 async fn create_version(s: &Session, c: VersionCreate) -> anyhow::Result<Value> {
     // Everything is checked before a request is sent.
     let regions = c
@@ -217,23 +226,29 @@ async fn create_version(s: &Session, c: VersionCreate) -> anyhow::Result<Value> 
         let id = resource_id(s, &group, "snapshots", snapshot);
         storage.insert("osDiskImage".into(), json!({ "source": { "id": id } }));
     } else if let (Some(uri), Some(account)) = (&c.os_vhd_uri, &c.os_vhd_storage_account) {
-        let account = if account.starts_with("/subscriptions/") {
-            account.clone()
-        } else {
-            format!("{}/providers/Microsoft.Storage/storageAccounts/{account}", s.group_path(&group))
-        };
+        let account = storage_account(s, &group, account);
         storage.insert("osDiskImage".into(), json!({ "source": { "uri": uri, "storageAccountId": account } }));
     }
-    if !c.data_snapshots.is_empty() {
-        if c.data_snapshots.len() != c.data_snapshot_luns.len() {
-            anyhow::bail!("usage error: --data-snapshots and --data-snapshot-luns must have the same number of values");
-        }
-        let disks: Vec<Value> = c
-            .data_snapshots
-            .iter()
-            .zip(&c.data_snapshot_luns)
-            .map(|(snapshot, lun)| json!({ "lun": lun, "source": { "id": resource_id(s, &group, "snapshots", snapshot) } }))
-            .collect();
+    if c.data_snapshots.len() != c.data_snapshot_luns.len() {
+        anyhow::bail!("usage error: --data-snapshots and --data-snapshot-luns must have the same number of values");
+    }
+    if c.data_vhds_uris.len() != c.data_vhds_luns.len() {
+        anyhow::bail!("usage error: --data-vhds-uris and --data-vhds-luns must have the same number of values");
+    }
+    if !c.data_vhds_uris.is_empty() && c.data_vhds_sa.len() != 1 && c.data_vhds_sa.len() != c.data_vhds_uris.len() {
+        anyhow::bail!("usage error: --data-vhds-sa takes one storage account, or one per --data-vhds-uris value");
+    }
+    let mut disks: Vec<Value> = c
+        .data_snapshots
+        .iter()
+        .zip(&c.data_snapshot_luns)
+        .map(|(snapshot, lun)| json!({ "lun": lun, "source": { "id": resource_id(s, &group, "snapshots", snapshot) } }))
+        .collect();
+    for (i, (uri, lun)) in c.data_vhds_uris.iter().zip(&c.data_vhds_luns).enumerate() {
+        let account = storage_account(s, &group, &c.data_vhds_sa[i.min(c.data_vhds_sa.len() - 1)]);
+        disks.push(json!({ "lun": lun, "source": { "uri": uri, "storageAccountId": account } }));
+    }
+    if !disks.is_empty() {
         storage.insert("dataDiskImages".into(), Value::Array(disks));
     }
     let mut publishing = Map::new();
