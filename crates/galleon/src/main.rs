@@ -54,6 +54,15 @@ enum Command {
     /// Manage virtual machines (records that own disks; galleon does not run guests).
     #[command(subcommand)]
     Vm(cli::VmCommand),
+    /// Manage service principals (owners only).
+    #[command(subcommand)]
+    Principal(cli::PrincipalCommand),
+    /// Manage subscriptions.
+    #[command(subcommand)]
+    Subscription(cli::SubscriptionCommand),
+    /// Manage role assignments.
+    #[command(subcommand)]
+    Role(cli::RoleCommand),
     /// Follow long-running operations started with --no-wait.
     #[command(subcommand)]
     Operation(cli::OperationCommand),
@@ -80,6 +89,9 @@ fn main() -> anyhow::Result<()> {
         Command::Vm(c) => cli::Resource::Vm(c),
         Command::Sig(c) => cli::Resource::Sig(c),
         Command::Operation(c) => cli::Resource::Operation(c),
+        Command::Principal(c) => cli::Resource::Principal(c),
+        Command::Subscription(c) => cli::Resource::Subscription(c),
+        Command::Role(c) => cli::Resource::Role(c),
     };
     finish(runtime.block_on(cli::run(resource, globals)))
 }

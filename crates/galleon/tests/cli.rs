@@ -619,3 +619,75 @@ fn an_interrupted_upload_resumes_and_progress_shows_only_on_a_terminal() {
     let got = std::fs::File::open(server.dir.path().join("big.vhd")).unwrap();
     assert_eq!(got.metadata().unwrap().len(), (320 << 20) + 512);
 }
+
+#[test]
+fn owners_share_a_gallery_with_a_new_principal_from_the_cli() {
+    let server = Server::start();
+    server.login_with_group("eastus");
+    server.gallery_with_definition("def");
+    let created = server.ok(&["principal", "create", "--display-name", "team-b"]);
+    let (client_id, secret) = (created["clientId"].as_str().unwrap(), created["clientSecret"].as_str().unwrap());
+    let gallery = server.ok(&["sig", "show", "-g", "rg", "-r", "gal", "--query", "id"]);
+    let assignment = server.ok(&[
+        "role",
+        "assignment",
+        "create",
+        "--assignee",
+        client_id,
+        "--role",
+        "Reader",
+        "--scope",
+        gallery.as_str().unwrap(),
+    ]);
+    assert_eq!(assignment["properties"]["principalId"], created["objectId"]);
+    let mine = server.ok(&["role", "assignment", "list", "--assignee", client_id, "--query", "length(@)"]);
+    assert_eq!(mine, 1);
+
+    // The new principal logs in with --server, as it would from another machine.
+    let credentials: Value =
+        serde_json::from_slice(&std::fs::read(server.data().join("credentials.json")).unwrap()).unwrap();
+    let other = server.dir.path().join("team-b");
+    let as_b = |args: &[&str]| Command::new(BIN).args(args).env("GALLEON_CONFIG_DIR", &other).output().unwrap();
+    let login = as_b(&[
+        "login",
+        "--server",
+        credentials["endpoint"].as_str().unwrap(),
+        "--tenant",
+        credentials["tenantId"].as_str().unwrap(),
+        "--client-id",
+        client_id,
+        "--client-secret",
+        secret,
+        "--ca-file",
+        credentials["caFile"].as_str().unwrap(),
+        "-o",
+        "none",
+    ]);
+    assert!(login.status.success(), "{}", String::from_utf8_lossy(&login.stderr));
+    let read = as_b(&["sig", "image-definition", "list", "-g", "rg", "-r", "gal", "--query", "[].name", "-o", "tsv"]);
+    assert_eq!(String::from_utf8_lossy(&read.stdout).trim(), "def", "{}", String::from_utf8_lossy(&read.stderr));
+    let write = as_b(&["sig", "update", "-g", "rg", "-r", "gal", "--description", "mine now"]);
+    assert_eq!(write.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&write.stderr).contains("(AuthorizationFailed)"));
+    let principals = as_b(&["principal", "list"]);
+    assert!(
+        String::from_utf8_lossy(&principals.stderr).contains("(AuthorizationFailed)"),
+        "only owners manage principals"
+    );
+
+    // A new secret replaces the old one; deleting the principal ends its access.
+    server.ok(&["principal", "reset-secret", "--client-id", client_id, "-o", "none"]);
+    let stale = as_b(&["sig", "show", "-g", "rg", "-r", "gal"]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&stale.stderr).contains("(invalid_client)"),
+        "{}",
+        String::from_utf8_lossy(&stale.stderr)
+    );
+    server.ok(&["principal", "delete", "--client-id", client_id]);
+    let sub = server.ok(&["subscription", "create", "--display-name", "second"]);
+    let subs = server.ok(&["subscription", "list", "--query", "[].subscriptionId"]);
+    assert!(subs.as_array().unwrap().contains(&sub["subscriptionId"]) && subs.as_array().unwrap().len() == 2, "{subs}");
+    let listed = server.ok(&["principal", "list", "--query", "[].displayName"]);
+    assert!(!listed.as_array().unwrap().iter().any(|n| n == "team-b"), "{listed}");
+}

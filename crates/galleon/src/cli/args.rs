@@ -638,3 +638,80 @@ pub(crate) enum OperationCommand {
         id: String,
     },
 }
+
+/// `galleon principal …` (owners only): service principals that log in to galleon.
+#[derive(Subcommand, Debug)]
+pub(crate) enum PrincipalCommand {
+    /// Create a service principal; its secret is printed once.
+    Create {
+        #[arg(long, short = 'n', default_value = "service principal")]
+        display_name: String,
+    },
+    /// List service principals.
+    List,
+    /// Give a service principal a new secret (printed once; the old one stops working).
+    ResetSecret {
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Delete a service principal.
+    Delete {
+        #[arg(long)]
+        client_id: String,
+    },
+}
+
+/// `galleon subscription …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum SubscriptionCommand {
+    /// Create a subscription; the caller owns it.
+    Create {
+        #[arg(long, short = 'n')]
+        display_name: String,
+    },
+    /// List the subscriptions the caller has a role in.
+    List,
+}
+
+/// `galleon role …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum RoleCommand {
+    /// Role assignments (Owner, Contributor, Reader).
+    #[command(subcommand)]
+    Assignment(AssignmentCommand),
+}
+
+/// `galleon role assignment …`, with az's arguments.
+#[derive(Subcommand, Debug)]
+pub(crate) enum AssignmentCommand {
+    /// Give a principal a role at a scope (subscription, resource group, gallery or definition).
+    Create {
+        /// A service principal's client id (or object id).
+        #[arg(long, required_unless_present = "assignee_object_id")]
+        assignee: Option<String>,
+        #[arg(long, conflicts_with = "assignee")]
+        assignee_object_id: Option<String>,
+        /// Accepted for az compatibility (galleon's principals are service principals).
+        #[arg(long)]
+        assignee_principal_type: Option<String>,
+        /// Owner, Contributor or Reader (or a role definition id).
+        #[arg(long)]
+        role: String,
+        /// The scope's id.
+        #[arg(long)]
+        scope: String,
+    },
+    /// List role assignments at and under a scope (default: the subscription).
+    List {
+        #[arg(long)]
+        scope: Option<String>,
+        /// Only this principal's (client id or object id).
+        #[arg(long)]
+        assignee: Option<String>,
+    },
+    /// Delete role assignments by id.
+    Delete {
+        #[arg(long, num_args = 1.., required = true)]
+        ids: Vec<String>,
+    },
+}

@@ -3,6 +3,7 @@
 //! galleon. Output is JSON on stdout (`-o none` for nothing); errors are `(Code) message` on
 //! stderr with a non-zero exit.
 
+mod access;
 mod args;
 mod disk;
 mod format;
@@ -18,8 +19,8 @@ mod transfer;
 mod vm;
 
 pub(crate) use args::{
-    DiskCommand, GroupCommand, ImageCommand, LoginArgs, OperationCommand, Output, SigCommand, SnapshotCommand,
-    VmCommand,
+    DiskCommand, GroupCommand, ImageCommand, LoginArgs, OperationCommand, Output, PrincipalCommand, RoleCommand,
+    SigCommand, SnapshotCommand, SubscriptionCommand, VmCommand,
 };
 
 use galleon_client::{Client, ClientError, Reply};
@@ -237,6 +238,9 @@ pub(crate) enum Resource {
     Vm(VmCommand),
     Sig(SigCommand),
     Operation(OperationCommand),
+    Principal(PrincipalCommand),
+    Subscription(SubscriptionCommand),
+    Role(RoleCommand),
 }
 
 /// Runs a resource command.
@@ -250,5 +254,8 @@ pub(crate) async fn run(command: Resource, globals: Globals) -> anyhow::Result<(
         Resource::Vm(c) => vm::run(&s, c).await,
         Resource::Sig(c) => sig::run(&s, c).await,
         Resource::Operation(c) => operation::run(&s, c).await,
+        Resource::Principal(c) => access::principal(&s, c).await,
+        Resource::Subscription(c) => access::subscription(&s, c).await,
+        Resource::Role(c) => access::role(&s, c).await,
     }
 }

@@ -1,0 +1,102 @@
+//! `galleon principal`, `galleon subscription` and `galleon role assignment`: who may do what,
+//! through galleon's own principal API and ARM's role assignments.
+
+use hyper::Method;
+use serde_json::{Value, json};
+
+use super::Session;
+use super::args::{AssignmentCommand, PrincipalCommand, RoleCommand, SubscriptionCommand};
+
+const ROLES: &str = "api-version=2022-04-01";
+const RESOURCES: &str = "api-version=2022-09-01";
+
+pub(super) async fn principal(s: &Session, command: PrincipalCommand) -> anyhow::Result<()> {
+    let value = match command {
+        PrincipalCommand::Create { display_name } => {
+            let body = json!({ "displayName": display_name });
+            s.client.call(Method::POST, "/galleon/principals", Some(&body)).await?.body
+        }
+        PrincipalCommand::List => s.client.call(Method::GET, "/galleon/principals", None).await?.body["value"].clone(),
+        PrincipalCommand::ResetSecret { client_id } => {
+            s.client.call(Method::POST, &format!("/galleon/principals/{client_id}/resetSecret"), None).await?.body
+        }
+        PrincipalCommand::Delete { client_id } => {
+            s.client.call(Method::DELETE, &format!("/galleon/principals/{client_id}"), None).await?;
+            Value::Null
+        }
+    };
+    s.print(&value)
+}
+
+pub(super) async fn subscription(s: &Session, command: SubscriptionCommand) -> anyhow::Result<()> {
+    let value = match command {
+        SubscriptionCommand::Create { display_name } => {
+            let body = json!({ "displayName": display_name });
+            s.client.call(Method::POST, "/galleon/subscriptions", Some(&body)).await?.body
+        }
+        SubscriptionCommand::List => s.list("/subscriptions", RESOURCES).await?,
+    };
+    s.print(&value)
+}
+
+/// A client id becomes its principal's object id (when the caller may list principals);
+/// anything else is taken as an object id.
+async fn object_id(s: &Session, assignee: &str) -> anyhow::Result<String> {
+    let principals = s.client.call(Method::GET, "/galleon/principals", None).await.map(|r| r.body).unwrap_or_default();
+    let found = principals["value"].as_array().into_iter().flatten().find(|p| {
+        p["clientId"].as_str().is_some_and(|c| c.eq_ignore_ascii_case(assignee))
+            || p["displayName"].as_str() == Some(assignee)
+    });
+    Ok(found.and_then(|p| p["objectId"].as_str()).unwrap_or(assignee).to_string())
+}
+
+pub(super) async fn role(s: &Session, RoleCommand::Assignment(command): RoleCommand) -> anyhow::Result<()> {
+    let value = match command {
+        AssignmentCommand::Create { assignee, assignee_object_id, assignee_principal_type, role, scope } => {
+            let principal = match (assignee, assignee_object_id) {
+                (_, Some(oid)) => oid,
+                (Some(assignee), None) => object_id(s, &assignee).await?,
+                (None, None) => anyhow::bail!("usage error: --assignee or --assignee-object-id is required"),
+            };
+            let scope = scope.trim_end_matches('/');
+            let definition = if role.starts_with('/') {
+                role
+            } else {
+                format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{role}", s.subscription)
+            };
+            let body = json!({ "properties": {
+                "roleDefinitionId": definition,
+                "principalId": principal,
+                "principalType": assignee_principal_type.unwrap_or_else(|| "ServicePrincipal".into()),
+            } });
+            let name = uuid::Uuid::new_v4();
+            let path = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}?{ROLES}");
+            s.client.call(Method::PUT, &path, Some(&body)).await?.body
+        }
+        AssignmentCommand::List { scope, assignee } => {
+            let scope = scope.unwrap_or_else(|| format!("/subscriptions/{}", s.subscription));
+            let all = s
+                .list(
+                    &format!("{}/providers/Microsoft.Authorization/roleAssignments", scope.trim_end_matches('/')),
+                    ROLES,
+                )
+                .await?;
+            match assignee {
+                None => all,
+                Some(assignee) => {
+                    let oid = object_id(s, &assignee).await?;
+                    let mine =
+                        all.as_array().into_iter().flatten().filter(|a| a["properties"]["principalId"] == oid.as_str());
+                    Value::Array(mine.cloned().collect())
+                }
+            }
+        }
+        AssignmentCommand::Delete { ids } => {
+            for id in ids {
+                s.client.call(Method::DELETE, &format!("{id}?{ROLES}"), None).await?;
+            }
+            Value::Null
+        }
+    };
+    s.print(&value)
+}
