@@ -63,6 +63,40 @@ impl Server {
         self.ok(&[&create[..], &rest[..]].concat());
     }
 
+    /// Starts `galleon ARGS` (a transfer) and kills it once its `kind` journal records progress.
+    fn interrupted(&self, args: &[&str], kind: &str) {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("GALLEON_CONFIG_DIR", self.dir.path().join("cli"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let transfers = self.dir.path().join("cli/transfers");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            // The journal itself, not the temporary file it is renamed from.
+            let journal = std::fs::read_dir(&transfers).ok().and_then(|d| {
+                d.flatten().map(|e| e.path()).find(|p| {
+                    let name = p.file_name().unwrap().to_string_lossy();
+                    name.starts_with(kind) && name.ends_with(".json")
+                })
+            });
+            let done = journal.and_then(|path| {
+                let j: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+                j["done"].as_u64()
+            });
+            if done.is_some_and(|d| d > 0) {
+                break;
+            }
+            assert!(child.try_wait().unwrap().is_none(), "the {kind} finished before it could be interrupted");
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     /// Runs `galleon ARGS` with this test's CLI profile.
     fn galleon(&self, args: &[&str]) -> Output {
         Command::new(BIN).args(args).env("GALLEON_CONFIG_DIR", self.dir.path().join("cli")).output().unwrap()
@@ -126,6 +160,55 @@ fn the_seed_commands_work_from_the_galleon_cli() {
     ]);
     assert_eq!(definition["properties"]["osState"], "Specialized");
     assert_eq!(definition["location"], "westcentralus", "the gallery's location is the default");
+    let full = server.ok(&[
+        "sig",
+        "image-definition",
+        "create",
+        "-g",
+        "myGalleryRG",
+        "-r",
+        "myGallery",
+        "-i",
+        "full",
+        "-p",
+        "myPublisher",
+        "-f",
+        "myOffer",
+        "-s",
+        "fullSKU",
+        "--os-type",
+        "Linux",
+        "--hyper-v-generation",
+        "V2",
+        "--features",
+        "SecurityType=TrustedLaunch",
+        "--minimum-cpu-core",
+        "2",
+        "--maximum-cpu-core",
+        "16",
+        "--minimum-memory",
+        "4",
+        "--maximum-memory",
+        "64",
+        "--end-of-life-date",
+        "2031-01-01T00:00:00+00:00",
+        "--plan-name",
+        "pn",
+        "--plan-product",
+        "pp",
+        "--plan-publisher",
+        "ppub",
+        "--query",
+        "properties",
+    ]);
+    assert_eq!(
+        full["recommended"],
+        serde_json::json!({ "vCPUs": { "min": 2, "max": 16 }, "memory": { "min": 4, "max": 64 } })
+    );
+    assert_eq!(full["purchasePlan"], serde_json::json!({ "name": "pn", "product": "pp", "publisher": "ppub" }));
+    assert_eq!((full["hyperVGeneration"].as_str(), full["osState"].as_str()), (Some("V2"), Some("Generalized")));
+    assert_eq!(full["features"][0], serde_json::json!({ "name": "SecurityType", "value": "TrustedLaunch" }));
+    server.ok(&["sig", "image-definition", "delete", "-g", "myGalleryRG", "-r", "myGallery", "-i", "full"]);
     // The seed's image version, with the OS source a disk (the seed's table: --os-snapshot).
     let version = server.ok(&[
         "sig",
@@ -546,34 +629,10 @@ fn an_interrupted_upload_resumes_and_progress_shows_only_on_a_terminal() {
     let raw = server.dir.path().join("big.raw");
     // Every page non-zero, so every page is sent.
     std::fs::write(&raw, (0..(320u64 << 20)).map(|i| (i % 253) as u8 | 1).collect::<Vec<u8>>()).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["disk", "upload", "-g", "rg", "-n", "big", "--file", raw.to_str().unwrap(), "--os-type", "Linux"])
-        .env("GALLEON_CONFIG_DIR", server.dir.path().join("cli"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kill it once its journal records progress.
-    let transfers = server.dir.path().join("cli/transfers");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        // The journal itself, not the temporary file it is renamed from.
-        let journal = std::fs::read_dir(&transfers)
-            .ok()
-            .and_then(|d| d.flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "json")));
-        let done = journal.and_then(|path| {
-            let j: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-            j["done"].as_u64()
-        });
-        if done.is_some_and(|d| d > 0) {
-            break;
-        }
-        assert!(child.try_wait().unwrap().is_none(), "the upload finished before it could be interrupted");
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    server.interrupted(
+        &["disk", "upload", "-g", "rg", "-n", "big", "--file", raw.to_str().unwrap(), "--os-type", "Linux"],
+        "upload",
+    );
     let state = server.ok(&["disk", "show", "-g", "rg", "-n", "big", "--query", "properties.diskState"]);
     assert_eq!(state, "ActiveUpload");
 
@@ -618,6 +677,18 @@ fn an_interrupted_upload_resumes_and_progress_shows_only_on_a_terminal() {
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
     let got = std::fs::File::open(server.dir.path().join("big.vhd")).unwrap();
     assert_eq!(got.metadata().unwrap().len(), (320 << 20) + 512);
+
+    // An interrupted download resumes where its journal says, and ends with the same bytes.
+    let again = server.dir.path().join("again.vhd");
+    server.interrupted(&["disk", "download", "-g", "rg", "-n", "big", "--file", again.to_str().unwrap()], "download");
+    assert!(!again.exists(), "an unfinished download is not under its final name");
+    let out = server.galleon(&["disk", "download", "-g", "rg", "-n", "big", "--file", again.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.contains("Resuming the download at") && !stderr.contains("at 0 MiB"),
+        "{stderr}"
+    );
+    assert!(std::fs::read(&again).unwrap() == std::fs::read(server.dir.path().join("big.vhd")).unwrap());
 }
 
 #[test]

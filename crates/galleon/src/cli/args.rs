@@ -333,6 +333,15 @@ pub(crate) struct DefinitionCreate {
     pub location: Option<String>,
     #[arg(long)]
     pub no_wait: bool,
+    /// Recommended vCPU and memory (GiB) ranges.
+    #[arg(long)]
+    pub minimum_cpu_core: Option<u32>,
+    #[arg(long)]
+    pub maximum_cpu_core: Option<u32>,
+    #[arg(long)]
+    pub minimum_memory: Option<u32>,
+    #[arg(long)]
+    pub maximum_memory: Option<u32>,
     #[arg(long)]
     pub plan_name: Option<String>,
     #[arg(long)]

@@ -78,6 +78,10 @@ async fn definition(s: &Session, command: DefinitionCommand) -> anyhow::Result<V
                 plan_name,
                 plan_product,
                 plan_publisher,
+                minimum_cpu_core,
+                maximum_cpu_core,
+                minimum_memory,
+                maximum_memory,
             } = *c;
             let features = parse_features(features.as_deref())?;
             let location = match location {
@@ -95,6 +99,7 @@ async fn definition(s: &Session, command: DefinitionCommand) -> anyhow::Result<V
                 ("endOfLifeDate", end_of_life_date.map(Value::from)),
                 ("description", description.map(Value::from)),
                 ("purchasePlan", plan(plan_name, plan_product, plan_publisher)),
+                ("recommended", recommended([minimum_cpu_core, maximum_cpu_core, minimum_memory, maximum_memory])),
             ];
             for (key, value) in optional {
                 if let Some(value) = value {
@@ -121,6 +126,28 @@ async fn definition(s: &Session, command: DefinitionCommand) -> anyhow::Result<V
             s.change(Method::DELETE, &definition_path(s, &definition), COMPUTE, None, no_wait).await?
         }
     })
+}
+
+/// `--minimum-cpu-core … --maximum-memory` as `recommended` ranges.
+fn recommended([cpu_min, cpu_max, memory_min, memory_max]: [Option<u32>; 4]) -> Option<Value> {
+    let range = |min: Option<u32>, max: Option<u32>| {
+        let mut r = Map::new();
+        if let Some(v) = min {
+            r.insert("min".into(), json!(v));
+        }
+        if let Some(v) = max {
+            r.insert("max".into(), json!(v));
+        }
+        (!r.is_empty()).then_some(Value::Object(r))
+    };
+    let mut out = Map::new();
+    if let Some(r) = range(cpu_min, cpu_max) {
+        out.insert("vCPUs".into(), r);
+    }
+    if let Some(r) = range(memory_min, memory_max) {
+        out.insert("memory".into(), r);
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
 }
 
 /// `--plan-name/--plan-product/--plan-publisher` as a `purchasePlan`.
