@@ -94,20 +94,7 @@ impl Core {
         let location = self.region(env.location.as_deref(), r.kind.type_name())?;
         let kind = r.kind.store_kind();
         if let Some(old) = self.load::<Disk>(kind, &r.key()).await? {
-            Self::check_same_location(&old.value, &location, &r.group.resource_group)?;
-            let value = Self::updating(&old.value, old.value.properties.clone(), env.tags, false)?;
-            let job = Job::Provision { kind: kind.as_str().into() };
-            let pending = Pending {
-                kind,
-                key: r.key(),
-                unique: None,
-                previous: Some(old.rev),
-                value,
-                parent: None,
-                job,
-                subscription: &r.group.subscription,
-            };
-            return self.commit(pending).await;
+            return self.retag(kind, r.key(), old, &location, &r.group, env.tags).await;
         }
         let disk = Disk::create(req, uuid::Uuid::new_v4().to_string(), r.kind == DiskKind::Snapshot)?;
         self.check_disk_source(&disk.creation, &location).await?;

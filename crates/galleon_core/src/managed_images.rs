@@ -39,20 +39,7 @@ impl Core {
         let location = self.region(env.location.as_deref(), IMAGE_TYPE)?;
         let k = key(group, name);
         if let Some(old) = self.load::<ManagedImage>(Kind::ManagedImage, &k).await? {
-            Self::check_same_location(&old.value, &location, &group.resource_group)?;
-            let value = Self::updating(&old.value, old.value.properties.clone(), env.tags, false)?;
-            let job = Job::Provision { kind: Kind::ManagedImage.as_str().into() };
-            let pending = Pending {
-                kind: Kind::ManagedImage,
-                key: k,
-                unique: None,
-                previous: Some(old.rev),
-                value,
-                parent: None,
-                job,
-                subscription: &group.subscription,
-            };
-            return self.commit(pending).await;
+            return self.retag(Kind::ManagedImage, k, old, &location, group, env.tags).await;
         }
         let mut image = ManagedImage::create(req)?;
         if let Some(vm) = image.source_virtual_machine.clone() {

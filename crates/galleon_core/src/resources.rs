@@ -196,6 +196,33 @@ impl Core {
         Ok(value)
     }
 
+    /// A PUT on an existing resource whose properties are fixed once created (disks, snapshots,
+    /// managed images, VMs): same location required; only its tags change.
+    pub(crate) async fn retag<P: Serialize + Clone>(
+        &self,
+        kind: Kind,
+        key: String,
+        old: Record<Tracked<P>>,
+        location: &str,
+        group: &GroupRef,
+        tags: Option<Tags>,
+    ) -> CoreResult<Accepted<Tracked<P>>> {
+        Self::check_same_location(&old.value, location, &group.resource_group)?;
+        let value = Self::updating(&old.value, old.value.properties.clone(), tags, false)?;
+        let job = Job::Provision { kind: kind.as_str().into() };
+        let pending = Pending {
+            kind,
+            key,
+            unique: None,
+            previous: Some(old.rev),
+            value,
+            parent: None,
+            job,
+            subscription: &group.subscription,
+        };
+        self.commit(pending).await
+    }
+
     /// Refuses a PUT whose location differs from the existing resource's.
     pub(crate) fn check_same_location<P>(existing: &Tracked<P>, location: &str, group: &str) -> CoreResult<()> {
         if existing.location == location {

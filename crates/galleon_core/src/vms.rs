@@ -83,20 +83,7 @@ impl Core {
         let location = self.region(env.location.as_deref(), VM_TYPE)?;
         let k = key(group, name);
         if let Some(old) = self.load::<VirtualMachine>(Kind::Vm, &k).await? {
-            Self::check_same_location(&old.value, &location, &group.resource_group)?;
-            let value = Self::updating(&old.value, old.value.properties.clone(), env.tags, false)?;
-            let job = Job::Provision { kind: Kind::Vm.as_str().into() };
-            let pending = Pending {
-                kind: Kind::Vm,
-                key: k,
-                unique: None,
-                previous: Some(old.rev),
-                value,
-                parent: None,
-                job,
-                subscription: &group.subscription,
-            };
-            return self.commit(pending).await;
+            return self.retag(Kind::Vm, k, old, &location, group, env.tags).await;
         }
         let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
         let vm = VirtualMachine::create(name, req, &suffix)?;
