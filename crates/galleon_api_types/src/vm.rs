@@ -55,7 +55,7 @@ pub struct VmStorageProfile {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct VmDisk {
-    /// Data disks.
+    /// LUN (data disks only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lun: Option<i64>,
     /// Disk name.

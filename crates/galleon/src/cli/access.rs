@@ -4,11 +4,8 @@
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::Session;
 use super::args::{AssignmentCommand, PrincipalCommand, RoleCommand, SubscriptionCommand};
-
-const ROLES: &str = "api-version=2022-04-01";
-const RESOURCES: &str = "api-version=2022-09-01";
+use super::{RESOURCES, ROLES, Session};
 
 pub(super) async fn principal(s: &Session, command: PrincipalCommand) -> anyhow::Result<()> {
     let value = match command {

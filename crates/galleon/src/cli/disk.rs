@@ -5,10 +5,7 @@ use hyper::Method;
 use serde_json::{Value, json};
 
 use super::args::{DiskCommand, ImageCommand, Named, SnapshotCommand};
-use super::{RESOURCES, Session};
-
-const DISKS: &str = "api-version=2025-01-02";
-const IMAGES: &str = "api-version=2024-11-01";
+use super::{DISKS, IMAGES_AND_VMS as IMAGES, RESOURCES, Session};
 
 impl Session {
     pub(super) fn compute_path(&self, group: &str, kind: &str, name: &str) -> String {

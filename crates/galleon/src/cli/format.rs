@@ -1,4 +1,4 @@
-//! Output formats beyond JSON: az's `table` (top-level scalar fields as columns, headers in
+//! Output formats beyond JSON: az's `tsv`, `table` (top-level scalar fields as columns, headers in
 //! title case, a dashed rule) and `yaml`.
 
 use serde_json::Value;
@@ -15,6 +15,21 @@ fn scalar(v: &Value) -> String {
 fn header(key: &str) -> String {
     let mut chars = key.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// Tab-separated top-level scalars, a line per item (az's `tsv`).
+pub(super) fn tsv(value: &Value) -> String {
+    let rows = value.as_array().cloned().unwrap_or_else(|| vec![value.clone()]);
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|row| match row {
+            Value::Object(map) => {
+                map.values().filter(|v| !v.is_object() && !v.is_array()).map(scalar).collect::<Vec<_>>().join("\t")
+            }
+            other => scalar(other),
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// Like az's tables (`az group list -o table` shows no ids), long ids and types are left out.

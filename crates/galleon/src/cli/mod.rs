@@ -42,8 +42,12 @@ pub(crate) struct Globals {
     pub query: Option<String>,
 }
 
+// The api-versions the CLI speaks, one per resource provider.
 const COMPUTE: &str = "api-version=2024-03-03";
 const RESOURCES: &str = "api-version=2022-09-01";
+const DISKS: &str = "api-version=2025-01-02";
+const IMAGES_AND_VMS: &str = "api-version=2024-11-01";
+const ROLES: &str = "api-version=2022-04-01";
 
 impl Session {
     pub(crate) fn open(globals: Globals) -> anyhow::Result<Self> {
@@ -58,6 +62,16 @@ impl Session {
 
     fn group_path(&self, group: &str) -> String {
         format!("/subscriptions/{}/resourceGroups/{group}", self.subscription)
+    }
+
+    /// An id as given, or the id of a resource of `kind` with that name in the resource group
+    /// (az takes either).
+    fn id_or_name(&self, group: &str, kind: &str, value: &str) -> String {
+        if value.starts_with("/subscriptions/") {
+            value.to_string()
+        } else {
+            format!("{}/providers/{kind}/{value}", self.group_path(group))
+        }
     }
 
     fn gallery_path(&self, group: &str, gallery: &str) -> String {
@@ -184,15 +198,9 @@ impl Session {
                 Ok(())
             }
             Output::Tsv => {
-                let rows = value.as_array().cloned().unwrap_or_else(|| vec![value.clone()]);
-                for row in rows {
-                    let cells: Vec<String> = match row {
-                        Value::Object(map) => {
-                            map.values().filter(|v| !v.is_object() && !v.is_array()).map(scalar).collect()
-                        }
-                        other => vec![scalar(&other)],
-                    };
-                    println!("{}", cells.join("\t"));
+                let text = format::tsv(value);
+                if !(text.is_empty() && value.as_array().is_some_and(Vec::is_empty)) {
+                    println!("{text}");
                 }
                 Ok(())
             }
@@ -214,14 +222,6 @@ fn location_of(resource: &Value) -> anyhow::Result<String> {
         .as_str()
         .map(str::to_string)
         .ok_or_else(|| anyhow::anyhow!("the parent resource has no location"))
-}
-
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 /// Runs `galleon login`.

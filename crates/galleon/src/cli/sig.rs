@@ -198,24 +198,6 @@ async fn version(s: &Session, command: VersionCommand) -> anyhow::Result<Value> 
     })
 }
 
-/// A bare name means a resource of `kind` in the version's resource group, as az reads it.
-fn resource_id(s: &Session, group: &str, kind: &str, value: &str) -> String {
-    if value.starts_with("/subscriptions/") {
-        value.to_string()
-    } else {
-        format!("{}/providers/Microsoft.Compute/{kind}/{value}", s.group_path(group))
-    }
-}
-
-/// A storage account's id from its id or its name in the resource group.
-fn storage_account(s: &Session, group: &str, account: &str) -> String {
-    if account.starts_with("/subscriptions/") {
-        account.to_string()
-    } else {
-        format!("{}/providers/Microsoft.Storage/storageAccounts/{account}", s.group_path(group))
-    }
-}
-
 async fn create_version(s: &Session, c: VersionCreate) -> anyhow::Result<Value> {
     // Everything is checked before a request is sent.
     let regions = c
@@ -238,7 +220,7 @@ async fn create_version(s: &Session, c: VersionCreate) -> anyhow::Result<Value> 
     }
     if let Some(image) = &c.managed_image {
         // As az: --managed-image also takes a VM's or another image version's id.
-        let id = resource_id(s, &group, "images", image);
+        let id = s.id_or_name(&group, "Microsoft.Compute/images", image);
         let source = if id.to_ascii_lowercase().contains("/providers/microsoft.compute/virtualmachines/") {
             json!({ "virtualMachineId": id })
         } else {
@@ -246,14 +228,17 @@ async fn create_version(s: &Session, c: VersionCreate) -> anyhow::Result<Value> 
         };
         storage.insert("source".into(), source);
     } else if let Some(vm) = &c.virtual_machine {
-        storage.insert("source".into(), json!({ "virtualMachineId": resource_id(s, &group, "virtualMachines", vm) }));
+        storage.insert(
+            "source".into(),
+            json!({ "virtualMachineId": s.id_or_name(&group, "Microsoft.Compute/virtualMachines", vm) }),
+        );
     } else if let Some(version) = &c.image_version {
         storage.insert("source".into(), json!({ "id": version }));
     } else if let Some(snapshot) = &c.os_snapshot {
-        let id = resource_id(s, &group, "snapshots", snapshot);
+        let id = s.id_or_name(&group, "Microsoft.Compute/snapshots", snapshot);
         storage.insert("osDiskImage".into(), json!({ "source": { "id": id } }));
     } else if let (Some(uri), Some(account)) = (&c.os_vhd_uri, &c.os_vhd_storage_account) {
-        let account = storage_account(s, &group, account);
+        let account = s.id_or_name(&group, "Microsoft.Storage/storageAccounts", account);
         storage.insert("osDiskImage".into(), json!({ "source": { "uri": uri, "storageAccountId": account } }));
     }
     if c.data_snapshots.len() != c.data_snapshot_luns.len() {
@@ -269,10 +254,11 @@ async fn create_version(s: &Session, c: VersionCreate) -> anyhow::Result<Value> 
         .data_snapshots
         .iter()
         .zip(&c.data_snapshot_luns)
-        .map(|(snapshot, lun)| json!({ "lun": lun, "source": { "id": resource_id(s, &group, "snapshots", snapshot) } }))
+        .map(|(snapshot, lun)| json!({ "lun": lun, "source": { "id": s.id_or_name(&group, "Microsoft.Compute/snapshots", snapshot) } }))
         .collect();
     for (i, (uri, lun)) in c.data_vhds_uris.iter().zip(&c.data_vhds_luns).enumerate() {
-        let account = storage_account(s, &group, &c.data_vhds_sa[i.min(c.data_vhds_sa.len() - 1)]);
+        let account =
+            s.id_or_name(&group, "Microsoft.Storage/storageAccounts", &c.data_vhds_sa[i.min(c.data_vhds_sa.len() - 1)]);
         disks.push(json!({ "lun": lun, "source": { "uri": uri, "storageAccountId": account } }));
     }
     if !disks.is_empty() {

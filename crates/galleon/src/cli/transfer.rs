@@ -13,10 +13,9 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::Session;
 use super::progress::Progress;
+use super::{DISKS, Session};
 
-const DISKS: &str = "api-version=2025-01-02";
 const PAGE: u64 = 4 << 20;
 
 /// What is left behind to resume a transfer: the access URL and how far it got.

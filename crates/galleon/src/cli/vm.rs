@@ -4,11 +4,8 @@
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::Session;
 use super::args::{Named, VmCommand, VmCreate};
-
-pub(super) const VMS: &str = "api-version=2024-11-01";
-const DISKS: &str = "api-version=2025-01-02";
+use super::{DISKS, IMAGES_AND_VMS as VMS, Session};
 
 fn vm_path(s: &Session, t: &Named) -> String {
     s.compute_path(&t.resource_group, "virtualMachines", &t.name)
@@ -45,11 +42,7 @@ async fn create(s: &Session, c: VmCreate) -> anyhow::Result<Value> {
     let disks = [("disks", DISKS)];
     let (image_reference, os_disk) = match (&c.image, &c.attach_os_disk) {
         (Some(image), None) => {
-            let id = if image.starts_with("/subscriptions/") {
-                image.clone()
-            } else {
-                s.compute_path(&group, "images", image)
-            };
+            let id = s.id_or_name(&group, "Microsoft.Compute/images", image);
             (Some(json!({ "id": id })), json!({ "createOption": "FromImage" }))
         }
         (None, Some(disk)) => {
