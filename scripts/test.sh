@@ -18,3 +18,4 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 # Two cores: keep test binaries from oversubscribing them.
 cargo test --workspace --quiet -- --test-threads=4
 scripts/e2e.sh
+scripts/portal-tests.sh

@@ -83,7 +83,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     // Unreferenced chunks go after an hour; young ones may belong to an import still running.
     jobs::spawn_gc(core.clone(), Duration::from_secs(3600), Duration::from_secs(3600));
     let scheme = if settings.insecure_http { "http" } else { "https" };
-    let state = AppState { core, public_url: settings.public_url.clone(), scheme };
+    let state = AppState::new(core, settings.public_url.clone(), scheme);
     // hyper hands over `Request<Incoming>`; the application takes axum's `Body`.
     let service = app(state).map_request(|req: hyper::Request<hyper::body::Incoming>| req.map(axum::body::Body::new));
 

@@ -87,12 +87,15 @@ impl FromRequestParts<AppState> for BaseUrl {
         if let Some(url) = &state.public_url {
             return Ok(Self(url.trim_end_matches('/').to_string()));
         }
-        let host = parts
-            .headers
-            .get(axum::http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-            .unwrap_or("127.0.0.1");
-        Ok(Self(format!("{}://{host}", state.scheme)))
+        Ok(Self(format!("{}://{}", state.scheme, host_of(&parts.headers, &parts.uri))))
     }
+}
+
+/// The host a request was sent to: `Host` (HTTP/1.1) or the URI's authority (HTTP/2).
+pub(crate) fn host_of<'a>(headers: &'a axum::http::HeaderMap, uri: &'a axum::http::Uri) -> &'a str {
+    headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or("127.0.0.1")
 }

@@ -13,6 +13,7 @@ mod extract;
 mod lro;
 mod middleware;
 pub mod normalize;
+mod portal;
 mod routes;
 
 use std::sync::Arc;
@@ -31,6 +32,17 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// `https` or `http`, for URLs built from `Host`.
     pub scheme: &'static str,
+    /// The portal's signed-in browsers (kept with the state so every router built from it
+    /// shares them).
+    portal_sessions: Arc<portal::Sessions>,
+}
+
+impl AppState {
+    /// The state of a server: its use cases, the URL clients reach it at (when configured) and
+    /// its scheme.
+    pub fn new(core: Arc<Core>, public_url: Option<String>, scheme: &'static str) -> Self {
+        Self { core, public_url, scheme, portal_sessions: Arc::default() }
+    }
 }
 
 /// The TCP peer of a request, put in its extensions by the server (the token endpoint limits
@@ -41,18 +53,26 @@ pub struct PeerAddr(pub std::net::SocketAddr);
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// The router, without path normalisation (see [`app`]).
+/// The router (ARM routes and the portal), without path normalisation (see [`app`]).
 pub fn router(state: AppState) -> Router {
     let arm =
         routes::arm_routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_bearer));
-    Router::new()
+    let api = Router::new()
         .merge(arm)
         .merge(routes::public_routes())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::request_ids))
-        .with_state(state)
+        .with_state(state.clone());
+    let portal = portal::routes(portal::PortalState {
+        core: state.core,
+        arm: api.clone(),
+        sessions: state.portal_sessions.clone(),
+        public_url: state.public_url,
+        scheme: state.scheme,
+    });
+    portal.merge(api)
 }
 
 /// The whole HTTP application: path normalisation around the router. Serve this.

@@ -10,6 +10,7 @@ mod api {
     pub mod galleries;
     pub mod groups;
     pub mod images;
+    pub mod portal;
     pub mod rbac;
     pub mod support;
     pub mod versions;

@@ -107,7 +107,7 @@ impl TestApp {
     }
 
     fn over(core: Arc<Core>, dir: tempfile::TempDir) -> Self {
-        let state = AppState { core: core.clone(), public_url: None, scheme: "https" };
+        let state = AppState::new(core.clone(), None, "https");
         Self { core, token: String::new(), client_id: String::new(), secret: String::new(), state, dir }
     }
 
@@ -264,7 +264,7 @@ pub fn seed_version_body() -> Value {
     })
 }
 
-fn urlencode(s: &str) -> String {
+pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

@@ -1,0 +1,145 @@
+//! "Add new image definition to Azure Compute Gallery", the Basics tab of the seed: region,
+//! name, OS, VM generation, OS state, publisher, offer, SKU (and description, end of life).
+//! The browser checks the fields before submit (HTML constraints, the review step); the server's
+//! answer (ARM's validation) is shown on the field it is about.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::Method;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::PortalState;
+use super::arm::{ArmFailure, COMPUTE};
+use super::browse::trail;
+use super::forms::{FieldError, Form, Input, select};
+use super::html::{csrf_field, error_banner, link_to, name_of, page, text, urlencode};
+use super::session::Signed;
+
+#[derive(Deserialize)]
+pub(super) struct Target {
+    gallery: String,
+}
+
+const FIELDS: [(&str, &str); 10] = [
+    ("name", "galleryImageName"),
+    ("osType", "osType"),
+    ("osState", "osState"),
+    ("hyperVGeneration", "hyperVGeneration"),
+    ("publisher", "identifier.publisher"),
+    ("offer", "identifier.offer"),
+    ("sku", "identifier.sku"),
+    ("endOfLifeDate", "endOfLifeDate"),
+    ("location", "location"),
+    ("description", "description"),
+];
+
+fn options(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(v, t)| (v.to_string(), t.to_string())).collect()
+}
+
+async fn render(s: &PortalState, signed: &Signed, gallery: &str, form: &Form, error: Option<&ArmFailure>) -> Response {
+    let located = error.map(|e| FieldError::locate(e, &FIELDS));
+    let on = |f: &str| located.as_ref().and_then(|l| l.on(f));
+    let g = s.arm(signed).get(&format!("{gallery}?{COMPUTE}")).await.unwrap_or(Value::Null);
+    let regions: Vec<(String, String)> = s.regions().iter().map(|r| (r.clone(), r.clone())).collect();
+    let region = form.get("location").map(str::to_string).unwrap_or_else(|| text(&g["location"]));
+    let value = |f: &str| form.get(f).unwrap_or_default().to_string();
+    let (name, publisher, offer, sku, eol, description) =
+        (value("name"), value("publisher"), value("offer"), value("sku"), value("endOfLifeDate"), value("description"));
+    let action = format!("/portal/create/definition?gallery={}", urlencode(gallery));
+    let content = html! {
+        @if let Some(l) = &located && l.field.is_none() { (error_banner(l.failure)) }
+        @if located.as_ref().is_some_and(|l| l.field.is_some()) {
+            div.banner.error role="alert" { "Validation failed. Fix the fields marked below." }
+        }
+        form.card.wizard method="post" action=(action) data-review="" {
+            (csrf_field(&signed.session))
+            div.tabs role="tablist" {
+                button type="button" role="tab" aria-selected="true" data-tab="basics" { "Basics" }
+                button type="button" role="tab" aria-selected="false" data-tab="review" { "Review + create" }
+            }
+            fieldset.tabpanel data-panel="basics" {
+                legend { "Basics" }
+                p.muted { "Gallery: " strong { (name_of(gallery)) } }
+                h2 { "Instance details" }
+                (select("location", "Region", &regions, &region, on("location")))
+                (Input { pattern: Some("[A-Za-z0-9]([A-Za-z0-9._\\-]{0,78}[A-Za-z0-9])?"), hint: Some("For example myImageDefinition: letters, digits, periods, underscores and hyphens."), error: on("name"), ..Input::text("name", "Image definition name", &name) }.render())
+                (select("osType", "Operating system", &options(&[("Linux", "Linux"), ("Windows", "Windows")]), form.get("osType").unwrap_or("Linux"), on("osType")))
+                (select("hyperVGeneration", "VM generation", &options(&[("V1", "Gen 1"), ("V2", "Gen 2")]), form.get("hyperVGeneration").unwrap_or("V1"), on("hyperVGeneration")))
+                (select("osState", "Operating system state", &options(&[("Generalized", "Generalized"), ("Specialized", "Specialized")]), form.get("osState").unwrap_or("Generalized"), on("osState")))
+                h2 { "Image definition details" }
+                (Input { error: on("publisher"), hint: Some("For example myPublisher."), ..Input::text("publisher", "Publisher", &publisher) }.render())
+                (Input { error: on("offer"), hint: Some("For example myOffer."), ..Input::text("offer", "Offer", &offer) }.render())
+                (Input { error: on("sku"), hint: Some("For example mySKU."), ..Input::text("sku", "SKU", &sku) }.render())
+                (Input { kind: "date", required: false, error: on("endOfLifeDate"), ..Input::text("endOfLifeDate", "End of life date", &eol) }.render())
+                (Input { required: false, error: on("description"), ..Input::text("description", "Description", &description) }.render())
+            }
+            section.tabpanel.review data-panel="review" hidden {
+                h2 { "Review" }
+                dl.essentials data-summary="" {}
+            }
+            div.actions {
+                button.primary type="submit" data-step="review" { "Review + create" }
+                button.primary type="submit" data-step="create" hidden { "Create" }
+                button type="button" data-step="back" hidden { "Previous" }
+                a.button href=(link_to(gallery)) { "Cancel" }
+            }
+        }
+    };
+    page("Create a VM image definition", Some(&signed.session), &trail(&format!("{gallery}/images/new")), content)
+}
+
+pub(super) async fn form(State(s): State<PortalState>, signed: Signed, Query(t): Query<Target>) -> Response {
+    render(&s, &signed, &t.gallery, &Form::parse(b""), None).await
+}
+
+pub(super) async fn submit(
+    State(s): State<PortalState>,
+    signed: Signed,
+    Query(t): Query<Target>,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    if let Err(refused) = signed.check_csrf(form.get("csrf")) {
+        return refused.into_response();
+    }
+    let name = form.text("name");
+    if name.is_empty() {
+        let e = required("galleryImageName", "Image definition name");
+        return render(&s, &signed, &t.gallery, &form, Some(&e)).await;
+    }
+    let mut props = json!({
+        "osType": form.text("osType"),
+        "osState": form.text("osState"),
+        "hyperVGeneration": form.text("hyperVGeneration"),
+        "identifier": { "publisher": form.text("publisher"), "offer": form.text("offer"), "sku": form.text("sku") },
+    });
+    for (field, prop) in [("endOfLifeDate", "endOfLifeDate"), ("description", "description")] {
+        let v = form.text(field);
+        if !v.is_empty() {
+            props[prop] = json!(if field == "endOfLifeDate" { format!("{v}T00:00:00Z") } else { v });
+        }
+    }
+    let id = format!("{}/images/{name}", t.gallery);
+    let arm = s.arm(&signed);
+    let body = json!({ "location": form.text("location"), "properties": props });
+    // As "Go to resource" after a deployment: the page shows the provisioning state.
+    let result = arm.call(Method::PUT, &format!("{id}?{COMPUTE}"), Some(&body)).await.map(|_| ());
+    match result {
+        Ok(()) => Redirect::to(&link_to(&id)).into_response(),
+        Err(e) => render(&s, &signed, &t.gallery, &form, Some(&e)).await,
+    }
+}
+
+/// A required field left empty (a form rule: without a name there is no resource path).
+pub(crate) fn required(target: &str, label: &str) -> ArmFailure {
+    ArmFailure {
+        status: axum::http::StatusCode::BAD_REQUEST,
+        code: "InvalidParameter".into(),
+        message: format!("{label} is required."),
+        target: Some(target.into()),
+    }
+}

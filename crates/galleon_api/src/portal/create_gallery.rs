@@ -1,0 +1,103 @@
+//! "Create Azure Compute Gallery": subscription, resource group (created when new), name,
+//! region, description.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::Method;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::PortalState;
+use super::arm::{ArmFailure, COMPUTE, RESOURCES};
+use super::browse::segment;
+use super::forms::{FieldError, Form, Input, same, select};
+use super::html::{crumb, csrf_field, error_banner, link_to, page, text};
+use super::session::Signed;
+
+#[derive(Deserialize)]
+pub(super) struct Target {
+    group: Option<String>,
+}
+
+const NAME_PATTERN: &str = "[A-Za-z0-9]([A-Za-z0-9._]{0,78}[A-Za-z0-9])?";
+
+async fn render(s: &PortalState, signed: &Signed, form: &Form, error: Option<&ArmFailure>) -> Response {
+    let subs = s.arm(signed).list(&format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default();
+    let subs: Vec<(String, String)> = subs
+        .iter()
+        .map(|x| (text(&x["subscriptionId"]), format!("{} ({})", text(&x["displayName"]), text(&x["subscriptionId"]))))
+        .collect();
+    let located = error.map(|e| {
+        FieldError::locate(e, &[("name", "galleryName"), ("group", "resourceGroup"), ("location", "location")])
+    });
+    let on = |f: &str| located.as_ref().and_then(|l| l.on(f));
+    let regions: Vec<&str> = s.regions().iter().map(String::as_str).collect();
+    let region = form
+        .get("location")
+        .map(str::to_string)
+        .unwrap_or_else(|| regions.first().map(|r| r.to_string()).unwrap_or_default());
+    let content = html! {
+        @if let Some(l) = &located && l.field.is_none() { (error_banner(l.failure)) }
+        form.card method="post" action="/portal/create/gallery" novalidate[false] {
+            (csrf_field(&signed.session))
+            h2 { "Project details" }
+            (select("subscription", "Subscription", &subs, form.get("subscription").unwrap_or_default(), None))
+            (Input { hint: Some("An existing group, or a new name: it is created in the gallery's region."), error: on("group"), pattern: Some("[\\-\\w._\\(\\)]{1,90}"), ..Input::text("group", "Resource group", form.get("group").unwrap_or_default()) }.render())
+            h2 { "Instance details" }
+            (Input { pattern: Some(NAME_PATTERN), hint: Some("Letters, digits, periods and underscores; starts and ends with a letter or digit."), error: on("name"), ..Input::text("name", "Name", form.get("name").unwrap_or_default()) }.render())
+            (select("location", "Region", &same(&regions), &region, on("location")))
+            (Input { required: false, ..Input::text("description", "Description", form.get("description").unwrap_or_default()) }.render())
+            div.actions { button.primary type="submit" { "Create" } }
+        }
+    };
+    page(
+        "Create Azure Compute Gallery",
+        Some(&signed.session),
+        &[crumb("Home", "/portal"), crumb("Azure Compute Galleries", "/portal/galleries")],
+        content,
+    )
+}
+
+pub(super) async fn form(State(s): State<PortalState>, signed: Signed, Query(t): Query<Target>) -> Response {
+    let mut fields = vec![];
+    if let Some(g) = t.group {
+        fields.push(("subscription".to_string(), segment(&g, "subscriptions")));
+        fields.push(("group".to_string(), segment(&g, "resourceGroups")));
+    }
+    let form = Form::parse(serde_urlencoded::to_string(&fields).unwrap_or_default().as_bytes());
+    render(&s, &signed, &form, None).await
+}
+
+pub(super) async fn submit(State(s): State<PortalState>, signed: Signed, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    if let Err(refused) = signed.check_csrf(form.get("csrf")) {
+        return refused.into_response();
+    }
+    let arm = s.arm(&signed);
+    let (sub, group, name, location) =
+        (form.text("subscription"), form.text("group"), form.text("name"), form.text("location"));
+    let group_id = format!("/subscriptions/{sub}/resourceGroups/{group}");
+    if let Err(e) = arm.get(&format!("{group_id}?{RESOURCES}")).await {
+        let created = if e.status == axum::http::StatusCode::NOT_FOUND {
+            arm.call(Method::PUT, &format!("{group_id}?{RESOURCES}"), Some(&json!({ "location": location })))
+                .await
+                .err()
+        } else {
+            Some(e)
+        };
+        if let Some(e) = created {
+            let e = ArmFailure { target: Some("resourceGroup".into()), ..e };
+            return render(&s, &signed, &form, Some(&e)).await;
+        }
+    }
+    let id = format!("{group_id}/providers/Microsoft.Compute/galleries/{name}");
+    let body = json!({ "location": location, "properties": { "description": form.text("description") } });
+    // As "Go to resource" after a deployment: the page shows the provisioning state.
+    let result = arm.call(Method::PUT, &format!("{id}?{COMPUTE}"), Some(&body)).await.map(|_| ());
+    match result {
+        Ok(()) => Redirect::to(&link_to(&id)).into_response(),
+        Err(e) => render(&s, &signed, &form, Some(&e)).await,
+    }
+}

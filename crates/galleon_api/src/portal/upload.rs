@@ -1,0 +1,144 @@
+//! "Upload a VHD" from the browser into a new managed disk, as `az disk create
+//! --upload-type Upload` then `azcopy` do: the server creates the disk and grants write
+//! access; the script sends 4 MiB page writes straight to the access URL (same origin), skipping
+//! all-zero pages, with a progress bar; the server then ends the access, which seals the disk.
+//! Meant for small and medium images; the CLI (`galleon disk upload`) resumes large ones.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::PortalState;
+use super::arm::{ArmFailure, DISKS, RESOURCES};
+use super::forms::{same, select};
+use super::html::{crumb, page, text};
+use super::session::Signed;
+
+pub(super) async fn form(State(s): State<PortalState>, signed: Signed) -> Response {
+    let arm = s.arm(&signed);
+    let mut groups = vec![];
+    for sub in arm.list(&format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default() {
+        for g in arm.list(&format!("{}/resourcegroups?{RESOURCES}", text(&sub["id"]))).await.unwrap_or_default() {
+            groups.push((text(&g["id"]), format!("{} ({})", text(&g["name"]), text(&sub["displayName"]))));
+        }
+    }
+    let regions: Vec<&str> = s.regions().iter().map(String::as_str).collect();
+    let content = html! {
+        p { "Creates a managed disk from a fixed-size VHD on this computer. For large images use " code { "galleon disk upload" } ", which resumes." }
+        form.card #upload-form data-upload="" {
+            (select("group", "Resource group", &groups, "", None))
+            div.field {
+                label for="disk-name" { "Disk name" }
+                input #disk-name name="name" required pattern="[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,79}";
+                div.error #name-error role="alert" {}
+            }
+            (select("location", "Region", &same(&regions), regions.first().copied().unwrap_or_default(), None))
+            (select("osType", "OS type", &[(String::new(), "None (data disk)".into()), ("Linux".into(), "Linux".into()), ("Windows".into(), "Windows".into())], "", None))
+            div.field {
+                label for="vhd-file" { "VHD file" }
+                input #vhd-file name="file" type="file" accept=".vhd" required aria-describedby="vhd-hint";
+                div.hint #vhd-hint { "A fixed-size VHD of at least 20 MiB: its size is a whole number of MiB plus the 512-byte footer." }
+                div.error #file-error role="alert" {}
+            }
+            div.actions { button.primary type="submit" { "Upload" } }
+            div.upload-progress hidden {
+                progress #upload-bar max="100" value="0" aria-label="Upload progress" {}
+                span #upload-text role="status" {}
+            }
+            div.banner.error #upload-error role="alert" hidden {}
+        }
+    };
+    page("Upload a VHD", Some(&signed.session), &[crumb("Home", "/portal")], content)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Start {
+    group: String,
+    name: String,
+    location: String,
+    #[serde(default)]
+    os_type: String,
+    size: u64,
+}
+
+fn failed(e: &ArmFailure) -> Response {
+    let status = if e.status.is_success() { StatusCode::BAD_REQUEST } else { e.status };
+    (status, Json(json!({ "error": { "code": e.code, "message": e.message } }))).into_response()
+}
+
+fn csrf(signed: &Signed, headers: &HeaderMap) -> Result<(), super::session::CsrfRefused> {
+    signed.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))
+}
+
+/// Creates the disk for upload and grants write access; answers `{id, url}`.
+pub(super) async fn start(State(s): State<PortalState>, signed: Signed, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = csrf(&signed, &headers) {
+        return refused.into_response();
+    }
+    let Ok(req) = serde_json::from_slice::<Start>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": { "code": "InvalidRequestContent", "message": "The request is not valid." } })),
+        )
+            .into_response();
+    };
+    let arm = s.arm(&signed);
+    let id = format!("{}/providers/Microsoft.Compute/disks/{}", req.group, req.name);
+    let mut props = json!({ "creationData": { "createOption": "Upload", "uploadSizeBytes": req.size } });
+    if !req.os_type.is_empty() {
+        props["osType"] = json!(req.os_type);
+    }
+    let disk = json!({ "location": req.location, "properties": props });
+    let created = match arm.call(Method::PUT, &format!("{id}?{DISKS}"), Some(&disk)).await {
+        Ok(reply) => arm.wait(&reply, Duration::from_secs(30)).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = created {
+        return failed(&e);
+    }
+    let grant = json!({ "access": "Write", "durationInSeconds": 86400 });
+    let granted = match arm.call(Method::POST, &format!("{id}/beginGetAccess?{DISKS}"), Some(&grant)).await {
+        Ok(reply) => arm.wait(&reply, Duration::from_secs(30)).await,
+        Err(e) => Err(e),
+    };
+    match granted {
+        Ok(status) => Json(json!({ "id": id, "url": status["properties"]["output"]["accessSAS"] })).into_response(),
+        Err(e) => failed(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct Finish {
+    id: String,
+}
+
+/// Ends the write access (the disk's content is sealed and hashed); answers the disk.
+pub(super) async fn finish(State(s): State<PortalState>, signed: Signed, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = csrf(&signed, &headers) {
+        return refused.into_response();
+    }
+    let Ok(req) = serde_json::from_slice::<Finish>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": { "code": "InvalidRequestContent", "message": "The request is not valid." } })),
+        )
+            .into_response();
+    };
+    let arm = s.arm(&signed);
+    let ended = match arm.call(Method::POST, &format!("{}/endGetAccess?{DISKS}", req.id), None).await {
+        Ok(reply) => arm.wait(&reply, Duration::from_secs(120)).await,
+        Err(e) => Err(e),
+    };
+    match ended {
+        Ok(_) => Json(arm.get(&format!("{}?{DISKS}", req.id)).await.unwrap_or(Value::Null)).into_response(),
+        Err(e) => failed(&e),
+    }
+}

@@ -1,0 +1,181 @@
+//! The portal over HTTP: sessions, CSRF, escaping, and that it can do no more than ARM lets
+//! its user do. (Its flows in a real browser are in `tests/portal`.)
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::json;
+
+use super::support::*;
+
+/// A signed-in browser: its cookie and the CSRF token its pages carry.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookie: String,
+}
+
+impl<'a> Browser<'a> {
+    async fn sign_in(app: &'a TestApp, client_id: &str, secret: &str) -> Self {
+        let (status, headers, _) = app
+            .send_raw(
+                Request::post("/portal/signin")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(format!(
+                        "client_id={client_id}&client_secret={}&next=/portal/galleries",
+                        urlencode(secret)
+                    )))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let set = headers["set-cookie"].to_str().unwrap().to_string();
+        for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/portal"] {
+            assert!(set.contains(attr), "{set}");
+        }
+        Self { app, cookie: set.split(';').next().unwrap().to_string() }
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let req = Request::get(path).header("cookie", &self.cookie).body(Body::empty()).unwrap();
+        let (status, _, body) = self.app.send_raw(req).await;
+        (status, String::from_utf8(body).unwrap())
+    }
+
+    async fn csrf(&self) -> String {
+        let (_, page) = self.get("/portal/galleries").await;
+        let start = page.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
+        page[start..start + 64].to_string()
+    }
+
+    async fn post(&self, path: &str, form: &str, origin: Option<&str>) -> (StatusCode, String) {
+        let mut req = Request::post(path)
+            .header("cookie", &self.cookie)
+            .header("host", "127.0.0.1:8443")
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let (status, headers, body) = self.app.send_raw(req.body(Body::from(form.to_string())).unwrap()).await;
+        let location = headers.get("location").map(|l| l.to_str().unwrap().to_string());
+        (status, location.unwrap_or_else(|| String::from_utf8(body).unwrap()))
+    }
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_a_wrong_secret_opens_none() {
+    let app = TestApp::new().await;
+    let (status, headers, _) = app.send_raw(Request::get("/portal/galleries?q=x").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/portal/signin?next=/portal/galleries%3Fq%3Dx");
+    let (status, headers, body) = app
+        .send_raw(
+            Request::post("/portal/signin")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("client_id={}&client_secret=wrong", app.client_id)))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.get("set-cookie").is_none());
+    assert!(String::from_utf8(body).unwrap().contains("not valid"));
+}
+
+#[tokio::test]
+async fn forms_need_the_session_csrf_token_and_this_origin() {
+    let app = TestApp::new().await;
+    let browser = Browser::sign_in(&app, &app.client_id, &app.secret).await;
+    let csrf = browser.csrf().await;
+    let form = format!("subscription={SUB}&group=rg1&name=g1&location=eastus&description=");
+    let gallery = format!("{}?{COMPUTE}", gallery_path("rg1", "g1"));
+
+    let (status, _) = browser.post("/portal/create/gallery", &form, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no token");
+    let (status, _) = browser.post("/portal/create/gallery", &format!("{form}&csrf=0{}", &csrf[1..]), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "wrong token");
+    let (status, _) =
+        browser.post("/portal/create/gallery", &format!("{form}&csrf={csrf}"), Some("https://evil.example")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another origin");
+    assert_eq!(app.get(&gallery).await.status, StatusCode::NOT_FOUND, "nothing was created");
+
+    let (status, location) =
+        browser.post("/portal/create/gallery", &format!("{form}&csrf={csrf}"), Some("https://127.0.0.1:8443")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.ends_with("/galleries/g1"), "{location}");
+    assert_eq!(app.get(&gallery).await.status, StatusCode::OK);
+
+    // Signing out ends the session: the cookie opens nothing any more.
+    let (status, _) = browser.post("/portal/signout", &format!("csrf={csrf}"), None).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/portal/galleries").await.0, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn user_text_is_escaped() {
+    let app = TestApp::new().await;
+    app.put(&format!("/subscriptions/{SUB}/resourcegroups/rg1?{RES}"), json!({ "location": "eastus" })).await;
+    let g = gallery_path("rg1", "g1");
+    let r = app
+        .put(
+            &format!("{g}?{COMPUTE}"),
+            json!({ "location": "eastus", "properties": { "description": "<script>alert(1)</script>\"'" } }),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let browser = Browser::sign_in(&app, &app.client_id, &app.secret).await;
+    for path in [format!("/portal/r{g}"), "/portal/galleries?q=%3Cscript%3E".to_string()] {
+        let (status, page) = browser.get(&path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!page.contains("<script>alert"), "{page}");
+    }
+    let (_, page) = browser.get(&format!("/portal/r{g}")).await;
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;'"), "{page}");
+}
+
+#[tokio::test]
+async fn a_reader_sees_a_shared_gallery_and_cannot_change_it() {
+    let app = TestApp::new().await;
+    let (g, i) = app.seed_definition("rg1", "g1", "def1").await;
+    let reader = app.core.create_principal("reader").await.unwrap();
+    let body = json!({ "properties": {
+        "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"),
+        "principalId": reader.principal.object_id } });
+    let r = app
+        .put(&format!("{g}/providers/Microsoft.Authorization/roleAssignments/r1?api-version=2022-04-01"), body)
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+
+    let browser = Browser::sign_in(&app, &reader.principal.client_id, &reader.secret).await;
+    let (status, page) = browser.get(&format!("/portal/r{g}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("def1"), "the reader sees the gallery's definitions");
+    let csrf = browser.csrf().await;
+    let form = format!(
+        "csrf={csrf}&location=westcentralus&name=def2&osType=Linux&osState=Generalized&hyperVGeneration=V1&publisher=p&offer=o&sku=s"
+    );
+    let (status, page) =
+        browser.post(&format!("/portal/create/definition?gallery={}", urlencode(&g)), &form, None).await;
+    assert_eq!(status, StatusCode::OK, "the form comes back");
+    assert!(page.contains("AuthorizationFailed"), "{page}");
+    assert_eq!(app.get(&format!("{g}/images/def2?{COMPUTE}")).await.status, StatusCode::NOT_FOUND);
+    let (_, page) =
+        browser.post(&format!("/portal/delete?id={}", urlencode(&i)), &format!("csrf={csrf}&confirm=def1"), None).await;
+    assert!(page.contains("AuthorizationFailed"), "{page}");
+    assert_eq!(app.get(&format!("{i}?{COMPUTE}")).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn arm_validation_errors_come_back_on_their_field_and_change_nothing() {
+    let app = TestApp::new().await;
+    let (g, _) = app.seed_definition("rg1", "g1", "def1").await;
+    let browser = Browser::sign_in(&app, &app.client_id, &app.secret).await;
+    let csrf = browser.csrf().await;
+    let form = format!(
+        "csrf={csrf}&location=westcentralus&name=def2&osType=Linux&osState=Generalized&hyperVGeneration=V1&publisher=p&offer=o&sku=s&endOfLifeDate=2001-01-01"
+    );
+    let (status, page) =
+        browser.post(&format!("/portal/create/definition?gallery={}", urlencode(&g)), &form, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let field = page.find("id=\"endOfLifeDate-error\"").expect("the field's error element");
+    assert!(page[field..field + 200].contains("future date"), "{}", &page[field..field + 200]);
+    assert!(page.contains("value=\"def2\""), "the form keeps what was typed");
+    assert_eq!(app.get(&format!("{g}/images/def2?{COMPUTE}")).await.status, StatusCode::NOT_FOUND);
+}
