@@ -90,6 +90,27 @@ impl Arm<'_> {
         Ok(Reply { async_operation, body })
     }
 
+    /// A PUT that only creates: a resource already at `id` is refused (as the Azure portal's
+    /// validation does), with `name_target` naming the field.
+    pub(crate) async fn create(
+        &self,
+        id: &str,
+        api: &str,
+        body: &Value,
+        name_target: &str,
+    ) -> Result<Reply, ArmFailure> {
+        if self.get(&format!("{id}?{api}")).await.is_ok() {
+            let name = id.rsplit('/').next().unwrap_or_default();
+            return Err(ArmFailure {
+                status: StatusCode::CONFLICT,
+                code: "Conflict".into(),
+                message: format!("A resource named '{name}' already exists here. Choose another name."),
+                target: Some(name_target.into()),
+            });
+        }
+        self.call(Method::PUT, &format!("{id}?{api}"), Some(body)).await
+    }
+
     pub(crate) async fn get(&self, path: &str) -> Result<Value, ArmFailure> {
         Ok(self.call(Method::GET, path, None).await?.body)
     }

@@ -5,7 +5,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
@@ -127,7 +126,7 @@ pub(super) async fn submit(
     let arm = s.arm(&signed);
     let body = json!({ "location": form.text("location"), "properties": props });
     // As "Go to resource" after a deployment: the page shows the provisioning state.
-    let result = arm.call(Method::PUT, &format!("{id}?{COMPUTE}"), Some(&body)).await.map(|_| ());
+    let result = arm.create(&id, COMPUTE, &body, "galleryImageName").await.map(|_| ());
     match result {
         Ok(()) => Redirect::to(&link_to(&id)).into_response(),
         Err(e) => render(&s, &signed, &t.gallery, &form, Some(&e)).await,

@@ -95,7 +95,7 @@ pub(super) async fn submit(State(s): State<PortalState>, signed: Signed, body: B
     let id = format!("{group_id}/providers/Microsoft.Compute/galleries/{name}");
     let body = json!({ "location": location, "properties": { "description": form.text("description") } });
     // As "Go to resource" after a deployment: the page shows the provisioning state.
-    let result = arm.call(Method::PUT, &format!("{id}?{COMPUTE}"), Some(&body)).await.map(|_| ());
+    let result = arm.create(&id, COMPUTE, &body, "galleryName").await.map(|_| ());
     match result {
         Ok(()) => Redirect::to(&link_to(&id)).into_response(),
         Err(e) => render(&s, &signed, &form, Some(&e)).await,

@@ -5,7 +5,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -305,7 +304,7 @@ pub(super) async fn submit(
         "properties": { "publishingProfile": publishing, "storageProfile": storage_profile(&form) },
     });
     let id = format!("{}/versions/{name}", t.definition);
-    match s.arm(&signed).call(Method::PUT, &format!("{id}?{COMPUTE}"), Some(&body)).await {
+    match s.arm(&signed).create(&id, COMPUTE, &body, "galleryImageVersionName").await {
         Ok(_) => Redirect::to(&link_to(&id)).into_response(),
         Err(e) => render(&s, &signed, &t.definition, &form, Some(&e)).await,
     }

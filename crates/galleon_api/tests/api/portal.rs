@@ -101,6 +101,11 @@ async fn forms_need_the_session_csrf_token_and_this_origin() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(location.ends_with("/galleries/g1"), "{location}");
     assert_eq!(app.get(&gallery).await.status, StatusCode::OK);
+    // The create form only creates: the same name again is refused on its field.
+    let (status, page) = browser.post("/portal/create/gallery", &format!("{form}&csrf={csrf}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let field = page.find("id=\"name-error\"").expect("the name field's error");
+    assert!(page[field..field + 120].contains("already exists"), "{}", &page[field..field + 120]);
 
     // Signing out ends the session: the cookie opens nothing any more.
     let (status, _) = browser.post("/portal/signout", &format!("csrf={csrf}"), None).await;
