@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Opt-in end-to-end test with the unmodified Azure CLI (not part of scripts/test.sh: the CLI is a
 # ~730 MB install). Installs azure-cli in a throwaway venv, starts galleon, registers it as a
-# cloud, logs in with the admin service principal, and runs the seed's `az sig` commands
-# unchanged, inside a loopback-only network namespace when available.
+# cloud, logs in with the admin service principal, runs the seed's `az sig` commands unchanged,
+# creates VMs from the version with `az vm create`, and shares the gallery with a reader, inside
+# a loopback-only network namespace when available.
 #
 # Usage: scripts/az-e2e.sh
 set -euo pipefail
@@ -60,6 +61,19 @@ step sig image-version update -g myGalleryRG -r myGallery -i myImageDefinition -
 n=$(step sig image-version show -g myGalleryRG -r myGallery -i myImageDefinition -e 1.0.0 --query "length(publishingProfile.targetRegions)" -o tsv)
 [ "$n" = 4 ] || { echo "regions after update: $n" >&2; exit 1; }
 step sig list -g myGalleryRG --query "[].name" -o tsv
+
+# VMs from the version and from the definition's latest, as `az vm create` makes them: a
+# template deployment of a virtual network, security group, public IP, interface and the VM.
+export HOME="$work/home"   # --generate-ssh-keys writes ~/.ssh
+version_id=$(step sig image-version show -g myGalleryRG -r myGallery -i myImageDefinition -e 1.0.0 --query id -o tsv)
+ip=$(step vm create -g myResourceGroup -n myVM --image "$version_id" --admin-username azureuser --generate-ssh-keys --query privateIpAddress -o tsv)
+[ "$ip" = 10.0.0.4 ] || { echo "myVM private IP: $ip" >&2; exit 1; }
+step vm create -g myResourceGroup -n myVM2 --image "${version_id%/versions/*}" --admin-username azureuser --generate-ssh-keys -o none
+step vm show -g myResourceGroup -n myVM --query "storageProfile.imageReference.id" -o tsv
+step vm list -g myResourceGroup --query "[].name" -o tsv
+step network nic show -g myResourceGroup -n myVMVMNic --query "ipConfigurations[0].privateIPAddress" -o tsv
+step vm delete -g myResourceGroup -n myVM2 --yes
+step vm delete -g myResourceGroup -n myVM --yes
 
 # Sharing the gallery: a second service principal (made through galleon's API) gets Reader on it
 # with `az role assignment create`, logs in with az, reads, and is refused a write.

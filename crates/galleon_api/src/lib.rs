@@ -8,8 +8,10 @@
 
 pub mod api_version;
 mod auth;
+mod deployments;
 pub mod error;
 mod extract;
+mod inproc;
 mod lro;
 mod middleware;
 pub mod normalize;

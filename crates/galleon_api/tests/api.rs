@@ -6,6 +6,7 @@
 mod api {
     pub mod auth;
     pub mod content;
+    pub mod deployments;
     pub mod errors;
     pub mod galleries;
     pub mod groups;

@@ -117,9 +117,12 @@ pub fn to_request(p: VmProperties) -> VmRequest {
 
 /// The `instanceView` statuses.
 pub fn instance_view(r: &Tracked<VirtualMachine>) -> Value {
+    let provisioning = r.provisioning_state.as_str();
+    let power = r.properties.power_state.as_str();
     json!({ "statuses": [
-        { "code": format!("ProvisioningState/{}", r.provisioning_state.as_str().to_ascii_lowercase()), "level": "Info" },
-        { "code": format!("PowerState/{}", r.properties.power_state.as_str()), "level": "Info" },
+        { "code": format!("ProvisioningState/{}", provisioning.to_ascii_lowercase()), "level": "Info",
+          "displayStatus": format!("Provisioning {}", provisioning.to_ascii_lowercase()) },
+        { "code": format!("PowerState/{power}"), "level": "Info", "displayStatus": format!("VM {power}") },
     ] })
 }
 

@@ -245,7 +245,7 @@ impl Core {
 
     async fn job_delete_group(&self, op: Operation) -> Result<(), JobError> {
         let prefix = format!("{}/", op.resource_key);
-        for kind in [Kind::Version, Kind::Image, Kind::Gallery] {
+        for kind in [Kind::Version, Kind::Image, Kind::Gallery, Kind::Deployment, Kind::Network] {
             loop {
                 let docs = self.store().list(kind, &prefix, None, 500).await?;
                 if docs.is_empty() {

@@ -95,6 +95,9 @@ impl Core {
                 drop(self.attachable(id, &location, "properties.storageProfile.osDisk.managedDisk.id").await?)
             }
         }
+        if let Some(profile) = &vm.network_profile {
+            self.check_vm_interfaces(&group.compute_id("virtualMachines", name), &location, profile).await?;
+        }
         for (lun, plan, _) in &vm.data_disks {
             if let DataDiskPlan::Attach(id) = plan {
                 self.attachable(

@@ -15,6 +15,7 @@ pub mod image_version;
 pub mod latest;
 pub mod managed_image;
 pub mod names;
+pub mod network;
 pub mod rbac;
 pub mod refs;
 pub mod region;

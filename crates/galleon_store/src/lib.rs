@@ -48,11 +48,15 @@ pub enum Kind {
     Vm,
     /// A role assignment.
     RoleAssignment,
+    /// A `Microsoft.Network` resource (virtual network, security group, public IP, interface).
+    Network,
+    /// A template deployment (`Microsoft.Resources/deployments`).
+    Deployment,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 13] = [
         Self::Subscription,
         Self::Group,
         Self::Gallery,
@@ -64,6 +68,8 @@ impl Kind {
         Self::ManagedImage,
         Self::Vm,
         Self::RoleAssignment,
+        Self::Network,
+        Self::Deployment,
     ];
 
     /// The kind stored under `name`.
@@ -80,6 +86,8 @@ impl Kind {
             "managed_image" => Self::ManagedImage,
             "vm" => Self::Vm,
             "role_assignment" => Self::RoleAssignment,
+            "network" => Self::Network,
+            "deployment" => Self::Deployment,
             _ => return None,
         })
     }
@@ -98,6 +106,8 @@ impl Kind {
             Self::ManagedImage => "managed_image",
             Self::Vm => "vm",
             Self::RoleAssignment => "role_assignment",
+            Self::Network => "network",
+            Self::Deployment => "deployment",
         }
     }
 }

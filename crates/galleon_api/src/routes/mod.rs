@@ -9,6 +9,7 @@ mod groups;
 mod identity;
 mod images;
 mod managed_images;
+mod network;
 mod operations;
 mod principals;
 mod role_assignments;
@@ -123,6 +124,21 @@ pub(crate) fn arm_routes() -> Router<AppState> {
         .route(
             &format!("{MANAGED_IMAGES}/{{name}}"),
             get(managed_images::get).put(managed_images::put).delete(managed_images::delete),
+        )
+        .route("/subscriptions/{sub}/providers/microsoft.network/{ty}", get(network::list_by_subscription))
+        .route(&format!("{RG}/providers/microsoft.network/{{ty}}"), get(network::list_by_group))
+        .route(
+            &format!("{RG}/providers/microsoft.network/{{ty}}/{{name}}"),
+            get(network::get).put(network::put).delete(network::delete),
+        )
+        .route(&format!("{RG}/providers/microsoft.resources/deployments"), get(crate::deployments::list))
+        .route(
+            &format!("{RG}/providers/microsoft.resources/deployments/{{name}}"),
+            get(crate::deployments::get).put(crate::deployments::put).delete(crate::deployments::delete),
+        )
+        .route(
+            &format!("{RG}/providers/microsoft.resources/deployments/{{name}}/operationstatuses/{{run}}"),
+            get(crate::deployments::operation),
         )
         .route(DISKS, get(disks::list_by_group))
         .route(SNAPSHOTS, get(disks::list_by_group))

@@ -1,0 +1,146 @@
+//! `Microsoft.Network`: virtual networks, network security groups, public IP addresses and
+//! network interfaces, the records a VM's `networkProfile` refers to. Writes are synchronous
+//! (201 created / 200 replaced, `provisioningState` Succeeded).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use galleon_core::Envelope;
+use galleon_core::network::{NetworkRequest, NetworkResource};
+use galleon_model::network::NetworkType;
+use galleon_model::resource::Tracked;
+use galleon_model::{GroupRef, Tags};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::api_version::{ApiVersion, NETWORK};
+use crate::error::ApiError;
+use crate::extract::{ArmJson, ArmPath};
+
+/// A PUT body.
+#[derive(Deserialize)]
+pub(super) struct Body {
+    location: Option<String>,
+    tags: Option<Tags>,
+    #[serde(default)]
+    properties: Value,
+    sku: Option<Value>,
+    zones: Option<Value>,
+}
+
+fn network_type(segment: &str) -> Result<NetworkType, ApiError> {
+    NetworkType::from_segment(segment).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "InvalidResourceType",
+            format!("The resource type '{segment}' could not be found in the namespace 'Microsoft.Network'. galleon serves virtualNetworks, networkSecurityGroups, publicIPAddresses and networkInterfaces."),
+        )
+    })
+}
+
+/// The wire form of a network resource.
+pub(crate) fn to_wire(r: &Tracked<NetworkResource>) -> Value {
+    let mut v = json!({
+        "id": r.id,
+        "name": r.name,
+        "type": r.properties.ty.arm_type(),
+        "location": r.location,
+        "tags": r.tags,
+        "etag": format!("W/\"{}\"", r.created_at.unix_timestamp()),
+        "properties": r.properties.properties,
+    });
+    if let Some(sku) = &r.properties.sku {
+        v["sku"] = sku.clone();
+    }
+    if let Some(zones) = &r.properties.zones {
+        v["zones"] = zones.clone();
+    }
+    v
+}
+
+pub(super) async fn put(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((sub, rg, ty, name)): ArmPath<(String, String, String, String)>,
+    axum::Extension(claims): axum::Extension<galleon_core::auth::Claims>,
+    ArmJson(body): ArmJson<Body>,
+) -> Result<Response, ApiError> {
+    let ty = network_type(&ty)?;
+    api.require(NETWORK, &ty.arm_type())?;
+    crate::auth::require_read_of(&s, &claims, linked(&body.properties).iter().map(String::as_str)).await?;
+    let env = Envelope { location: body.location, tags: body.tags };
+    let (r, created) = s
+        .core
+        .put_network(
+            &GroupRef::new(&sub, &rg),
+            ty,
+            &name,
+            env,
+            NetworkRequest { properties: body.properties, sku: body.sku, zones: body.zones },
+        )
+        .await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(to_wire(&r))).into_response())
+}
+
+/// The resources an interface links to (subnets, public IPs, its security group): using them
+/// takes read access to them.
+fn linked(p: &Value) -> Vec<String> {
+    let mut ids = vec![];
+    for c in p["ipConfigurations"].as_array().into_iter().flatten() {
+        for ptr in ["/properties/subnet/id", "/properties/publicIPAddress/id"] {
+            if let Some(id) = c.pointer(ptr).and_then(Value::as_str) {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    if let Some(id) = p.pointer("/networkSecurityGroup/id").and_then(Value::as_str) {
+        ids.push(id.to_string());
+    }
+    ids
+}
+
+pub(super) async fn get(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((sub, rg, ty, name)): ArmPath<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    let ty = network_type(&ty)?;
+    api.require(NETWORK, &ty.arm_type())?;
+    Ok(Json(to_wire(&s.core.get_network(&GroupRef::new(&sub, &rg), ty, &name).await?)).into_response())
+}
+
+pub(super) async fn list_by_group(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((sub, rg, ty)): ArmPath<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let ty = network_type(&ty)?;
+    api.require(NETWORK, &ty.arm_type())?;
+    let items = s.core.list_network(&sub, Some(&GroupRef::new(&sub, &rg)), ty).await?;
+    Ok(Json(json!({ "value": items.iter().map(to_wire).collect::<Vec<_>>() })).into_response())
+}
+
+pub(super) async fn list_by_subscription(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((sub, ty)): ArmPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let ty = network_type(&ty)?;
+    api.require(NETWORK, &ty.arm_type())?;
+    let items = s.core.list_network(&sub, None, ty).await?;
+    Ok(Json(json!({ "value": items.iter().map(to_wire).collect::<Vec<_>>() })).into_response())
+}
+
+pub(super) async fn delete(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((sub, rg, ty, name)): ArmPath<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    let ty = network_type(&ty)?;
+    api.require(NETWORK, &ty.arm_type())?;
+    let deleted = s.core.delete_network(&GroupRef::new(&sub, &rg), ty, &name).await?;
+    Ok(if deleted { StatusCode::OK } else { StatusCode::NO_CONTENT }.into_response())
+}
