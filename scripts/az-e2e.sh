@@ -82,7 +82,10 @@ reader=$(curl -s --cacert "$(c caFile)" -H "Authorization: Bearer $token" -H 'co
   -d '{"displayName":"other team"}' "https://127.0.0.1:$port/galleon/principals")
 rj() { python3 -c "import json,sys;print(json.loads(sys.argv[1])['$1'])" "$reader"; }
 gallery_id=$(step sig show -g myGalleryRG -r myGallery --query id -o tsv)
-step role assignment create --assignee-object-id "$(rj objectId)" --assignee-principal-type ServicePrincipal --role Reader --scope "$gallery_id" -o none
+# --assignee takes the app id: az resolves it through galleon's Graph surface.
+step role assignment create --assignee "$(rj clientId)" --role Reader --scope "$gallery_id" -o none
+who=$(step role assignment list --scope "$gallery_id" --query "[?roleDefinitionName=='Reader'].principalName" -o tsv)
+[ "$who" = "$(rj clientId)" ] || { echo "role assignment list: $who" >&2; exit 1; }
 step login --service-principal -u "$(rj clientId)" -p "$(rj clientSecret)" --tenant "$(c tenantId)" -o none
 step sig show -g myGalleryRG -r myGallery --query name -o tsv
 if "$az" sig update -g myGalleryRG -r myGallery --set description="mine now" -o none 2> "$work/refused.txt"; then

@@ -5,6 +5,7 @@
 mod access;
 mod disks;
 mod galleries;
+mod graph;
 mod groups;
 mod identity;
 mod images;
@@ -156,6 +157,11 @@ pub(crate) fn arm_routes() -> Router<AppState> {
 pub(crate) fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(identity::healthz))
+        .route("/v1.0/servicePrincipals", get(graph::service_principals))
+        .route("/v1.0/servicePrincipals/{id}", get(graph::service_principal))
+        .route("/v1.0/directoryObjects/getByIds", post(graph::get_by_ids))
+        .route("/v1.0/users", get(graph::none))
+        .route("/v1.0/groups", get(graph::none))
         .route("/metadata/endpoints", get(identity::metadata_endpoints))
         .route("/{tenant}/v2.0/.well-known/openid-configuration", get(identity::openid_configuration))
         .route("/{tenant}/.well-known/openid-configuration", get(identity::openid_configuration))

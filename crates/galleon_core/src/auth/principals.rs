@@ -189,12 +189,27 @@ impl Core {
             sub: p.object_id,
             tid: self.config().tenant_id.clone(),
         };
-        if !super::AUDIENCES.contains(&claims.aud.as_str()) {
+        // Graph tokens: galleon's own URL is its cloud's `microsoftGraphResourceId`.
+        let own_url = issuer.strip_suffix("/v2.0").and_then(|s| s.rsplit_once('/')).map(|(base, _)| base);
+        let graph = super::GRAPH_AUDIENCES.contains(&claims.aud.as_str())
+            || own_url.is_some_and(|u| claims.aud.trim_end_matches('/') == u);
+        if !super::AUDIENCES.contains(&claims.aud.as_str()) && !graph {
             return Err(CoreError::Unauthenticated(format!(
                 "AADSTS500011: The resource principal named {audience} was not found in the tenant. Request a token for https://management.azure.com/.default."
             )));
         }
         Ok((self.tokens().sign(&claims), TOKEN_LIFETIME_SECONDS))
+    }
+
+    /// Checks a bearer token meant for galleon's Graph surface at `base_url` (its own URL, or
+    /// Microsoft Graph's) and returns its claims.
+    pub fn authenticate_graph(&self, token: &str, base_url: &str) -> CoreResult<Claims> {
+        let own = [format!("{base_url}/"), base_url.to_string()];
+        let audiences: Vec<&str> =
+            own.iter().map(String::as_str).chain(super::GRAPH_AUDIENCES.iter().copied()).collect();
+        self.tokens()
+            .verify_for(token, now().unix_timestamp(), &audiences)
+            .map_err(|e| CoreError::Unauthenticated(e.to_string()))
     }
 
     /// Checks a bearer token and returns its claims.

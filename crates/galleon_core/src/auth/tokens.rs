@@ -87,16 +87,18 @@ impl TokenIssuer {
         format!("{signing_input}.{}", B64.encode(sig.as_ref()))
     }
 
-    /// Verifies a token at time `now` (unix seconds).
+    /// Verifies an ARM token at time `now` (unix seconds).
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        self.verify_for(token, now, AUDIENCES)
+    }
+
+    /// Verifies a token meant for one of `audiences` at time `now` (unix seconds).
+    pub fn verify_for(&self, token: &str, now: i64, audiences: &[&str]) -> Result<Claims, TokenError> {
         let cached = self.cache.lock().ok().and_then(|c| c.get(token).cloned());
         let claims = match cached {
             Some(c) => c,
             None => {
                 let c = self.verify_signature(token)?;
-                if !AUDIENCES.contains(&c.aud.as_str()) {
-                    return Err(TokenError::WrongAudience(c.aud));
-                }
                 if let Ok(mut cache) = self.cache.lock() {
                     if cache.len() >= CACHE_LIMIT {
                         cache.retain(|_, v| v.exp > now);
@@ -109,6 +111,10 @@ impl TokenIssuer {
                 c
             }
         };
+        // Checked on every use: the cache holds tokens of every audience.
+        if !audiences.contains(&claims.aud.as_str()) {
+            return Err(TokenError::WrongAudience(claims.aud));
+        }
         if now >= claims.exp || now + 300 < claims.nbf {
             return Err(TokenError::Expired);
         }
