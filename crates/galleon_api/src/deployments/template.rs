@@ -520,7 +520,7 @@ mod tests {
             ),
             (base(json!({ "type": "A.B/c", "name": "x/y", "apiVersion": "1" })), "do not match"),
             (base(json!({ "type": "A.B/c", "name": "[parameters('p')]", "apiVersion": "1" })), "not found"),
-            (base(json!({ "type": "A.B/c", "name": "[concat('a'", "apiVersion": "1" })), "not valid"),
+            (base(json!({ "type": "A.B/c", "name": "[concat('a']", "apiVersion": "1" })), "not valid"),
         ];
         for (t, expected) in cases {
             let e = plan(&t, &json!({}), &SCOPE).unwrap_err();

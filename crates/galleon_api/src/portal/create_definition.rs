@@ -3,7 +3,6 @@
 //! The browser checks the fields before submit (HTML constraints, the review step); the server's
 //! answer (ARM's validation) is shown on the field it is about.
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -13,8 +12,8 @@ use serde_json::{Value, json};
 use super::PortalState;
 use super::arm::{ArmFailure, COMPUTE};
 use super::browse::trail;
-use super::forms::{FieldError, Form, Input, select};
-use super::html::{csrf_field, error_banner, link_to, name_of, page, text, urlencode};
+use super::forms::{FieldError, Form, Input, Posted, select, wizard_end};
+use super::html::{csrf_field, link_to, name_of, page, text, urlencode};
 use super::session::Signed;
 
 #[derive(Deserialize)]
@@ -50,10 +49,7 @@ async fn render(s: &PortalState, signed: &Signed, gallery: &str, form: &Form, er
         (value("name"), value("publisher"), value("offer"), value("sku"), value("endOfLifeDate"), value("description"));
     let action = format!("/portal/create/definition?gallery={}", urlencode(gallery));
     let content = html! {
-        @if let Some(l) = &located && l.field.is_none() { (error_banner(l.failure)) }
-        @if located.as_ref().is_some_and(|l| l.field.is_some()) {
-            div.banner.error role="alert" { "Validation failed. Fix the fields marked below." }
-        }
+        @if let Some(l) = &located { (l.banner()) }
         form.card.wizard method="post" action=(action) data-review="" {
             (csrf_field(&signed.session))
             div.tabs role="tablist" {
@@ -76,16 +72,7 @@ async fn render(s: &PortalState, signed: &Signed, gallery: &str, form: &Form, er
                 (Input { kind: "date", required: false, error: on("endOfLifeDate"), ..Input::text("endOfLifeDate", "End of life date", &eol) }.render())
                 (Input { required: false, error: on("description"), ..Input::text("description", "Description", &description) }.render())
             }
-            section.tabpanel.review data-panel="review" hidden {
-                h2 { "Review" }
-                dl.essentials data-summary="" {}
-            }
-            div.actions {
-                button.primary type="submit" data-step="review" { "Review + create" }
-                button.primary type="submit" data-step="create" hidden { "Create" }
-                button type="button" data-step="back" hidden { "Previous" }
-                a.button href=(link_to(gallery)) { "Cancel" }
-            }
+            (wizard_end(&link_to(gallery)))
         }
     };
     page("Create a VM image definition", Some(&signed.session), &trail(&format!("{gallery}/images/new")), content)
@@ -97,14 +84,9 @@ pub(super) async fn form(State(s): State<PortalState>, signed: Signed, Query(t):
 
 pub(super) async fn submit(
     State(s): State<PortalState>,
-    signed: Signed,
     Query(t): Query<Target>,
-    body: Bytes,
+    Posted { signed, form }: Posted,
 ) -> Response {
-    let form = Form::parse(&body);
-    if let Err(refused) = signed.check_csrf(form.get("csrf")) {
-        return refused.into_response();
-    }
     let name = form.text("name");
     if name.is_empty() {
         let e = required("galleryImageName", "Image definition name");

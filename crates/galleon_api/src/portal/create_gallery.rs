@@ -1,7 +1,6 @@
 //! "Create Azure Compute Gallery": subscription, resource group (created when new), name,
 //! region, description.
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,7 +11,7 @@ use serde_json::json;
 use super::PortalState;
 use super::arm::{ArmFailure, COMPUTE, RESOURCES};
 use super::browse::segment;
-use super::forms::{FieldError, Form, Input, same, select};
+use super::forms::{FieldError, Form, Input, Posted, same, select};
 use super::html::{crumb, csrf_field, error_banner, link_to, page, text};
 use super::session::Signed;
 
@@ -70,11 +69,7 @@ pub(super) async fn form(State(s): State<PortalState>, signed: Signed, Query(t):
     render(&s, &signed, &form, None).await
 }
 
-pub(super) async fn submit(State(s): State<PortalState>, signed: Signed, body: Bytes) -> Response {
-    let form = Form::parse(&body);
-    if let Err(refused) = signed.check_csrf(form.get("csrf")) {
-        return refused.into_response();
-    }
+pub(super) async fn submit(State(s): State<PortalState>, Posted { signed, form }: Posted) -> Response {
     let arm = s.arm(&signed);
     let (sub, group, name, location) =
         (form.text("subscription"), form.text("group"), form.text("name"), form.text("location"));

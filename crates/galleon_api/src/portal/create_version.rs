@@ -3,7 +3,6 @@
 //! regions with the source region first), then the ARM PUT. The version page then shows the
 //! replication as it runs.
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -14,8 +13,8 @@ use super::PortalState;
 use super::arm::{Arm, ArmFailure, COMPUTE, DISKS, IMAGES};
 use super::browse::{segment, trail};
 use super::create_definition::required;
-use super::forms::{FieldError, Form, Input, select};
-use super::html::{csrf_field, error_banner, link_to, name_of, page, text, urlencode};
+use super::forms::{FieldError, Form, Input, Posted, select, wizard_end};
+use super::html::{csrf_field, link_to, name_of, page, text, urlencode};
 use super::region_rows::{self, STORAGE_TYPES};
 use super::session::Signed;
 
@@ -186,10 +185,7 @@ async fn render(
     let storage: Vec<(String, String)> = STORAGE_TYPES.iter().map(|t| (t.to_string(), t.to_string())).collect();
     let action = format!("/portal/create/version?definition={}", urlencode(definition));
     let content = html! {
-        @if let Some(l) = &located && l.field.is_none() { (error_banner(l.failure)) }
-        @if located.as_ref().is_some_and(|l| l.field.is_some()) {
-            div.banner.error role="alert" { "Validation failed. Fix the fields marked below." }
-        }
+        @if let Some(l) = &located { (l.banner()) }
         form.card.wizard method="post" action=(action) data-review="" {
             (csrf_field(&signed.session))
             div.tabs role="tablist" {
@@ -218,16 +214,7 @@ async fn render(
                 (Input { kind: "number", hint: Some("Each region's replicas, unless its row says otherwise (1–100)."), error: on("replicaCount"), ..Input::text("replicaCount", "Default replica count", form.get("replicaCount").unwrap_or("1")) }.render())
                 (region_rows::table(s.regions(), &rows, Some(&location), on("regions")))
             }
-            section.tabpanel.review data-panel="review" hidden {
-                h2 { "Review" }
-                dl.essentials data-summary="" {}
-            }
-            div.actions {
-                button.primary type="submit" data-step="review" { "Review + create" }
-                button.primary type="submit" data-step="create" hidden { "Create" }
-                button type="button" data-step="back" hidden { "Previous" }
-                a.button href=(link_to(definition)) { "Cancel" }
-            }
+            (wizard_end(&link_to(definition)))
         }
     };
     page("Create a VM image version", Some(&signed.session), &trail(&format!("{definition}/versions/new")), content)
@@ -273,14 +260,9 @@ fn storage_profile(form: &Form) -> Value {
 
 pub(super) async fn submit(
     State(s): State<PortalState>,
-    signed: Signed,
     Query(t): Query<Target>,
-    body: Bytes,
+    Posted { signed, form }: Posted,
 ) -> Response {
-    let form = Form::parse(&body);
-    if let Err(refused) = signed.check_csrf(form.get("csrf")) {
-        return refused.into_response();
-    }
     let name = form.text("name");
     if name.is_empty() {
         return render(&s, &signed, &t.definition, &form, Some(&required("galleryImageVersionName", "Version number")))

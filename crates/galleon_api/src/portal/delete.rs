@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,7 +12,7 @@ use serde::Deserialize;
 use super::PortalState;
 use super::arm::ArmFailure;
 use super::browse::{api_of, kind, parent_of, trail};
-use super::forms::Form;
+use super::forms::Posted;
 use super::html::{csrf_field, error_banner, link_to, name_of, page, urlencode};
 use super::session::Signed;
 
@@ -48,14 +47,9 @@ pub(super) async fn confirm(signed: Signed, Query(t): Query<Target>) -> Response
 
 pub(super) async fn submit(
     State(s): State<PortalState>,
-    signed: Signed,
     Query(t): Query<Target>,
-    body: Bytes,
+    Posted { signed, form }: Posted,
 ) -> Response {
-    let form = Form::parse(&body);
-    if let Err(refused) = signed.check_csrf(form.get("csrf")) {
-        return refused.into_response();
-    }
     if form.text("confirm") != name_of(&t.id) {
         let e = ArmFailure {
             status: axum::http::StatusCode::BAD_REQUEST,

@@ -44,6 +44,15 @@ impl<'a> FieldError<'a> {
         Self { failure, field }
     }
 
+    /// The banner above the form: ARM's error itself when no field holds it, else a pointer to
+    /// the marked fields.
+    pub(crate) fn banner(&self) -> Markup {
+        match self.field {
+            None => super::html::error_banner(self.failure),
+            Some(_) => html! { div.banner.error role="alert" { "Validation failed. Fix the fields marked below." } },
+        }
+    }
+
     /// The message for `field`, when the error is about it.
     pub(crate) fn on(&self, field: &str) -> Option<String> {
         (self.field == Some(field)).then(|| format!("{}: {}", self.failure.code, self.failure.message))
@@ -109,7 +118,48 @@ pub(crate) fn select(
     }
 }
 
+/// The end of a create form ("wizard"): the review panel the script fills, and the buttons of
+/// its steps (Review + create, Create, Previous, Cancel).
+pub(crate) fn wizard_end(cancel: &str) -> Markup {
+    html! {
+        section.tabpanel.review data-panel="review" hidden {
+            h2 { "Review" }
+            dl.essentials data-summary="" {}
+        }
+        div.actions {
+            button.primary type="submit" data-step="review" { "Review + create" }
+            button.primary type="submit" data-step="create" hidden { "Create" }
+            button type="button" data-step="back" hidden { "Previous" }
+            a.button href=(cancel) { "Cancel" }
+        }
+    }
+}
+
 /// (value, text) pairs where both are the same.
 pub(crate) fn same(values: &[&str]) -> Vec<(String, String)> {
     values.iter().map(|v| (v.to_string(), v.to_string())).collect()
+}
+
+/// A posted form from a signed-in browser whose CSRF token matched: the extractor every
+/// state-changing portal form goes through (403 and nothing done otherwise).
+pub(crate) struct Posted {
+    pub signed: super::session::Signed,
+    pub form: Form,
+}
+
+impl axum::extract::FromRequest<super::PortalState> for Posted {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(req: axum::extract::Request, state: &super::PortalState) -> Result<Self, Self::Rejection> {
+        use axum::extract::FromRequestParts;
+        use axum::response::IntoResponse;
+        let (mut parts, body) = req.into_parts();
+        let signed = super::session::Signed::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, crate::MAX_BODY_BYTES)
+            .await
+            .map_err(|_| (axum::http::StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response())?;
+        let form = Form::parse(&bytes);
+        signed.check_csrf(form.get("csrf")).map_err(IntoResponse::into_response)?;
+        Ok(Self { signed, form })
+    }
 }

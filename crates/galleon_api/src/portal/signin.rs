@@ -9,9 +9,9 @@ use maud::html;
 use serde::Deserialize;
 
 use super::PortalState;
-use super::forms::Form;
+use super::forms::{Form, Posted};
 use super::html::{error_banner, page};
-use super::session::{self, Signed};
+use super::session;
 use crate::PeerAddr;
 
 #[derive(Deserialize)]
@@ -104,11 +104,7 @@ pub(super) async fn submit(
     }
 }
 
-pub(super) async fn signout(State(s): State<PortalState>, signed: Signed, body: Bytes) -> Response {
-    let form = Form::parse(&body);
-    if let Err(refused) = signed.check_csrf(form.get("csrf")) {
-        return refused.into_response();
-    }
+pub(super) async fn signout(State(s): State<PortalState>, Posted { signed, .. }: Posted) -> Response {
     s.sessions.close(&signed.id);
     ([(header::SET_COOKIE, session::cookie("", 0))], Redirect::to("/portal/signin")).into_response()
 }

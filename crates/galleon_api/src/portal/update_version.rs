@@ -3,7 +3,6 @@
 //! latest, end of life).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,7 +13,7 @@ use serde_json::{Value, json};
 use super::PortalState;
 use super::arm::COMPUTE;
 use super::browse::{delete_button, trail};
-use super::forms::{FieldError, Form, Input};
+use super::forms::{FieldError, Form, Input, Posted};
 use super::html::{
     csrf_field, error_banner, essentials, link_to, name_of, notice, page, resource_link, state_badge, text, urlencode,
     value,
@@ -193,14 +192,9 @@ pub(super) async fn status(State(s): State<PortalState>, signed: Signed, Query(t
 /// `POST /portal/update/version?id=…`: a PATCH of the publishing profile.
 pub(super) async fn submit(
     State(s): State<PortalState>,
-    signed: Signed,
     Query(t): Query<Target>,
-    body: Bytes,
+    Posted { signed, form }: Posted,
 ) -> Response {
-    let form = Form::parse(&body);
-    if let Err(refused) = signed.check_csrf(form.get("csrf")) {
-        return refused.into_response();
-    }
     let eol = form.text("endOfLifeDate");
     let mut publishing = json!({
         "targetRegions": region_rows::to_wire(&region_rows::parse(&form)),
