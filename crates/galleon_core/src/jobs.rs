@@ -245,7 +245,28 @@ impl Core {
 
     async fn job_delete_group(&self, op: Operation) -> Result<(), JobError> {
         let prefix = format!("{}/", op.resource_key);
-        for kind in [Kind::Version, Kind::Image, Kind::Gallery, Kind::Deployment, Kind::Network] {
+        if let Some((disk, vm)) = self.disk_attached_elsewhere(&op.resource_key).await? {
+            return Err(JobError::Fail(
+                "ResourceGroupDeletionBlocked".into(),
+                format!(
+                    "Deletion of resource group is blocked: disk '{disk}' is attached to virtual machine '{vm}' in another resource group. Detach it or delete that VM first."
+                ),
+            ));
+        }
+        self.release_disks_elsewhere(&prefix).await?;
+        // Everything in the group, children before parents.
+        let kinds = [
+            Kind::Vm,
+            Kind::Version,
+            Kind::Image,
+            Kind::Gallery,
+            Kind::ManagedImage,
+            Kind::Snapshot,
+            Kind::Disk,
+            Kind::Network,
+            Kind::Deployment,
+        ];
+        for kind in kinds {
             loop {
                 let docs = self.store().list(kind, &prefix, None, 500).await?;
                 if docs.is_empty() {
@@ -258,6 +279,67 @@ impl Core {
         let batch =
             Batch::new().delete(Kind::Group, op.resource_key.clone(), Expect::Any).operation(finished(op, None));
         self.store().apply(batch).await?;
+        Ok(())
+    }
+
+    /// The disks of VMs in `group` (lowercase id) and those VMs themselves: (disk id, VM id).
+    async fn vm_disks(&self, prefix: &str) -> Result<Vec<(String, String)>, JobError> {
+        let mut out = vec![];
+        let mut after: Option<String> = None;
+        loop {
+            let rows =
+                galleon_store::typed::list::<galleon_model::resource::Tracked<galleon_model::vm::VirtualMachine>>(
+                    self.store(),
+                    Kind::Vm,
+                    prefix,
+                    after.as_deref(),
+                    500,
+                )
+                .await?;
+            let full = rows.len() == 500;
+            after = rows.last().map(|(k, _)| k.clone());
+            for (_, r) in rows {
+                let vm = &r.value.properties;
+                for disk in vm.os_disk_id.iter().chain(vm.data_disks.iter().filter_map(|(_, _, id)| id.as_ref())) {
+                    out.push((disk.to_ascii_lowercase(), r.value.id.clone()));
+                }
+            }
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// A disk of this group attached to a VM of another group of the subscription.
+    async fn disk_attached_elsewhere(&self, group_key: &str) -> Result<Option<(String, String)>, JobError> {
+        let sub = group_key.split("/resourcegroups/").next().unwrap_or_default();
+        let inside = format!("{group_key}/");
+        Ok(self
+            .vm_disks(&format!("{sub}/"))
+            .await?
+            .into_iter()
+            .find(|(disk, vm)| disk.starts_with(&inside) && !vm.to_ascii_lowercase().starts_with(&inside)))
+    }
+
+    /// Disks in other groups attached to this group's VMs become Unattached (as a VM delete does).
+    async fn release_disks_elsewhere(&self, prefix: &str) -> Result<(), JobError> {
+        for (disk, _) in self.vm_disks(prefix).await? {
+            if disk.starts_with(prefix) {
+                continue;
+            }
+            if let Some(mut d) =
+                galleon_store::typed::get::<galleon_model::resource::Tracked<galleon_model::disk::Disk>>(
+                    self.store(),
+                    Kind::Disk,
+                    &disk,
+                )
+                .await?
+            {
+                d.value.properties.state = galleon_model::disk::DiskState::Unattached;
+                let doc = galleon_store::typed::doc(Kind::Disk, &disk, None, &d.value);
+                self.store().apply(Batch::new().put(doc, Expect::Rev(d.rev))).await?;
+            }
+        }
         Ok(())
     }
 }

@@ -277,6 +277,8 @@ mod tests {
             "managed_image",
             "vm",
             "role_assignment",
+            "network",
+            "deployment",
         ];
         assert_eq!(names.len(), Kind::ALL.len());
         for name in names {
