@@ -2,12 +2,13 @@
 // disk, add an image definition (with an inline validation error first), create a version
 // from the disk with a Replication tab, watch its regions reach Completed, update it, be
 // refused deleting a definition that has versions, and use the pages at phone width.
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startGalleon, launchBrowser, makeVhd, shotsDir, pageErrors } from "./support.mjs";
 
 let galleon, browser, page;
+const scriptErrors = [];
 const shots = shotsDir();
 const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 
@@ -25,7 +26,13 @@ before(async () => {
     }).observe(document, { subtree: true, childList: true, attributes: true });
   });
   page = await context.newPage();
+  // A script error fails the test that caused it, with its message.
+  page.on("pageerror", (e) => { scriptErrors.push(e.message); });
   page.setDefaultTimeout(20000);
+});
+
+afterEach(() => {
+  assert.deepEqual(scriptErrors.splice(0), [], "the page's script threw");
 });
 
 after(async () => {

@@ -30,7 +30,12 @@
     el.setAttribute("aria-invalid", "true");
     return false;
   }
-  $$("input, select").forEach((el) => el.addEventListener("blur", () => { if (el.value !== "") showValidity(el); }));
+  // Errors show when a field is left, and clear while it is corrected (clearing on blur would
+  // move the page under the pointer of a click that is on its way to a button).
+  $$("input, select").forEach((el) => {
+    el.addEventListener("blur", () => { if (el.value !== "" && !el.checkValidity()) showValidity(el); });
+    el.addEventListener("input", () => { if (el.checkValidity()) showValidity(el); });
+  });
   $$("input[data-must-equal]").forEach((el) => el.addEventListener("input", () => {
     el.setCustomValidity(el.value === el.dataset.mustEqual ? "" : "Type the name exactly.");
   }));
