@@ -30,16 +30,16 @@ class Arm:
         with urllib.request.urlopen(req, context=self.ctx) as r:
             return r.status, {k.lower(): v for k, v in r.headers.items()}, json.loads(r.read() or b"null")
 
-    def wait(self, headers):
-        """Polls an operation until it ends; fails unless it succeeded."""
+    def wait(self, headers, interval=0.02):
+        """Polls an operation every `interval` seconds until it ends; fails unless it succeeded."""
         op = headers["azure-asyncoperation"]
         while True:
             s = self.call("GET", op)[2]
             if s["status"] != "InProgress":
                 assert s["status"] == "Succeeded", s
                 return
-            time.sleep(0.02)
+            time.sleep(interval)
 
-    def put(self, path, body):
+    def put(self, path, body, interval=0.02):
         """PUT and wait for its operation."""
-        self.wait(self.call("PUT", path, body)[1])
+        self.wait(self.call("PUT", path, body)[1], interval)
