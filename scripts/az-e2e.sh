@@ -72,6 +72,32 @@ step vm create -g myResourceGroup -n myVM2 --image "${version_id%/versions/*}" -
 step vm show -g myResourceGroup -n myVM --query "storageProfile.imageReference.id" -o tsv
 step vm list -g myResourceGroup --query "[].name" -o tsv
 step network nic show -g myResourceGroup -n myVMVMNic --query "ipConfigurations[0].privateIPAddress" -o tsv
+# A template file, as `az deployment group create` sends it (validate, then deploy).
+cat > "$work/net.json" <<'JSON'
+{
+  // a network and an interface in it
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": { "prefix": { "type": "string" } },
+  "variables": { "vnet": "[concat(parameters('prefix'), '-vnet')]" },
+  "resources": [
+    { "type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-04-01", "name": "[variables('vnet')]",
+      "location": "[resourceGroup().location]",
+      "properties": { "addressSpace": { "addressPrefixes": ["10.9.0.0/16"] },
+        "subnets": [ { "name": "default", "properties": { "addressPrefix": "10.9.0.0/24" } } ] } },
+    { "type": "Microsoft.Network/networkInterfaces", "apiVersion": "2023-04-01", "name": "[concat(parameters('prefix'), '-nic')]",
+      "location": "[resourceGroup().location]",
+      "dependsOn": [ "[resourceId('Microsoft.Network/virtualNetworks', variables('vnet'))]" ],
+      "properties": { "ipConfigurations": [ { "name": "ip1", "properties": { "subnet": {
+          "id": "[resourceId('Microsoft.Network/virtualNetworks/subnets', variables('vnet'), 'default')]" } } } ] } }
+  ]
+}
+JSON
+state=$(step deployment group create -g myResourceGroup -n net1 --template-file "$work/net.json" --parameters prefix=tpl --query properties.provisioningState -o tsv)
+[ "$state" = Succeeded ] || { echo "deployment: $state" >&2; exit 1; }
+step network nic show -g myResourceGroup -n tpl-nic --query "ipConfigurations[0].privateIPAddress" -o tsv
+step deployment group list -g myResourceGroup --query "[].name" -o tsv
+step deployment group delete -g myResourceGroup -n net1
 step vm delete -g myResourceGroup -n myVM2 --yes
 step vm delete -g myResourceGroup -n myVM --yes
 

@@ -7,12 +7,14 @@
 //! leaves what it made, and running it again converges. A run lives in this process; one cut
 //! short by a restart reports `Failed` and is deployed again by the client.
 
+mod jsonc;
 pub(crate) mod template;
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +26,7 @@ use time::OffsetDateTime;
 use crate::AppState;
 use crate::api_version::{ApiVersion, RESOURCES};
 use crate::error::ApiError;
-use crate::extract::{ArmJson, ArmPath, BaseUrl};
+use crate::extract::{ArmPath, BaseUrl};
 use crate::inproc::Arm;
 use template::{Planned, Scope};
 
@@ -107,18 +109,26 @@ fn to_wire(d: &Deployment) -> Value {
 
 type DeploymentPath = ArmPath<(String, String, String)>;
 
-/// `PUT …/deployments/{name}`: evaluate, record, start the run; 201 with the operation URL.
-pub(crate) async fn put(
-    State(s): State<AppState>,
-    api: ApiVersion,
-    ArmPath((sub, rg, name)): DeploymentPath,
-    BaseUrl(base): BaseUrl,
-    headers: HeaderMap,
-    ArmJson(body): ArmJson<Value>,
-) -> Result<Response, ApiError> {
-    let api = api.require(RESOURCES, TYPE)?.to_string();
-    let group = GroupRef::new(&sub, &rg);
-    let location = s.core.get_group(&group).await?.location;
+/// A deployment body: JSON, or the JSONC `az deployment group create` sends.
+fn parse_body(bytes: &[u8]) -> Result<Value, ApiError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid_content("the body is not UTF-8".into()))?;
+    serde_json::from_str(text)
+        .or_else(|_| serde_json::from_str(&jsonc::to_json(text)))
+        .map_err(|e| invalid_content(e.to_string()))
+}
+
+fn invalid_content(reason: String) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "InvalidRequestContent",
+        format!("The request content was invalid and could not be deserialized: '{reason}'."),
+    )
+}
+
+/// Checks a deployment request and evaluates its template: what `PUT` and `validate` share.
+/// Nothing is written.
+async fn prepare(s: &AppState, group: &GroupRef, body: &Value) -> Result<Vec<Planned>, ApiError> {
+    let location = s.core.get_group(group).await?.location;
     let props = &body["properties"];
     if props.get("templateLink").is_some_and(|v| !v.is_null())
         || props.get("parametersLink").is_some_and(|v| !v.is_null())
@@ -138,7 +148,7 @@ pub(crate) async fn put(
     if !props["template"].is_object() {
         return Err(invalid_template("The request has no template".into()));
     }
-    let scope = Scope { subscription: &sub, resource_group: &rg, location: &location };
+    let scope = Scope { subscription: &group.subscription, resource_group: &group.resource_group, location: &location };
     let plan = template::plan(&props["template"], &props["parameters"], &scope).map_err(|e| invalid_template(e.0))?;
     if let Some(p) = plan.iter().find(|p| !DEPLOYABLE.iter().any(|t| t.eq_ignore_ascii_case(&p.resource_type))) {
         return Err(invalid_template(format!(
@@ -146,6 +156,48 @@ pub(crate) async fn put(
             p.resource_type, p.name
         )));
     }
+    Ok(plan)
+}
+
+/// `POST …/deployments/{name}/validate`: the checks a deployment starts with, nothing written
+/// (`az deployment group create` asks this first).
+pub(crate) async fn validate(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((sub, rg, name)): DeploymentPath,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    api.require(RESOURCES, TYPE)?;
+    let group = GroupRef::new(&sub, &rg);
+    let body = parse_body(&body)?;
+    let plan = prepare(&s, &group, &body).await?;
+    Ok(Json(json!({
+        "id": deployment_id(&group, &name),
+        "name": name,
+        "type": TYPE,
+        "properties": {
+            "provisioningState": "Succeeded",
+            "mode": "Incremental",
+            "timestamp": rfc3339(OffsetDateTime::now_utc()),
+            "validatedResources": plan.iter().map(|p| json!({ "id": p.id })).collect::<Vec<_>>(),
+        },
+    }))
+    .into_response())
+}
+
+/// `PUT …/deployments/{name}`: evaluate, record, start the run; 201 with the operation URL.
+pub(crate) async fn put(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((sub, rg, name)): DeploymentPath,
+    BaseUrl(base): BaseUrl,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let api = api.require(RESOURCES, TYPE)?.to_string();
+    let group = GroupRef::new(&sub, &rg);
+    let body = parse_body(&body)?;
+    let plan = prepare(&s, &group, &body).await?;
     if let Ok(existing) = s.core.get_deployment(&group, &name).await
         && effective(&existing).0 == "Running"
     {
@@ -258,8 +310,9 @@ pub(crate) async fn delete(
             format!("The deployment '{name}' is still running."),
         ));
     }
-    let deleted = s.core.delete_deployment(&group, &name).await?;
-    Ok(if deleted { StatusCode::OK } else { StatusCode::NO_CONTENT }.into_response())
+    // ARM answers 202 then 204; the record goes at once, so 204 (as for one that is absent).
+    s.core.delete_deployment(&group, &name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET …/deployments/{name}/operationStatuses/{run}`.

@@ -133,9 +133,14 @@ pub(crate) fn arm_routes() -> Router<AppState> {
             get(network::get).put(network::put).delete(network::delete),
         )
         .route(&format!("{RG}/providers/microsoft.resources/deployments"), get(crate::deployments::list))
+        .route(&format!("{RG}/providers/microsoft.resources/deployments/"), get(crate::deployments::list))
         .route(
             &format!("{RG}/providers/microsoft.resources/deployments/{{name}}"),
             get(crate::deployments::get).put(crate::deployments::put).delete(crate::deployments::delete),
+        )
+        .route(
+            &format!("{RG}/providers/microsoft.resources/deployments/{{name}}/validate"),
+            post(crate::deployments::validate),
         )
         .route(
             &format!("{RG}/providers/microsoft.resources/deployments/{{name}}/operationstatuses/{{run}}"),

@@ -243,3 +243,79 @@ async fn network_records_keep_azure_rules() {
     let r = app.get(&format!("{}/providers/Microsoft.Network/loadBalancers/x?{NET}", rg())).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_file_as_az_deployment_group_create_sends_it_validates_then_deploys() {
+    let app = TestApp::new().await;
+    app.seed_definition("myResourceGroup", "g1", "def1").await;
+    // The JSONC az splices in: the template file's text under an unquoted key, with a comment.
+    let template = r#"{
+  // a network and an interface in it
+  "parameters": { "prefix": { "type": "string" }, "space": { "type": "string", "defaultValue": "10.1.0.0/16" } },
+  "variables": { "vnetName": "[concat(parameters('prefix'), '-vnet')]" },
+  "resources": [
+    { "type": "Microsoft.Network/networkInterfaces", "apiVersion": "2023-04-01", "name": "[concat(parameters('prefix'), '-nic')]",
+      "location": "[resourceGroup().location]",
+      "dependsOn": [ "[resourceId('Microsoft.Network/virtualNetworks', variables('vnetName'))]" ],
+      "properties": { "ipConfigurations": [ { "name": "ip1", "properties": { "subnet": {
+          "id": "[resourceId('Microsoft.Network/virtualNetworks/subnets', variables('vnetName'), 'default')]" } } } ] } },
+    { "type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-04-01", "name": "[variables('vnetName')]",
+      "location": "[resourceGroup().location]",
+      "properties": { "addressSpace": { "addressPrefixes": [ "[parameters('space')]" ] },
+        "subnets": [ { "name": "default", "properties": { "addressPrefix": "10.1.0.0/24" } } ] } },
+  ],
+}"#;
+    let body = format!(
+        r#"{{"properties": {{"parameters": {{"prefix": {{"value": "tpl"}}}}, "mode": "Incremental", template:{template}}}}}"#
+    );
+    let base = format!("{}/providers/Microsoft.Resources/deployments/tpl1", rg());
+    let post = |path: String, body: String| {
+        let app = &app;
+        async move {
+            let req = axum::http::Request::post(path)
+                .header("authorization", format!("Bearer {}", app.token))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            app.send(req).await
+        }
+    };
+    let r = post(format!("{base}/validate?{DEPLOY}"), body.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let validated: Vec<&str> = r.body["properties"]["validatedResources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        validated[0].ends_with("/virtualNetworks/tpl-vnet") && validated[1].ends_with("/networkInterfaces/tpl-nic")
+    );
+    assert_eq!(
+        app.get(&format!("{}?{NET}", network("virtualNetworks", "tpl-vnet"))).await.status,
+        StatusCode::NOT_FOUND,
+        "validate writes nothing"
+    );
+
+    let req = axum::http::Request::put(format!("{base}?{DEPLOY}"))
+        .header("authorization", format!("Bearer {}", app.token))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    assert_eq!(app.send(req).await.status, StatusCode::CREATED);
+    assert_eq!(finish(&app, "tpl1").await.state(), "Succeeded");
+    let nic = app.get(&format!("{}?{NET}", network("networkInterfaces", "tpl-nic"))).await;
+    assert_eq!(
+        nic.body["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"], "10.1.0.4",
+        "{}",
+        nic.body
+    );
+
+    let list = app.get(&format!("{}/providers/Microsoft.Resources/deployments/?{DEPLOY}", rg())).await;
+    assert_eq!(list.body["value"][0]["name"], "tpl1", "{}", list.body);
+    assert_eq!(app.delete(&format!("{base}?{DEPLOY}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&format!("{base}?{DEPLOY}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(nic.status, StatusCode::OK, "deleting a deployment keeps what it made");
+    let r = post(format!("{base}/validate?{DEPLOY}"), "{not json".into()).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidRequestContent"), "{}", r.body);
+}
