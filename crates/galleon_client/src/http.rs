@@ -108,6 +108,9 @@ impl Client {
     /// status while it runs.
     pub async fn wait(&self, reply: &Reply, mut on_poll: impl FnMut(&Value)) -> Result<Value, ClientError> {
         let Some(url) = reply.async_operation.clone() else { return Ok(reply.body.clone()) };
+        // Short operations end within a few hundred milliseconds: poll at 100 ms, doubling up
+        // to what `Retry-After` asks (at most 5 s).
+        let mut delay = Duration::from_millis(100);
         loop {
             let status = self.call(Method::GET, &url, None).await?;
             on_poll(&status.body);
@@ -121,7 +124,11 @@ impl Client {
                         message: error["message"].as_str().unwrap_or("The operation failed.").to_string(),
                     });
                 }
-                _ => tokio::time::sleep(Duration::from_millis(status.retry_after.unwrap_or(1).min(5) * 500)).await,
+                _ => {
+                    tokio::time::sleep(delay).await;
+                    let ceiling = Duration::from_secs(status.retry_after.unwrap_or(1).clamp(1, 5));
+                    delay = (delay * 2).min(ceiling);
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use bytes::Bytes;
+use futures_util::StreamExt;
 use galleon_blob::vhd::{self, FOOTER_LEN};
 use galleon_blob::{CHUNK_SIZE, ChunkId, Manifest};
 use hyper::Method;
@@ -17,6 +18,36 @@ use super::progress::Progress;
 use super::{DISKS, Session};
 
 const PAGE: u64 = 4 << 20;
+
+/// Page writes an upload keeps in flight.
+const IN_FLIGHT: usize = 4;
+
+/// The page of an upload at `offset` — file bytes, or the footer's last bytes past the data —
+/// with the ids of the 1 MiB chunks it holds (`None` for zeros), so the digest needs no second
+/// pass over the file.
+async fn read_page(
+    file: std::sync::Arc<std::fs::File>,
+    offset: u64,
+    virtual_size: u64,
+    upload_size: u64,
+    footer: &[u8],
+) -> anyhow::Result<(Vec<u8>, Vec<Option<ChunkId>>)> {
+    if offset >= virtual_size {
+        let len = upload_size - offset;
+        return Ok((footer[(FOOTER_LEN as u64 - len) as usize..].to_vec(), vec![]));
+    }
+    let len = PAGE.min(virtual_size - offset);
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; len as usize];
+        file.read_exact_at(&mut buf, offset)?;
+        let chunks = buf
+            .chunks(CHUNK_SIZE as usize)
+            .map(|c| if c.iter().all(|b| *b == 0) { None } else { Some(ChunkId::of(c)) })
+            .collect();
+        Ok((buf, chunks))
+    })
+    .await?
+}
 
 /// What is left behind to resume a transfer: the access URL and how far it got.
 #[derive(Serialize, Deserialize)]
@@ -131,40 +162,50 @@ pub(super) async fn upload(s: &Session, u: Upload) -> anyhow::Result<Value> {
     let mut journal = Journal { disk: disk.clone(), file: file_name, file_len, url: url.clone(), done: start };
     save_journal(&journal_at, &journal)?;
     let mut progress = Progress::new(format!("Uploading {}", u.name), upload_size, start);
-    let mut offset = start;
-    while offset < upload_size {
-        let len = PAGE.min(virtual_size.saturating_sub(offset));
-        let page = if offset >= virtual_size {
-            // The footer, last.
-            let len = upload_size - offset;
-            footer[(FOOTER_LEN as u64 - len) as usize..].to_vec()
-        } else {
-            let mut buf = vec![0u8; len as usize];
-            file.read_exact_at(&mut buf, offset)?;
-            buf
-        };
-        let len = page.len() as u64;
-        if page.iter().any(|b| *b != 0) {
-            let headers = [
-                ("x-ms-page-write", "update".to_string()),
-                ("x-ms-range", format!("bytes={offset}-{}", offset + len - 1)),
-                ("x-ms-version", "2021-08-06".to_string()),
-                ("x-ms-blob-type", "PageBlob".to_string()),
-            ];
-            s.client.blob(Method::PUT, &format!("{url}&comp=page"), &headers, Bytes::from(page)).await?;
-        }
-        offset += len;
+    // Pages go out IN_FLIGHT at a time (reading, encrypting, sending and the server's writes
+    // overlap), and complete in order, so the journal's offset only covers pages that landed.
+    let file = std::sync::Arc::new(file);
+    let offsets: Vec<u64> = (start..upload_size).step_by(PAGE as usize).collect();
+    let mut pages = futures_util::stream::iter(offsets)
+        .map(|offset| {
+            let (file, url, footer) = (file.clone(), url.clone(), &footer);
+            async move {
+                let (page, chunks) = read_page(file, offset, virtual_size, upload_size, footer).await?;
+                let len = page.len() as u64;
+                if page.iter().any(|b| *b != 0) {
+                    let headers = [
+                        ("x-ms-page-write", "update".to_string()),
+                        ("x-ms-range", format!("bytes={offset}-{}", offset + len - 1)),
+                        ("x-ms-version", "2021-08-06".to_string()),
+                        ("x-ms-blob-type", "PageBlob".to_string()),
+                    ];
+                    s.client.blob(Method::PUT, &format!("{url}&comp=page"), &headers, Bytes::from(page)).await?;
+                }
+                anyhow::Ok((offset + len, chunks))
+            }
+        })
+        .buffered(IN_FLIGHT);
+    let mut chunks = vec![];
+    while let Some(done) = pages.next().await {
+        let (offset, page_chunks) = done?;
+        chunks.extend(page_chunks);
         progress.set(offset);
         if offset.is_multiple_of(64 << 20) {
             journal.done = offset;
             save_journal(&journal_at, &journal)?;
         }
     }
+    drop(pages);
     progress.finish();
     revoke(s, &disk).await?;
     let _ = std::fs::remove_file(&journal_at);
     let uploaded = s.get(&disk, DISKS).await?;
-    let expected = digest_of(&file, virtual_size, footer)?;
+    // A resumed upload did not read the pages sent before; hash the file then.
+    let expected = if start == 0 {
+        Manifest { virtual_size, footer, chunks }.digest()
+    } else {
+        digest_of(&file, virtual_size, footer)?
+    };
     check_digest(&uploaded, &expected)?;
     Ok(uploaded)
 }
@@ -214,32 +255,61 @@ pub(super) async fn download(s: &Session, group: &str, name: &str, path: &Path) 
         Journal { disk: resource.clone(), file: part_name, file_len: total, url: url.clone(), done: start };
     save_journal(&journal_at, &journal)?;
     let mut progress = Progress::new(format!("Downloading {name}"), total, start);
-    let mut offset = start;
-    while offset < total {
-        let end = (offset + PAGE).min(total) - 1;
-        let headers = [("x-ms-range", format!("bytes={offset}-{end}")), ("x-ms-version", "2021-08-06".to_string())];
-        let (_, page) = s.client.blob(Method::GET, &url, &headers, Bytes::new()).await?;
-        if page.len() as u64 != end - offset + 1 {
-            anyhow::bail!("the server sent {} bytes for the range {offset}-{end}", page.len());
-        }
-        // Zero pages stay holes in the file.
-        if page.iter().any(|b| *b != 0) {
-            file.write_all_at(&page, offset)?;
-        }
-        offset = end + 1;
+    let virtual_size = total - FOOTER_LEN as u64;
+    // Ranges are fetched IN_FLIGHT at a time and complete in order (the journal's offset only
+    // covers bytes written); each page is written and its chunks hashed where it arrives.
+    let file = std::sync::Arc::new(file);
+    let offsets: Vec<u64> = (start..total).step_by(PAGE as usize).collect();
+    let mut pages = futures_util::stream::iter(offsets)
+        .map(|offset| {
+            let (file, url) = (file.clone(), url.clone());
+            async move {
+                let end = (offset + PAGE).min(total) - 1;
+                let headers =
+                    [("x-ms-range", format!("bytes={offset}-{end}")), ("x-ms-version", "2021-08-06".to_string())];
+                let (_, page) = s.client.blob(Method::GET, &url, &headers, Bytes::new()).await?;
+                if page.len() as u64 != end - offset + 1 {
+                    anyhow::bail!("the server sent {} bytes for the range {offset}-{end}", page.len());
+                }
+                let chunks = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<Option<ChunkId>>> {
+                    // Zero pages stay holes in the file.
+                    if page.iter().any(|b| *b != 0) {
+                        file.write_all_at(&page, offset)?;
+                    }
+                    let data = &page[..(virtual_size.saturating_sub(offset).min(page.len() as u64)) as usize];
+                    Ok(data
+                        .chunks(CHUNK_SIZE as usize)
+                        .map(|c| if c.iter().all(|b| *b == 0) { None } else { Some(ChunkId::of(c)) })
+                        .collect())
+                })
+                .await??;
+                anyhow::Ok((end + 1, chunks))
+            }
+        })
+        .buffered(IN_FLIGHT);
+    let mut chunks = vec![];
+    while let Some(done) = pages.next().await {
+        let (offset, page_chunks) = done?;
+        chunks.extend(page_chunks);
         progress.set(offset);
         if offset.is_multiple_of(64 << 20) {
             journal.done = offset;
             save_journal(&journal_at, &journal)?;
         }
     }
+    drop(pages);
     progress.finish();
     file.sync_all()?;
     revoke(s, &resource).await?;
     let mut footer = vec![0u8; FOOTER_LEN];
-    file.read_exact_at(&mut footer, total - FOOTER_LEN as u64)?;
-    let file = std::fs::File::open(&part)?;
-    check_digest(&shown, &digest_of(&file, total - FOOTER_LEN as u64, footer)?)?;
+    file.read_exact_at(&mut footer, virtual_size)?;
+    // A resumed download did not see the bytes fetched before; hash the file then.
+    let digest = if start == 0 {
+        Manifest { virtual_size, footer, chunks }.digest()
+    } else {
+        digest_of(&std::fs::File::open(&part)?, virtual_size, footer)?
+    };
+    check_digest(&shown, &digest)?;
     std::fs::rename(&part, path)?;
     let _ = std::fs::remove_file(&journal_at);
     Ok(Value::Null)
