@@ -13,13 +13,8 @@ conns=64
 threads=${WRK_THREADS:-1}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --quiet -p galleon
-dir=$(mktemp -d)
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-target/release/galleon serve --data-dir "$dir/data" --listen "127.0.0.1:$port" >"$dir/serve.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do [ -f "$dir/data/credentials.json" ] && curl -sf --cacert "$dir/data/tls/ca.crt" "https://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+. bench/common.sh
+start_galleon
 
 c() { python3 -c "import json;print(json.load(open('$dir/data/credentials.json'))['$1'])"; }
 base="https://127.0.0.1:$port"

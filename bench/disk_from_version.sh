@@ -11,10 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-7}
 command -v qemu-img >/dev/null || { apt-get update -qq && apt-get install -y -qq qemu-utils; }
-cargo build --release --quiet -p galleon
-dir=$(mktemp -d /var/tmp/galleon-bench.XXXXXX)
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+. bench/common.sh
 mkdir -p "$dir/data/imports"
 for gib in 1 100; do
     python3 - "$dir/disk.raw" "$gib" <<'PY'
@@ -30,9 +27,7 @@ PY
     qemu-img convert -f raw -O vpc -o subformat=fixed,force_size=on "$dir/disk.raw" "$dir/data/imports/g$gib.vhd"
     rm "$dir/disk.raw"
 done
-target/release/galleon serve --data-dir "$dir/data" --listen "127.0.0.1:$port" >"$dir/serve.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -f "$dir/data/credentials.json" ] && curl -sf --cacert "$dir/data/tls/ca.crt" "https://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+start_galleon
 
 python3 - "$dir" "$port" "$runs" <<'PY'
 import statistics, sys, time

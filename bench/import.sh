@@ -11,11 +11,7 @@ cd "$(dirname "$0")/.."
 size_gib=${1:-10}
 data_gib=${2:-1}
 command -v qemu-img >/dev/null || { apt-get update -qq && apt-get install -y -qq qemu-utils; }
-cargo build --release --quiet -p galleon
-
-dir=$(mktemp -d /var/tmp/galleon-bench.XXXXXX)
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+. bench/common.sh
 
 echo "making a ${size_gib} GiB image with ${data_gib} GiB of random data in 4 MiB blocks at 4 KiB-aligned offsets..."
 python3 - "$dir/disk.raw" "$size_gib" "$data_gib" <<'PY'
@@ -34,9 +30,7 @@ rm "$dir/disk.raw"
 vhd="$dir/data/imports/disk.vhd"
 echo "image: $(du -h --apparent-size "$vhd" | cut -f1) apparent, $(du -h "$vhd" | cut -f1) allocated"
 
-target/release/galleon serve --data-dir "$dir/data" --listen "127.0.0.1:$port" >"$dir/serve.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -f "$dir/data/credentials.json" ] && curl -sf --cacert "$dir/data/tls/ca.crt" "https://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+start_galleon
 
 secs() { python3 -c 'import time; print(time.monotonic())'; }
 # Every measured step starts from the same state: dirty data written back, clean page cache

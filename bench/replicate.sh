@@ -11,10 +11,7 @@ cd "$(dirname "$0")/.."
 size_gib=${1:-10}
 data_gib=${2:-1}
 command -v qemu-img >/dev/null || { apt-get update -qq && apt-get install -y -qq qemu-utils; }
-cargo build --release --quiet -p galleon
-dir=$(mktemp -d /var/tmp/galleon-bench.XXXXXX)
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+. bench/common.sh
 mkdir -p "$dir/data/imports"
 python3 - "$dir/disk.raw" "$size_gib" "$data_gib" <<'PY'
 import os, random, sys
@@ -50,9 +47,7 @@ for c in rnd.sample(sorted(chunks), max(1, len(chunks) // 100)):
 os.close(fd)
 print(f"v2: {max(1, len(chunks) // 100)} of {len(chunks)} data chunks changed")
 PY
-target/release/galleon serve --data-dir "$dir/data" --listen "127.0.0.1:$port" --replication-copy copy >"$dir/serve.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -f "$dir/data/credentials.json" ] && curl -sf --cacert "$dir/data/tls/ca.crt" "https://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+start_galleon --replication-copy copy
 
 settle() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; sleep 1; }
 settle

@@ -9,15 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mib=${1:-1024}
 runs=${2:-3}
-cargo build --release --quiet -p galleon
-dir=$(mktemp -d /var/tmp/galleon-bench.XXXXXX)
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+. bench/common.sh
 head -c $((mib << 20)) /dev/urandom > "$dir/img.raw"
 G=$PWD/target/release/galleon
-$G serve --data-dir "$dir/data" --listen "127.0.0.1:$port" >"$dir/serve.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -f "$dir/data/credentials.json" ] && curl -sf --cacert "$dir/data/tls/ca.crt" "https://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+start_galleon
 export GALLEON_CONFIG_DIR="$dir/cfg"
 $G login --data-dir "$dir/data" -o none >/dev/null
 $G group create -n bench -l westcentralus -o none
