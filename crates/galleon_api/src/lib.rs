@@ -52,6 +52,11 @@ impl AppState {
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub std::net::SocketAddr);
 
+/// The path as the client sent it, when normalisation rewrote it (ids a request creates keep the
+/// client's casing, as ARM's do).
+#[derive(Debug, Clone)]
+pub struct SentPath(pub String);
+
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
@@ -86,6 +91,8 @@ pub fn app(
 + 'static {
     router(state).map_request(|mut req: Request| {
         if let Some(uri) = normalize::normalize_uri(req.uri()) {
+            let sent = SentPath(req.uri().path().to_string());
+            req.extensions_mut().insert(sent);
             *req.uri_mut() = uri;
         }
         req

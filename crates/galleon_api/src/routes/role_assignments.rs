@@ -33,8 +33,13 @@ fn to_wire(a: &RoleAssignment) -> Value {
 
 /// `(scope, name)` of an assignment path.
 fn split(uri: &Uri) -> Result<(String, Option<String>), ApiError> {
-    let path = uri.path();
+    split_path(uri.path())
+}
+
+/// `(scope, name)` of an assignment path, in any casing.
+fn split_path(path: &str) -> Result<(String, Option<String>), ApiError> {
     let at = path
+        .to_ascii_lowercase()
         .find(SEGMENT)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "NotFound", "Not a role assignment path."))?;
     let rest = path[at + SEGMENT.len()..].trim_start_matches('/');
@@ -57,9 +62,12 @@ struct Props {
 pub(super) async fn put(
     State(s): State<AppState>,
     uri: Uri,
+    sent: Option<axum::Extension<crate::SentPath>>,
     crate::extract::ArmJson(body): crate::extract::ArmJson<Body>,
 ) -> Result<Response, ApiError> {
-    let (scope, name) = split(&uri)?;
+    // The scope keeps the casing the client sent (`resourceGroups`, `Microsoft.Compute`).
+    let path = sent.map_or_else(|| uri.path().to_string(), |s| s.0.0.clone());
+    let (scope, name) = split_path(&path)?;
     let name = name
         .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "InvalidParameter", "A role assignment needs a name."))?;
     let p = body.properties;

@@ -38,11 +38,16 @@ async fn every_request_is_decided_by_role_assignments() {
     let (nobody, _) = principal(&app, "nobody").await;
     let rg = format!("/subscriptions/{SUB}/resourceGroups/rg");
     let team = format!("/subscriptions/{SUB}/resourceGroups/team");
-    assert_eq!(
+    let r =
         assign(&app, &g, "11111111-0000-0000-0000-000000000001", &reader_oid, "acdd72a7-3385-48ef-bd42-f606fba81ae7")
-            .await
-            .status,
-        StatusCode::CREATED
+            .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    // The scope and id keep the casing the client sent.
+    assert_eq!(r.body["properties"]["scope"], g.as_str(), "{}", r.body);
+    assert!(
+        r.body["id"].as_str().unwrap().starts_with(&format!("{g}/providers/Microsoft.Authorization/roleAssignments/")),
+        "{}",
+        r.body
     );
     assert_eq!(
         assign(
