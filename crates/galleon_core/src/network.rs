@@ -105,7 +105,7 @@ impl Core {
         }
         match ty {
             NetworkType::VirtualNetwork => {
-                self.complete_vnet(&id, &mut properties, existing.as_ref().map(|e| &e.value))?
+                self.complete_vnet(&id, &mut properties, existing.as_ref().map(|e| &e.value)).await?
             }
             NetworkType::NetworkSecurityGroup => complete_nsg(&id, &mut properties)?,
             NetworkType::PublicIpAddress => complete_public_ip(&mut properties)?,
@@ -127,8 +127,9 @@ impl Core {
         Ok((value, existing.is_none()))
     }
 
-    /// Subnets: checked, given ids, and the ones an update leaves out must not be in use.
-    fn complete_vnet(&self, id: &str, p: &mut Value, _old: Option<&Tracked<NetworkResource>>) -> CoreResult<()> {
+    /// Subnets: checked, given ids; a subnet an interface uses cannot be left out or given
+    /// another prefix by an update.
+    async fn complete_vnet(&self, id: &str, p: &mut Value, old: Option<&Tracked<NetworkResource>>) -> CoreResult<()> {
         let prefixes: Vec<String> = p
             .pointer("/addressSpace/addressPrefixes")
             .and_then(Value::as_array)
@@ -142,6 +143,28 @@ impl Core {
         let prefix_refs: Vec<&str> = prefixes.iter().map(String::as_str).collect();
         let shape_refs: Vec<(&str, &str)> = shapes.iter().map(|(n, p)| (n.as_str(), p.as_str())).collect();
         check_virtual_network(&prefix_refs, &shape_refs)?;
+        if let Some(old) = old {
+            // Every interface of the subscription (none has the network's id).
+            let used: Vec<String> = self
+                .interfaces_except(id)
+                .await?
+                .iter()
+                .flat_map(|n| n.properties.properties["ipConfigurations"].as_array().cloned().unwrap_or_default())
+                .map(|c| str_at(&c, "/properties/subnet/id").to_ascii_lowercase())
+                .collect();
+            for s in old.properties.properties["subnets"].as_array().into_iter().flatten() {
+                let (name, prefix) = (str_at(s, "/name"), str_at(s, "/properties/addressPrefix"));
+                let kept = shapes.iter().any(|(n, p)| n.eq_ignore_ascii_case(name) && p == prefix);
+                if !kept && used.contains(&format!("{id}/subnets/{name}").to_ascii_lowercase()) {
+                    return Err(in_use(
+                        "InUseSubnetCannotBeUpdated",
+                        format!(
+                            "Subnet {name} is in use by a network interface and cannot be removed or given another address prefix."
+                        ),
+                    ));
+                }
+            }
+        }
         let completed: Vec<Value> = subnets
             .into_iter()
             .map(|mut s| {

@@ -231,6 +231,28 @@ async fn network_records_keep_azure_rules() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     assert!(r.body["error"]["message"].as_str().unwrap().contains("location"), "{}", r.body);
 
+    // A subnet in use keeps its prefix and cannot be dropped by an update of its network.
+    let r = put("virtualNetworks", "v1", vnet("10.0.0.0/16", "10.0.0.8/29")).await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "InUseSubnetCannotBeUpdated"), "{}", r.body);
+    let r = put(
+        "virtualNetworks",
+        "v1",
+        json!({ "location": "westcentralus", "properties": {
+        "addressSpace": { "addressPrefixes": ["10.0.0.0/16"] } } }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = put(
+        "virtualNetworks",
+        "v1",
+        json!({ "location": "westcentralus", "properties": {
+        "addressSpace": { "addressPrefixes": ["10.0.0.0/16"] }, "subnets": [
+            { "name": "s1", "properties": { "addressPrefix": "10.0.0.0/29" } },
+            { "name": "s2", "properties": { "addressPrefix": "10.0.1.0/24" } }] } }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "adding a subnet is fine: {}", r.body);
+
     let list = app.get(&format!("{}/providers/Microsoft.Network/networkInterfaces?{NET}", rg())).await;
     assert_eq!(list.body["value"].as_array().unwrap().len(), 3);
     let all = app.get(&format!("/subscriptions/{SUB}/providers/Microsoft.Network/networkInterfaces?{NET}")).await;
