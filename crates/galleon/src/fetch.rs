@@ -99,7 +99,7 @@ impl Fetcher for HttpFetcher {
             .map_err(|e| e.to_string())?;
         file.set_len(total).map_err(|e| e.to_string())?;
         let write = |offset: u64, data: &Bytes| -> Result<(), String> {
-            if data.iter().any(|b| *b != 0) {
+            if !galleon_blob::is_zero(data) {
                 file.write_all_at(data, offset).map_err(|e| e.to_string())?;
             }
             Ok(())

@@ -23,6 +23,7 @@ mod zero;
 
 pub use chunk_id::ChunkId;
 pub use manifest::Manifest;
+pub use zero::is_zero;
 
 /// Chunk size: 1 MiB (design §5 gives the measurements behind the choice).
 pub const CHUNK_SIZE: u64 = 1 << 20;

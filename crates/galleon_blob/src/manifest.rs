@@ -23,6 +23,12 @@ pub struct ManifestError(&'static str);
 const MAGIC: &[u8; 8] = b"GLNMAN01";
 
 impl Manifest {
+    /// The entries of consecutive chunks of `data` (which starts on a chunk boundary): each
+    /// chunk's id, or `None` for an all-zero chunk (a hole), as ingest records them.
+    pub fn entries_of(data: &[u8]) -> Vec<Option<ChunkId>> {
+        data.chunks(CHUNK_SIZE as usize).map(|c| (!crate::is_zero(c)).then(|| ChunkId::of(c))).collect()
+    }
+
     /// Length of the disk as a fixed VHD file.
     pub fn file_len(&self) -> u64 {
         self.virtual_size + FOOTER_LEN as u64

@@ -3,7 +3,7 @@
 //! once while a zero chunk never pays for a byte-by-byte loop (disk-and-perf.md §3).
 
 /// True when every byte of `buf` is zero.
-pub(crate) fn is_zero(buf: &[u8]) -> bool {
+pub fn is_zero(buf: &[u8]) -> bool {
     let mut pages = buf.chunks_exact(4096);
     for page in &mut pages {
         let mut acc = 0u64;

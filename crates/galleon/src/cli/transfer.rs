@@ -9,7 +9,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use galleon_blob::vhd::{self, FOOTER_LEN};
-use galleon_blob::{CHUNK_SIZE, ChunkId, Manifest};
+use galleon_blob::{CHUNK_SIZE, ChunkId, Manifest, is_zero};
 use hyper::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -40,10 +40,7 @@ async fn read_page(
     tokio::task::spawn_blocking(move || {
         let mut buf = vec![0u8; len as usize];
         file.read_exact_at(&mut buf, offset)?;
-        let chunks = buf
-            .chunks(CHUNK_SIZE as usize)
-            .map(|c| if c.iter().all(|b| *b == 0) { None } else { Some(ChunkId::of(c)) })
-            .collect();
+        let chunks = Manifest::entries_of(&buf);
         Ok((buf, chunks))
     })
     .await?
@@ -79,9 +76,32 @@ fn digest_of(file: &std::fs::File, virtual_size: u64, footer: Vec<u8>) -> anyhow
     let mut buf = vec![0u8; CHUNK_SIZE as usize];
     for i in 0..Manifest::chunk_count(virtual_size) {
         file.read_exact_at(&mut buf, i as u64 * CHUNK_SIZE)?;
-        chunks.push(if buf.iter().all(|b| *b == 0) { None } else { Some(ChunkId::of(&buf)) });
+        chunks.extend(Manifest::entries_of(&buf));
     }
     Ok(Manifest { virtual_size, footer, chunks }.digest())
+}
+
+/// Waits for a transfer's pages, which complete in order as `(end offset, chunk entries)`:
+/// moves the progress line, and saves the journal every 64 MiB so a resume starts after pages
+/// that landed. Returns the chunk entries of everything transferred.
+async fn land(
+    pages: impl futures_util::Stream<Item = anyhow::Result<(u64, Vec<Option<ChunkId>>)>>,
+    progress: &mut Progress,
+    journal: &mut Journal,
+    journal_at: &Path,
+) -> anyhow::Result<Vec<Option<ChunkId>>> {
+    let mut pages = std::pin::pin!(pages);
+    let mut chunks = vec![];
+    while let Some(done) = pages.next().await {
+        let (offset, page_chunks) = done?;
+        chunks.extend(page_chunks);
+        progress.set(offset);
+        if offset.is_multiple_of(64 << 20) {
+            journal.done = offset;
+            save_journal(journal_at, journal)?;
+        }
+    }
+    Ok(chunks)
 }
 
 /// Begins access and returns the URL (from the operation's output).
@@ -166,13 +186,13 @@ pub(super) async fn upload(s: &Session, u: Upload) -> anyhow::Result<Value> {
     // overlap), and complete in order, so the journal's offset only covers pages that landed.
     let file = std::sync::Arc::new(file);
     let offsets: Vec<u64> = (start..upload_size).step_by(PAGE as usize).collect();
-    let mut pages = futures_util::stream::iter(offsets)
+    let pages = futures_util::stream::iter(offsets)
         .map(|offset| {
             let (file, url, footer) = (file.clone(), url.clone(), &footer);
             async move {
                 let (page, chunks) = read_page(file, offset, virtual_size, upload_size, footer).await?;
                 let len = page.len() as u64;
-                if page.iter().any(|b| *b != 0) {
+                if !is_zero(&page) {
                     let headers = [
                         ("x-ms-page-write", "update".to_string()),
                         ("x-ms-range", format!("bytes={offset}-{}", offset + len - 1)),
@@ -185,17 +205,7 @@ pub(super) async fn upload(s: &Session, u: Upload) -> anyhow::Result<Value> {
             }
         })
         .buffered(IN_FLIGHT);
-    let mut chunks = vec![];
-    while let Some(done) = pages.next().await {
-        let (offset, page_chunks) = done?;
-        chunks.extend(page_chunks);
-        progress.set(offset);
-        if offset.is_multiple_of(64 << 20) {
-            journal.done = offset;
-            save_journal(&journal_at, &journal)?;
-        }
-    }
-    drop(pages);
+    let chunks = land(pages, &mut progress, &mut journal, &journal_at).await?;
     progress.finish();
     revoke(s, &disk).await?;
     let _ = std::fs::remove_file(&journal_at);
@@ -260,7 +270,7 @@ pub(super) async fn download(s: &Session, group: &str, name: &str, path: &Path) 
     // covers bytes written); each page is written and its chunks hashed where it arrives.
     let file = std::sync::Arc::new(file);
     let offsets: Vec<u64> = (start..total).step_by(PAGE as usize).collect();
-    let mut pages = futures_util::stream::iter(offsets)
+    let pages = futures_util::stream::iter(offsets)
         .map(|offset| {
             let (file, url) = (file.clone(), url.clone());
             async move {
@@ -273,31 +283,18 @@ pub(super) async fn download(s: &Session, group: &str, name: &str, path: &Path) 
                 }
                 let chunks = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<Option<ChunkId>>> {
                     // Zero pages stay holes in the file.
-                    if page.iter().any(|b| *b != 0) {
+                    if !is_zero(&page) {
                         file.write_all_at(&page, offset)?;
                     }
                     let data = &page[..(virtual_size.saturating_sub(offset).min(page.len() as u64)) as usize];
-                    Ok(data
-                        .chunks(CHUNK_SIZE as usize)
-                        .map(|c| if c.iter().all(|b| *b == 0) { None } else { Some(ChunkId::of(c)) })
-                        .collect())
+                    Ok(Manifest::entries_of(data))
                 })
                 .await??;
                 anyhow::Ok((end + 1, chunks))
             }
         })
         .buffered(IN_FLIGHT);
-    let mut chunks = vec![];
-    while let Some(done) = pages.next().await {
-        let (offset, page_chunks) = done?;
-        chunks.extend(page_chunks);
-        progress.set(offset);
-        if offset.is_multiple_of(64 << 20) {
-            journal.done = offset;
-            save_journal(&journal_at, &journal)?;
-        }
-    }
-    drop(pages);
+    let chunks = land(pages, &mut progress, &mut journal, &journal_at).await?;
     progress.finish();
     file.sync_all()?;
     revoke(s, &resource).await?;
