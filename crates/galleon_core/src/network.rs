@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 
 use galleon_model::GroupRef;
 use galleon_model::network::{
-    Cidr, NetworkType, RuleShape, allocate_private_ip, check_security_rules, check_virtual_network,
+    Cidr, NetworkType, RuleShape, allocate_private_ip, allocation_method, check_security_rules, check_virtual_network,
     validate_network_name,
 };
 use galleon_model::resource::Tracked;
@@ -49,12 +49,7 @@ pub struct NetworkRequest {
 
 /// The id of a network resource (ARM casing).
 pub fn network_id(group: &GroupRef, ty: NetworkType, name: &str) -> String {
-    format!(
-        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/{}/{name}",
-        group.subscription,
-        group.resource_group,
-        ty.segment()
-    )
+    group.provider_id("Microsoft.Network", ty.segment(), name)
 }
 
 fn key(id: &str) -> String {
@@ -67,6 +62,39 @@ fn not_found(group: &GroupRef, ty: NetworkType, name: &str) -> CoreError {
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The resources an interface's properties name (ids as given): subnets and public IPs of its
+/// IP configurations, and its security group.
+pub fn interface_links(properties: &Value) -> Vec<String> {
+    let mut ids = vec![];
+    for c in properties["ipConfigurations"].as_array().into_iter().flatten() {
+        for pointer in ["/properties/subnet/id", "/properties/publicIPAddress/id"] {
+            if let Some(id) = c.pointer(pointer).and_then(Value::as_str) {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    if let Some(id) = properties.pointer("/networkSecurityGroup/id").and_then(Value::as_str) {
+        ids.push(id.to_string());
+    }
+    ids
+}
+
+/// The interface ids a VM's `networkProfile` (JSON text) names.
+pub fn profile_interfaces(network_profile: &str) -> Vec<String> {
+    let profile: Value = serde_json::from_str(network_profile).unwrap_or(Value::Null);
+    profile["networkInterfaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Whether `nic` links to `id` (a subnet, public IP or security group; case-insensitive).
+fn links_to(nic: &Tracked<NetworkResource>, id: &str) -> bool {
+    interface_links(&nic.properties.properties).iter().any(|l| l.eq_ignore_ascii_case(id))
 }
 
 fn in_use(code: &'static str, message: String) -> CoreError {
@@ -145,17 +173,11 @@ impl Core {
         check_virtual_network(&prefix_refs, &shape_refs)?;
         if let Some(old) = old {
             // Every interface of the subscription (none has the network's id).
-            let used: Vec<String> = self
-                .interfaces_except(id)
-                .await?
-                .iter()
-                .flat_map(|n| n.properties.properties["ipConfigurations"].as_array().cloned().unwrap_or_default())
-                .map(|c| str_at(&c, "/properties/subnet/id").to_ascii_lowercase())
-                .collect();
+            let interfaces = self.interfaces_except(id).await?;
             for s in old.properties.properties["subnets"].as_array().into_iter().flatten() {
                 let (name, prefix) = (str_at(s, "/name"), str_at(s, "/properties/addressPrefix"));
                 let kept = shapes.iter().any(|(n, p)| n.eq_ignore_ascii_case(name) && p == prefix);
-                if !kept && used.contains(&format!("{id}/subnets/{name}").to_ascii_lowercase()) {
+                if !kept && interfaces.iter().any(|n| links_to(n, &format!("{id}/subnets/{name}"))) {
                     return Err(in_use(
                         "InUseSubnetCannotBeUpdated",
                         format!(
@@ -214,13 +236,7 @@ impl Core {
             if let Some(pip) = c.pointer("/properties/publicIPAddress/id").and_then(Value::as_str).map(str::to_string) {
                 let pip_target = format!("{target}.properties.publicIPAddress.id");
                 self.network_in(&pip, location, NetworkType::PublicIpAddress, &pip_target).await?;
-                if let Some(user) = others.iter().find(|n| {
-                    n.properties.properties["ipConfigurations"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|oc| str_at(oc, "/properties/publicIPAddress/id").eq_ignore_ascii_case(&pip))
-                }) {
+                if let Some(user) = others.iter().find(|n| links_to(n, &pip)) {
                     return Err(in_use(
                         "PublicIPAddressInUse",
                         format!(
@@ -392,11 +408,13 @@ impl Core {
             }
             return Ok(None);
         }
+        let subnets = format!("{lower}/subnets/");
         for nic in self.interfaces_except(&r.id).await? {
-            let text = nic.properties.properties.to_string().to_ascii_lowercase();
             let used = match r.properties.ty {
-                NetworkType::VirtualNetwork => text.contains(&format!("\"{lower}/subnets/")),
-                _ => text.contains(&format!("\"{lower}\"")),
+                NetworkType::VirtualNetwork => interface_links(&nic.properties.properties)
+                    .iter()
+                    .any(|l| l.to_ascii_lowercase().starts_with(&subnets)),
+                _ => links_to(&nic, &r.id),
             };
             if used {
                 let code = match r.properties.ty {
@@ -409,9 +427,7 @@ impl Core {
         }
         Ok(None)
     }
-}
 
-impl Core {
     /// The VM whose `networkProfile` names interface `nic` (lowercase id), in subscription
     /// `sub` (lowercase `/subscriptions/{id}`).
     pub(crate) async fn vm_using_interface(&self, sub: &str, nic: &str) -> CoreResult<Option<String>> {
@@ -428,8 +444,8 @@ impl Core {
             let full = rows.len() == 500;
             after = rows.last().map(|(k, _)| k.clone());
             for (_, vm) in rows {
-                let profile = vm.value.properties.network_profile.as_deref().unwrap_or_default().to_ascii_lowercase();
-                if profile.contains(&format!("\"{nic}\"")) {
+                let profile = vm.value.properties.network_profile.as_deref().unwrap_or_default();
+                if profile_interfaces(profile).iter().any(|n| n.eq_ignore_ascii_case(nic)) {
                     return Ok(Some(vm.value.id));
                 }
             }
@@ -446,11 +462,9 @@ impl Core {
         location: &str,
         network_profile: &str,
     ) -> CoreResult<()> {
-        let profile: Value = serde_json::from_str(network_profile).unwrap_or(Value::Null);
         let sub = vm_id.to_ascii_lowercase().split("/resourcegroups/").next().unwrap_or_default().to_string();
-        for (i, nic) in profile["networkInterfaces"].as_array().into_iter().flatten().enumerate() {
+        for (i, id) in profile_interfaces(network_profile).iter().enumerate() {
             let target = format!("properties.networkProfile.networkInterfaces[{i}].id");
-            let id = str_at(nic, "/id");
             self.network_in(id, location, NetworkType::NetworkInterface, &target).await?;
             if let Some(other) = self.vm_using_interface(&sub, &id.to_ascii_lowercase()).await?
                 && !other.eq_ignore_ascii_case(vm_id)
@@ -504,21 +518,7 @@ fn complete_nsg(id: &str, p: &mut Value) -> CoreResult<()> {
 }
 
 fn complete_public_ip(p: &mut Value) -> CoreResult<()> {
-    let method = match str_at(p, "/publicIPAllocationMethod") {
-        "" => "Dynamic".to_string(),
-        m if m.eq_ignore_ascii_case("Static") || m.eq_ignore_ascii_case("Dynamic") => {
-            let mut m = m.to_ascii_lowercase();
-            m[..1].make_ascii_uppercase();
-            m
-        }
-        m => {
-            return Err(Invalid::param(
-                "properties.publicIPAllocationMethod",
-                format!("Public IP allocation method '{m}' is not valid. Allowed values: Static, Dynamic."),
-            )
-            .into());
-        }
-    };
+    let method = allocation_method(str_at(p, "/publicIPAllocationMethod"), "properties.publicIPAllocationMethod")?;
     p["publicIPAllocationMethod"] = json!(method);
     if str_at(p, "/publicIPAddressVersion").is_empty() {
         p["publicIPAddressVersion"] = json!("IPv4");

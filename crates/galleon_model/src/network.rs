@@ -123,6 +123,18 @@ fn mask(len: u8) -> u32 {
     if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) }
 }
 
+/// A public IP's allocation method in ARM's casing: `Static` or `Dynamic` (the default).
+pub fn allocation_method(method: &str, target: &str) -> Result<&'static str, Invalid> {
+    match method.to_ascii_lowercase().as_str() {
+        "" | "dynamic" => Ok("Dynamic"),
+        "static" => Ok("Static"),
+        _ => Err(Invalid::param(
+            target,
+            format!("Public IP allocation method '{method}' is not valid. Allowed values: Static, Dynamic."),
+        )),
+    }
+}
+
 /// A virtual network's address space and subnets (name, prefix): prefixes valid, every subnet
 /// inside the address space, subnets apart from each other, names unique.
 pub fn check_virtual_network(prefixes: &[&str], subnets: &[(&str, &str)]) -> Result<(), Invalid> {
@@ -318,6 +330,13 @@ mod tests {
         assert_eq!(allocate_private_ip(&sub, &used, Some("10.0.0.6"), "t").unwrap(), Ipv4Addr::new(10, 0, 0, 6));
         let all = [4, 5, 6].map(|n| Ipv4Addr::new(10, 0, 0, n));
         assert!(allocate_private_ip(&sub, &all, None, "t").is_err());
+    }
+
+    #[test]
+    fn allocation_methods() {
+        assert_eq!(allocation_method("", "t").unwrap(), "Dynamic");
+        assert_eq!(allocation_method("static", "t").unwrap(), "Static");
+        assert!(allocation_method("Sometimes", "t").is_err());
     }
 
     #[test]

@@ -60,7 +60,11 @@ impl GroupRef {
     }
     /// `…/providers/Microsoft.Compute/{kind}/{name}` for a source resource in this group.
     pub fn compute_id(&self, kind: &str, name: &str) -> String {
-        format!("{}/providers/Microsoft.Compute/{kind}/{name}", self.id())
+        self.provider_id("Microsoft.Compute", kind, name)
+    }
+    /// `…/providers/{namespace}/{kind}/{name}` for a resource in this group.
+    pub fn provider_id(&self, namespace: &str, kind: &str, name: &str) -> String {
+        format!("{}/providers/{namespace}/{kind}/{name}", self.id())
     }
 }
 

@@ -69,7 +69,9 @@ pub(super) async fn put(
 ) -> Result<Response, ApiError> {
     let ty = network_type(&ty)?;
     api.require(NETWORK, &ty.arm_type())?;
-    crate::auth::require_read_of(&s, &claims, linked(&body.properties).iter().map(String::as_str)).await?;
+    // Using a subnet, public IP or security group takes read access to it.
+    let linked = galleon_core::network::interface_links(&body.properties);
+    crate::auth::require_read_of(&s, &claims, linked.iter().map(String::as_str)).await?;
     let env = Envelope { location: body.location, tags: body.tags };
     let (r, created) = s
         .core
@@ -83,23 +85,6 @@ pub(super) async fn put(
         .await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(to_wire(&r))).into_response())
-}
-
-/// The resources an interface links to (subnets, public IPs, its security group): using them
-/// takes read access to them.
-fn linked(p: &Value) -> Vec<String> {
-    let mut ids = vec![];
-    for c in p["ipConfigurations"].as_array().into_iter().flatten() {
-        for ptr in ["/properties/subnet/id", "/properties/publicIPAddress/id"] {
-            if let Some(id) = c.pointer(ptr).and_then(Value::as_str) {
-                ids.push(id.to_string());
-            }
-        }
-    }
-    if let Some(id) = p.pointer("/networkSecurityGroup/id").and_then(Value::as_str) {
-        ids.push(id.to_string());
-    }
-    ids
 }
 
 pub(super) async fn get(

@@ -31,15 +31,7 @@ pub(super) async fn put(
     let req = to_request(body.properties.unwrap_or_default());
     let mut ids: Vec<String> = req.image_id.iter().chain(req.os_disk_id.iter()).cloned().collect();
     ids.extend(req.data_disks.iter().filter_map(|d| d.managed_disk_id.clone()));
-    let network: serde_json::Value =
-        req.network_profile.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
-    ids.extend(
-        network["networkInterfaces"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|n| n["id"].as_str().map(str::to_string)),
-    );
+    ids.extend(req.network_profile.as_deref().map(galleon_core::network::profile_interfaces).unwrap_or_default());
     crate::auth::require_read_of(&s, &claims, ids.iter().map(String::as_str)).await?;
     let accepted = s.core.put_vm(&GroupRef::new(&sub, &rg), &name, env, req).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource, false)))
