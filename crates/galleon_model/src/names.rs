@@ -13,6 +13,18 @@ fn name_error(target: &str, message: String) -> Invalid {
     Invalid { code: InvalidCode::InvalidResourceName, target: target.to_string(), message }
 }
 
+// Each rule below also as an HTML `pattern` (a JavaScript regex, `v` flag), for forms that check
+// before they submit; the functions stay the rule the API enforces.
+
+/// [`validate_gallery_name`] as a form pattern.
+pub const GALLERY_NAME_PATTERN: &str = "[A-Za-z0-9]([A-Za-z0-9._]{0,78}[A-Za-z0-9])?";
+/// [`validate_image_definition_name`] as a form pattern.
+pub const IMAGE_DEFINITION_NAME_PATTERN: &str = "[A-Za-z0-9]([A-Za-z0-9._\\-]{0,78}[A-Za-z0-9])?";
+/// [`validate_disk_name`] as a form pattern.
+pub const DISK_NAME_PATTERN: &str = "[A-Za-z0-9]([A-Za-z0-9_.\\-]{0,78}[A-Za-z0-9_])?";
+/// [`validate_resource_group_name`] as a form pattern.
+pub const RESOURCE_GROUP_NAME_PATTERN: &str = "[\\-\\w.\\(\\)]{0,89}[\\-\\w\\(\\)]";
+
 /// Gallery names: 1–80 letters, digits, `_` and `.`, starting and ending alphanumeric. No dashes.
 pub fn validate_gallery_name(name: &str) -> Result<(), Invalid> {
     let ok_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');

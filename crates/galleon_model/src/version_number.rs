@@ -5,6 +5,9 @@ use std::str::FromStr;
 
 use crate::Invalid;
 
+/// A version number's shape as an HTML form `pattern` (the parser below is the rule).
+pub const VERSION_NUMBER_PATTERN: &str = "[0-9]+\\.[0-9]+\\.[0-9]+";
+
 /// A parsed image version name. Ordering is numeric, part by part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VersionNumber {

@@ -9,6 +9,8 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use galleon_model::names;
+
 use super::PortalState;
 use super::arm::{ArmFailure, COMPUTE};
 use super::browse::trail;
@@ -61,7 +63,7 @@ async fn render(s: &PortalState, signed: &Signed, gallery: &str, form: &Form, er
                 p.muted { "Gallery: " strong { (name_of(gallery)) } }
                 h2 { "Instance details" }
                 (select("location", "Region", &regions, &region, on("location")))
-                (Input { pattern: Some("[A-Za-z0-9]([A-Za-z0-9._\\-]{0,78}[A-Za-z0-9])?"), hint: Some("For example myImageDefinition: letters, digits, periods, underscores and hyphens."), error: on("name"), ..Input::text("name", "Image definition name", &name) }.render())
+                (Input { pattern: Some(names::IMAGE_DEFINITION_NAME_PATTERN), hint: Some("For example myImageDefinition: letters, digits, periods, underscores and hyphens."), error: on("name"), ..Input::text("name", "Image definition name", &name) }.render())
                 (select("osType", "Operating system", &options(&[("Linux", "Linux"), ("Windows", "Windows")]), form.get("osType").unwrap_or("Linux"), on("osType")))
                 (select("hyperVGeneration", "VM generation", &options(&[("V1", "Gen 1"), ("V2", "Gen 2")]), form.get("hyperVGeneration").unwrap_or("V1"), on("hyperVGeneration")))
                 (select("osState", "Operating system state", &options(&[("Generalized", "Generalized"), ("Specialized", "Specialized")]), form.get("osState").unwrap_or("Generalized"), on("osState")))

@@ -8,6 +8,8 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::json;
 
+use galleon_model::names;
+
 use super::PortalState;
 use super::arm::{ArmFailure, COMPUTE, RESOURCES};
 use super::browse::segment;
@@ -19,8 +21,6 @@ use super::session::Signed;
 pub(super) struct Target {
     group: Option<String>,
 }
-
-const NAME_PATTERN: &str = "[A-Za-z0-9]([A-Za-z0-9._]{0,78}[A-Za-z0-9])?";
 
 async fn render(s: &PortalState, signed: &Signed, form: &Form, error: Option<&ArmFailure>) -> Response {
     let subs = s.arm(signed).list(&format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default();
@@ -43,9 +43,9 @@ async fn render(s: &PortalState, signed: &Signed, form: &Form, error: Option<&Ar
             (csrf_field(&signed.session))
             h2 { "Project details" }
             (select("subscription", "Subscription", &subs, form.get("subscription").unwrap_or_default(), None))
-            (Input { hint: Some("An existing group, or a new name: it is created in the gallery's region."), error: on("group"), pattern: Some("[\\-\\w._\\(\\)]{1,90}"), ..Input::text("group", "Resource group", form.get("group").unwrap_or_default()) }.render())
+            (Input { hint: Some("An existing group, or a new name: it is created in the gallery's region."), error: on("group"), pattern: Some(names::RESOURCE_GROUP_NAME_PATTERN), ..Input::text("group", "Resource group", form.get("group").unwrap_or_default()) }.render())
             h2 { "Instance details" }
-            (Input { pattern: Some(NAME_PATTERN), hint: Some("Letters, digits, periods and underscores; starts and ends with a letter or digit."), error: on("name"), ..Input::text("name", "Name", form.get("name").unwrap_or_default()) }.render())
+            (Input { pattern: Some(names::GALLERY_NAME_PATTERN), hint: Some("Letters, digits, periods and underscores; starts and ends with a letter or digit."), error: on("name"), ..Input::text("name", "Name", form.get("name").unwrap_or_default()) }.render())
             (select("location", "Region", &same(&regions), &region, on("location")))
             (Input { required: false, ..Input::text("description", "Description", form.get("description").unwrap_or_default()) }.render())
             div.actions { button.primary type="submit" { "Create" } }

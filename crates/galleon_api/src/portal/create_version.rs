@@ -198,7 +198,7 @@ async fn render(
                 p.muted { "Image definition: " strong { (name_of(definition)) } " (" (text(&d["properties"]["osType"])) ", " (text(&d["properties"]["osState"])) ", " (text(&d["properties"]["hyperVGeneration"])) ")" }
                 h2 { "Instance details" }
                 (select("location", "Region", &regions, &location, on("location")))
-                (Input { pattern: Some("[0-9]+\\.[0-9]+\\.[0-9]+"), hint: Some("Major.Minor.Patch, whole numbers: for example 1.0.0."), error: on("name"), ..Input::text("name", "Version number", &value("name")) }.render())
+                (Input { pattern: Some(galleon_model::version_number::VERSION_NUMBER_PATTERN), hint: Some("Major.Minor.Patch, whole numbers: for example 1.0.0."), error: on("name"), ..Input::text("name", "Version number", &value("name")) }.render())
                 (source_fields(&src, form, &on))
                 fieldset.field {
                     legend { "Exclude from latest" }

@@ -36,7 +36,7 @@ pub(super) async fn form(State(s): State<PortalState>, signed: Signed) -> Respon
             (select("group", "Resource group", &groups, "", None))
             div.field {
                 label for="disk-name" { "Disk name" }
-                input #disk-name name="name" required pattern="[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,79}";
+                input #disk-name name="name" required pattern=(galleon_model::names::DISK_NAME_PATTERN);
                 div.error #name-error role="alert" {}
             }
             (select("location", "Region", &same(&regions), regions.first().copied().unwrap_or_default(), None))
