@@ -44,7 +44,7 @@ async fn render(s: &PortalState, signed: &Signed, gallery: &str, form: &Form, er
     let located = error.map(|e| FieldError::locate(e, &FIELDS));
     let on = |f: &str| located.as_ref().and_then(|l| l.on(f));
     let g = s.arm(signed).get(&format!("{gallery}?{COMPUTE}")).await.unwrap_or(Value::Null);
-    let regions: Vec<(String, String)> = s.regions().iter().map(|r| (r.clone(), r.clone())).collect();
+    let regions = s.region_options();
     let region = form.get("location").map(str::to_string).unwrap_or_else(|| text(&g["location"]));
     let value = |f: &str| form.get(f).unwrap_or_default().to_string();
     let (name, publisher, offer, sku, eol, description) =

@@ -13,7 +13,7 @@ use galleon_model::names;
 use super::PortalState;
 use super::arm::{ArmFailure, COMPUTE, RESOURCES};
 use super::browse::segment;
-use super::forms::{FieldError, Form, Input, Posted, same, select};
+use super::forms::{FieldError, Form, Input, Posted, select};
 use super::html::{crumb, csrf_field, error_banner, link_to, page, text};
 use super::session::Signed;
 
@@ -32,11 +32,11 @@ async fn render(s: &PortalState, signed: &Signed, form: &Form, error: Option<&Ar
         FieldError::locate(e, &[("name", "galleryName"), ("group", "resourceGroup"), ("location", "location")])
     });
     let on = |f: &str| located.as_ref().and_then(|l| l.on(f));
-    let regions: Vec<&str> = s.regions().iter().map(String::as_str).collect();
+    let regions = s.region_options();
     let region = form
         .get("location")
         .map(str::to_string)
-        .unwrap_or_else(|| regions.first().map(|r| r.to_string()).unwrap_or_default());
+        .unwrap_or_else(|| regions.first().map(|r| r.0.clone()).unwrap_or_default());
     let content = html! {
         @if let Some(l) = &located && l.field.is_none() { (error_banner(l.failure)) }
         form.card method="post" action="/portal/create/gallery" novalidate[false] {
@@ -46,7 +46,7 @@ async fn render(s: &PortalState, signed: &Signed, form: &Form, error: Option<&Ar
             (Input { hint: Some("An existing group, or a new name: it is created in the gallery's region."), error: on("group"), pattern: Some(names::RESOURCE_GROUP_NAME_PATTERN), ..Input::text("group", "Resource group", form.get("group").unwrap_or_default()) }.render())
             h2 { "Instance details" }
             (Input { pattern: Some(names::GALLERY_NAME_PATTERN), hint: Some("Letters, digits, periods and underscores; starts and ends with a letter or digit."), error: on("name"), ..Input::text("name", "Name", form.get("name").unwrap_or_default()) }.render())
-            (select("location", "Region", &same(&regions), &region, on("location")))
+            (select("location", "Region", &regions, &region, on("location")))
             (Input { required: false, ..Input::text("description", "Description", form.get("description").unwrap_or_default()) }.render())
             div.actions { button.primary type="submit" { "Create" } }
         }

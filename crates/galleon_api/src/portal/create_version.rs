@@ -177,7 +177,7 @@ async fn render(
     let on = |f: &str| located.as_ref().and_then(|l| l.on(f));
     let d = arm.get(&format!("{definition}?{COMPUTE}")).await.unwrap_or(Value::Null);
     let src = sources(&arm, &segment(definition, "subscriptions")).await;
-    let regions: Vec<(String, String)> = s.regions().iter().map(|r| (r.clone(), r.clone())).collect();
+    let regions = s.region_options();
     let location = form.get("location").map(str::to_string).unwrap_or_else(|| text(&d["location"]));
     let value = |f: &str| form.get(f).unwrap_or_default().to_string();
     let exclude = form.get("excludeFromLatest") == Some("true");

@@ -135,11 +135,6 @@ pub(crate) fn wizard_end(cancel: &str) -> Markup {
     }
 }
 
-/// (value, text) pairs where both are the same.
-pub(crate) fn same(values: &[&str]) -> Vec<(String, String)> {
-    values.iter().map(|v| (v.to_string(), v.to_string())).collect()
-}
-
 /// A posted form from a signed-in browser whose CSRF token matched: the extractor every
 /// state-changing portal form goes through (403 and nothing done otherwise).
 pub(crate) struct Posted {

@@ -49,6 +49,11 @@ impl PortalState {
     pub(crate) fn regions(&self) -> &[String] {
         &self.core.config().regions
     }
+
+    /// The regions as the options of a Region field.
+    pub(crate) fn region_options(&self) -> Vec<(String, String)> {
+        self.regions().iter().map(|r| (r.clone(), r.clone())).collect()
+    }
 }
 
 /// The portal's routes.

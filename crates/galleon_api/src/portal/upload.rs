@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::PortalState;
 use super::arm::{ArmFailure, DISKS, RESOURCES};
-use super::forms::{same, select};
+use super::forms::select;
 use super::html::{crumb, page, text};
 use super::session::Signed;
 
@@ -29,7 +29,7 @@ pub(super) async fn form(State(s): State<PortalState>, signed: Signed) -> Respon
             groups.push((text(&g["id"]), format!("{} ({})", text(&g["name"]), text(&sub["displayName"]))));
         }
     }
-    let regions: Vec<&str> = s.regions().iter().map(String::as_str).collect();
+    let regions = s.region_options();
     let content = html! {
         p { "Creates a managed disk from a fixed-size VHD on this computer. For large images use " code { "galleon disk upload" } ", which resumes." }
         form.card #upload-form data-upload="" {
@@ -39,7 +39,7 @@ pub(super) async fn form(State(s): State<PortalState>, signed: Signed) -> Respon
                 input #disk-name name="name" required pattern=(galleon_model::names::DISK_NAME_PATTERN);
                 div.error #name-error role="alert" {}
             }
-            (select("location", "Region", &same(&regions), regions.first().copied().unwrap_or_default(), None))
+            (select("location", "Region", &regions, regions.first().map_or("", |r| r.0.as_str()), None))
             (select("osType", "OS type", &[(String::new(), "None (data disk)".into()), ("Linux".into(), "Linux".into()), ("Windows".into(), "Windows".into())], "", None))
             div.field {
                 label for="vhd-file" { "VHD file" }

@@ -60,6 +60,11 @@ pub(crate) fn to_wire(r: &Tracked<NetworkResource>) -> Value {
     v
 }
 
+/// A list answer: every item in one page (network lists are not paged).
+fn listed(items: &[Tracked<NetworkResource>]) -> Response {
+    Json(galleon_api_types::List { value: items.iter().map(to_wire).collect(), next_link: None }).into_response()
+}
+
 pub(super) async fn put(
     State(s): State<AppState>,
     api: ApiVersion,
@@ -104,8 +109,7 @@ pub(super) async fn list_by_group(
 ) -> Result<Response, ApiError> {
     let ty = network_type(&ty)?;
     api.require(NETWORK, &ty.arm_type())?;
-    let items = s.core.list_network(&sub, Some(&GroupRef::new(&sub, &rg)), ty).await?;
-    Ok(Json(json!({ "value": items.iter().map(to_wire).collect::<Vec<_>>() })).into_response())
+    Ok(listed(&s.core.list_network(&sub, Some(&GroupRef::new(&sub, &rg)), ty).await?))
 }
 
 pub(super) async fn list_by_subscription(
@@ -115,8 +119,7 @@ pub(super) async fn list_by_subscription(
 ) -> Result<Response, ApiError> {
     let ty = network_type(&ty)?;
     api.require(NETWORK, &ty.arm_type())?;
-    let items = s.core.list_network(&sub, None, ty).await?;
-    Ok(Json(json!({ "value": items.iter().map(to_wire).collect::<Vec<_>>() })).into_response())
+    Ok(listed(&s.core.list_network(&sub, None, ty).await?))
 }
 
 pub(super) async fn delete(
