@@ -101,11 +101,13 @@ pub(crate) async fn admin(
         // The admin owns the subscription (idempotent; also for data directories made before roles).
         if let Some(oid) = core.principal_object_id(&creds.client_id).await? {
             core.ensure_owner(&instance.subscription_id, &oid).await?;
+            core.ensure_tenant_admin(&oid).await?;
         }
         return Ok(path);
     }
     let admin = core.create_principal("galleon admin").await?;
     core.ensure_owner(&instance.subscription_id, &admin.principal.object_id).await?;
+    core.ensure_tenant_admin(&admin.principal.object_id).await?;
     let creds = Credentials {
         tenant_id: instance.tenant_id.clone(),
         client_id: admin.principal.client_id,

@@ -73,14 +73,13 @@ async fn authorize(
             state.core.authorize(claims, &format!("/subscriptions/{sub}"), Action::Read).await
         };
     }
-    // galleon's own operations (scrub): owners only.
+    // galleon's own administration (principals, subscriptions, scrub): the tenant's Owner only,
+    // never an Owner of a narrower scope.
     if path.starts_with("/galleon/") {
-        let owner =
-            state.core.assignments_of(&claims.oid).await?.iter().any(|a| a.role == galleon_model::rbac::Role::Owner);
-        return if owner { Ok(()) } else { state.core.authorize(claims, "/galleon", Action::Authorize).await };
+        return state.core.authorize_admin(claims).await;
     }
     if let Some(at) = path.find(AUTHZ) {
-        let scope = &path[..at];
+        let scope = if at == 0 { galleon_core::rbac::ROOT_SCOPE } else { &path[..at] };
         let action = if read { Action::Read } else { Action::Authorize };
         return state.core.authorize(claims, scope, action).await;
     }

@@ -8,22 +8,24 @@ use axum::http::Uri;
 /// Rewrites an ARM path's fixed segments to lowercase; other paths are returned unchanged.
 pub fn normalize_path(path: &str) -> Option<String> {
     let segments: Vec<&str> = path.split('/').collect();
-    // segments[0] is "" (leading slash).
-    if segments.len() < 2 || !segments[1].eq_ignore_ascii_case("subscriptions") {
+    // segments[0] is "" (leading slash). Tenant-root paths start with `providers` itself
+    // (`/providers/Microsoft.Authorization/roleAssignments/…`).
+    let root = segments.len() >= 2 && segments[1].eq_ignore_ascii_case("providers");
+    if segments.len() < 2 || !(segments[1].eq_ignore_ascii_case("subscriptions") || root) {
         return None;
     }
     let mut out: Vec<String> = Vec::with_capacity(segments.len());
     // Before "providers", fixed words sit at odd positions (subscriptions, resourceGroups,
     // providers); after it come the namespace and then type/name pairs.
-    let mut providers_at: Option<usize> = None;
+    let mut providers_at: Option<usize> = root.then_some(1);
     for (i, seg) in segments.iter().enumerate() {
         let lower = seg.to_ascii_lowercase();
         let fixed = match providers_at {
             Some(p) => i == p + 1 || (i >= p + 2 && (i - p - 2) % 2 == 0),
             None => i % 2 == 1,
-        };
+        } || (root && i == 1);
         // A nested `providers` (…/galleries/g/providers/Microsoft.Authorization/…) starts over.
-        if fixed && lower == "providers" {
+        if fixed && lower == "providers" && !(root && i == 1) {
             providers_at = Some(i);
         }
         out.push(if fixed { lower } else { (*seg).to_string() });
@@ -74,6 +76,10 @@ mod tests {
             "/subscriptions/SUB/resourcegroups/MyRG/providers/microsoft.compute/galleries/MyGal/images/Img/versions/1.0.0"
         );
         assert_eq!(normalize_path("/subscriptions/S/resourcegroups/RG").unwrap(), "/subscriptions/S/resourcegroups/RG");
+        assert_eq!(
+            normalize_path("/Providers/Microsoft.Authorization/roleAssignments/ID").unwrap(),
+            "/providers/microsoft.authorization/roleassignments/ID"
+        );
         assert_eq!(
             normalize_path("/subscriptions/S/providers/Microsoft.Compute/locations/WestUS/capsOperations/ID").unwrap(),
             "/subscriptions/S/providers/microsoft.compute/locations/WestUS/capsoperations/ID"

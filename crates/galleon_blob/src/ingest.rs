@@ -95,9 +95,25 @@ pub fn ingest_file(
     rt: &Handle,
     workers: usize,
 ) -> Result<(Manifest, IngestStats), IngestError> {
-    let file = File::open(path)?;
-    // Whole chunks are read with O_DIRECT when the filesystem allows (no page-cache churn).
-    let direct = std::fs::OpenOptions::new().read(true).custom_flags(crate::aligned::direct_flag()).open(path).ok();
+    ingest_open(File::open(path)?, format, store, rt, workers)
+}
+
+/// Ingests an already opened image file (the caller checked what it opened) into `store`.
+/// Blocking, as [`ingest_file`].
+pub fn ingest_open(
+    file: File,
+    format: Format,
+    store: Arc<dyn ChunkStore>,
+    rt: &Handle,
+    workers: usize,
+) -> Result<(Manifest, IngestStats), IngestError> {
+    // Whole chunks are read with O_DIRECT when the filesystem allows (no page-cache churn): the
+    // same open file, reopened through its descriptor, so no path is looked up twice.
+    let direct = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(crate::aligned::direct_flag())
+        .open(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file)))
+        .ok();
     let len = file.metadata()?.len();
     let mut tail = [0u8; FOOTER_LEN];
     let has_footer = len >= FOOTER_LEN as u64 && {

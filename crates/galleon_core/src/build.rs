@@ -93,7 +93,10 @@ impl Core {
         };
         let mut value = record.value;
         let path = self.config().uploads_dir.join(format!("{}.vhd", value.properties.unique_id));
-        let (m, _) = self.ingest(&value.location, path.clone(), Format::Vhd).await.map_err(|e| {
+        let (m, _) = self
+            .ingest(&value.location, crate::content::IngestInput::Path(path.clone()), Format::Vhd)
+            .await
+            .map_err(|e| {
             JobError::Fail("InvalidUpload".into(), format!("The uploaded bytes are not an acceptable fixed VHD: {e}"))
         })?;
         let digest = self.save_manifest(&value.location, &m).await?;

@@ -5,20 +5,22 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use galleon_blob::ingest::{Format, IngestStats, ingest_file};
+use galleon_blob::ingest::{Format, IngestStats, ingest_file, ingest_open};
 use galleon_blob::store::ChunkStore;
 use galleon_blob::{ChunkId, Manifest};
 
+use crate::imports::ImportSource;
 use crate::jobs::JobError;
-use crate::{Core, CoreError, CoreResult};
 
-/// Where an import reads from.
-pub(crate) enum ImportSource {
-    /// A local file.
-    File(PathBuf),
-    /// An http(s) URL, fetched by the configured [`Fetcher`].
-    Url(String),
+/// What an ingest reads: a file of galleon's own (staged upload or fetch) or one already opened
+/// and checked.
+pub(crate) enum IngestInput {
+    /// A path galleon wrote itself.
+    Path(PathBuf),
+    /// An import source, opened when it was checked.
+    Open(std::fs::File),
 }
+use crate::{Core, CoreError, CoreResult};
 
 /// Downloads an image from an http(s) URL into a local file. The binary supplies one; the core
 /// stays free of any HTTP client.
@@ -82,40 +84,27 @@ impl Core {
         Manifest::decode(&bytes).map_err(content_error)
     }
 
+    /// Checks an import URL against the allow-list; a file is opened here (see `imports`).
+    pub(crate) fn allowed_import(&self, uri: &str) -> Result<ImportSource, String> {
+        crate::imports::open_allowed(uri, &self.config().import_allow, self.config().fetcher.is_some())
+    }
+
     /// Imports an image file into a region's store (on a blocking thread).
     pub(crate) async fn ingest(
         &self,
         region: &str,
-        path: PathBuf,
+        input: IngestInput,
         format: Format,
     ) -> CoreResult<(Manifest, IngestStats)> {
         let store = self.chunks(region)?;
         let rt = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || ingest_file(&path, format, store, &rt, INGEST_WORKERS))
-            .await
-            .map_err(content_error)?
-            .map_err(content_error)
-    }
-
-    /// Checks an import URL against the allow-list (and, for `file://`, against `..`).
-    pub(crate) fn allowed_import(&self, uri: &str) -> Result<ImportSource, String> {
-        if !self.config().import_allow.iter().any(|prefix| uri.starts_with(prefix.as_str())) {
-            return Err(format!(
-                "Importing from '{uri}' is not allowed. Allowed sources start with: {}.",
-                self.config().import_allow.join(", ")
-            ));
-        }
-        if let Some(path) = uri.strip_prefix("file://") {
-            let path = PathBuf::from(path);
-            if path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-                return Err(format!("The import path '{}' may not contain '..'.", path.display()));
-            }
-            return Ok(ImportSource::File(path));
-        }
-        if (uri.starts_with("http://") || uri.starts_with("https://")) && self.config().fetcher.is_some() {
-            return Ok(ImportSource::Url(uri.to_string()));
-        }
-        Err(format!("Importing from '{uri}' is not supported: galleon imports file://, http:// and https:// URLs."))
+        tokio::task::spawn_blocking(move || match input {
+            IngestInput::Path(path) => ingest_file(&path, format, store, &rt, INGEST_WORKERS),
+            IngestInput::Open(file) => ingest_open(file, format, store, &rt, INGEST_WORKERS),
+        })
+        .await
+        .map_err(content_error)?
+        .map_err(content_error)
     }
 
     /// Imports the image at an allowed URL into a region's store; returns its digest and manifest.
@@ -126,8 +115,8 @@ impl Core {
         uri: &str,
     ) -> Result<(String, Manifest, IngestStats), JobError> {
         let source = self.allowed_import(uri).map_err(|m| JobError::Fail("ImportSourceNotAllowed".into(), m))?;
-        let (path, staged) = match source {
-            ImportSource::File(path) => (path, false),
+        let (input, staged) = match source {
+            ImportSource::File(file) => (IngestInput::Open(file), None),
             ImportSource::Url(url) => {
                 let fetcher = self.config().fetcher.clone().expect("allowed_import checked it");
                 let dir = self.config().uploads_dir.clone();
@@ -137,13 +126,14 @@ impl Core {
                 let dest = dir.join(format!("fetch-{}.img", uuid::Uuid::new_v4()));
                 if let Err(e) = fetcher.fetch(&url, &dest).await {
                     let _ = tokio::fs::remove_file(&dest).await;
+                    let url = crate::imports::redact(&url);
                     return Err(JobError::Fail("ImportFailed".into(), format!("Fetching '{url}' failed: {e}")));
                 }
-                (dest, true)
+                (IngestInput::Path(dest.clone()), Some(dest))
             }
         };
-        let result = self.ingest(region, path.clone(), Format::Detect).await;
-        if staged {
+        let result = self.ingest(region, input, Format::Detect).await;
+        if let Some(path) = staged {
             let _ = tokio::fs::remove_file(&path).await;
         }
         let (m, stats) = result?;

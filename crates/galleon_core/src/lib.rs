@@ -18,6 +18,7 @@ mod galleries;
 mod gc;
 mod groups;
 mod images;
+mod imports;
 pub mod jobs;
 mod managed_images;
 pub mod network;

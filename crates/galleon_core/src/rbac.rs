@@ -34,8 +34,20 @@ fn key(id: &str) -> String {
     id.to_ascii_lowercase()
 }
 
-/// Scopes galleon assigns roles at: a subscription, a group, a gallery, an image definition.
+/// The tenant's root scope. Owner here is galleon's administrator: it manages principals,
+/// subscriptions and operator actions (`/galleon/*`), which no narrower Owner may.
+pub const ROOT_SCOPE: &str = "/";
+
+fn is_root(scope: &str) -> bool {
+    scope.trim_end_matches('/').is_empty()
+}
+
+/// Scopes galleon assigns roles at: the tenant root, a subscription, a group, a gallery, an image
+/// definition.
 fn valid_scope(scope: &str) -> bool {
+    if is_root(scope) {
+        return true;
+    }
     let parts: Vec<&str> = scope.trim_end_matches('/').split('/').collect();
     match parts.len() {
         3 => parts[1].eq_ignore_ascii_case("subscriptions"),
@@ -49,18 +61,38 @@ fn valid_scope(scope: &str) -> bool {
 }
 
 impl Core {
+    /// 404 unless the scope names something that exists (as ARM refuses an assignment at a
+    /// resource group or resource that is not there).
+    async fn require_scope(&self, scope: &str) -> CoreResult<()> {
+        if is_root(scope) {
+            return Ok(());
+        }
+        let parts: Vec<&str> = scope.trim_end_matches('/').split('/').collect();
+        self.require_subscription(parts[2]).await?;
+        if parts.len() == 3 {
+            return Ok(());
+        }
+        let group = galleon_model::GroupRef::new(parts[2], parts[4]);
+        if self.store().get(Kind::Group, &group.key()).await?.is_none() {
+            return Err(CoreError::ResourceGroupNotFound(group.resource_group));
+        }
+        if parts.len() == 5 {
+            return Ok(());
+        }
+        let kind = if parts.len() == 9 { Kind::Gallery } else { Kind::Image };
+        if self.store().get(kind, &scope.trim_end_matches('/').to_ascii_lowercase()).await?.is_none() {
+            let type_path = parts[5..].join("/");
+            return Err(CoreError::NotFound { type_path, group: group.resource_group });
+        }
+        Ok(())
+    }
+
     async fn all_assignments(&self) -> CoreResult<Vec<RoleAssignment>> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let page = typed::list::<RoleAssignment>(
-                self.store(),
-                Kind::RoleAssignment,
-                "/subscriptions/",
-                after.as_deref(),
-                500,
-            )
-            .await?;
+            let page =
+                typed::list::<RoleAssignment>(self.store(), Kind::RoleAssignment, "/", after.as_deref(), 500).await?;
             let full = page.len() == 500;
             after = page.last().map(|(k, _)| k.clone());
             out.extend(page.into_iter().map(|(_, r)| r.value));
@@ -94,10 +126,20 @@ impl Core {
         )))
     }
 
-    /// Whether a principal holds any role in (or under) a subscription.
+    /// Whether a principal holds any role in (or under, or above) a subscription.
     pub async fn has_any_role_in(&self, principal_id: &str, subscription: &str) -> CoreResult<bool> {
         let prefix = format!("/subscriptions/{subscription}");
-        Ok(self.assignments_of(principal_id).await?.iter().any(|a| rbac::covers(&prefix, &a.scope)))
+        Ok(self
+            .assignments_of(principal_id)
+            .await?
+            .iter()
+            .any(|a| rbac::covers(&prefix, &a.scope) || rbac::covers(&a.scope, &prefix)))
+    }
+
+    /// Allows galleon's administrative actions (principals, subscriptions, scrub, gc) only to an
+    /// Owner of the tenant root scope; an Owner of anything narrower is refused.
+    pub async fn authorize_admin(&self, claims: &Claims) -> CoreResult<()> {
+        self.authorize(claims, ROOT_SCOPE, Action::Authorize).await
     }
 
     /// Creates (or replaces) a role assignment.
@@ -116,8 +158,17 @@ impl Core {
             )
             .into());
         }
-        let sub = scope.trim_start_matches('/').split('/').nth(1).unwrap_or_default();
-        self.require_subscription(sub).await?;
+        if uuid::Uuid::parse_str(name).is_err() {
+            return Err(Invalid {
+                code: galleon_model::InvalidCode::InvalidRoleAssignmentId,
+                target: "name".into(),
+                message: format!(
+                    "The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID."
+                ),
+            }
+            .into());
+        }
+        self.require_scope(scope).await?;
         let role = Role::parse(role_definition).ok_or_else(|| {
             CoreError::Invalid(Invalid::param(
                 "properties.roleDefinitionId",
@@ -133,10 +184,11 @@ impl Core {
             .into());
         }
         let id = format!("{}{SEGMENT}{name}", scope.trim_end_matches('/'));
+        let scope = if is_root(scope) { ROOT_SCOPE } else { scope.trim_end_matches('/') };
         let a = RoleAssignment {
             id: id.clone(),
             name: name.to_string(),
-            scope: scope.trim_end_matches('/').to_string(),
+            scope: scope.to_string(),
             principal_id: principal_id.to_string(),
             principal_type: principal_type.unwrap_or("ServicePrincipal").to_string(),
             role,
@@ -173,15 +225,24 @@ impl Core {
 
     /// Makes sure the principal is Owner of the subscription (the admin, on every start).
     pub async fn ensure_owner(&self, subscription: &str, principal_id: &str) -> CoreResult<()> {
-        let name = uuid::Uuid::from_bytes(
-            *blake3::hash(format!("{subscription}/{principal_id}/owner").as_bytes())
-                .as_bytes()
-                .first_chunk()
-                .expect("16 bytes"),
-        )
-        .to_string();
-        self.put_role_assignment(&format!("/subscriptions/{subscription}"), &name, principal_id, "Owner", None)
-            .await
-            .map(drop)
+        self.ensure_owner_at(&format!("/subscriptions/{subscription}"), principal_id).await
+    }
+
+    /// Makes sure the principal is Owner of the tenant root: galleon's administrator (the admin
+    /// principal, on every start, so data directories made before this scope existed get it).
+    pub async fn ensure_tenant_admin(&self, principal_id: &str) -> CoreResult<()> {
+        self.ensure_owner_at(ROOT_SCOPE, principal_id).await
+    }
+
+    async fn ensure_owner_at(&self, scope: &str, principal_id: &str) -> CoreResult<()> {
+        // A stable name: the same assignment on every start. The subscription's keeps the name it
+        // has always had.
+        let seed = match scope.strip_prefix("/subscriptions/") {
+            Some(sub) => format!("{sub}/{principal_id}/owner"),
+            None => format!("{scope}/{principal_id}/owner"),
+        };
+        let name = uuid::Uuid::from_bytes(*blake3::hash(seed.as_bytes()).as_bytes().first_chunk().expect("16 bytes"))
+            .to_string();
+        self.put_role_assignment(scope, &name, principal_id, "Owner", None).await.map(drop)
     }
 }

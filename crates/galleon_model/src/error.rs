@@ -14,6 +14,8 @@ pub enum InvalidCode {
     LocationNotAvailableForResourceType,
     /// 409: the request conflicts with the current state of the resource.
     OperationNotAllowed,
+    /// 400: a role assignment name that is not a GUID.
+    InvalidRoleAssignmentId,
 }
 
 impl InvalidCode {
@@ -25,6 +27,7 @@ impl InvalidCode {
             Self::InvalidResourceName => "InvalidResourceName",
             Self::LocationNotAvailableForResourceType => "LocationNotAvailableForResourceType",
             Self::OperationNotAllowed => "OperationNotAllowed",
+            Self::InvalidRoleAssignmentId => "InvalidRoleAssignmentId",
         }
     }
 }

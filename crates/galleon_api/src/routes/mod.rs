@@ -75,7 +75,13 @@ pub(crate) fn arm_routes() -> Router<AppState> {
             &format!("{IMAGE}/providers/microsoft.authorization/roledefinitions"),
             get(role_assignments::role_definitions),
         )
-        // Role assignments at subscription, group, gallery and definition scope (list and one).
+        // Role assignments at the tenant root (galleon's administrators), subscription, group,
+        // gallery and definition scope (list and one).
+        .route("/providers/microsoft.authorization/roleassignments", get(role_assignments::get))
+        .route(
+            "/providers/microsoft.authorization/roleassignments/{name}",
+            get(role_assignments::get).put(role_assignments::put).delete(role_assignments::delete),
+        )
         .route("/subscriptions/{sub}/providers/microsoft.authorization/roleassignments", get(role_assignments::get))
         .route(
             "/subscriptions/{sub}/providers/microsoft.authorization/roleassignments/{name}",

@@ -11,18 +11,23 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::api_version::ApiVersion;
 use crate::error::ApiError;
 
 const SEGMENT: &str = "/providers/microsoft.authorization/roleassignments";
 
 fn to_wire(a: &RoleAssignment) -> Value {
-    let sub = a.scope.trim_start_matches('/').split('/').nth(1).unwrap_or_default();
+    // At the tenant root, role definitions are named without a subscription (as ARM does).
+    let definitions = match a.scope.trim_start_matches('/').split('/').nth(1) {
+        Some(sub) => format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions"),
+        None => "/providers/Microsoft.Authorization/roleDefinitions".to_string(),
+    };
     json!({
         "id": a.id,
         "name": a.name,
         "type": "Microsoft.Authorization/roleAssignments",
         "properties": {
-            "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{}", a.role.guid()),
+            "roleDefinitionId": format!("{definitions}/{}", a.role.guid()),
             "roleDefinitionName": a.role.name(),
             "principalId": a.principal_id,
             "principalType": a.principal_type,
@@ -43,7 +48,8 @@ fn split_path(path: &str) -> Result<(String, Option<String>), ApiError> {
         .find(SEGMENT)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "NotFound", "Not a role assignment path."))?;
     let rest = path[at + SEGMENT.len()..].trim_start_matches('/');
-    Ok((path[..at].to_string(), (!rest.is_empty()).then(|| rest.to_string())))
+    let scope = if at == 0 { galleon_core::rbac::ROOT_SCOPE.to_string() } else { path[..at].to_string() };
+    Ok((scope, (!rest.is_empty()).then(|| rest.to_string())))
 }
 
 #[derive(Deserialize)]
@@ -60,6 +66,7 @@ struct Props {
 }
 
 pub(super) async fn put(
+    _api: ApiVersion,
     State(s): State<AppState>,
     uri: Uri,
     sent: Option<axum::Extension<crate::SentPath>>,
@@ -78,7 +85,7 @@ pub(super) async fn put(
     Ok((StatusCode::CREATED, Json(to_wire(&a))).into_response())
 }
 
-pub(super) async fn get(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+pub(super) async fn get(_api: ApiVersion, State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
     match split(&uri)? {
         (_, Some(_)) => Ok(Json(to_wire(&s.core.get_role_assignment(uri.path()).await?)).into_response()),
         (scope, None) => {
@@ -88,7 +95,7 @@ pub(super) async fn get(State(s): State<AppState>, uri: Uri) -> Result<Response,
     }
 }
 
-pub(super) async fn delete(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+pub(super) async fn delete(_api: ApiVersion, State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
     match s.core.delete_role_assignment(uri.path()).await? {
         Some(a) => Ok(Json(to_wire(&a)).into_response()),
         None => Ok(StatusCode::NO_CONTENT.into_response()),

@@ -620,3 +620,50 @@ async fn scrub_finds_and_repairs_corrupt_and_missing_chunks() {
     let url = access_url(&app, &format!("{}/disks/east", rg_path("rg")), "Read").await;
     assert!(download(&app, &url, None).await.1 == original);
 }
+
+/// A symlink in the imports directory does not reach outside it, and a FIFO or device is refused
+/// at PUT (it would stall the import forever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_read_only_regular_files_inside_the_allowed_directory() {
+    let app = TestApp::new().await;
+    app.put(&format!("/subscriptions/{SUB}/resourcegroups/rg?{RES}"), json!({ "location": "westcentralus" })).await;
+    let imports = app.dir.path().join("imports");
+    std::fs::create_dir_all(&imports).unwrap();
+    let secret = app.dir.path().join("secret.img");
+    write_vhd(&secret, 2, 3);
+    std::os::unix::fs::symlink(&secret, imports.join("escape.vhd")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", imports.join("passwd")).unwrap();
+    std::os::unix::fs::symlink(app.dir.path(), imports.join("up")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", imports.join("zero")).unwrap();
+    let fifo = imports.join("fifo.vhd");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let cases = [
+        imports.join("escape.vhd"),
+        imports.join("passwd"),
+        imports.join("up/secret.img"),
+        imports.join("zero"),
+        fifo,
+        std::path::PathBuf::from("/etc/passwd"),
+    ];
+    for (n, path) in cases.iter().enumerate() {
+        let body = json!({ "location": "westcentralus", "properties": { "osType": "Linux", "hyperVGeneration": "V2",
+            "creationData": { "createOption": "Import", "sourceUri": format!("file://{}", path.display()) } } });
+        let r = app.put(&format!("{}/disks/d{n}?{DISK_API}", rg_path("rg")), body).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::BAD_REQUEST, "InvalidParameter"),
+            "{}: {}",
+            path.display(),
+            r.body
+        );
+    }
+    let list = app.get(&format!("{}/disks?{DISK_API}", rg_path("rg"))).await;
+    assert_eq!(list.body["value"].as_array().unwrap().len(), 0, "nothing was created");
+    // A symlink that stays inside the directory is fine.
+    let real = imports.join("real.vhd");
+    let bytes = write_vhd(&real, 2, 5);
+    std::os::unix::fs::symlink(&real, imports.join("alias.vhd")).unwrap();
+    import_disk(&app, "rg", "ok", &imports.join("alias.vhd"), "Linux").await;
+    let url = access_url(&app, &format!("{}/disks/ok", rg_path("rg")), "Read").await;
+    assert!(download(&app, &url, None).await.1 == bytes);
+}

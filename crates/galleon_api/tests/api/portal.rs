@@ -144,7 +144,7 @@ async fn a_reader_sees_a_shared_gallery_and_cannot_change_it() {
         "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"),
         "principalId": reader.principal.object_id } });
     let r = app
-        .put(&format!("{g}/providers/Microsoft.Authorization/roleAssignments/r1?api-version=2022-04-01"), body)
+        .put(&format!("{g}/providers/Microsoft.Authorization/roleAssignments/77777777-0000-0000-0000-000000000001?api-version=2022-04-01"), body)
         .await;
     assert!(r.status.is_success(), "{}", r.body);
 

@@ -189,9 +189,11 @@ async fn assignments_are_validated() {
     let app = TestApp::new().await;
     let (_, oid) = principal(&app, "p").await;
     let sub = format!("/subscriptions/{SUB}");
-    let r = assign(&app, &sub, "n1", &oid, "Janitor").await;
+    let r = assign(&app, &sub, "66666666-0000-0000-0000-000000000001", &oid, "Janitor").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = assign(&app, &sub, "n2", "00000000-0000-0000-0000-000000000bad", "Reader").await;
+    let r =
+        assign(&app, &sub, "66666666-0000-0000-0000-000000000002", "00000000-0000-0000-0000-000000000bad", "Reader")
+            .await;
     assert!(r.body["error"]["message"].as_str().unwrap().contains("does not exist"));
 }
 
@@ -296,4 +298,102 @@ async fn using_a_version_takes_read_access_to_it() {
     app.token = outsider;
     let r = app.put(&format!("{own}/providers/Microsoft.Compute/disks/d?api-version=2025-01-02"), disk).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+}
+
+/// Owning a gallery (or a whole subscription) is not owning galleon: principals, subscriptions
+/// and operator actions need Owner at the tenant root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_tenant_owners_administer_galleon() {
+    let mut app = TestApp::new().await;
+    let (g, _) = app.seed_definition("rg", "gal", "img").await;
+    let (gallery_owner, gallery_oid) = principal(&app, "gallery owner").await;
+    let (sub_owner, sub_oid) = principal(&app, "subscription owner").await;
+    let victim = app.core.create_principal("victim").await.unwrap();
+    let sub = format!("/subscriptions/{SUB}");
+    assert_eq!(
+        assign(&app, &g, "44444444-0000-0000-0000-000000000001", &gallery_oid, "Owner").await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        assign(&app, &sub, "44444444-0000-0000-0000-000000000002", &sub_oid, "Owner").await.status,
+        StatusCode::CREATED
+    );
+    let admin = app.token.clone();
+    let victim_id = victim.principal.client_id.clone();
+    for token in [&gallery_owner, &sub_owner] {
+        app.token = token.clone();
+        let refused = [
+            app.get("/galleon/principals").await,
+            app.call(Method::POST, "/galleon/principals", Some(json!({ "displayName": "x" }))).await,
+            app.call(Method::POST, &format!("/galleon/principals/{}/resetSecret", app.client_id), None).await,
+            app.call(Method::POST, &format!("/galleon/principals/{victim_id}/resetSecret"), None).await,
+            app.delete(&format!("/galleon/principals/{victim_id}")).await,
+            app.call(Method::POST, "/galleon/subscriptions", Some(json!({ "displayName": "mine" }))).await,
+            app.call(Method::POST, "/galleon/regions/eastus/scrub", None).await,
+        ];
+        for r in refused {
+            assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "AuthorizationFailed"), "{}", r.body);
+        }
+        // Nor can they make themselves tenant owners.
+        let body = json!({ "properties": { "roleDefinitionId": "Owner", "principalId": gallery_oid } });
+        let r = app
+            .put(
+                "/providers/Microsoft.Authorization/roleAssignments/44444444-0000-0000-0000-000000000003?api-version=2022-04-01",
+                body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+    assert_eq!(app.token_request(&victim_id, &victim.secret).await.status, StatusCode::OK, "the secret still works");
+    // A gallery owner still manages role assignments under its gallery, and only there.
+    app.token = gallery_owner.clone();
+    let (_, reader_oid) = principal(&app, "reader").await;
+    assert_eq!(
+        assign(&app, &g, "44444444-0000-0000-0000-000000000004", &reader_oid, "Reader").await.status,
+        StatusCode::CREATED
+    );
+    let rg = format!("/subscriptions/{SUB}/resourceGroups/rg");
+    assert_eq!(
+        assign(&app, &rg, "44444444-0000-0000-0000-000000000005", &reader_oid, "Reader").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // The tenant owner can make another tenant owner, who then administers galleon.
+    app.token = admin;
+    let body = json!({ "properties": { "roleDefinitionId": "Owner", "principalId": gallery_oid } });
+    let r = app
+        .put(
+            "/providers/Microsoft.Authorization/roleAssignments/44444444-0000-0000-0000-000000000006?api-version=2022-04-01",
+            body,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["properties"]["scope"], "/");
+    app.token = gallery_owner;
+    assert_eq!(app.get("/galleon/principals").await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_assignments_are_refused_as_arm_refuses_them() {
+    let app = TestApp::new().await;
+    app.seed_definition("rg", "gal", "img").await;
+    let (_, oid) = principal(&app, "p").await;
+    let body = json!({ "properties": { "roleDefinitionId": "Reader", "principalId": oid } });
+    let rg = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments");
+    let r = app.put(&format!("{rg}/55555555-0000-0000-0000-000000000001"), body.clone()).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "MissingApiVersionParameter"));
+    let r = app.put(&format!("{rg}/not-a-guid?api-version=2022-04-01"), body.clone()).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidRoleAssignmentId"), "{}", r.body);
+    let missing_rg = format!(
+        "/subscriptions/{SUB}/resourceGroups/nope/providers/Microsoft.Authorization/roleAssignments/55555555-0000-0000-0000-000000000002?api-version=2022-04-01"
+    );
+    let r = app.put(&missing_rg, body.clone()).await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "ResourceGroupNotFound"), "{}", r.body);
+    let missing_gallery = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments/55555555-0000-0000-0000-000000000003?api-version=2022-04-01",
+        gallery_path("rg", "nope")
+    );
+    let r = app.put(&missing_gallery, body).await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "ResourceNotFound"), "{}", r.body);
+    let list = app.get(&format!("{rg}?api-version=2022-04-01")).await;
+    assert_eq!(list.body["value"].as_array().unwrap().len(), 0, "nothing was written: {}", list.body);
 }

@@ -97,6 +97,7 @@ impl TestApp {
         core.ensure_subscription(SUB, "test").await.unwrap();
         let admin = core.create_principal("admin").await.unwrap();
         core.ensure_owner(SUB, &admin.principal.object_id).await.unwrap();
+        core.ensure_tenant_admin(&admin.principal.object_id).await.unwrap();
         let mut app = Self::over(core, dir);
         app.client_id = admin.principal.client_id;
         app.secret = admin.secret;
