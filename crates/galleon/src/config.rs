@@ -44,6 +44,12 @@ pub(crate) struct ServeArgs {
     /// Comma-separated URL prefixes imports may read from (default: DATA_DIR/imports/).
     #[arg(long, env = "GALLEON_IMPORT_ALLOW", value_delimiter = ',')]
     import_allow: Option<Vec<String>>,
+    /// Seconds between two background garbage collections (default 3600).
+    #[arg(long, env = "GALLEON_GC_INTERVAL_SECONDS")]
+    gc_interval_seconds: Option<u64>,
+    /// Seconds an unreferenced chunk is kept before garbage collection may delete it (default 3600).
+    #[arg(long, env = "GALLEON_GC_GRACE_SECONDS")]
+    gc_grace_seconds: Option<u64>,
 }
 
 /// The configuration file.
@@ -61,6 +67,15 @@ struct FileConfig {
     region_stores: Option<std::collections::BTreeMap<String, String>>,
     /// Explicit stores: a region listed here has exactly these, primary first.
     stores: Option<Vec<FileStore>>,
+    gc: Option<FileGc>,
+}
+
+/// `[gc]`: how often garbage is collected and how long unreferenced chunks are spared.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileGc {
+    interval_seconds: Option<u64>,
+    grace_seconds: Option<u64>,
 }
 
 /// One `[[stores]]` entry.
@@ -101,6 +116,8 @@ pub(crate) struct Settings {
     pub link_copies: bool,
     /// Explicit stores from the configuration file.
     pub stores: Vec<FileStore>,
+    /// Background garbage collection: every `.0`, sparing chunks younger than `.1`.
+    pub gc: (std::time::Duration, std::time::Duration),
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -147,7 +164,12 @@ impl Settings {
                 s
             })
             .collect();
+        let file_gc = file.gc.unwrap_or_default();
+        let gc_every = args.gc_interval_seconds.or(file_gc.interval_seconds).unwrap_or(3600);
+        anyhow::ensure!(gc_every > 0, "gc interval_seconds must be at least 1");
+        let gc_grace = args.gc_grace_seconds.or(file_gc.grace_seconds).unwrap_or(3600);
         Ok(Self {
+            gc: (std::time::Duration::from_secs(gc_every), std::time::Duration::from_secs(gc_grace)),
             stores,
             link_copies: copy == "link",
             region_stores,

@@ -63,6 +63,9 @@ enum Command {
     /// Manage role assignments.
     #[command(subcommand)]
     Role(cli::RoleCommand),
+    /// Collect garbage in the region stores now (tenant owners only).
+    #[command(subcommand)]
+    Gc(cli::GcCommand),
     /// Follow long-running operations started with --no-wait.
     #[command(subcommand)]
     Operation(cli::OperationCommand),
@@ -92,6 +95,7 @@ fn main() -> anyhow::Result<()> {
         Command::Principal(c) => cli::Resource::Principal(c),
         Command::Subscription(c) => cli::Resource::Subscription(c),
         Command::Role(c) => cli::Resource::Role(c),
+        Command::Gc(c) => cli::Resource::Gc(c),
     };
     finish(runtime.block_on(cli::run(resource, globals)))
 }

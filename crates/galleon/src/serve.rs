@@ -80,8 +80,9 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let listener = TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
     jobs::spawn_worker(core.clone());
-    // Unreferenced chunks go after an hour; young ones may belong to an import still running.
-    jobs::spawn_gc(core.clone(), Duration::from_secs(3600), Duration::from_secs(3600));
+    // Unreferenced chunks go after the grace period (an hour unless configured); young ones may
+    // belong to an import still running.
+    jobs::spawn_gc(core.clone(), settings.gc.0, settings.gc.1);
     let scheme = if settings.insecure_http { "http" } else { "https" };
     let state = AppState::new(core, settings.public_url.clone(), scheme);
     // hyper hands over `Request<Incoming>`; the application takes axum's `Body`.

@@ -745,6 +745,13 @@ fn owners_share_a_gallery_with_a_new_principal_from_the_cli() {
         String::from_utf8_lossy(&principals.stderr).contains("(AuthorizationFailed)"),
         "only owners manage principals"
     );
+    let gc = as_b(&["gc", "run", "--grace-seconds", "0"]);
+    assert!(
+        String::from_utf8_lossy(&gc.stderr).contains("(AuthorizationFailed)"),
+        "only tenant owners collect garbage"
+    );
+    let collected = server.ok(&["gc", "run", "--grace-seconds", "0"]);
+    assert!(collected.as_array().unwrap().iter().any(|r| r["store"] == "eastus/standard_lrs-1"), "{collected}");
 
     // A new secret replaces the old one; deleting the principal ends its access.
     server.ok(&["principal", "reset-secret", "--client-id", client_id, "-o", "none"]);

@@ -2,7 +2,11 @@
 //! period.
 //!
 //! What is referenced: every manifest named by a disk, snapshot, managed image or image version,
-//! and the chunks those manifests list, per region store. Two rules keep live data safe:
+//! and the chunks those manifests list, per region. A manifest in a region reads its chunks
+//! through every store of the region (a disk made from a version shares the version's manifest,
+//! wherever the replica is), so a chunk is kept in *every* store of a region when any manifest of
+//! that region names it, whichever store the manifest itself sits in. Two rules keep live data
+//! safe:
 //! - the collector holds the job lock exclusively, so no job runs meanwhile (a job that dedupes
 //!   against an old unreferenced chunk cannot have it deleted under it);
 //! - chunks younger than the grace period are kept, which protects what an interrupted or queued
@@ -101,22 +105,33 @@ impl Core {
                 stores.push((region.clone(), s.name.clone(), s.store.clone()));
             }
         }
-        for (region, store_name, store) in stores {
-            let mut referenced: HashSet<ChunkId> = HashSet::new();
-            for digest in by_region.get(&region).unwrap_or(&none) {
-                let Ok(id) = digest.parse::<ChunkId>() else { continue };
-                if !store.has(id).await.map_err(content_error)? {
-                    continue;
-                }
-                let manifest = Manifest::decode(&store.get(id).await.map_err(content_error)?).map_err(content_error)?;
-                referenced.insert(id);
-                referenced.extend(manifest.referenced());
+        let mut by_store_region: HashMap<String, HashSet<ChunkId>> = HashMap::new();
+        for (region, _, _) in &stores {
+            if by_store_region.contains_key(region) {
+                continue;
             }
+            let view = self.chunks(region)?;
+            let mut referenced: HashSet<ChunkId> = HashSet::new();
+            for digest in by_region.get(region).unwrap_or(&none) {
+                let Ok(id) = digest.parse::<ChunkId>() else { continue };
+                let bytes = match view.get(id).await {
+                    Ok(bytes) => bytes,
+                    // Not in this region (yet): nothing here to keep for it.
+                    Err(galleon_blob::store::ChunkError::NotFound(_)) => continue,
+                    Err(e) => return Err(content_error(e)),
+                };
+                referenced.insert(id);
+                referenced.extend(Manifest::decode(&bytes).map_err(content_error)?.referenced());
+            }
+            by_store_region.insert(region.clone(), referenced);
+        }
+        for (region, store_name, store) in stores {
+            let referenced = &by_store_region[&region];
             let all = store.list().await.map_err(content_error)?;
             let mut report = GcReport {
                 region: format!("{region}/{store_name}"),
                 chunks: all.len(),
-                referenced: referenced.len(),
+                referenced: all.iter().filter(|id| referenced.contains(id)).count(),
                 ..Default::default()
             };
             for id in all.into_iter().filter(|id| !referenced.contains(id)) {

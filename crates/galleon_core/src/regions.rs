@@ -26,8 +26,10 @@ pub struct RegionStore {
     pub store: Arc<dyn ChunkStore>,
 }
 
-/// All of a region's stores seen as one: writes go to the primary store, reads and lookups to
-/// whichever store has the chunk.
+/// All of a region's stores seen as one: writes go to the primary store, reads to whichever
+/// store has the chunk. `has` answers for the primary alone: it is what writers ask before
+/// skipping a write, and a manifest written to the primary must find every chunk it names there
+/// (a chunk held only by another store of the region would be that store's to collect).
 pub(crate) struct RegionView {
     pub(crate) stores: Vec<Arc<dyn ChunkStore>>,
 }
@@ -52,12 +54,7 @@ impl ChunkStore for RegionView {
     }
 
     async fn has(&self, id: ChunkId) -> Result<bool, ChunkError> {
-        for store in &self.stores {
-            if store.has(id).await? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        self.stores[0].has(id).await
     }
 
     async fn delete(&self, id: ChunkId) -> Result<(), ChunkError> {

@@ -1,11 +1,17 @@
-//! `galleon principal`, `galleon subscription` and `galleon role assignment`: who may do what,
+//! `galleon principal`, `galleon subscription`, `galleon role assignment` and `galleon gc`: who may do what,
 //! through galleon's own principal API and ARM's role assignments.
 
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::args::{AssignmentCommand, PrincipalCommand, RoleCommand, SubscriptionCommand};
+use super::args::{AssignmentCommand, GcCommand, PrincipalCommand, RoleCommand, SubscriptionCommand};
 use super::{RESOURCES, ROLES, Session};
+
+pub(super) async fn gc(s: &Session, command: GcCommand) -> anyhow::Result<()> {
+    let GcCommand::Run { grace_seconds } = command;
+    let path = format!("/galleon/gc?graceSeconds={grace_seconds}");
+    s.print(&s.client.call(Method::POST, &path, None).await?.body["value"])
+}
 
 pub(super) async fn principal(s: &Session, command: PrincipalCommand) -> anyhow::Result<()> {
     let value = match command {

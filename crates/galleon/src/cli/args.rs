@@ -648,6 +648,17 @@ pub(crate) enum OperationCommand {
     },
 }
 
+/// `galleon gc …` (tenant owners only): garbage collection of region stores.
+#[derive(Subcommand, Debug)]
+pub(crate) enum GcCommand {
+    /// Delete chunks no disk, snapshot, image or version references, now.
+    Run {
+        /// Spare unreferenced chunks younger than this (they may belong to an import in flight).
+        #[arg(long, default_value_t = 3600)]
+        grace_seconds: u64,
+    },
+}
+
 /// `galleon principal …` (owners only): service principals that log in to galleon.
 #[derive(Subcommand, Debug)]
 pub(crate) enum PrincipalCommand {

@@ -19,8 +19,8 @@ mod transfer;
 mod vm;
 
 pub(crate) use args::{
-    DiskCommand, GroupCommand, ImageCommand, LoginArgs, OperationCommand, Output, PrincipalCommand, RoleCommand,
-    SigCommand, SnapshotCommand, SubscriptionCommand, VmCommand,
+    DiskCommand, GcCommand, GroupCommand, ImageCommand, LoginArgs, OperationCommand, Output, PrincipalCommand,
+    RoleCommand, SigCommand, SnapshotCommand, SubscriptionCommand, VmCommand,
 };
 
 use galleon_client::{Client, ClientError, Reply};
@@ -241,6 +241,7 @@ pub(crate) enum Resource {
     Principal(PrincipalCommand),
     Subscription(SubscriptionCommand),
     Role(RoleCommand),
+    Gc(GcCommand),
 }
 
 /// Runs a resource command.
@@ -257,5 +258,6 @@ pub(crate) async fn run(command: Resource, globals: Globals) -> anyhow::Result<(
         Resource::Principal(c) => access::principal(&s, c).await,
         Resource::Subscription(c) => access::subscription(&s, c).await,
         Resource::Role(c) => access::role(&s, c).await,
+        Resource::Gc(c) => access::gc(&s, c).await,
     }
 }

@@ -137,3 +137,24 @@ pub(super) async fn scrub(
     let reports = s.core.scrub_region(&galleon_model::region::canonical(&region)).await?;
     Ok(Json(json!({ "value": reports })).into_response())
 }
+
+/// `POST /galleon/gc[?graceSeconds=N]`: collect garbage now, sparing chunks younger than the
+/// grace period (default one hour, as the background collector).
+pub(super) async fn gc(State(s): State<AppState>, uri: axum::http::Uri) -> Result<Response, crate::error::ApiError> {
+    let grace = match crate::api_version::query_param(uri.query(), "graceSeconds") {
+        None => 3600,
+        Some(v) => v.parse::<u64>().map_err(|_| {
+            crate::error::ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                format!("graceSeconds must be a whole number of seconds, not '{v}'."),
+            )
+        })?,
+    };
+    let reports = s.core.collect_garbage(std::time::Duration::from_secs(grace)).await?;
+    let value: Vec<_> = reports
+        .iter()
+        .map(|r| json!({ "store": r.region, "chunks": r.chunks, "referenced": r.referenced, "deleted": r.deleted, "young": r.young }))
+        .collect();
+    Ok(Json(json!({ "value": value })).into_response())
+}

@@ -51,6 +51,7 @@ pub(crate) fn arm_routes() -> Router<AppState> {
         .route("/subscriptions", get(subscriptions::list))
         .route("/tenants", get(subscriptions::tenants))
         .route("/galleon/regions/{region}/scrub", post(identity::scrub))
+        .route("/galleon/gc", post(identity::gc))
         .route("/galleon/principals", get(principals::list).post(principals::create))
         .route("/galleon/subscriptions", post(principals::create_subscription))
         .route("/galleon/principals/{client_id}", axum::routing::delete(principals::delete))

@@ -667,3 +667,58 @@ async fn imports_read_only_regular_files_inside_the_allowed_directory() {
     let url = access_url(&app, &format!("{}/disks/ok", rg_path("rg")), "Read").await;
     assert!(download(&app, &url, None).await.1 == bytes);
 }
+
+/// An import whose chunks another store of its region already holds (a Premium_LRS replica of a
+/// version) must not lose them when that version goes and garbage is collected; scrub finds
+/// nothing missing before or after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_collection_keeps_chunks_any_manifest_of_the_region_reads() {
+    let app = TestApp::new().await;
+    let (_, i) = app.seed_definition("rg", "gal", "img").await;
+    let file = app.dir.path().join("imports/os.vhd");
+    let bytes = write_vhd(&file, 4, 71);
+    let disk = import_disk(&app, "rg", "os", &file, "Linux").await;
+    let uri = format!("{i}/versions/1.0.0?{COMPUTE}");
+    let body = json!({ "location": "westcentralus", "properties": {
+        "publishingProfile": { "targetRegions": [{ "name": "westcentralus" },
+            { "name": "westus2", "storageAccountType": "Premium_LRS" }] },
+        "storageProfile": { "osDiskImage": { "source": { "id": disk["id"] } } } } });
+    assert_eq!(app.put(&uri, body).await.status, StatusCode::CREATED);
+    app.settle().await;
+    assert!(!files_in(&app.dir.path().join("regions/westus2/premium_lrs-1")).is_empty());
+
+    // The same image imported in westus2: its chunks are already in westus2's premium store.
+    let body = json!({ "location": "westus2", "properties": { "osType": "Linux", "hyperVGeneration": "V2",
+        "creationData": { "createOption": "Import", "sourceUri": format!("file://{}", file.display()) } } });
+    assert_eq!(app.put(&format!("{}/disks/west?{DISK_API}", rg_path("rg")), body).await.status, StatusCode::ACCEPTED);
+    app.settle().await;
+    // A disk made from the version in westus2 shares the replica's manifest.
+    let from_version = json!({ "location": "westus2", "properties": { "creationData": { "createOption": "FromImage",
+        "galleryImageReference": { "id": format!("{i}/versions/1.0.0") } } } });
+    app.put(&format!("{}/disks/fromver?{DISK_API}", rg_path("rg")), from_version).await;
+    app.settle().await;
+    let scrub = app.call(axum::http::Method::POST, "/galleon/regions/westus2/scrub", None).await;
+    assert!(scrub.body["value"].as_array().unwrap().iter().all(|s| s["missing"] == 0), "{}", scrub.body);
+
+    // The version goes: its replica's manifest is garbage, the chunks the disks read are not.
+    assert!(
+        app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), json!({ "location": "westcentralus", "properties": {
+        "publishingProfile": { "targetRegions": [{ "name": "westcentralus" }, { "name": "westus2", "storageAccountType": "Premium_LRS" }] },
+        "safetyProfile": { "allowDeletionOfReplicatedLocations": true },
+        "storageProfile": { "osDiskImage": { "source": { "id": disk["id"] } } } } })).await.status.is_success()
+    );
+    app.settle().await;
+    app.delete(&uri).await;
+    app.settle().await;
+    app.core.collect_garbage(std::time::Duration::ZERO).await.unwrap();
+    for name in ["west", "fromver"] {
+        let url = access_url(&app, &format!("{}/disks/{name}", rg_path("rg")), "Read").await;
+        assert!(download(&app, &url, None).await.1 == bytes, "{name} still reads its bytes");
+    }
+    let scrub = app.call(axum::http::Method::POST, "/galleon/regions/westus2/scrub", None).await;
+    assert!(
+        scrub.body["value"].as_array().unwrap().iter().all(|s| s["missing"] == 0 && s["corrupt"] == 0),
+        "{}",
+        scrub.body
+    );
+}
