@@ -44,6 +44,15 @@ pub(crate) struct ServeArgs {
     /// Comma-separated URL prefixes imports may read from (default: DATA_DIR/imports/).
     #[arg(long, env = "GALLEON_IMPORT_ALLOW", value_delimiter = ',')]
     import_allow: Option<Vec<String>>,
+    /// Seconds an http(s) import may take to connect (default 10).
+    #[arg(long, env = "GALLEON_IMPORT_CONNECT_TIMEOUT_SECONDS")]
+    import_connect_timeout_seconds: Option<u64>,
+    /// Seconds an http(s) import may wait for the next bytes (default 60).
+    #[arg(long, env = "GALLEON_IMPORT_IDLE_TIMEOUT_SECONDS")]
+    import_idle_timeout_seconds: Option<u64>,
+    /// Seconds an http(s) import may take in all (default 21600, six hours).
+    #[arg(long, env = "GALLEON_IMPORT_TOTAL_TIMEOUT_SECONDS")]
+    import_total_timeout_seconds: Option<u64>,
     /// Seconds between two background garbage collections (default 3600).
     #[arg(long, env = "GALLEON_GC_INTERVAL_SECONDS")]
     gc_interval_seconds: Option<u64>,
@@ -68,6 +77,16 @@ struct FileConfig {
     /// Explicit stores: a region listed here has exactly these, primary first.
     stores: Option<Vec<FileStore>>,
     gc: Option<FileGc>,
+    import_timeouts: Option<FileImportTimeouts>,
+}
+
+/// `[import_timeouts]`: bounds on http(s) import fetches.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileImportTimeouts {
+    connect_seconds: Option<u64>,
+    idle_seconds: Option<u64>,
+    total_seconds: Option<u64>,
 }
 
 /// `[gc]`: how often garbage is collected and how long unreferenced chunks are spared.
@@ -118,6 +137,8 @@ pub(crate) struct Settings {
     pub stores: Vec<FileStore>,
     /// Background garbage collection: every `.0`, sparing chunks younger than `.1`.
     pub gc: (std::time::Duration, std::time::Duration),
+    /// Bounds on http(s) import fetches.
+    pub fetch_timeouts: crate::fetch::FetchTimeouts,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -168,7 +189,19 @@ impl Settings {
         let gc_every = args.gc_interval_seconds.or(file_gc.interval_seconds).unwrap_or(3600);
         anyhow::ensure!(gc_every > 0, "gc interval_seconds must be at least 1");
         let gc_grace = args.gc_grace_seconds.or(file_gc.grace_seconds).unwrap_or(3600);
+        let t = file.import_timeouts.unwrap_or_default();
+        let secs = |flag: Option<u64>, file: Option<u64>, default: u64| -> anyhow::Result<std::time::Duration> {
+            let v = flag.or(file).unwrap_or(default);
+            anyhow::ensure!(v > 0, "import timeouts must be at least one second");
+            Ok(std::time::Duration::from_secs(v))
+        };
+        let fetch_timeouts = crate::fetch::FetchTimeouts {
+            connect: secs(args.import_connect_timeout_seconds, t.connect_seconds, 10)?,
+            idle: secs(args.import_idle_timeout_seconds, t.idle_seconds, 60)?,
+            total: secs(args.import_total_timeout_seconds, t.total_seconds, 21_600)?,
+        };
         Ok(Self {
+            fetch_timeouts,
             gc: (std::time::Duration::from_secs(gc_every), std::time::Duration::from_secs(gc_grace)),
             stores,
             link_copies: copy == "link",

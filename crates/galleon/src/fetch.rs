@@ -2,10 +2,15 @@
 //! kept-alive connection into a sparse local file (all-zero ranges are not written). Memory is
 //! one range, whatever the image size. Page blobs in Azure Storage and Azurite answer ranged
 //! GETs with a SAS in the query, so no storage SDK is needed.
+//!
+//! Every fetch is bounded in time: connecting, each wait for the next bytes (a server that
+//! accepts and never answers), and the whole download, so a stalled source fails its import
+//! with a reason instead of holding a job slot forever.
 
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use galleon_core::content::Fetcher;
@@ -18,13 +23,36 @@ use tokio::net::TcpStream;
 
 const RANGE: u64 = 4 << 20;
 
+/// How long a fetch may take.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FetchTimeouts {
+    /// To connect (TCP and TLS).
+    pub connect: Duration,
+    /// Between two pieces of a response (headers or body bytes).
+    pub idle: Duration,
+    /// For the whole download.
+    pub total: Duration,
+}
+
 /// Fetches with plain HTTP or TLS (WebPKI roots).
 pub(crate) struct HttpFetcher {
     tls: tokio_rustls::TlsConnector,
+    timeouts: FetchTimeouts,
+}
+
+/// `what` within `limit`, or an error saying which limit ran out.
+async fn within<T>(
+    limit: Duration,
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    tokio::time::timeout(limit, f)
+        .await
+        .unwrap_or_else(|_| Err(format!("{what} timed out after {} s", limit.as_secs_f64())))
 }
 
 impl HttpFetcher {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(timeouts: FetchTimeouts) -> Self {
         let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -32,10 +60,14 @@ impl HttpFetcher {
             .expect("ring supports the default protocol versions")
             .with_root_certificates(roots)
             .with_no_client_auth();
-        Self { tls: tokio_rustls::TlsConnector::from(Arc::new(config)) }
+        Self { tls: tokio_rustls::TlsConnector::from(Arc::new(config)), timeouts }
     }
 
     async fn connect(&self, uri: &Uri) -> Result<SendRequest<Empty<Bytes>>, String> {
+        within(self.timeouts.connect, "connecting", self.connect_now(uri)).await
+    }
+
+    async fn connect_now(&self, uri: &Uri) -> Result<SendRequest<Empty<Bytes>>, String> {
         let host = uri.host().ok_or("the URL has no host")?.to_string();
         let https = uri.scheme_str() == Some("https");
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
@@ -65,6 +97,7 @@ async fn get_range(
     uri: &Uri,
     start: u64,
     end: u64,
+    idle: Duration,
 ) -> Result<(Option<u64>, Bytes), String> {
     let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
     let req = Request::get(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
@@ -74,10 +107,31 @@ async fn get_range(
         .header("x-ms-version", "2021-08-06")
         .body(Empty::<Bytes>::new())
         .map_err(|e| e.to_string())?;
-    let resp = send.send_request(req).await.map_err(|e| e.to_string())?;
+    let resp =
+        within(idle, "waiting for the response", async { send.send_request(req).await.map_err(|e| e.to_string()) })
+            .await?;
     let status = resp.status();
     let total = total_of(resp.headers().get("content-range").and_then(|v| v.to_str().ok()));
-    let body = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    // Body frames one by one, each within the idle limit (a range is at most 4 MiB).
+    let mut body = resp.into_body();
+    let mut buf = bytes::BytesMut::new();
+    loop {
+        let frame =
+            within(idle, "reading the response", async { body.frame().await.transpose().map_err(|e| e.to_string()) })
+                .await?;
+        match frame {
+            None => break,
+            Some(f) => {
+                if let Ok(data) = f.into_data() {
+                    if buf.len() + data.len() > RANGE as usize + 1024 * 1024 {
+                        return Err("the server sent more than the range asked for".into());
+                    }
+                    buf.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+    let body = buf.freeze();
     if status != StatusCode::PARTIAL_CONTENT && status != StatusCode::OK {
         return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)])));
     }
@@ -87,9 +141,16 @@ async fn get_range(
 #[async_trait::async_trait]
 impl Fetcher for HttpFetcher {
     async fn fetch(&self, url: &str, dest: &Path) -> Result<u64, String> {
+        within(self.timeouts.total, "the download", self.fetch_now(url, dest)).await
+    }
+}
+
+impl HttpFetcher {
+    async fn fetch_now(&self, url: &str, dest: &Path) -> Result<u64, String> {
+        let idle = self.timeouts.idle;
         let uri: Uri = url.parse().map_err(|e| format!("{e}"))?;
         let mut send = self.connect(&uri).await?;
-        let (total, first) = get_range(&mut send, &uri, 0, RANGE - 1).await?;
+        let (total, first) = get_range(&mut send, &uri, 0, RANGE - 1, idle).await?;
         let total = total.unwrap_or(first.len() as u64);
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -108,12 +169,12 @@ impl Fetcher for HttpFetcher {
         let mut pos = first.len() as u64;
         while pos < total {
             let end = (pos + RANGE).min(total) - 1;
-            let (_, chunk) = match get_range(&mut send, &uri, pos, end).await {
+            let (_, chunk) = match get_range(&mut send, &uri, pos, end, idle).await {
                 Ok(r) => r,
                 // One reconnect per failure: servers may close idle keep-alive connections.
                 Err(_) => {
                     send = self.connect(&uri).await?;
-                    get_range(&mut send, &uri, pos, end).await?
+                    get_range(&mut send, &uri, pos, end, idle).await?
                 }
             };
             if chunk.is_empty() || chunk.len() as u64 > end + 1 - pos {

@@ -58,7 +58,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         chunk_stores,
         import_allow: settings.import_allow.clone(),
         uploads_dir: dir.join("uploads"),
-        fetcher: Some(Arc::new(crate::fetch::HttpFetcher::new())),
+        fetcher: Some(Arc::new(crate::fetch::HttpFetcher::new(settings.fetch_timeouts))),
         link_copies: settings.link_copies,
     };
     let core = Arc::new(Core::new(store, config, &key)?);

@@ -24,12 +24,18 @@ impl Drop for Server {
 
 impl Server {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A server with extra `serve` flags.
+    fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(BIN)
             .args(["serve", "--data-dir"])
             .arg(dir.path().join("data"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -768,4 +774,43 @@ fn owners_share_a_gallery_with_a_new_principal_from_the_cli() {
     assert!(subs.as_array().unwrap().contains(&sub["subscriptionId"]) && subs.as_array().unwrap().len() == 2, "{subs}");
     let listed = server.ok(&["principal", "list", "--query", "[].displayName"]);
     assert!(!listed.as_array().unwrap().iter().any(|n| n == "team-b"), "{listed}");
+}
+
+/// A source that accepts and never answers holds one job slot until its idle timeout, and fails
+/// its import with the reason; meanwhile other jobs (a gallery, an empty disk) finish.
+#[test]
+fn a_stalled_import_fails_with_a_reason_and_blocks_nothing() {
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for conn in silent.incoming().flatten() {
+            keep.lock().unwrap().push(conn);
+        }
+    });
+    let allow = format!("http://127.0.0.1:{port}/");
+    let server = Server::start_with(&["--import-allow", &allow, "--import-idle-timeout-seconds", "4"]);
+    server.login_with_group("eastus");
+    let source = format!("http://127.0.0.1:{port}/images/os.vhd");
+    let stalled = ["disk", "create", "-g", "rg", "-n", "stalled", "--source", &source, "--os-type", "Linux"];
+    let accepted = server.ok(&[&stalled[..], &["--no-wait"]].concat());
+    let started = Instant::now();
+    server.ok(&["sig", "create", "-g", "rg", "-r", "gal", "-o", "none"]);
+    server.ok(&["disk", "create", "-g", "rg", "-n", "empty", "-z", "1", "-o", "none"]);
+    assert!(started.elapsed() < Duration::from_secs(4), "other jobs waited for the stalled import");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let disk = loop {
+        let disk = server.ok(&["disk", "show", "-g", "rg", "-n", "stalled"]);
+        if disk["properties"]["provisioningState"] != "Creating" || Instant::now() > deadline {
+            break disk;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(disk["properties"]["provisioningState"], "Failed", "{disk}");
+    let op = server.galleon(&["operation", "show", "--id", accepted["operation"].as_str().unwrap()]);
+    let op: Value = serde_json::from_slice(&op.stdout).unwrap();
+    let message = op["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("timed out"), "{op}");
+    assert!(!held.lock().unwrap().is_empty(), "galleon did connect to the source");
 }

@@ -12,6 +12,7 @@ mod api {
     pub mod graph;
     pub mod groups;
     pub mod images;
+    pub mod load;
     pub mod portal;
     pub mod rbac;
     pub mod support;

@@ -21,6 +21,15 @@ const LEASE_SECONDS: i64 = 30;
 /// After this many attempts a job that keeps failing is marked Failed.
 const MAX_ATTEMPTS: u32 = 5;
 
+/// Jobs that read or write disk content: slow, bounded by the disks and the network.
+const CONTENT_JOBS: &[&str] = &["build_version", "build_disk", "finish_upload", "build_managed_image", "build_vm"];
+/// Jobs that only change metadata: quick, and never wait behind content work.
+const CONTROL_JOBS: &[&str] = &["provision", "delete", "delete_group"];
+/// How many jobs of each class run at once in one process. A stalled import holds one content
+/// slot (until its fetch times out); galleries, definitions and deletes keep moving.
+const CONTENT_SLOTS: usize = 4;
+const CONTROL_SLOTS: usize = 8;
+
 /// A resource write that was accepted and the operation that finishes it.
 #[derive(Debug, Clone)]
 pub struct Accepted<T> {
@@ -55,7 +64,7 @@ pub(crate) enum Job {
 }
 
 impl Job {
-    fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Self::Provision { .. } => "provision",
             Self::BuildVersion => "build_version",
@@ -120,6 +129,11 @@ impl Core {
         }
     }
 
+    /// How many operations are still in progress (waiting for or held by a worker).
+    pub async fn operations_in_progress(&self) -> CoreResult<usize> {
+        Ok(self.store().operations_in_progress().await?)
+    }
+
     /// Runs every job that is due, until none is left; returns how many ran. Tests call this
     /// to make background work deterministic.
     pub async fn run_pending_jobs(&self) -> CoreResult<usize> {
@@ -134,22 +148,50 @@ impl Core {
         }
     }
 
+    /// Claims and runs, one after the other, every job due now (tests and `run_pending_jobs`).
     async fn run_due_jobs(&self, owner: &str) -> CoreResult<usize> {
         let t = now().unix_timestamp();
-        let ops = self.store().claim_operations(owner, t, t + LEASE_SECONDS, 16).await?;
+        let ops = self.store().claim_operations(owner, t, t + LEASE_SECONDS, 16, &[]).await?;
         let n = ops.len();
         for op in ops {
-            let id = op.id.clone();
-            match self.run_job(op.clone()).await {
-                Ok(()) => {}
-                Err(JobError::Retry(e)) if op.attempts < MAX_ATTEMPTS => {
-                    tracing::warn!(operation = %id, error = %e, "job will be retried");
-                }
-                Err(JobError::Retry(e)) => self.fail_job(op, "InternalError".into(), e.to_string()).await?,
-                Err(JobError::Fail(code, message)) => self.fail_job(op, code, message).await?,
-            }
+            self.finish_job(op.clone(), self.run_job(op).await).await?;
         }
         Ok(n)
+    }
+
+    /// Records what a job's run came to: nothing (it wrote its own result), a retry later, or
+    /// a failure.
+    async fn finish_job(&self, op: Operation, outcome: Result<(), JobError>) -> CoreResult<()> {
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(JobError::Retry(e)) if op.attempts < MAX_ATTEMPTS => {
+                tracing::warn!(operation = %op.id, error = %e, "job will be retried");
+                Ok(())
+            }
+            Err(JobError::Retry(e)) => self.fail_job(op, "InternalError".into(), e.to_string()).await,
+            Err(JobError::Fail(code, message)) => self.fail_job(op, code, message).await,
+        }
+    }
+
+    /// Runs one claimed job while keeping its lease alive, so no other worker takes over a job
+    /// that is merely long (a 100 GiB import).
+    async fn run_leased(&self, op: Operation, owner: &str) -> CoreResult<()> {
+        let id = op.id.clone();
+        let renew = async {
+            loop {
+                tokio::time::sleep(Duration::from_secs((LEASE_SECONDS / 3) as u64)).await;
+                match self.store().renew_lease(&id, owner, now().unix_timestamp() + LEASE_SECONDS).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(operation = %id, "lease lost while the job runs"),
+                    Err(e) => tracing::warn!(operation = %id, error = %e, "lease renewal failed"),
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = self.run_job(op.clone()) => outcome,
+            () = renew => unreachable!("renewal loops forever"),
+        };
+        self.finish_job(op, outcome).await
     }
 
     /// Marks the operation Failed and its resource Failed (if it still exists).
@@ -344,21 +386,48 @@ impl Core {
     }
 }
 
-/// Runs jobs in the background until the process ends: woken at once when work is queued,
-/// and every second to pick up expired leases.
+/// Runs jobs in the background until the process ends: woken at once when work is queued or a
+/// slot frees, and every second to pick up expired leases. Jobs run concurrently, at most
+/// `CONTENT_SLOTS` content jobs and `CONTROL_SLOTS` metadata jobs at a time; a job is claimed
+/// only when a slot of its class is free, so a claimed job never waits.
 pub fn spawn_worker(core: Arc<Core>) -> tokio::task::JoinHandle<()> {
+    use tokio::sync::Semaphore;
     tokio::spawn(async move {
-        let owner = uuid::Uuid::new_v4().to_string();
+        let owner = Arc::new(uuid::Uuid::new_v4().to_string());
+        let classes = [
+            (CONTENT_JOBS, Arc::new(Semaphore::new(CONTENT_SLOTS))),
+            (CONTROL_JOBS, Arc::new(Semaphore::new(CONTROL_SLOTS))),
+        ];
         loop {
-            match core.run_due_jobs(&owner).await {
-                Ok(0) => {
-                    let _ = tokio::time::timeout(Duration::from_secs(1), core.wake.notified()).await;
+            let mut started = 0;
+            for (jobs, slots) in &classes {
+                let free = slots.available_permits();
+                if free == 0 {
+                    continue;
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "job worker");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                let t = now().unix_timestamp();
+                let ops = match core.store().claim_operations(&owner, t, t + LEASE_SECONDS, free, jobs).await {
+                    Ok(ops) => ops,
+                    Err(e) => {
+                        tracing::error!(error = %e, "job worker");
+                        continue;
+                    }
+                };
+                for op in ops {
+                    let permit = slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
+                    let (core, owner) = (core.clone(), owner.clone());
+                    started += 1;
+                    tokio::spawn(async move {
+                        if let Err(e) = core.run_leased(op, &owner).await {
+                            tracing::error!(error = %e, "job worker");
+                        }
+                        drop(permit);
+                        core.wake.notify_one();
+                    });
                 }
+            }
+            if started == 0 {
+                let _ = tokio::time::timeout(Duration::from_secs(1), core.wake.notified()).await;
             }
         }
     })
@@ -379,4 +448,28 @@ pub fn spawn_gc(core: Arc<Core>, every: Duration, grace: Duration) -> tokio::tas
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_job_has_exactly_one_class() {
+        let kind = || "disks".to_string();
+        let all = [
+            Job::Provision { kind: kind() },
+            Job::BuildVersion,
+            Job::BuildDisk { kind: kind() },
+            Job::FinishUpload { kind: kind() },
+            Job::BuildManagedImage,
+            Job::BuildVm,
+            Job::Delete { kind: kind(), children: None },
+            Job::DeleteGroup,
+        ];
+        for job in all {
+            let n = [CONTENT_JOBS, CONTROL_JOBS].iter().filter(|c| c.contains(&job.name())).count();
+            assert_eq!(n, 1, "{} is in {n} classes", job.name());
+        }
+    }
 }

@@ -134,19 +134,36 @@ async fn operations_and_leases(store: &dyn MetadataStore) {
     assert_eq!(store.get_operation("op1").await.unwrap().unwrap().payload, json!({ "x": 1 }));
     assert!(store.get_operation("nope").await.unwrap().is_none());
 
-    let claimed = store.claim_operations("w1", 100, 130, 10).await.unwrap();
+    let claimed = store.claim_operations("w1", 100, 130, 10, &[]).await.unwrap();
     assert_eq!(claimed.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op1", "op2"]);
     assert!(claimed.iter().all(|o| o.attempts == 1));
     // Leased: nobody else gets them until the lease runs out.
-    assert!(store.claim_operations("w2", 120, 150, 10).await.unwrap().is_empty());
+    assert!(store.claim_operations("w2", 120, 150, 10, &[]).await.unwrap().is_empty());
     // Finish op1; op2's lease expires and another worker takes it over.
     let mut done = op("op1");
     done.status = OpStatus::Succeeded;
     done.end_time = Some(OffsetDateTime::UNIX_EPOCH);
     store.apply(Batch::new().operation(done)).await.unwrap();
-    let again = store.claim_operations("w2", 131, 160, 10).await.unwrap();
+    let again = store.claim_operations("w2", 131, 160, 10, &[]).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id.as_str(), again[0].attempts), ("op2", 2));
     assert_eq!(store.get_operation("op1").await.unwrap().unwrap().status, OpStatus::Succeeded);
     assert_eq!(store.operations_in_progress().await.unwrap(), 1);
+
+    // A renewed lease keeps the job from others; only its owner renews it, only while it runs.
+    assert!(store.renew_lease("op2", "w2", 200).await.unwrap());
+    assert!(!store.renew_lease("op2", "w1", 300).await.unwrap(), "not w1's lease");
+    assert!(store.claim_operations("w3", 170, 230, 10, &[]).await.unwrap().is_empty());
+    assert!(!store.renew_lease("op1", "w1", 300).await.unwrap(), "op1 is finished");
+
+    // Claims can ask for some kinds of job only.
+    let mut content = op("op3");
+    content.job = "build_version".into();
+    store.apply(Batch::new().operation(content).operation(op("op4"))).await.unwrap();
+    let only = store.claim_operations("w4", 171, 230, 10, &["build_version", "build_disk"]).await.unwrap();
+    assert_eq!(only.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op3"]);
+    let rest = store.claim_operations("w4", 171, 230, 10, &["provision"]).await.unwrap();
+    assert_eq!(rest.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op4"]);
+    let hostile = store.claim_operations("w5", 500, 530, 10, &["') OR 1=1 --"]).await.unwrap();
+    assert!(hostile.is_empty(), "job names are values, never SQL");
 }

@@ -245,14 +245,20 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn operations_in_progress(&self) -> Result<usize, StoreError>;
 
     /// Claims up to `limit` in-progress operations whose lease is free or expired at `now`
-    /// (unix seconds) for `owner` until `lease_until`, and returns them.
+    /// (unix seconds) for `owner` until `lease_until`, oldest first, and returns them. With
+    /// `jobs` non-empty, only operations whose `job` is one of them.
     async fn claim_operations(
         &self,
         owner: &str,
         now: i64,
         lease_until: i64,
         limit: usize,
+        jobs: &[&str],
     ) -> Result<Vec<Operation>, StoreError>;
+
+    /// Extends `owner`'s lease on an in-progress operation to `lease_until`; false when the
+    /// operation is finished or its lease belongs to someone else now.
+    async fn renew_lease(&self, id: &str, owner: &str, lease_until: i64) -> Result<bool, StoreError>;
 }
 
 #[cfg(test)]

@@ -43,8 +43,8 @@ async fn released_leases_are_claimable_at_once() {
         result: None,
     };
     store.apply(Batch::new().operation(op)).await.unwrap();
-    assert_eq!(store.claim_operations("dead", 100, 1_000_000, 10).await.unwrap().len(), 1);
-    assert!(store.claim_operations("new", 101, 200, 10).await.unwrap().is_empty());
+    assert_eq!(store.claim_operations("dead", 100, 1_000_000, 10, &[]).await.unwrap().len(), 1);
+    assert!(store.claim_operations("new", 101, 200, 10, &[]).await.unwrap().is_empty());
     assert_eq!(store.release_leases().unwrap(), 1);
-    assert_eq!(store.claim_operations("new", 101, 200, 10).await.unwrap().len(), 1);
+    assert_eq!(store.claim_operations("new", 101, 200, 10, &[]).await.unwrap().len(), 1);
 }

@@ -262,18 +262,28 @@ impl MetadataStore for SqliteStore {
         now: i64,
         lease_until: i64,
         limit: usize,
+        jobs: &[&str],
     ) -> Result<Vec<Operation>, StoreError> {
         let owner = owner.to_string();
+        // The job names travel as one JSON array parameter: no SQL is built from values.
+        let wanted = serde_json::to_string(jobs).map_err(backend)?;
         self.write(move |c| {
             let tx = c.transaction().map_err(backend)?;
             let rows: Vec<(String, String)> = {
                 let mut stmt = tx
-                    .prepare("SELECT id, body FROM operations WHERE status = ?1 AND lease_until <= ?2 ORDER BY rowid LIMIT ?3")
+                    .prepare(
+                        "SELECT id, body FROM operations WHERE status = ?1 AND lease_until <= ?2
+                           AND (json_array_length(?4) = 0
+                                OR json_extract(body, '$.job') IN (SELECT value FROM json_each(?4)))
+                         ORDER BY rowid LIMIT ?3",
+                    )
                     .map_err(backend)?;
-                stmt.query_map(params![OpStatus::InProgress.as_str(), now, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(backend)?
-                    .collect::<Result<_, _>>()
-                    .map_err(backend)?
+                stmt.query_map(params![OpStatus::InProgress.as_str(), now, limit as i64, wanted], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .map_err(backend)?
+                .collect::<Result<_, _>>()
+                .map_err(backend)?
             };
             let mut out = Vec::with_capacity(rows.len());
             for (id, body) in rows {
@@ -289,6 +299,20 @@ impl MetadataStore for SqliteStore {
             }
             tx.commit().map_err(backend)?;
             Ok(out)
+        })
+        .await
+    }
+
+    async fn renew_lease(&self, id: &str, owner: &str, lease_until: i64) -> Result<bool, StoreError> {
+        let (id, owner) = (id.to_string(), owner.to_string());
+        self.write(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE operations SET lease_until = ?1 WHERE id = ?2 AND lease_owner = ?3 AND status = ?4",
+                    params![lease_until, id, owner, OpStatus::InProgress.as_str()],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
         })
         .await
     }
