@@ -73,7 +73,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
                 )
             })?),
         };
-        Ok(Self { page: PageRequest { after: query_param(q, "$skiptoken"), top }, expand: query_param(q, "$expand") })
+        let after = query_param(q, "$skiptoken").map(|t| crate::skiptoken::decode(&t)).transpose()?;
+        Ok(Self { page: PageRequest { after, top }, expand: query_param(q, "$expand") })
     }
 }
 

@@ -17,6 +17,7 @@ mod middleware;
 pub mod normalize;
 mod portal;
 mod routes;
+mod skiptoken;
 
 use std::sync::Arc;
 

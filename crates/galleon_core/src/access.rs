@@ -97,7 +97,7 @@ impl Core {
     pub async fn begin_get_access(
         &self,
         r: &DiskRef,
-        access: &str,
+        access: Option<&str>,
         seconds: i64,
         make_url: impl FnOnce(&str, &str) -> String,
     ) -> CoreResult<Operation> {
@@ -106,6 +106,11 @@ impl Core {
             type_path: format!("{}/{}", r.kind.type_name(), r.name),
             group: r.group.resource_group.clone(),
         })?;
+        let Some(access) = access else {
+            return Err(
+                galleon_model::Invalid::param("access", "The 'access' parameter is required: Read or Write.").into()
+            );
+        };
         let write = match access.to_ascii_lowercase().as_str() {
             "read" => false,
             "write" => true,

@@ -171,12 +171,14 @@ impl Disk {
             },
             CreateOption::Upload => {
                 let n = req.upload_size_bytes.ok_or_else(|| missing("uploadSizeBytes", "Upload"))?;
-                let ok = u64::try_from(n).is_ok_and(|n| n >= MIN_UPLOAD_BYTES && (n - 512).is_multiple_of(1 << 20));
+                let max = MAX_DISK_GB << 30 | 512;
+                let ok = u64::try_from(n)
+                    .is_ok_and(|n| (MIN_UPLOAD_BYTES..=max).contains(&n) && (n - 512).is_multiple_of(1 << 20));
                 if !ok {
                     return Err(Invalid::param(
                         format!("{CD}.uploadSizeBytes"),
                         format!(
-                            "uploadSizeBytes {n} must be a whole number of MiB plus 512 bytes (the VHD footer), at least {MIN_UPLOAD_BYTES}."
+                            "uploadSizeBytes {n} must be a whole number of MiB plus 512 bytes (the VHD footer), between {MIN_UPLOAD_BYTES} and {max} ({MAX_DISK_GB} GiB)."
                         ),
                     ));
                 }
@@ -219,7 +221,10 @@ impl Disk {
             .as_deref()
             .map(|v| HyperVGeneration::parse("properties.hyperVGeneration", v))
             .transpose()?;
-        let sku = req.sku.unwrap_or_else(|| "Standard_LRS".into());
+        let sku = match req.sku {
+            None => "Standard_LRS".to_string(),
+            Some(name) => canonical_sku(&name, snapshot)?,
+        };
         let state = if option == CreateOption::Upload { DiskState::ReadyToUpload } else { DiskState::Unattached };
         Ok(Self {
             creation,
@@ -235,6 +240,29 @@ impl Disk {
             purchase_plan: req.purchase_plan,
         })
     }
+}
+
+/// Azure's disk storage SKUs, and the subset snapshots take.
+const DISK_SKUS: &[&str] = &[
+    "Standard_LRS",
+    "Premium_LRS",
+    "StandardSSD_LRS",
+    "UltraSSD_LRS",
+    "Premium_ZRS",
+    "StandardSSD_ZRS",
+    "PremiumV2_LRS",
+];
+const SNAPSHOT_SKUS: &[&str] = &["Standard_LRS", "Premium_LRS", "Standard_ZRS"];
+
+/// A SKU name in Azure's casing, or the error ARM answers for an unknown one.
+fn canonical_sku(name: &str, snapshot: bool) -> Result<String, Invalid> {
+    let known = if snapshot { SNAPSHOT_SKUS } else { DISK_SKUS };
+    known.iter().find(|k| k.eq_ignore_ascii_case(name)).map(|k| k.to_string()).ok_or_else(|| {
+        Invalid::param(
+            "sku.name",
+            format!("The value '{name}' of sku.name is not valid. Allowed values: {}.", known.join(", ")),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -273,6 +301,23 @@ mod tests {
         assert!(up(MIN_UPLOAD_BYTES as i64 - 1).is_err());
         assert!(up(32 * (1 << 20)).is_err(), "no footer room");
         assert!(up(-1).is_err());
+        assert!(up((MAX_DISK_GB << 30 | 512) as i64).is_ok());
+        assert!(up(((MAX_DISK_GB + 1) << 30 | 512) as i64).is_err(), "larger than a disk may be");
+        assert!(up((1i64 << 62) + 512).is_err(), "4 EiB");
+    }
+
+    #[test]
+    fn skus_are_azures() {
+        let with = |sku: &str, snapshot: bool| {
+            Disk::create(
+                DiskRequest { sku: Some(sku.into()), disk_size_gb: Some(1), ..req("Empty") },
+                "u".into(),
+                snapshot,
+            )
+        };
+        assert_eq!(with("premium_lrs", false).unwrap().sku, "Premium_LRS");
+        assert!(with("Gold_LRS", false).unwrap_err().message.contains("Gold_LRS"));
+        assert!(with("UltraSSD_LRS", false).is_ok());
     }
 
     #[test]

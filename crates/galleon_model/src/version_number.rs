@@ -6,7 +6,7 @@ use std::str::FromStr;
 use crate::Invalid;
 
 /// A version number's shape as an HTML form `pattern` (the parser below is the rule).
-pub const VERSION_NUMBER_PATTERN: &str = "[0-9]+\\.[0-9]+\\.[0-9]+";
+pub const VERSION_NUMBER_PATTERN: &str = "(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)";
 
 /// A parsed image version name. Ordering is numeric, part by part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -35,7 +35,10 @@ impl FromStr for VersionNumber {
         }
         let mut nums = [0u32; 3];
         for (slot, part) in nums.iter_mut().zip(&parts) {
-            if part.is_empty() || part.len() > 10 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            // No leading zeros: `01.0.0` and `1.0.0` would be two names of one version (and
+            // `latest` ambiguous between them).
+            let leading_zero = part.len() > 1 && part.starts_with('0');
+            if part.is_empty() || part.len() > 10 || leading_zero || !part.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad());
             }
             let value: u64 = part.parse().map_err(|_| bad())?;
@@ -57,6 +60,16 @@ impl fmt::Display for VersionNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leading_zeros_are_refused() {
+        for bad in ["01.0.0", "1.00.0", "1.0.007", "00.0.0"] {
+            assert!(bad.parse::<VersionNumber>().is_err(), "{bad}");
+        }
+        for good in ["0.0.0", "10.0.0", "1.10.100", "2018.12.1"] {
+            assert!(good.parse::<VersionNumber>().is_ok(), "{good}");
+        }
+    }
 
     #[test]
     fn parses_and_orders_numerically() {
@@ -88,11 +101,5 @@ mod tests {
             assert_eq!(err.target, "galleryImageVersionName", "{bad}");
             assert!(err.message.contains("Major(int).Minor(int).Patch(int)"));
         }
-    }
-
-    #[test]
-    fn leading_zeros_are_numeric() {
-        let v: VersionNumber = "01.002.0003".parse().unwrap();
-        assert_eq!(v, VersionNumber { major: 1, minor: 2, patch: 3 });
     }
 }

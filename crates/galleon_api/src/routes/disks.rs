@@ -119,15 +119,8 @@ pub(super) async fn begin_get_access(
     let r = disk_ref(&uri, &path);
     let api = api.require(DISKS, r.kind.type_name())?;
     let make_url = |key: &str, secret: &str| format!("{base}/access/{key}/abcd?sv=2018-03-28&sr=b&sig={secret}");
-    let op = s
-        .core
-        .begin_get_access(
-            &r,
-            body.access.as_deref().unwrap_or("Read"),
-            body.duration_in_seconds.unwrap_or(3600),
-            make_url,
-        )
-        .await?;
+    let op =
+        s.core.begin_get_access(&r, body.access.as_deref(), body.duration_in_seconds.unwrap_or(3600), make_url).await?;
     Ok(lro::delete_started(&base, api, Some(op)))
 }
 

@@ -216,7 +216,7 @@ pub(crate) fn list_response<T, W: Serialize>(
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken"))
-                .chain(std::iter::once(("$skiptoken".to_string(), after)))
+                .chain(std::iter::once(("$skiptoken".to_string(), crate::skiptoken::encode(&after))))
                 .collect();
         format!("{base}{}?{}", uri.path(), serde_urlencoded::to_string(kept).unwrap_or_default())
     });

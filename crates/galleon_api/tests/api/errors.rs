@@ -75,3 +75,58 @@ async fn request_ids_are_set_and_echoed() {
     let r = app.send(Request::get("/nope").body(Body::empty()).unwrap()).await;
     assert!(!r.header("x-ms-request-id").is_empty(), "errors carry a request id too");
 }
+
+/// Input the service refuses: each a 400 that names the problem and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loose_input_is_refused_at_the_request() {
+    let app = TestApp::new().await;
+    let (g, i) = app.seed_definition("rg", "gal", "img").await;
+    // Leading zeros would make 01.0.0 and 1.0.0 two names of one version.
+    let r = app.put(&format!("{i}/versions/01.0.0?{COMPUTE}"), seed_version_body()).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidParameter"), "{}", r.body);
+    // A list cursor galleon did not make.
+    let r = app.get(&format!("{g}/images?{COMPUTE}&$skiptoken=junk")).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidParameter"), "{}", r.body);
+    // Paging still walks every page with the cursors it hands out.
+    for n in 0..3 {
+        let r = app
+            .put(&format!("{g}/images/more{n}?{COMPUTE}"), definition_body("westcentralus", "p", "o", &format!("s{n}")))
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+    }
+    let (mut seen, mut next) = (0, Some(format!("{g}/images?{COMPUTE}&$top=2")));
+    while let Some(url) = next {
+        let path = url.split_once("://").map_or(url.clone(), |(_, rest)| rest[rest.find('/').unwrap()..].to_string());
+        let page = app.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        seen += page.body["value"].as_array().unwrap().len();
+        next = page.body["nextLink"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen, 4);
+    // Disks: SKUs and sizes as Azure allows them; beginGetAccess names its access.
+    let disks = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks");
+    let empty = |sku: &str| {
+        json!({ "location": "westcentralus", "sku": { "name": sku },
+        "properties": { "diskSizeGB": 1, "creationData": { "createOption": "Empty" } } })
+    };
+    let r = app.put(&format!("{disks}/gold?api-version=2025-01-02"), empty("Gold_LRS")).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidParameter"), "{}", r.body);
+    let huge = json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "Upload",
+        "uploadSizeBytes": 4_611_686_018_427_388_416_i64 } } });
+    let r = app.put(&format!("{disks}/huge?api-version=2025-01-02"), huge).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidParameter"), "{}", r.body);
+    assert_eq!(
+        app.put(&format!("{disks}/d?api-version=2025-01-02"), empty("premium_lrs")).await.status,
+        StatusCode::ACCEPTED
+    );
+    app.settle().await;
+    for body in [json!({ "durationInSeconds": 60 }), json!({ "access": "Admin", "durationInSeconds": 60 })] {
+        let r = app.call(Method::POST, &format!("{disks}/d/beginGetAccess?api-version=2025-01-02"), Some(body)).await;
+        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidParameter"), "{}", r.body);
+    }
+    let d = app.get(&format!("{disks}/d?api-version=2025-01-02")).await;
+    assert_eq!(d.body["sku"]["name"], "Premium_LRS");
+    assert_eq!(d.body["properties"]["diskState"], "Unattached", "no access was granted");
+    let list = app.get(&format!("{disks}?api-version=2025-01-02")).await;
+    assert_eq!(list.body["value"].as_array().unwrap().len(), 1, "{}", list.body);
+}
