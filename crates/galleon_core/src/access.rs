@@ -191,7 +191,27 @@ impl Core {
             group: r.group.resource_group.clone(),
         })?;
         let mut value = record.value;
+        // An upload already being finished: this call follows that operation (one finish).
+        if let Some(id) = &value.properties.finishing
+            && let Some(op) = self.store().get_operation(id).await?
+            && op.status == OpStatus::InProgress
+        {
+            return Ok(op);
+        }
         let upload = value.properties.access.as_ref().is_some_and(|a| a.write);
+        if !upload && value.properties.access.is_none() {
+            // Nothing to end: answer Succeeded without touching the disk.
+            let mut op = self.new_operation(
+                &r.group.subscription,
+                &value.location,
+                &r.key(),
+                &Job::Provision { kind: kind.as_str().into() },
+            );
+            op.status = OpStatus::Succeeded;
+            op.end_time = Some(now());
+            self.store().apply(Batch::new().operation(op.clone())).await?;
+            return Ok(op);
+        }
         value.properties.access = None;
         let job = if upload {
             Job::FinishUpload { kind: kind.as_str().into() }
@@ -201,6 +221,7 @@ impl Core {
         let mut op = self.new_operation(&r.group.subscription, &value.location, &r.key(), &job);
         if upload {
             value.provisioning_state = ProvisioningState::Updating;
+            value.properties.finishing = Some(op.id.clone());
         } else {
             if value.properties.state == DiskState::ActiveSas {
                 value.properties.state = DiskState::Unattached;

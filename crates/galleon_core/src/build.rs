@@ -105,6 +105,7 @@ impl Core {
         disk.disk_size_bytes = Some(m.virtual_size);
         disk.disk_size_gb = Some(m.size_gb());
         disk.state = DiskState::Unattached;
+        disk.finishing = None;
         value.provisioning_state = ProvisioningState::Succeeded;
         let batch = Batch::new()
             .put(typed::doc(kind, &op.resource_key, None, &value), Expect::Rev(record.rev))

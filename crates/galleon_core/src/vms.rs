@@ -332,6 +332,7 @@ fn blank_disk() -> Disk {
         digest: None,
         unique_id: uuid::Uuid::new_v4().to_string(),
         access: None,
+        finishing: None,
         purchase_plan: None,
     }
 }

@@ -100,6 +100,10 @@ pub struct Disk {
     pub unique_id: String,
     /// The access URL grant in force, if any.
     pub access: Option<AccessGrant>,
+    /// While an upload is being finished: the operation doing it (a repeated `endGetAccess`
+    /// follows it instead of starting another).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub finishing: Option<String>,
     /// `purchasePlan` of the content (a Marketplace plan), carried into images made from it.
     pub purchase_plan: Option<PurchasePlan>,
 }
@@ -237,6 +241,7 @@ impl Disk {
             digest: None,
             unique_id,
             access: None,
+            finishing: None,
             purchase_plan: req.purchase_plan,
         })
     }

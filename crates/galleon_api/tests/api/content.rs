@@ -179,11 +179,15 @@ async fn uploads_through_page_writes_become_the_disk() {
             .unwrap();
         assert_eq!(app.send_raw(req).await.0, StatusCode::CREATED);
     }
-    let r =
-        app.call(axum::http::Method::POST, &format!("{}/disks/up/endGetAccess?{DISK_API}", rg_path("rg")), None).await;
+    let end = format!("{}/disks/up/endGetAccess?{DISK_API}", rg_path("rg"));
+    let r = app.call(axum::http::Method::POST, &end, None).await;
     let op = r.header("azure-asyncoperation").to_string();
+    // A repeated endGetAccess follows the first one's operation: one finish, not a second.
+    let again = app.call(axum::http::Method::POST, &end, None).await;
+    assert_eq!(again.header("azure-asyncoperation"), op);
+    assert_eq!(app.poll(&op).await.body["status"], "InProgress");
     app.settle().await;
-    assert_eq!(app.poll(&op).await.body["status"], "Succeeded");
+    assert_eq!(app.poll(&op).await.body["status"], "Succeeded", "finished in one pass, without a retry");
     let disk = app.get(&format!("{}/disks/up?{DISK_API}", rg_path("rg"))).await;
     assert_eq!(disk.body["properties"]["diskState"], "Unattached");
     let read = access_url(&app, &format!("{}/disks/up", rg_path("rg")), "Read").await;
