@@ -79,6 +79,13 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let credentials = bootstrap::admin(&core, dir, &instance, &endpoint, ca_file.as_deref()).await?;
 
     let listener = TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
+    let repaired = core.repair_orphans().await?;
+    if !repaired.is_empty() {
+        tracing::warn!(
+            count = repaired.len(),
+            "resources left in a transitional state without an operation were marked Failed"
+        );
+    }
     jobs::spawn_worker(core.clone());
     // Unreferenced chunks go after the grace period (an hour unless configured); young ones may
     // belong to an import still running.

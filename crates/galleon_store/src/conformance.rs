@@ -131,6 +131,9 @@ async fn operations_and_leases(store: &dyn MetadataStore) {
     assert_eq!(store.operations_in_progress().await.unwrap(), 0);
     store.apply(Batch::new().operation(op("op1")).operation(op("op2"))).await.unwrap();
     assert_eq!(store.operations_in_progress().await.unwrap(), 2);
+    let mut keys = store.keys_in_progress().await.unwrap();
+    keys.sort();
+    assert_eq!(keys, ["/e/op1", "/e/op2"]);
     assert_eq!(store.get_operation("op1").await.unwrap().unwrap().payload, json!({ "x": 1 }));
     assert!(store.get_operation("nope").await.unwrap().is_none());
 

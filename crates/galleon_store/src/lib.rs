@@ -244,6 +244,9 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// How many operations are still in progress (garbage collection waits for none).
     async fn operations_in_progress(&self) -> Result<usize, StoreError>;
 
+    /// The resource keys that in-progress operations act on (the start-up orphan check).
+    async fn keys_in_progress(&self) -> Result<Vec<String>, StoreError>;
+
     /// Claims up to `limit` in-progress operations whose lease is free or expired at `now`
     /// (unix seconds) for `owner` until `lease_until`, oldest first, and returns them. With
     /// `jobs` non-empty, only operations whose `job` is one of them.

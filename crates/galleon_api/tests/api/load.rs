@@ -83,3 +83,44 @@ async fn concurrent_writes_of_one_name_leave_nothing_stuck() {
     app.settle().await;
     assert_eq!(app.get(&format!("{g}?api-version=2024-03-03")).await.status, StatusCode::NOT_FOUND);
 }
+
+/// A definition left Creating with no operation behind it (a crash, or the old race) is marked
+/// Failed by the start-up check, after which it can be written and deleted, and its gallery too;
+/// one with a live operation is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_up_check_repairs_orphans_only() {
+    let app = TestApp::new().await;
+    let (g, i) = app.seed_definition("rg", "gal", "img").await;
+    let uri = format!("{i}?api-version=2024-03-03");
+    let r = app.patch(&uri, json!({ "properties": { "description": "x" } })).await;
+    assert_eq!(r.state(), "Updating");
+    // The operation ends without its resource: exactly what a lost update leaves behind.
+    let op = r.header("azure-asyncoperation").to_string();
+    let id = op.split('/').next_back().unwrap().split('?').next().unwrap().to_string();
+    let live = app
+        .put(&format!("{g}/images/other?api-version=2024-03-03"), definition_body("westcentralus", "p", "o", "s"))
+        .await;
+    assert_eq!(live.state(), "Creating");
+    app.core.cancel_operation_for_tests(&id).await;
+    let app = app.restart().await;
+    let repaired = app.core.repair_orphans().await.unwrap();
+    assert_eq!(repaired.len(), 1, "{repaired:?}");
+    assert_eq!(app.get(&uri).await.state(), "Failed");
+    assert_eq!(
+        app.get(&format!("{g}/images/other?api-version=2024-03-03")).await.state(),
+        "Creating",
+        "live: untouched"
+    );
+    app.settle().await;
+    let r = app.put(&uri, definition_body("westcentralus", "myPublisher", "myOffer", "img")).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    app.settle().await;
+    assert_eq!(app.get(&uri).await.state(), "Succeeded");
+    for d in ["img", "other"] {
+        assert!(app.delete(&format!("{g}/images/{d}?api-version=2024-03-03")).await.status.is_success());
+    }
+    app.settle().await;
+    assert!(app.delete(&format!("{g}?api-version=2024-03-03")).await.status.is_success());
+    app.settle().await;
+    assert_eq!(app.get(&format!("{g}?api-version=2024-03-03")).await.status, StatusCode::NOT_FOUND);
+}

@@ -256,6 +256,14 @@ impl MetadataStore for SqliteStore {
         .map(|n| n as usize)
     }
 
+    async fn keys_in_progress(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached("SELECT json_extract(body, '$.resource_key') FROM operations WHERE status = ?1")?
+                .query_map([OpStatus::InProgress.as_str()], |r| r.get::<_, String>(0))?
+                .collect()
+        })
+    }
+
     async fn claim_operations(
         &self,
         owner: &str,
