@@ -167,19 +167,22 @@ impl Core {
             expires_at: now().unix_timestamp() + seconds,
         });
         let url = make_url(&encode_key(&r.key()), &secret);
-        let mut op = self.new_operation(
-            &r.group.subscription,
-            &value.location,
-            &r.key(),
-            &Job::Provision { kind: kind.as_str().into() },
-        );
-        op.status = OpStatus::Succeeded;
-        op.end_time = Some(now());
+        let mut op = self.done_operation(r, &value.location);
         op.result = Some(json!({ "accessSAS": url }));
         let batch =
             Batch::new().put(typed::doc(kind, &r.key(), None, &value), Expect::Rev(record.rev)).operation(op.clone());
         self.store().apply(batch).await?;
         Ok(op)
+    }
+
+    /// An operation on the disk that has already succeeded (access grants and no-op ends
+    /// finish in the request itself).
+    fn done_operation(&self, r: &DiskRef, location: &str) -> Operation {
+        let job = Job::Provision { kind: r.kind.store_kind().as_str().into() };
+        let mut op = self.new_operation(&r.group.subscription, location, &r.key(), &job);
+        op.status = OpStatus::Succeeded;
+        op.end_time = Some(now());
+        op
     }
 
     /// Revokes the access URL. For an upload, the staged bytes become the disk's content (a
@@ -201,14 +204,7 @@ impl Core {
         let upload = value.properties.access.as_ref().is_some_and(|a| a.write);
         if !upload && value.properties.access.is_none() {
             // Nothing to end: answer Succeeded without touching the disk.
-            let mut op = self.new_operation(
-                &r.group.subscription,
-                &value.location,
-                &r.key(),
-                &Job::Provision { kind: kind.as_str().into() },
-            );
-            op.status = OpStatus::Succeeded;
-            op.end_time = Some(now());
+            let op = self.done_operation(r, &value.location);
             self.store().apply(Batch::new().operation(op.clone())).await?;
             return Ok(op);
         }
