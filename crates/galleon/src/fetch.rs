@@ -85,6 +85,46 @@ impl HttpFetcher {
             Ok(send)
         }
     }
+
+    async fn fetch_now(&self, url: &str, dest: &Path) -> Result<u64, String> {
+        let idle = self.timeouts.idle;
+        let uri: Uri = url.parse().map_err(|e| format!("{e}"))?;
+        let mut send = self.connect(&uri).await?;
+        let (total, first) = get_range(&mut send, &uri, 0, RANGE - 1, idle).await?;
+        let total = total.unwrap_or(first.len() as u64);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(dest)
+            .map_err(|e| e.to_string())?;
+        file.set_len(total).map_err(|e| e.to_string())?;
+        let write = |offset: u64, data: &Bytes| -> Result<(), String> {
+            if !galleon_blob::is_zero(data) {
+                file.write_all_at(data, offset).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        };
+        write(0, &first)?;
+        let mut pos = first.len() as u64;
+        while pos < total {
+            let end = (pos + RANGE).min(total) - 1;
+            let (_, chunk) = match get_range(&mut send, &uri, pos, end, idle).await {
+                Ok(r) => r,
+                // One reconnect per failure: servers may close idle keep-alive connections.
+                Err(_) => {
+                    send = self.connect(&uri).await?;
+                    get_range(&mut send, &uri, pos, end, idle).await?
+                }
+            };
+            if chunk.is_empty() || chunk.len() as u64 > end + 1 - pos {
+                return Err(format!("the server answered {} bytes for range {pos}-{end}", chunk.len()));
+            }
+            write(pos, &chunk)?;
+            pos += chunk.len() as u64;
+        }
+        Ok(total)
+    }
 }
 
 /// `bytes a-b/TOTAL` → TOTAL.
@@ -142,48 +182,6 @@ async fn get_range(
 impl Fetcher for HttpFetcher {
     async fn fetch(&self, url: &str, dest: &Path) -> Result<u64, String> {
         within(self.timeouts.total, "the download", self.fetch_now(url, dest)).await
-    }
-}
-
-impl HttpFetcher {
-    async fn fetch_now(&self, url: &str, dest: &Path) -> Result<u64, String> {
-        let idle = self.timeouts.idle;
-        let uri: Uri = url.parse().map_err(|e| format!("{e}"))?;
-        let mut send = self.connect(&uri).await?;
-        let (total, first) = get_range(&mut send, &uri, 0, RANGE - 1, idle).await?;
-        let total = total.unwrap_or(first.len() as u64);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(dest)
-            .map_err(|e| e.to_string())?;
-        file.set_len(total).map_err(|e| e.to_string())?;
-        let write = |offset: u64, data: &Bytes| -> Result<(), String> {
-            if !galleon_blob::is_zero(data) {
-                file.write_all_at(data, offset).map_err(|e| e.to_string())?;
-            }
-            Ok(())
-        };
-        write(0, &first)?;
-        let mut pos = first.len() as u64;
-        while pos < total {
-            let end = (pos + RANGE).min(total) - 1;
-            let (_, chunk) = match get_range(&mut send, &uri, pos, end, idle).await {
-                Ok(r) => r,
-                // One reconnect per failure: servers may close idle keep-alive connections.
-                Err(_) => {
-                    send = self.connect(&uri).await?;
-                    get_range(&mut send, &uri, pos, end, idle).await?
-                }
-            };
-            if chunk.is_empty() || chunk.len() as u64 > end + 1 - pos {
-                return Err(format!("the server answered {} bytes for range {pos}-{end}", chunk.len()));
-            }
-            write(pos, &chunk)?;
-            pos += chunk.len() as u64;
-        }
-        Ok(total)
     }
 }
 

@@ -11,6 +11,7 @@ use galleon_blob::{ChunkId, Manifest};
 
 use crate::imports::ImportSource;
 use crate::jobs::JobError;
+use crate::{Core, CoreError, CoreResult};
 
 /// What an ingest reads: a file of galleon's own (staged upload or fetch) or one already opened
 /// and checked.
@@ -20,7 +21,6 @@ pub(crate) enum IngestInput {
     /// An import source, opened when it was checked.
     Open(std::fs::File),
 }
-use crate::{Core, CoreError, CoreResult};
 
 /// Downloads an image from an http(s) URL into a local file. The binary supplies one; the core
 /// stays free of any HTTP client.

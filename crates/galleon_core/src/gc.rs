@@ -29,11 +29,11 @@ use serde::de::DeserializeOwned;
 use crate::content::content_error;
 use crate::{Core, CoreResult};
 
-/// What one collection did in one region.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What one collection did in one store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct GcReport {
     /// Region and store (`eastus/standard_lrs-1`).
-    pub region: String,
+    pub store: String,
     /// Chunks in the store before.
     pub chunks: usize,
     /// Chunks referenced (manifests included).
@@ -99,17 +99,8 @@ impl Core {
         let none = HashSet::new();
         let cutoff = SystemTime::now() - grace;
         let mut reports = Vec::new();
-        let mut stores = Vec::new();
-        for (region, list) in &self.config().chunk_stores {
-            for s in list {
-                stores.push((region.clone(), s.name.clone(), s.store.clone()));
-            }
-        }
-        let mut by_store_region: HashMap<String, HashSet<ChunkId>> = HashMap::new();
-        for (region, _, _) in &stores {
-            if by_store_region.contains_key(region) {
-                continue;
-            }
+        for (region, stores) in &self.config().chunk_stores {
+            // Every chunk any manifest of the region names, read through the region's stores.
             let view = self.chunks(region)?;
             let mut referenced: HashSet<ChunkId> = HashSet::new();
             for digest in by_region.get(region).unwrap_or(&none) {
@@ -123,29 +114,28 @@ impl Core {
                 referenced.insert(id);
                 referenced.extend(Manifest::decode(&bytes).map_err(content_error)?.referenced());
             }
-            by_store_region.insert(region.clone(), referenced);
-        }
-        for (region, store_name, store) in stores {
-            let referenced = &by_store_region[&region];
-            let all = store.list().await.map_err(content_error)?;
-            let mut report = GcReport {
-                region: format!("{region}/{store_name}"),
-                chunks: all.len(),
-                referenced: all.iter().filter(|id| referenced.contains(id)).count(),
-                ..Default::default()
-            };
-            for id in all.into_iter().filter(|id| !referenced.contains(id)) {
-                match store.written_at(id).await.map_err(content_error)? {
-                    Some(t) if t <= cutoff => {
-                        store.delete(id).await.map_err(content_error)?;
-                        report.deleted += 1;
+            for rs in stores {
+                let store = &rs.store;
+                let all = store.list().await.map_err(content_error)?;
+                let mut report = GcReport {
+                    store: format!("{region}/{}", rs.name),
+                    chunks: all.len(),
+                    referenced: all.iter().filter(|id| referenced.contains(id)).count(),
+                    ..Default::default()
+                };
+                for id in all.into_iter().filter(|id| !referenced.contains(id)) {
+                    match store.written_at(id).await.map_err(content_error)? {
+                        Some(t) if t <= cutoff => {
+                            store.delete(id).await.map_err(content_error)?;
+                            report.deleted += 1;
+                        }
+                        Some(_) => report.young += 1,
+                        None => {}
                     }
-                    Some(_) => report.young += 1,
-                    None => {}
                 }
+                store.sync().await.map_err(content_error)?;
+                reports.push(report);
             }
-            store.sync().await.map_err(content_error)?;
-            reports.push(report);
         }
         Ok(reports)
     }

@@ -32,23 +32,6 @@ struct HttpUrl {
     dir: bool,
 }
 
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// Parses `http(s)://host[:port]/path[?query]`; refuses user information, `..` and `.` segments
 /// and encoded slashes, which a server might resolve outside the allowed prefix.
 fn parse_http(url: &str) -> Result<HttpUrl, String> {
@@ -91,11 +74,13 @@ fn parse_http(url: &str) -> Result<HttpUrl, String> {
         if raw.to_ascii_lowercase().contains("%2f") || raw.contains('\\') {
             return Err("the URL's path may not contain encoded slashes".into());
         }
-        let seg = percent_decode(raw).ok_or("the URL's path is not valid percent-encoded UTF-8")?;
+        let seg = percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|_| "the URL's path is not valid percent-encoded UTF-8")?;
         if seg == ".." || seg == "." {
             return Err("the URL's path may not contain '.' or '..' segments".into());
         }
-        segments.push(seg);
+        segments.push(seg.into_owned());
     }
     Ok(HttpUrl { https, host: host.to_ascii_lowercase(), port, segments, dir: path.ends_with('/') || path.is_empty() })
 }

@@ -135,16 +135,9 @@ impl Core {
     /// Returns the keys it repaired.
     pub async fn repair_orphans(&self) -> CoreResult<Vec<String>> {
         let mut repaired = Vec::new();
-        let kinds = [
-            Kind::Gallery,
-            Kind::Image,
-            Kind::Version,
-            Kind::Disk,
-            Kind::Snapshot,
-            Kind::ManagedImage,
-            Kind::Vm,
-            Kind::Group,
-        ];
+        // The kinds whose documents carry a provisioning state.
+        let kinds =
+            [Kind::Gallery, Kind::Image, Kind::Version, Kind::Disk, Kind::Snapshot, Kind::ManagedImage, Kind::Vm];
         for kind in kinds {
             let mut after: Option<String> = None;
             loop {
@@ -156,13 +149,15 @@ impl Core {
                 let live: std::collections::HashSet<String> =
                     self.store().keys_in_progress().await?.into_iter().collect();
                 for doc in docs {
-                    let state = doc.body["provisioning_state"].as_str().unwrap_or_default().to_string();
-                    if !matches!(state.as_str(), "Creating" | "Updating" | "Deleting") || live.contains(&doc.key) {
+                    let state = serde_json::from_value::<ProvisioningState>(doc.body["provisioning_state"].clone());
+                    let Ok(state) = state else { continue };
+                    if !state.is_transitional() || live.contains(&doc.key) {
                         continue;
                     }
+                    let state = state.as_str();
                     let mut fixed = Arc::unwrap_or_clone(doc);
                     tracing::warn!(key = %fixed.key, %state, "no operation behind a transitional state: marked Failed");
-                    fixed.body["provisioning_state"] = Value::from("Failed");
+                    fixed.body["provisioning_state"] = Value::from(ProvisioningState::Failed.as_str());
                     let (key, rev) = (fixed.key.clone(), fixed.rev);
                     match self.store().apply(Batch::new().put(fixed, Expect::Rev(rev))).await {
                         Ok(()) => repaired.push(key),
@@ -177,16 +172,6 @@ impl Core {
             }
         }
         Ok(repaired)
-    }
-
-    /// Ends an operation as Canceled without touching its resource: how tests make the orphan
-    /// a crash or a lost write leaves behind. Not used by the server.
-    #[doc(hidden)]
-    pub async fn cancel_operation_for_tests(&self, id: &str) {
-        let mut op = self.store().get_operation(id).await.expect("store").expect("operation");
-        op.status = OpStatus::Canceled;
-        op.end_time = Some(now());
-        self.store().apply(Batch::new().operation(op)).await.expect("store");
     }
 
     /// How many operations are still in progress (waiting for or held by a worker).
@@ -501,7 +486,7 @@ pub fn spawn_gc(core: Arc<Core>, every: Duration, grace: Duration) -> tokio::tas
             match core.collect_garbage(grace).await {
                 Ok(reports) => {
                     for r in reports.iter().filter(|r| r.deleted > 0) {
-                        tracing::info!(region = %r.region, deleted = r.deleted, referenced = r.referenced, "garbage collected");
+                        tracing::info!(store = %r.store, deleted = r.deleted, referenced = r.referenced, "garbage collected");
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "garbage collection"),

@@ -2,9 +2,9 @@
 //! gallery or image definition scope) and the check every ARM request goes through. The rule
 //! itself is `galleon_model::rbac`.
 
-use galleon_model::Invalid;
 use galleon_model::rbac::{self, Action, Role};
 use galleon_model::resource_id::ResourceId;
+use galleon_model::{GroupRef, Invalid};
 use galleon_store::{Batch, Expect, Kind, typed};
 use serde::{Deserialize, Serialize};
 
@@ -42,49 +42,66 @@ fn is_root(scope: &str) -> bool {
     scope.trim_end_matches('/').is_empty()
 }
 
-/// Scopes galleon assigns roles at: the tenant root, a subscription, a group, a gallery, an image
-/// definition.
-fn valid_scope(scope: &str) -> bool {
+/// What a role assignment's scope names: the tenant root, a subscription, a group, a gallery or
+/// an image definition (the only scopes galleon assigns roles at).
+enum Scope {
+    Root,
+    Subscription(String),
+    Group(GroupRef),
+    /// A gallery or an image definition: its kind, its group and `Namespace/type/name…`.
+    Resource {
+        kind: Kind,
+        group: GroupRef,
+        type_path: String,
+    },
+}
+
+fn parse_scope(scope: &str) -> Option<Scope> {
     if is_root(scope) {
-        return true;
+        return Some(Scope::Root);
     }
     let parts: Vec<&str> = scope.trim_end_matches('/').split('/').collect();
     match parts.len() {
-        3 => parts[1].eq_ignore_ascii_case("subscriptions"),
-        5 => parts[1].eq_ignore_ascii_case("subscriptions") && parts[3].eq_ignore_ascii_case("resourcegroups"),
-        _ => ResourceId::parse(scope).is_some_and(|r| {
+        3 if parts[1].eq_ignore_ascii_case("subscriptions") => Some(Scope::Subscription(parts[2].to_string())),
+        5 if parts[1].eq_ignore_ascii_case("subscriptions") && parts[3].eq_ignore_ascii_case("resourcegroups") => {
+            Some(Scope::Group(GroupRef::new(parts[2], parts[4])))
+        }
+        _ => {
+            let r = ResourceId::parse(scope)?;
             let types: Vec<String> = r.segments.iter().map(|(t, _)| t.to_ascii_lowercase()).collect();
-            r.namespace.eq_ignore_ascii_case("microsoft.compute")
-                && (types == ["galleries"] || types == ["galleries", "images"])
-        }),
+            let kind = match types.as_slice() {
+                [g] if g == "galleries" => Kind::Gallery,
+                [g, i] if g == "galleries" && i == "images" => Kind::Image,
+                _ => return None,
+            };
+            if !r.namespace.eq_ignore_ascii_case("microsoft.compute") {
+                return None;
+            }
+            let names = r.segments.iter().map(|(t, n)| format!("{t}/{n}")).collect::<Vec<_>>().join("/");
+            let type_path = format!("{}/{names}", r.namespace);
+            Some(Scope::Resource { kind, group: GroupRef::new(&r.subscription, &r.resource_group), type_path })
+        }
     }
 }
 
 impl Core {
     /// 404 unless the scope names something that exists (as ARM refuses an assignment at a
     /// resource group or resource that is not there).
-    async fn require_scope(&self, scope: &str) -> CoreResult<()> {
-        if is_root(scope) {
-            return Ok(());
+    async fn require_scope(&self, scope: &str, parsed: &Scope) -> CoreResult<()> {
+        match parsed {
+            Scope::Root => Ok(()),
+            Scope::Subscription(sub) => self.require_subscription(sub).await.map(drop),
+            Scope::Group(group) => self.require_group(group).await,
+            Scope::Resource { kind, group, type_path } => {
+                self.require_group(group).await?;
+                match self.store().get(*kind, &key(scope.trim_end_matches('/'))).await? {
+                    Some(_) => Ok(()),
+                    None => {
+                        Err(CoreError::NotFound { type_path: type_path.clone(), group: group.resource_group.clone() })
+                    }
+                }
+            }
         }
-        let parts: Vec<&str> = scope.trim_end_matches('/').split('/').collect();
-        self.require_subscription(parts[2]).await?;
-        if parts.len() == 3 {
-            return Ok(());
-        }
-        let group = galleon_model::GroupRef::new(parts[2], parts[4]);
-        if self.store().get(Kind::Group, &group.key()).await?.is_none() {
-            return Err(CoreError::ResourceGroupNotFound(group.resource_group));
-        }
-        if parts.len() == 5 {
-            return Ok(());
-        }
-        let kind = if parts.len() == 9 { Kind::Gallery } else { Kind::Image };
-        if self.store().get(kind, &scope.trim_end_matches('/').to_ascii_lowercase()).await?.is_none() {
-            let type_path = parts[5..].join("/");
-            return Err(CoreError::NotFound { type_path, group: group.resource_group });
-        }
-        Ok(())
     }
 
     async fn all_assignments(&self) -> CoreResult<Vec<RoleAssignment>> {
@@ -151,13 +168,13 @@ impl Core {
         role_definition: &str,
         principal_type: Option<&str>,
     ) -> CoreResult<RoleAssignment> {
-        if !valid_scope(scope) {
+        let Some(parsed) = parse_scope(scope) else {
             return Err(Invalid::param(
                 "scope",
                 format!("The scope '{scope}' is not a subscription, resource group, gallery or image definition."),
             )
             .into());
-        }
+        };
         if uuid::Uuid::parse_str(name).is_err() {
             return Err(Invalid {
                 code: galleon_model::InvalidCode::InvalidRoleAssignmentId,
@@ -168,7 +185,7 @@ impl Core {
             }
             .into());
         }
-        self.require_scope(scope).await?;
+        self.require_scope(scope, &parsed).await?;
         let role = Role::parse(role_definition).ok_or_else(|| {
             CoreError::Invalid(Invalid::param(
                 "properties.roleDefinitionId",

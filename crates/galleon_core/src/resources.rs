@@ -140,20 +140,18 @@ impl Core {
     /// Refuses a write while another operation on the resource is running.
     pub(crate) fn check_idle<P>(existing: &Tracked<P>) -> CoreResult<()> {
         match existing.provisioning_state {
-            ProvisioningState::Creating | ProvisioningState::Updating | ProvisioningState::Deleting => {
-                Err(CoreError::Conflict {
-                    code: "OperationNotAllowed",
-                    message: format!(
-                        "The resource '{}' is {} by another operation. Wait for it to finish and retry.",
-                        existing.name,
-                        match existing.provisioning_state {
-                            ProvisioningState::Deleting => "being deleted",
-                            ProvisioningState::Creating => "being created",
-                            _ => "being updated",
-                        }
-                    ),
-                })
-            }
+            state if state.is_transitional() => Err(CoreError::Conflict {
+                code: "OperationNotAllowed",
+                message: format!(
+                    "The resource '{}' is {} by another operation. Wait for it to finish and retry.",
+                    existing.name,
+                    match existing.provisioning_state {
+                        ProvisioningState::Deleting => "being deleted",
+                        ProvisioningState::Creating => "being created",
+                        _ => "being updated",
+                    }
+                ),
+            }),
             _ => Ok(()),
         }
     }

@@ -27,6 +27,11 @@ impl ProvisioningState {
             Self::Deleting => "Deleting",
         }
     }
+
+    /// Creating, Updating or Deleting: an operation is (or must be) working on the resource.
+    pub fn is_transitional(self) -> bool {
+        matches!(self, Self::Creating | Self::Updating | Self::Deleting)
+    }
 }
 
 /// Replication state of a version in one region.

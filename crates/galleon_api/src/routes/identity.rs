@@ -152,9 +152,5 @@ pub(super) async fn gc(State(s): State<AppState>, uri: axum::http::Uri) -> Resul
         })?,
     };
     let reports = s.core.collect_garbage(std::time::Duration::from_secs(grace)).await?;
-    let value: Vec<_> = reports
-        .iter()
-        .map(|r| json!({ "store": r.region, "chunks": r.chunks, "referenced": r.referenced, "deleted": r.deleted, "young": r.young }))
-        .collect();
-    Ok(Json(json!({ "value": value })).into_response())
+    Ok(Json(json!({ "value": reports })).into_response())
 }

@@ -333,7 +333,7 @@ async fn garbage_collection_removes_only_unreferenced_old_chunks() {
     app.delete(&format!("{}/snapshots/s?{DISK_API}", rg_path("rg"))).await;
     app.settle().await;
     let report = app.core.collect_garbage(std::time::Duration::ZERO).await.unwrap();
-    let west: usize = report.iter().filter(|r| r.region.starts_with("westcentralus/")).map(|r| r.deleted).sum();
+    let west: usize = report.iter().filter(|r| r.store.starts_with("westcentralus/")).map(|r| r.deleted).sum();
     assert!(west >= 2, "the deleted disk's chunks and manifest go: {report:?}");
     // What is still referenced serves as before.
     let url = access_url(&app, &format!("{}/disks/keep", rg_path("rg")), "Read").await;

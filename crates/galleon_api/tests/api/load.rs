@@ -101,7 +101,15 @@ async fn the_start_up_check_repairs_orphans_only() {
         .put(&format!("{g}/images/other?api-version=2024-03-03"), definition_body("westcentralus", "p", "o", "s"))
         .await;
     assert_eq!(live.state(), "Creating");
-    app.core.cancel_operation_for_tests(&id).await;
+    // Another writer of the same database ends the operation, as a crash mid-job or a lost
+    // write would leave it; the server then restarts.
+    {
+        use galleon_store::{Batch, MetadataStore, OpStatus};
+        let store = galleon_store::sqlite::SqliteStore::open(&app.dir.path().join("meta.db")).unwrap();
+        let mut op = store.get_operation(&id).await.unwrap().unwrap();
+        op.status = OpStatus::Canceled;
+        store.apply(Batch::new().operation(op)).await.unwrap();
+    }
     let app = app.restart().await;
     let repaired = app.core.repair_orphans().await.unwrap();
     assert_eq!(repaired.len(), 1, "{repaired:?}");
