@@ -334,14 +334,8 @@ async fn only_tenant_owners_administer_galleon() {
         for r in refused {
             assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "AuthorizationFailed"), "{}", r.body);
         }
-        // Nor can they make themselves tenant owners.
-        let body = json!({ "properties": { "roleDefinitionId": "Owner", "principalId": gallery_oid } });
-        let r = app
-            .put(
-                "/providers/Microsoft.Authorization/roleAssignments/44444444-0000-0000-0000-000000000003?api-version=2022-04-01",
-                body,
-            )
-            .await;
+        // Nor can they make themselves tenant owners (the root scope: an empty prefix).
+        let r = assign(&app, "", "44444444-0000-0000-0000-000000000003", &gallery_oid, "Owner").await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     }
     assert_eq!(app.token_request(&victim_id, &victim.secret).await.status, StatusCode::OK, "the secret still works");
@@ -359,13 +353,7 @@ async fn only_tenant_owners_administer_galleon() {
     );
     // The tenant owner can make another tenant owner, who then administers galleon.
     app.token = admin;
-    let body = json!({ "properties": { "roleDefinitionId": "Owner", "principalId": gallery_oid } });
-    let r = app
-        .put(
-            "/providers/Microsoft.Authorization/roleAssignments/44444444-0000-0000-0000-000000000006?api-version=2022-04-01",
-            body,
-        )
-        .await;
+    let r = assign(&app, "", "44444444-0000-0000-0000-000000000006", &gallery_oid, "Owner").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.body["properties"]["scope"], "/");
     app.token = gallery_owner;
