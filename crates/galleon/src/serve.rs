@@ -131,7 +131,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         ));
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let builder = Builder::new(TokioExecutor::new());
+            let mut builder = Builder::new(TokioExecutor::new());
+            // hyper answers past its own limits with a bare status; keep them above the
+            // application's (`galleon_api::limits`), which answer ARM errors.
+            builder.http1().max_headers(256);
+            builder.http2().max_header_list_size(256 * 1024);
             let result = match acceptor {
                 Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
                     Ok(Ok(tls)) => builder.serve_connection(TokioIo::new(tls), service).await,

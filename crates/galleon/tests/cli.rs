@@ -8,6 +8,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "cli/mixed_load.rs"]
+mod mixed_load;
+#[path = "cli/wire.rs"]
+mod wire;
+
 const BIN: &str = env!("CARGO_BIN_EXE_galleon");
 
 struct Server {

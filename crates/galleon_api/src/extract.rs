@@ -4,8 +4,8 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use galleon_core::PageRequest;
 use serde::de::DeserializeOwned;
 
@@ -21,16 +21,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ArmJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let too_large = || {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                "The request content is larger than the limit of 1 MiB.",
+            )
+        };
+        // An announced length over the limit is refused before any of the body is read.
+        let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > crate::MAX_BODY_BYTES as u64) {
+            return Err(too_large());
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "RequestEntityTooLarge",
-                    "The request content is larger than the limit of 1 MiB.",
-                )
-            } else {
-                ApiError::bad_content(e.body_text())
-            }
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { ApiError::bad_content(e.body_text()) }
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::bad_content("the request body is empty"));

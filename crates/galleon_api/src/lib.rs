@@ -12,6 +12,7 @@ mod deployments;
 pub mod error;
 mod extract;
 mod inproc;
+pub mod limits;
 mod lro;
 mod middleware;
 pub mod normalize;
@@ -83,19 +84,27 @@ pub fn router(state: AppState) -> Router {
     portal.merge(api)
 }
 
-/// The whole HTTP application: path normalisation around the router. Serve this.
+/// The whole HTTP application: size limits and path normalisation around the router. Serve this.
 pub fn app(
     state: AppState,
 ) -> impl tower::Service<Request, Response = axum::response::Response, Error = std::convert::Infallible, Future: Send>
 + Clone
 + Send
 + 'static {
-    router(state).map_request(|mut req: Request| {
-        if let Some(uri) = normalize::normalize_uri(req.uri()) {
-            let sent = SentPath(req.uri().path().to_string());
-            req.extensions_mut().insert(sent);
-            *req.uri_mut() = uri;
+    let router = router(state);
+    tower::service_fn(move |req: Request| {
+        let router = router.clone();
+        async move {
+            let resp = limits::guarded(req, |mut req| async move {
+                if let Some(uri) = normalize::normalize_uri(req.uri()) {
+                    let sent = SentPath(req.uri().path().to_string());
+                    req.extensions_mut().insert(sent);
+                    *req.uri_mut() = uri;
+                }
+                router.oneshot(req).await.unwrap_or_else(|never| match never {})
+            })
+            .await;
+            Ok(resp)
         }
-        req
     })
 }

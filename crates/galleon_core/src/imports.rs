@@ -111,11 +111,12 @@ fn allowed_dir(entry: &str) -> Option<PathBuf> {
 
 /// Checks `uri` against `allow` and, for a file, opens it; the error is a message for the caller.
 pub(crate) fn open_allowed(uri: &str, allow: &[String], http_supported: bool) -> Result<ImportSource, String> {
+    // The allow-list is not repeated to the caller: its directories are the server's own paths
+    // (the operator sees the list when the server starts).
     let refused = || {
         format!(
-            "Importing from '{}' is not allowed. Allowed sources start with: {}.",
-            redact(uri),
-            allow.iter().map(|a| redact(a)).collect::<Vec<_>>().join(", ")
+            "Importing from '{}' is not allowed: the source is not in this server's import allow-list.",
+            redact(uri)
         )
     };
     if let Some(path) = strip_prefix_ci(uri, "file://") {

@@ -43,7 +43,9 @@ impl Core {
         (status.state, status.progress) = (state, progress);
         status.details.clear();
         self.store().apply(Batch::new().put(typed::doc(Kind::Version, key, None, &*value), Expect::Rev(*rev))).await?;
-        *rev += 1;
+        // Revisions come from a store-wide counter: read the one this write got (no one else
+        // writes the version while this job holds it Creating/Updating).
+        *rev = self.store().get(Kind::Version, key).await?.map_or(*rev, |d| d.rev);
         Ok(())
     }
 

@@ -122,7 +122,9 @@ pub struct Doc {
     /// An optional secondary key that must be unique among documents of the same kind and
     /// parent (an image definition's publisher/offer/SKU).
     pub unique: Option<String>,
-    /// Revision, bumped by every write; 0 for a document not yet written.
+    /// Revision, set by every write from a store-wide counter, so a document deleted and
+    /// created again never repeats a revision its earlier life had (an `Expect::Rev` read from
+    /// the old one cannot match the new one); 0 for a document not yet written.
     pub rev: i64,
     /// The JSON body.
     pub body: serde_json::Value,

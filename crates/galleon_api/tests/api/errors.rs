@@ -31,16 +31,22 @@ async fn malformed_bodies_are_arm_errors_and_change_nothing() {
     let app = TestApp::new().await;
     app.put(&format!("/subscriptions/{SUB}/resourcegroups/rg?{RES}"), json!({ "location": "eastus" })).await;
     let uri = format!("{}?{COMPUTE}", gallery_path("rg", "g"));
-    let req = |body: &str| {
+    let req_bytes = |body: Vec<u8>| {
         Request::put(&uri)
             .header("authorization", format!("Bearer {}", app.token))
             .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
+            .body(Body::from(body))
             .unwrap()
     };
+    let req = |body: &str| req_bytes(body.as_bytes().to_vec());
     for bad in ["{", "", "[1,2]", r#"{"location": 5}"#, r#"{"location":"eastus","properties":{"description":7}}"#] {
         let r = app.send(req(bad)).await;
         assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidRequestContent"), "{bad}: {}", r.body);
+    }
+    // Invalid UTF-8 inside a string value and outside any value.
+    for bad in [&b"{\"location\":\"east\xffus\"}"[..], &b"{\"location\":\"eastus\"}\xc3"[..]] {
+        let r = app.send(req_bytes(bad.to_vec())).await;
+        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidRequestContent"), "{}", r.body);
     }
     let big = format!(r#"{{"location":"eastus","properties":{{"description":"{}"}}}}"#, "x".repeat(2 << 20));
     let r = app.send(req(&big)).await;

@@ -23,8 +23,18 @@ pub struct ObjectChunkStore {
     prefix: Path,
 }
 
+/// The backend's error, logged in full; the caller's message names only its kind, since the
+/// backend's text carries the server's paths and bucket URLs.
 fn io(e: object_store::Error) -> ChunkError {
-    ChunkError::Io(e.to_string())
+    tracing::warn!(error = %e, "object store");
+    let kind = match &e {
+        object_store::Error::NotFound { .. } => "an object is missing",
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+            "access to the store was denied"
+        }
+        _ => "the store failed",
+    };
+    ChunkError::Io(format!("{kind} (the server log has the details)"))
 }
 
 impl ObjectChunkStore {
@@ -92,5 +102,24 @@ impl ChunkStore for ObjectChunkStore {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(io(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failing backend's text names the server's paths; the caller's error does not.
+    #[tokio::test]
+    async fn backend_failures_do_not_reveal_server_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+        // `chunks` is a file, so no chunk can be written under it.
+        std::fs::write(dir.path().join("chunks"), b"in the way").unwrap();
+        let store = ObjectChunkStore::new(Arc::new(fs), "chunks");
+        let data = Bytes::from_static(b"chunk");
+        let err = store.put(ChunkId::of(&data), data).await.unwrap_err();
+        assert!(matches!(err, ChunkError::Io(_)), "{err}");
+        assert!(!err.to_string().contains(dir.path().to_str().unwrap()), "{err}");
     }
 }

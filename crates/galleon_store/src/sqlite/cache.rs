@@ -2,7 +2,8 @@
 //!
 //! Sound only because one process owns the database file (the server takes a lock on its data
 //! directory): every write goes through this process, which drops the written keys from the
-//! cache after the commit. A reader that missed records the generation before it queries and
+//! cache right after the commit, while it still holds the writer connection (so no later write,
+//! such as a job claim, can run before the cache forgets). A reader that missed records the generation before it queries and
 //! inserts what it read only if no write committed meanwhile, so a stale row can never be put
 //! back after its invalidation. List pages are cached too and all dropped on any write: writes
 //! are rare next to reads, and a page can change in ways its keys do not show.
@@ -76,7 +77,8 @@ impl DocCache {
         lists.insert(key, docs);
     }
 
-    /// Forgets written keys; called after every commit (and after a failed batch, harmlessly).
+    /// Forgets written keys; called after every commit under the writer lock (and after a
+    /// failed batch, harmlessly).
     pub(super) fn invalidate<'a>(&self, keys: impl IntoIterator<Item = (Kind, &'a str)>) {
         let Ok(mut map) = self.map.write() else { return };
         let Ok(mut lists) = self.lists.write() else { return };

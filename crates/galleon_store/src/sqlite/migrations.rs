@@ -25,6 +25,9 @@ const MIGRATIONS: &[&str] = &[
         body        TEXT NOT NULL
      );
      CREATE INDEX operations_pending ON operations (status, lease_until);",
+    // 2: revisions from one counter, never reused after a delete.
+    "CREATE TABLE revisions (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);
+     INSERT INTO revisions (id, last) SELECT 1, COALESCE(MAX(rev), 0) FROM docs;",
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {

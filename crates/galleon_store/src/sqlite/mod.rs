@@ -19,7 +19,7 @@ const READERS: usize = 4;
 
 /// A SQLite-backed [`MetadataStore`].
 pub struct SqliteStore {
-    cache: cache::DocCache,
+    cache: Arc<cache::DocCache>,
     writer: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -44,7 +44,7 @@ impl SqliteStore {
         migrations::apply(&mut writer)?;
         let readers = (0..READERS).map(|_| open(path).map(Mutex::new)).collect::<Result<_, _>>()?;
         Ok(Self {
-            cache: cache::DocCache::default(),
+            cache: Arc::default(),
             writer: Arc::new(Mutex::new(writer)),
             readers,
             next_reader: AtomicUsize::new(0),
@@ -122,10 +122,14 @@ fn apply_batch(conn: &mut Connection, batch: Batch) -> Result<(), StoreError> {
             Write::Put { doc, expect } => {
                 check(&tx, doc.kind, &doc.key, expect)?;
                 let body = doc.body.to_string();
+                let rev: i64 = tx
+                    .prepare_cached("UPDATE revisions SET last = last + 1 RETURNING last")
+                    .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                    .map_err(backend)?;
                 let result = tx.execute(
-                    "INSERT INTO docs (kind, key, parent, uniq, rev, body) VALUES (?1, ?2, ?3, ?4, 1, ?5)
-                     ON CONFLICT (kind, key) DO UPDATE SET uniq = excluded.uniq, rev = docs.rev + 1, body = excluded.body",
-                    params![doc.kind.as_str(), doc.key, parent(&doc.key), doc.unique, body],
+                    "INSERT INTO docs (kind, key, parent, uniq, rev, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (kind, key) DO UPDATE SET uniq = excluded.uniq, rev = excluded.rev, body = excluded.body",
+                    params![doc.kind.as_str(), doc.key, parent(&doc.key), doc.unique, rev, body],
                 );
                 if let Err(e) = result {
                     if let rusqlite::Error::SqliteFailure(f, _) = &e
@@ -236,9 +240,15 @@ impl MetadataStore for SqliteStore {
                 _ => None,
             })
             .collect();
-        let result = self.write(move |c| apply_batch(c, batch)).await;
-        self.cache.invalidate(written.iter().map(|(k, key)| (*k, key.as_str())));
-        result
+        // The cache forgets the written keys before the writer lock is released: every later
+        // write (a job worker's claim among them) and every read after it sees the commit.
+        let cache = Arc::clone(&self.cache);
+        self.write(move |c| {
+            let result = apply_batch(c, batch);
+            cache.invalidate(written.iter().map(|(k, key)| (*k, key.as_str())));
+            result
+        })
+        .await
     }
 
     async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError> {
