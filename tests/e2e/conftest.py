@@ -82,11 +82,11 @@ def credential(server):
 def compute(server, credential):
     c = server.creds
     return ComputeManagementClient(credential, c["subscriptionId"], base_url=server.endpoint,
-                                   connection_verify=c["caFile"], polling_interval=1)
+                                   connection_verify=c["caFile"])
 
 
 @pytest.fixture(scope="session")
 def resources(server, credential):
     c = server.creds
     return ResourceManagementClient(credential, c["subscriptionId"], base_url=server.endpoint,
-                                    connection_verify=c["caFile"], polling_interval=1)
+                                    connection_verify=c["caFile"])

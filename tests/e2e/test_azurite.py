@@ -64,7 +64,7 @@ def test_import_a_page_blob_by_sas_url(azurite, tmp_path):
         c = server.creds
         cred = ClientSecretCredential(c["tenantId"], c["clientId"], c["clientSecret"], authority=server.endpoint,
                                       disable_instance_discovery=True, connection_verify=c["caFile"])
-        kw = dict(base_url=server.endpoint, connection_verify=c["caFile"], polling_interval=1)
+        kw = dict(base_url=server.endpoint, connection_verify=c["caFile"])
         ResourceManagementClient(cred, c["subscriptionId"], **kw).resource_groups.create_or_update("blobRG", {"location": "eastus"})
         compute = ComputeManagementClient(cred, c["subscriptionId"], **kw)
         disk = compute.disks.begin_create_or_update("blobRG", "fromBlob", m.Disk(

@@ -172,7 +172,7 @@ def test_a_reader_reads_but_is_refused_a_write(server, compute, resources, crede
 
     cred = ClientSecretCredential(c["tenantId"], reader["clientId"], reader["clientSecret"], authority=server.endpoint,
                                   disable_instance_discovery=True, connection_verify=c["caFile"])
-    as_reader = ComputeManagementClient(cred, c["subscriptionId"], base_url=server.endpoint, connection_verify=c["caFile"], polling_interval=1)
+    as_reader = ComputeManagementClient(cred, c["subscriptionId"], base_url=server.endpoint, connection_verify=c["caFile"])
     assert as_reader.galleries.get("sharedRG", "shared").name == "shared"
     with pytest.raises(HttpResponseError) as refused:
         as_reader.galleries.begin_create_or_update("sharedRG", "shared", m.Gallery(location=LOCATION, description="mine now")).result()

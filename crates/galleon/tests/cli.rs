@@ -504,6 +504,26 @@ fn bad_arguments_are_refused_before_any_request_and_arm_errors_print_their_code(
     server.login_with_group("eastus");
     server.gallery_with_definition("img");
 
+    // Values may begin with '-' (about one generated secret in 64 did).
+    let hyphen = server.galleon(&[
+        "login",
+        "--server",
+        "https://127.0.0.1:1",
+        "--tenant",
+        "t",
+        "--client-id",
+        "c",
+        "--client-secret",
+        "-wXyz",
+        "-o",
+        "none",
+    ]);
+    let stderr = String::from_utf8_lossy(&hyphen.stderr);
+    assert_eq!(hyphen.status.code(), Some(1), "parsed, then failed to connect: {stderr}");
+    assert!(!stderr.contains("unexpected argument"), "{stderr}");
+    let described = server.ok(&["sig", "update", "-g", "rg", "-r", "gal", "--description", "-dashed"]);
+    assert_eq!(described["properties"]["description"], "-dashed");
+
     let version = ["sig", "image-version", "create", "-g", "rg", "-r", "gal", "-i", "img", "-e", "1.0.0"];
     let refused = [
         (vec!["--target-regions", "eastus=standard_zrs=1", "--managed-image", "x"], "integer replica count"),

@@ -101,9 +101,9 @@ pub fn to_request(p: ManagedImageProperties) -> ImageRequest {
     }
 }
 
-fn disk_wire(d: &ImageDisk) -> ImageDiskWire {
+fn disk_wire(d: &ImageDisk, os_disk: bool) -> ImageDiskWire {
     let mut w = ImageDiskWire {
-        caching: d.caching.map(|c| c.as_str().into()),
+        caching: Some(d.effective_caching(os_disk).as_str().into()),
         disk_size_gb: d.disk_size_gb,
         digest: d.digest.clone(),
         ..Default::default()
@@ -120,7 +120,7 @@ fn disk_wire(d: &ImageDisk) -> ImageDiskWire {
 /// The model as ARM shows it.
 pub fn to_wire(r: &Tracked<ManagedImage>) -> ManagedImageResource {
     let i = &r.properties;
-    let mut os = disk_wire(&i.os_disk);
+    let mut os = disk_wire(&i.os_disk, true);
     os.os_type = Some(i.os_type.as_str().into());
     os.os_state = Some(i.os_state.as_str().into());
     Resource {
@@ -136,7 +136,7 @@ pub fn to_wire(r: &Tracked<ManagedImage>) -> ManagedImageResource {
                 data_disks: Some(
                     i.data_disks
                         .iter()
-                        .map(|(lun, d)| ImageDiskWire { lun: Some(i64::from(*lun)), ..disk_wire(d) })
+                        .map(|(lun, d)| ImageDiskWire { lun: Some(i64::from(*lun)), ..disk_wire(d, false) })
                         .collect(),
                 ),
                 zone_resilient: Some(false),

@@ -36,6 +36,14 @@ pub struct ImageDisk {
     pub digest: Option<String>,
 }
 
+impl ImageDisk {
+    /// Host caching as Azure reports it: what was asked, else `ReadWrite` for the OS disk and
+    /// `None` for a data disk.
+    pub fn effective_caching(&self, os_disk: bool) -> HostCaching {
+        self.caching.unwrap_or(if os_disk { HostCaching::ReadWrite } else { HostCaching::None })
+    }
+}
+
 /// A managed image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

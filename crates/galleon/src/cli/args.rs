@@ -51,7 +51,8 @@ pub(crate) struct LoginArgs {
     pub tenant: Option<String>,
     #[arg(long, short = 'u')]
     pub client_id: Option<String>,
-    #[arg(long, short = 'p')]
+    /// The principal's secret (it may begin with '-').
+    #[arg(long, short = 'p', allow_hyphen_values = true)]
     pub client_secret: Option<String>,
     /// The subscription to use (default: the first the principal can see).
     #[arg(long)]
@@ -127,7 +128,7 @@ pub(crate) enum SigCommand {
         /// Default: the resource group's location.
         #[arg(long, short = 'l')]
         location: Option<String>,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         description: Option<String>,
         #[arg(long)]
         no_wait: bool,
@@ -146,7 +147,7 @@ pub(crate) enum SigCommand {
     Update {
         #[command(flatten)]
         gallery: GalleryRef,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         description: Option<String>,
         #[command(flatten)]
         generic: GenericUpdate,
@@ -326,7 +327,7 @@ pub(crate) struct DefinitionCreate {
     pub features: Option<String>,
     #[arg(long)]
     pub end_of_life_date: Option<String>,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub description: Option<String>,
     /// Default: the gallery's location.
     #[arg(long, short = 'l')]

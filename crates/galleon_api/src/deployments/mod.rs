@@ -332,9 +332,14 @@ pub(crate) async fn operation(
     }
     let (state, error) = effective(&d);
     let status = if matches!(state.as_str(), "Accepted" | "Running") { "Running".to_string() } else { state };
+    let running = status == "Running";
     let mut body = json!({ "status": status });
     if let Some(e) = &error {
         body["error"] = error_wire(e);
     }
-    Ok(Json(body).into_response())
+    let mut resp = Json(body).into_response();
+    if running {
+        resp.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+    }
+    Ok(resp)
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use galleon_core::CoreError;
-use galleon_core::auth::AUDIENCES;
+use galleon_core::auth::{AUDIENCES, GRAPH_PATH};
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -33,13 +33,13 @@ pub(super) async fn metadata_endpoints(BaseUrl(base): BaseUrl, uri: Uri) -> Json
             "identityProvider": "AAD",
         },
         "media": format!("{base}/"),
-        "graphAudience": format!("{base}/"),
-        "graph": format!("{base}/"),
+        "graphAudience": format!("{base}{GRAPH_PATH}/"),
+        "graph": format!("{base}{GRAPH_PATH}/"),
         "gallery": format!("{base}/"),
         "batch": format!("{base}/"),
         "sqlManagement": format!("{base}/"),
         "vmImageAliasDoc": format!("{base}/"),
-        "microsoftGraphResourceId": format!("{base}/"),
+        "microsoftGraphResourceId": format!("{base}{GRAPH_PATH}/"),
         "suffixes": { "storage": "core.windows.net", "keyVaultDns": "vault.azure.net", "sqlServerHostname": "database.windows.net" },
     });
     let version = query_param(uri.query(), "api-version").unwrap_or_default();

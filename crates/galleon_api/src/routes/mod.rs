@@ -165,15 +165,24 @@ pub(crate) fn arm_routes() -> Router<AppState> {
         .route(&format!("{SNAPSHOTS}/{{name}}/endgetaccess"), post(disks::end_get_access))
 }
 
-/// Routes open without a token.
-pub(crate) fn public_routes() -> Router<AppState> {
+/// The Graph lookups `az role assignment create --assignee` makes (they check their own token).
+fn graph_routes() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(identity::healthz))
         .route("/v1.0/servicePrincipals", get(graph::service_principals))
         .route("/v1.0/servicePrincipals/{id}", get(graph::service_principal))
         .route("/v1.0/directoryObjects/getByIds", post(graph::get_by_ids))
         .route("/v1.0/users", get(graph::none))
         .route("/v1.0/groups", get(graph::none))
+}
+
+/// Routes open without a token.
+pub(crate) fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(identity::healthz))
+        // Graph at `{base}/graph/` (the advertised `microsoftGraphResourceId`) and, for clouds
+        // registered before it moved there, at the root.
+        .nest(galleon_core::auth::GRAPH_PATH, graph_routes())
+        .merge(graph_routes())
         .route("/metadata/endpoints", get(identity::metadata_endpoints))
         .route("/{tenant}/v2.0/.well-known/openid-configuration", get(identity::openid_configuration))
         .route("/{tenant}/.well-known/openid-configuration", get(identity::openid_configuration))

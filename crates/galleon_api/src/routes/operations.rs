@@ -46,7 +46,12 @@ pub(super) async fn get(
     let op = s.core.get_operation(&sub, &id).await?;
     let monitor = query_param(uri.query(), "monitor").is_some_and(|m| m.eq_ignore_ascii_case("true"));
     if !monitor {
-        return Ok(Json(status_body(&op)).into_response());
+        let mut resp = Json(status_body(&op)).into_response();
+        // Clients poll again after `Retry-After`; without it az and the SDKs wait 30 s.
+        if op.status == OpStatus::InProgress {
+            resp.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+        }
+        return Ok(resp);
     }
     match op.status {
         OpStatus::InProgress => {

@@ -21,6 +21,7 @@ async fn public_endpoints_answer_without_a_token() {
         )
         .await;
     assert_eq!(r.body["resourceManager"], "https://127.0.0.1:8443/");
+    assert_eq!(r.body["microsoftGraphResourceId"], "https://127.0.0.1:8443/graph/", "distinct from ARM's audience");
     assert_eq!(r.body["authentication"]["loginEndpoint"], "https://127.0.0.1:8443/");
     assert_eq!(r.body["authentication"]["audiences"][0], "https://management.core.windows.net/");
     let r = app.send(Request::get("/metadata/endpoints?api-version=2019-05-01").body(Body::empty()).unwrap()).await;

@@ -285,6 +285,14 @@ async fn managed_images_feed_versions_and_a_busy_image_is_refused() {
     app.settle().await;
     let img = app.get(&format!("{}/images/golden?api-version=2024-11-01", rg_path("rg"))).await;
     assert_eq!(img.body["properties"]["storageProfile"]["osDisk"]["digest"], disk["properties"]["digest"]);
+    // Caching not given reads as Azure's defaults (Ansible's azure_rm_image_info needs it).
+    let plain = json!({ "location": "westcentralus", "properties": { "storageProfile": {
+        "osDisk": { "osType": "Linux", "osState": "Generalized", "managedDisk": { "id": disk["id"] } },
+        "dataDisks": [{ "lun": 0, "managedDisk": { "id": disk["id"] } }] } } });
+    let r = app.put(&format!("{}/images/plain?api-version=2024-11-01", rg_path("rg")), plain).await;
+    assert_eq!(r.body["properties"]["storageProfile"]["osDisk"]["caching"], "ReadWrite", "{}", r.body);
+    assert_eq!(r.body["properties"]["storageProfile"]["dataDisks"][0]["caching"], "None", "{}", r.body);
+    app.settle().await;
 
     let golden = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/images/golden");
     let body =

@@ -29,9 +29,11 @@ async fn create_follows_the_arm_lro_flow() {
     let op = app.poll(&op_url).await;
     assert_eq!(op.body["status"], "InProgress");
     assert!(op.body["startTime"].is_string());
+    assert_eq!(op.header("retry-after"), "1", "without it clients wait their 30 s default");
     app.settle().await;
     let op = app.poll(&op_url).await;
     assert_eq!(op.body["status"], "Succeeded");
+    assert!(op.headers.get("retry-after").is_none(), "a finished operation is not polled again");
     assert!(op.body["endTime"].is_string());
     assert_eq!(app.get(&format!("{g}?api-version=2026-03-03")).await.state(), "Succeeded");
 

@@ -51,7 +51,13 @@ fn hash(salt: &str, secret: &str) -> blake3::Hash {
 /// A fresh secret with its salt and salted hash: `(secret, salt, hash)`.
 fn new_secret() -> (String, String, String) {
     let salt = blake3::Hash::from(<[u8; 32]>::try_from(random(32)).expect("32 bytes")).to_hex().to_string();
-    let secret = B64.encode(random(32));
+    // Never a leading '-': command lines would read the secret as an option.
+    let secret = loop {
+        let secret = B64.encode(random(32));
+        if !secret.starts_with('-') {
+            break secret;
+        }
+    };
     let digest = hash(&salt, &secret).to_hex().to_string();
     (secret, salt, digest)
 }
@@ -189,11 +195,7 @@ impl Core {
             sub: p.object_id,
             tid: self.config().tenant_id.clone(),
         };
-        // Graph tokens: galleon's own URL is its cloud's `microsoftGraphResourceId`.
-        let own_url = issuer.strip_suffix("/v2.0").and_then(|s| s.rsplit_once('/')).map(|(base, _)| base);
-        let graph = super::GRAPH_AUDIENCES.contains(&claims.aud.as_str())
-            || own_url.is_some_and(|u| claims.aud.trim_end_matches('/') == u);
-        if !super::AUDIENCES.contains(&claims.aud.as_str()) && !graph {
+        if super::Audience::of(&claims.aud, super::issuer_base(issuer)).is_none() {
             return Err(CoreError::Unauthenticated(format!(
                 "AADSTS500011: The resource principal named {audience} was not found in the tenant. Request a token for https://management.azure.com/.default."
             )));
@@ -204,16 +206,22 @@ impl Core {
     /// Checks a bearer token meant for galleon's Graph surface at `base_url` (its own URL, or
     /// Microsoft Graph's) and returns its claims.
     pub fn authenticate_graph(&self, token: &str, base_url: &str) -> CoreResult<Claims> {
-        let own = [format!("{base_url}/"), base_url.to_string()];
-        let audiences: Vec<&str> =
-            own.iter().map(String::as_str).chain(super::GRAPH_AUDIENCES.iter().copied()).collect();
         self.tokens()
-            .verify_for(token, now().unix_timestamp(), &audiences)
+            .verify_if(token, now().unix_timestamp(), |aud| {
+                super::Audience::of(aud, Some(base_url)) == Some(super::Audience::Graph)
+            })
             .map_err(|e| CoreError::Unauthenticated(e.to_string()))
     }
 
-    /// Checks a bearer token and returns its claims.
+    /// Checks an ARM bearer token and returns its claims. Besides Azure's ARM audiences, the
+    /// URL the token was issued at (its issuer's base) is an ARM audience.
     pub fn authenticate(&self, token: &str) -> CoreResult<Claims> {
-        self.tokens().verify(token, now().unix_timestamp()).map_err(|e| CoreError::Unauthenticated(e.to_string()))
+        let at = now().unix_timestamp();
+        let claims =
+            self.tokens().verify_if(token, at, |_| true).map_err(|e| CoreError::Unauthenticated(e.to_string()))?;
+        match super::Audience::of(&claims.aud, super::issuer_base(&claims.iss)) {
+            Some(super::Audience::Arm) => Ok(claims),
+            _ => Err(CoreError::Unauthenticated(super::tokens::TokenError::WrongAudience(claims.aud).to_string())),
+        }
     }
 }
