@@ -97,8 +97,10 @@ def test_kill_9_during_an_import_then_restart_finishes_it():
             status = requests.get(op_url, headers=h, verify=ca).json()
             if status["status"] != "InProgress":
                 break
-            # Nothing half-written is served meanwhile: no digest, no content.
-            assert "digest" not in requests.get(disk, headers=h, verify=ca).json()["properties"]
+            # Nothing half-written is served meanwhile: no digest before the disk is Succeeded
+            # (the job may finish between the two reads).
+            props = requests.get(disk, headers=h, verify=ca).json()["properties"]
+            assert "digest" not in props or props["provisioningState"] == "Succeeded", props
             time.sleep(0.2)
         assert status["status"] == "Succeeded", status
         d = requests.get(disk, headers=h, verify=ca).json()["properties"]

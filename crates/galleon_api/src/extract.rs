@@ -39,7 +39,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ArmJson<T> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::bad_content("the request body is empty"));
         }
-        serde_json::from_slice(&bytes).map(ArmJson).map_err(ApiError::bad_content)
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = crate::objects_only::deserialize(&mut de).map_err(ApiError::bad_content)?;
+        de.end().map_err(ApiError::bad_content)?;
+        Ok(ArmJson(value))
     }
 }
 

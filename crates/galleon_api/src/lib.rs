@@ -16,6 +16,7 @@ pub mod limits;
 mod lro;
 mod middleware;
 pub mod normalize;
+mod objects_only;
 mod portal;
 mod routes;
 mod skiptoken;

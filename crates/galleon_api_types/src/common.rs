@@ -25,6 +25,21 @@ pub struct Resource<P> {
     /// Type-specific properties.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<P>,
+    /// Managed identity: not implemented; kept only to refuse it (see [`refuse_unsupported`]).
+    #[serde(default, skip_serializing)]
+    pub identity: Option<serde_json::Value>,
+}
+
+/// Refuses the first of `given` (property path, whether the request set it) that was set:
+/// properties galleon does not implement yet are a 400 naming them, never silently dropped.
+pub fn refuse_unsupported(given: &[(&str, bool)]) -> Result<(), galleon_model::Invalid> {
+    match given.iter().find(|(_, set)| *set) {
+        Some((path, _)) => Err(galleon_model::Invalid::param(
+            *path,
+            format!("The property '{path}' is not supported by galleon yet; remove it from the request."),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `{"value": [...], "nextLink": "..."}`.

@@ -22,6 +22,22 @@ pub struct GalleryProperties {
     /// Read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
+    /// Not implemented yet: refused.
+    #[serde(default, skip_serializing)]
+    pub sharing_profile: Option<serde_json::Value>,
+    /// Not implemented yet: refused.
+    #[serde(default, skip_serializing)]
+    pub soft_delete_policy: Option<serde_json::Value>,
+}
+
+/// Refuses what a gallery request sets that galleon does not implement.
+pub fn refuse_unsupported(r: &GalleryResource) -> Result<(), galleon_model::Invalid> {
+    let p = r.properties.as_ref();
+    crate::refuse_unsupported(&[
+        ("identity", r.identity.is_some()),
+        ("properties.sharingProfile", p.is_some_and(|p| p.sharing_profile.is_some())),
+        ("properties.softDeletePolicy", p.is_some_and(|p| p.soft_delete_policy.is_some())),
+    ])
 }
 
 /// `identifier` of a gallery.
@@ -44,10 +60,12 @@ pub fn to_wire(g: &Tracked<Gallery>) -> GalleryResource {
         kind: Some(TYPE.into()),
         location: Some(g.location.clone()),
         tags: Some(g.tags.clone()),
+        identity: None,
         properties: Some(GalleryProperties {
             description: g.properties.description.clone(),
             identifier: Some(GalleryIdentifier { unique_name: g.properties.unique_name.clone() }),
             provisioning_state: Some(g.provisioning_state.as_str().into()),
+            ..Default::default()
         }),
     }
 }

@@ -180,6 +180,7 @@ pub fn to_wire(r: &Tracked<ImageDefinition>) -> ImageResource {
     let d = &r.properties;
     let range = |x: Option<ResourceRange>| x.map(|x| RangeWire { min: x.min, max: x.max });
     Resource {
+        identity: None,
         name: Some(r.name.clone()),
         id: Some(r.id.clone()),
         kind: Some(TYPE.into()),

@@ -14,4 +14,4 @@ pub mod managed_image;
 pub mod version;
 pub mod vm;
 
-pub use common::{ErrorBody, ErrorResponse, List, OperationStatus, Resource};
+pub use common::{ErrorBody, ErrorResponse, List, OperationStatus, Resource, refuse_unsupported};

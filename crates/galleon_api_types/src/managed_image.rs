@@ -124,6 +124,7 @@ pub fn to_wire(r: &Tracked<ManagedImage>) -> ManagedImageResource {
     os.os_type = Some(i.os_type.as_str().into());
     os.os_state = Some(i.os_state.as_str().into());
     Resource {
+        identity: None,
         name: Some(r.name.clone()),
         id: Some(r.id.clone()),
         kind: Some(TYPE.into()),

@@ -38,6 +38,12 @@ pub struct VersionProperties {
     /// Read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
+    /// Not implemented yet: refused.
+    #[serde(default, skip_serializing)]
+    pub security_profile: Option<Value>,
+    /// Not implemented yet: refused.
+    #[serde(default, skip_serializing)]
+    pub restore: Option<Value>,
 }
 
 /// `publishingProfile`.
@@ -68,6 +74,9 @@ pub struct PublishingWire {
     /// 2018-06-01 / 2019-03-01 source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<LegacySource>,
+    /// Not implemented yet: refused.
+    #[serde(default, skip_serializing)]
+    pub target_extended_locations: Option<Value>,
 }
 
 /// 2018-06-01 `publishingProfile.source`.
@@ -235,6 +244,14 @@ fn disk_source(s: DiskSourceWire) -> DiskSource {
 
 /// A request body as the model's request.
 pub fn to_request(p: VersionProperties) -> Result<VersionRequest, Invalid> {
+    crate::refuse_unsupported(&[
+        ("properties.securityProfile", p.security_profile.is_some()),
+        ("properties.restore", p.restore.is_some()),
+        (
+            "properties.publishingProfile.targetExtendedLocations",
+            p.publishing_profile.as_ref().is_some_and(|x| x.target_extended_locations.is_some()),
+        ),
+    ])?;
     let publishing = p.publishing_profile.clone();
     let legacy = publishing
         .as_ref()
@@ -323,6 +340,7 @@ pub fn to_wire(r: &Tracked<ImageVersion>, api_version: &str, expand: bool) -> Ve
         storage_account_type: Some(p.storage_account_type.as_str().into()),
         replication_mode: p.replication_mode.clone(),
         source: legacy_source,
+        target_extended_locations: None,
     };
     let s = &v.storage;
     let has_source = s.source_id.is_some() || s.virtual_machine_id.is_some();
@@ -369,6 +387,9 @@ pub fn to_wire(r: &Tracked<ImageVersion>, api_version: &str, expand: bool) -> Ve
             }),
             replication_status,
             provisioning_state: Some(r.provisioning_state.as_str().into()),
+            security_profile: None,
+            restore: None,
         }),
+        identity: None,
     }
 }

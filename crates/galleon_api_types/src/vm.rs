@@ -166,6 +166,7 @@ pub fn to_wire(r: &Tracked<VirtualMachine>, expand_instance_view: bool) -> VmRes
         .collect();
     let parse = |s: &Option<String>| s.as_deref().and_then(|t| serde_json::from_str(t).ok());
     Resource {
+        identity: None,
         name: Some(r.name.clone()),
         id: Some(r.id.clone()),
         kind: Some(TYPE.into()),

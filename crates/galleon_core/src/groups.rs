@@ -20,6 +20,9 @@ impl Core {
     ) -> CoreResult<(ResourceGroup, bool)> {
         self.require_subscription(&group.subscription).await?;
         validate_resource_group_name(&group.resource_group)?;
+        if let Some(tags) = &tags {
+            galleon_model::resource::validate_tags(tags)?;
+        }
         let location = self.region(location, "Microsoft.Resources/resourceGroups")?;
         let existing = typed::get::<ResourceGroup>(self.store(), Kind::Group, &group.key()).await?;
         if let Some(old) = &existing

@@ -20,6 +20,16 @@ pub struct Envelope {
     pub tags: Option<Tags>,
 }
 
+impl Envelope {
+    /// The envelope of a request, its tags checked against ARM's limits.
+    pub fn new(location: Option<String>, tags: Option<Tags>) -> Result<Self, Invalid> {
+        if let Some(tags) = &tags {
+            galleon_model::resource::validate_tags(tags)?;
+        }
+        Ok(Self { location, tags })
+    }
+}
+
 /// A resource about to be written.
 pub(crate) struct Pending<'a, P> {
     pub kind: Kind,

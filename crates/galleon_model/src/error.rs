@@ -16,6 +16,10 @@ pub enum InvalidCode {
     OperationNotAllowed,
     /// 400: a role assignment name that is not a GUID.
     InvalidRoleAssignmentId,
+    /// 400: tags beyond ARM's limits (count, name and value lengths).
+    InvalidTag,
+    /// 400: a tag name with a character ARM does not allow.
+    InvalidTagNameCharacters,
 }
 
 impl InvalidCode {
@@ -28,6 +32,8 @@ impl InvalidCode {
             Self::LocationNotAvailableForResourceType => "LocationNotAvailableForResourceType",
             Self::OperationNotAllowed => "OperationNotAllowed",
             Self::InvalidRoleAssignmentId => "InvalidRoleAssignmentId",
+            Self::InvalidTag => "InvalidTag",
+            Self::InvalidTagNameCharacters => "InvalidTagNameCharacters",
         }
     }
 }

@@ -199,6 +199,7 @@ impl ImageDefinition {
         if let Some(rec) = &req.recommended {
             check_ranges(rec)?;
         }
+        check_plan(req.purchase_plan.as_ref())?;
         Ok(Self {
             description: req.description,
             eula: req.eula,
@@ -269,6 +270,7 @@ impl ImageDefinition {
         if let Some(rec) = &req.recommended {
             check_ranges(rec)?;
         }
+        check_plan(req.purchase_plan.as_ref())?;
         // A PUT replaces every mutable property; a PATCH only those it names.
         macro_rules! take {
             ($field:ident) => {
@@ -293,6 +295,18 @@ impl ImageDefinition {
         }
         Ok(next)
     }
+}
+
+/// A purchase plan names its plan, publisher and product (an empty one would match no source).
+fn check_plan(plan: Option<&PurchasePlan>) -> Result<(), Invalid> {
+    let Some(plan) = plan else { return Ok(()) };
+    for (field, value) in [("name", &plan.name), ("publisher", &plan.publisher), ("product", &plan.product)] {
+        if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+            let target = format!("{PROPS}.purchasePlan.{field}");
+            return Err(Invalid::param(target.clone(), format!("Required parameter '{target}' is missing (null).")));
+        }
+    }
+    Ok(())
 }
 
 fn same<T: PartialEq>(old: T, new: T, field: &str) -> Result<(), Invalid> {

@@ -39,7 +39,7 @@ pub(super) async fn put(
 ) -> Result<Response, ApiError> {
     let r = disk_ref(&uri, &path);
     let api = api.require(DISKS, r.kind.type_name())?;
-    let env = Envelope { location: body.location.clone(), tags: body.tags.clone() };
+    let env = Envelope::new(body.location.clone(), body.tags.clone())?;
     let req = to_request(body);
     let ids: Vec<String> = req.source_resource_id.iter().chain(req.image_id.iter()).cloned().collect();
     crate::auth::require_read_of(&s, &claims, ids.iter().map(String::as_str)).await?;

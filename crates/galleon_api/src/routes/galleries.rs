@@ -30,8 +30,9 @@ async fn write(
     patch: bool,
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_GALLERY, TYPE)?;
+    galleon_api_types::gallery::refuse_unsupported(&body)?;
     let props = body.properties.unwrap_or_default();
-    let env = Envelope { location: body.location, tags: body.tags };
+    let env = Envelope::new(body.location, body.tags)?;
     let accepted =
         s.core.put_gallery(&gallery_ref(&path), env, GalleryRequest { description: props.description }, patch).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource)))

@@ -26,6 +26,7 @@ fn to_wire(g: &ResourceGroup) -> Resource<ResourceGroupProperties> {
         location: Some(g.location.clone()),
         tags: Some(g.tags.clone()),
         properties: Some(ResourceGroupProperties { provisioning_state: Some("Succeeded".into()) }),
+        identity: None,
     }
 }
 

@@ -31,7 +31,7 @@ async fn write(
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_GALLERY, TYPE)?;
     let req = to_request(body.properties.unwrap_or_default())?;
-    let env = Envelope { location: body.location, tags: body.tags };
+    let env = Envelope::new(body.location, body.tags)?;
     let accepted = s.core.put_image(&image_ref(&path), env, req, patch).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource)))
 }

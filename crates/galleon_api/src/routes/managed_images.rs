@@ -26,7 +26,7 @@ pub(super) async fn put(
     ArmJson(body): ArmJson<ManagedImageResource>,
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_RP, TYPE)?;
-    let env = Envelope { location: body.location, tags: body.tags };
+    let env = Envelope::new(body.location, body.tags)?;
     let req = to_request(body.properties.unwrap_or_default());
     let mut ids: Vec<String> = req.source_virtual_machine.iter().cloned().collect();
     for disk in req.os_disk.iter().chain(req.data_disks.iter().map(|(_, d)| d)) {

@@ -77,7 +77,7 @@ pub(super) async fn put(
     // Using a subnet, public IP or security group takes read access to it.
     let linked = galleon_core::network::interface_links(&body.properties);
     crate::auth::require_read_of(&s, &claims, linked.iter().map(String::as_str)).await?;
-    let env = Envelope { location: body.location, tags: body.tags };
+    let env = Envelope::new(body.location, body.tags)?;
     let (r, created) = s
         .core
         .put_network(

@@ -47,7 +47,7 @@ async fn write(
         ids.extend(disk.source.as_ref().and_then(|s| s.id.clone()));
     }
     crate::auth::require_read_of(&s, &claims, ids.iter().map(String::as_str)).await?;
-    let env = Envelope { location: body.location, tags: body.tags };
+    let env = Envelope::new(body.location, body.tags)?;
     let accepted = s.core.put_version(&version_ref(&path), env, req, patch).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource, api, false)))
 }

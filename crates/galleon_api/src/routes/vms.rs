@@ -27,7 +27,7 @@ pub(super) async fn put(
     ArmJson(body): ArmJson<VmResource>,
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_RP, TYPE)?;
-    let env = Envelope { location: body.location, tags: body.tags };
+    let env = Envelope::new(body.location, body.tags)?;
     let req = to_request(body.properties.unwrap_or_default());
     let mut ids: Vec<String> = req.image_id.iter().chain(req.os_disk_id.iter()).cloned().collect();
     ids.extend(req.data_disks.iter().filter_map(|d| d.managed_disk_id.clone()));
