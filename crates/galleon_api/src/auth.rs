@@ -73,6 +73,22 @@ async fn authorize(
             state.core.authorize(claims, &format!("/subscriptions/{sub}"), Action::Read).await
         };
     }
+    // Provider metadata and locations: anyone signed in (in the subscription, for its own view).
+    let segments = path.trim_end_matches('/').split('/').count();
+    if path == "/providers" || (path.starts_with("/providers/") && segments == 3) {
+        return Ok(());
+    }
+    let own = format!("/subscriptions/{sub}");
+    let metadata = path == format!("{own}/providers")
+        || path == format!("{own}/locations")
+        || (path.starts_with(&format!("{own}/providers/")) && segments == 5);
+    if metadata {
+        return if state.core.has_any_role_in(&claims.oid, sub).await? {
+            Ok(())
+        } else {
+            state.core.authorize(claims, &own, Action::Read).await
+        };
+    }
     // galleon's own administration (principals, subscriptions, scrub): the tenant's Owner only,
     // never an Owner of a narrower scope.
     if path.starts_with("/galleon/") {

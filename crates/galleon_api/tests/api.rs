@@ -9,6 +9,7 @@ mod api {
     pub mod deployments;
     pub mod errors;
     pub mod galleries;
+    pub mod generic;
     pub mod graph;
     pub mod groups;
     pub mod images;

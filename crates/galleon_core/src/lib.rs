@@ -16,6 +16,7 @@ mod disks;
 mod error;
 mod galleries;
 mod gc;
+pub mod generic;
 mod groups;
 mod images;
 mod imports;

@@ -5,6 +5,7 @@
 mod access;
 mod disks;
 mod galleries;
+mod generic;
 mod graph;
 mod groups;
 mod identity;
@@ -49,6 +50,13 @@ const VERSION: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/micros
 pub(crate) fn arm_routes() -> Router<AppState> {
     Router::new()
         .route("/subscriptions", get(subscriptions::list))
+        .route("/providers", get(generic::tenant_providers))
+        .route("/providers/{namespace}", get(generic::tenant_provider))
+        .route("/subscriptions/{sub}/providers", get(generic::subscription_providers))
+        .route("/subscriptions/{sub}/providers/{namespace}", get(generic::subscription_provider))
+        .route("/subscriptions/{sub}/locations", get(generic::locations))
+        .route("/subscriptions/{sub}/resources", get(generic::in_subscription))
+        .route("/subscriptions/{sub}/resourcegroups/{rg}/resources", get(generic::in_group))
         .route("/tenants", get(subscriptions::tenants))
         .route("/galleon/regions/{region}/scrub", post(identity::scrub))
         .route("/galleon/gc", post(identity::gc))
@@ -199,8 +207,33 @@ pub(crate) fn public_routes() -> Router<AppState> {
 }
 
 /// Unknown routes.
-pub(crate) async fn not_found(uri: Uri) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "NotFound", format!("The requested path '{}' was not found.", uri.path()))
+pub(crate) async fn not_found(uri: Uri, sent: Option<axum::Extension<crate::SentPath>>) -> ApiError {
+    let path = sent.map_or_else(|| uri.path().to_string(), |s| s.0.0);
+    unserved(&path)
+}
+
+/// What ARM answers for a path no route serves: the resource type (or namespace) it names.
+fn unserved(path: &str) -> ApiError {
+    let lower = path.to_ascii_lowercase();
+    let Some(at) = lower.rfind("/providers/") else {
+        return ApiError::new(StatusCode::NOT_FOUND, "NotFound", format!("The requested path '{path}' was not found."));
+    };
+    let mut segments = path[at + "/providers/".len()..].split('/').filter(|s| !s.is_empty());
+    let namespace = segments.next().unwrap_or_default();
+    let types: Vec<&str> = segments.step_by(2).collect();
+    let served = ["microsoft.compute", "microsoft.network", "microsoft.resources", "microsoft.authorization"];
+    if !served.contains(&namespace.to_ascii_lowercase().as_str()) {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "InvalidResourceNamespace",
+            format!("The resource namespace '{namespace}' is invalid."),
+        );
+    }
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "InvalidResourceType",
+        format!("The resource type '{}' could not be found in the namespace '{namespace}'.", types.join("/")),
+    )
 }
 
 /// Known routes, wrong method.

@@ -63,7 +63,7 @@ async fn malformed_bodies_are_arm_errors_and_change_nothing() {
 async fn unknown_routes_and_wrong_methods_are_arm_errors() {
     let app = TestApp::new().await;
     let r = app.get(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/widgets?{COMPUTE}")).await;
-    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "NotFound"));
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "InvalidResourceType"));
     let r = app.send(Request::get("/nope").body(Body::empty()).unwrap()).await;
     assert_eq!(r.code(), "NotFound");
     let r = app.call(Method::POST, &format!("{}?{COMPUTE}", gallery_path("rg", "g")), Some(json!({}))).await;
