@@ -98,8 +98,11 @@ pub(super) async fn locations(
     Ok(Json(json!({ "value": value })).into_response())
 }
 
+/// A resource type and the api-versions it takes.
+type TypeVersions = (&'static str, &'static [&'static str]);
+
 /// The namespaces galleon serves, with their resource types and the api-versions each takes.
-fn catalogue() -> Vec<(&'static str, Vec<(&'static str, &'static [&'static str])>)> {
+fn catalogue() -> Vec<(&'static str, Vec<TypeVersions>)> {
     vec![
         (
             "Microsoft.Compute",
@@ -135,7 +138,7 @@ fn catalogue() -> Vec<(&'static str, Vec<(&'static str, &'static [&'static str])
 /// Role assignment and definition api-versions the clients send.
 const AUTHORIZATION: &[&str] = &["2018-01-01-preview", "2020-04-01-preview", "2022-04-01"];
 
-fn provider_wire(prefix: &str, namespace: &str, types: &[(&str, &[&str])], regions: &[String]) -> Value {
+fn provider_wire(prefix: &str, namespace: &str, types: &[TypeVersions], regions: &[String]) -> Value {
     let locations: Vec<String> = regions.iter().map(|r| galleon_model::region::display_name(r)).collect();
     json!({
         "id": format!("{prefix}/providers/{namespace}"),
