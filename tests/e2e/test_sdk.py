@@ -178,3 +178,33 @@ def test_a_reader_reads_but_is_refused_a_write(server, compute, resources, crede
         as_reader.galleries.begin_create_or_update("sharedRG", "shared", m.Gallery(location=LOCATION, description="mine now")).result()
     assert refused.value.error.code == "AuthorizationFailed"
     assert compute.galleries.get("sharedRG", "shared").description is None, "nothing changed"
+
+
+def test_storage_sdk_reads_and_uploads_disks_as_page_blobs(server, compute, managed_image):
+    """azure-storage-blob against access URLs, with its defaults: download_blob (which reads the
+    page list first), page ranges, properties, and upload_blob(blob_type="PageBlob") on a Write URL."""
+    from azure.storage.blob import BlobClient
+
+    _, original = managed_image
+    ca = server.creds["caFile"]
+    read = compute.disks.begin_grant_access("myResourceGroup", "golden-os", m.GrantAccessData(access="Read", duration_in_seconds=600)).result()
+    blob = BlobClient.from_blob_url(read.access_sas, connection_verify=ca)
+    assert blob.download_blob().readall() == original
+    props = blob.get_blob_properties()
+    assert props.size == len(original) and props.blob_type == "PageBlob" and props.last_modified is not None
+    pages = list(blob.list_page_ranges())
+    assert pages and pages[-1].end == len(original) - 1 and not pages[-1].cleared, "the footer is data"
+    with pytest.raises(HttpResponseError) as refused:
+        blob.get_blob_tags()
+    assert refused.value.error_code == "InvalidQueryParameterValue"
+    compute.disks.begin_revoke_access("myResourceGroup", "golden-os").result()
+
+    compute.disks.begin_create_or_update("myResourceGroup", "uploaded", m.Disk(
+        location=LOCATION, os_type="Linux", hyper_v_generation="V2",
+        creation_data=m.CreationData(create_option="Upload", upload_size_bytes=len(original)))).result()
+    write = compute.disks.begin_grant_access("myResourceGroup", "uploaded", m.GrantAccessData(access="Write", duration_in_seconds=600)).result()
+    BlobClient.from_blob_url(write.access_sas, connection_verify=ca).upload_blob(original, blob_type="PageBlob")
+    compute.disks.begin_revoke_access("myResourceGroup", "uploaded").result()
+    back = compute.disks.begin_grant_access("myResourceGroup", "uploaded", m.GrantAccessData(access="Read", duration_in_seconds=600)).result()
+    assert BlobClient.from_blob_url(back.access_sas, connection_verify=ca).download_blob().readall() == original
+    compute.disks.begin_revoke_access("myResourceGroup", "uploaded").result()

@@ -47,6 +47,23 @@ impl Manifest {
         ids
     }
 
+    /// The byte ranges `[start, end)` of the VHD file that hold data, merged where they touch:
+    /// every chunk that is not a hole, and the footer. A page blob's page list.
+    pub fn data_ranges(&self) -> Vec<(u64, u64)> {
+        let mut ranges: Vec<(u64, u64)> = Vec::new();
+        let chunk_ranges = self.chunks.iter().enumerate().filter(|(_, c)| c.is_some()).map(|(i, _)| {
+            let start = i as u64 * CHUNK_SIZE;
+            (start, (start + CHUNK_SIZE).min(self.virtual_size))
+        });
+        for (start, end) in chunk_ranges.chain([(self.virtual_size, self.file_len())]) {
+            match ranges.last_mut() {
+                Some(last) if last.1 == start => last.1 = end,
+                _ => ranges.push((start, end)),
+            }
+        }
+        ranges
+    }
+
     /// Size in whole GiB, rounded up, as ARM's `diskSizeGB`/`sizeInGB` report it.
     pub fn size_gb(&self) -> u64 {
         self.virtual_size.div_ceil(1 << 30)
@@ -130,5 +147,19 @@ mod tests {
         other.chunks[1] = Some(ChunkId::of(b"b"));
         assert_ne!(other.digest(), m.digest());
         assert!(Manifest::decode(&m.encode()[..100]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod data_range_tests {
+    use super::*;
+
+    #[test]
+    fn data_ranges_merge_chunks_and_the_footer() {
+        let id = Some(ChunkId::of(b"x"));
+        let m = Manifest { virtual_size: 4 * CHUNK_SIZE, footer: vec![0; 512], chunks: vec![id, id, None, id] };
+        assert_eq!(m.data_ranges(), vec![(0, 2 * CHUNK_SIZE), (3 * CHUNK_SIZE, 4 * CHUNK_SIZE + 512)]);
+        let empty = Manifest { virtual_size: CHUNK_SIZE, footer: vec![0; 512], chunks: vec![None] };
+        assert_eq!(empty.data_ranges(), vec![(CHUNK_SIZE, CHUNK_SIZE + 512)]);
     }
 }

@@ -44,6 +44,7 @@ pub enum AccessTarget {
 pub struct ReadHandle {
     manifest: Manifest,
     store: Arc<dyn ChunkStore>,
+    modified: time::OffsetDateTime,
 }
 
 impl ReadHandle {
@@ -58,6 +59,14 @@ impl ReadHandle {
     /// The digest of the content.
     pub fn digest(&self) -> String {
         self.manifest.digest()
+    }
+    /// When the content was made (it never changes after).
+    pub fn modified(&self) -> time::OffsetDateTime {
+        self.modified
+    }
+    /// The ranges `[start, end)` that hold data (the page list).
+    pub fn data_ranges(&self) -> Vec<(u64, u64)> {
+        self.manifest.data_ranges()
     }
     /// Bytes `[start, start + len)` (clamped to the end).
     pub async fn range(&self, start: u64, len: u64) -> CoreResult<Vec<u8>> {
@@ -249,7 +258,8 @@ impl Core {
         }
         let digest = record.properties.digest.as_deref().ok_or_else(unauthorized)?;
         let manifest = self.load_manifest(&record.location, digest).await?;
-        Ok(AccessTarget::Read(ReadHandle { manifest, store: self.chunks(&record.location)? }))
+        let modified = record.created_at;
+        Ok(AccessTarget::Read(ReadHandle { manifest, store: self.chunks(&record.location)?, modified }))
     }
 
     /// Writes uploaded pages at `offset` of a staged upload (512-byte aligned, within its size).

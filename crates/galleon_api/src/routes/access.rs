@@ -60,10 +60,52 @@ fn blob_headers(h: &ReadHandle) -> HeaderMap {
     headers.insert("x-ms-blob-type", HeaderValue::from_static("PageBlob"));
     headers.insert("accept-ranges", HeaderValue::from_static("bytes"));
     headers.insert("x-ms-version", HeaderValue::from_static("2021-08-06"));
+    headers.insert("x-ms-blob-sequence-number", HeaderValue::from_static("0"));
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", &h.digest()[..32])) {
         headers.insert("etag", v);
     }
+    if let Ok(v) = HeaderValue::from_str(&http_date(h.modified())) {
+        headers.insert("last-modified", v);
+    }
     headers
+}
+
+/// An HTTP date (`Tue, 01 Dec 2026 13:00:00 GMT`), as `Last-Modified` carries it.
+fn http_date(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    t.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
+}
+
+/// `GET ?comp=pagelist`: the ranges that hold data (within `x-ms-range` when given), as the
+/// storage SDKs' `download_blob` asks for them before reading.
+fn page_list(handle: &ReadHandle, headers: &HeaderMap) -> Response {
+    let len = handle.len();
+    let (from, to) = match requested_range(headers, len) {
+        None => (0, len),
+        Some(Ok((a, b))) => (a, b + 1),
+        Some(Err(())) => {
+            return storage_error(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "InvalidRange",
+                "The range specified is invalid for the current size of the resource.",
+            );
+        }
+    };
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><PageList>");
+    for (start, end) in handle.data_ranges() {
+        let (start, end) = (start.max(from), end.min(to));
+        if start < end {
+            xml.push_str(&format!("<PageRange><Start>{start}</Start><End>{}</End></PageRange>", end - 1));
+        }
+    }
+    xml.push_str("</PageList>");
+    let mut out = blob_headers(handle);
+    out.remove("accept-ranges");
+    out.insert("content-type", HeaderValue::from_static("application/xml"));
+    out.insert("x-ms-blob-content-length", HeaderValue::from(len));
+    (StatusCode::OK, out, xml).into_response()
 }
 
 /// Streams `[start, end]` of the disk, one frame at a time.
@@ -79,6 +121,26 @@ fn stream_range(handle: ReadHandle, start: u64, end: u64) -> Body {
     Body::from_stream(frames)
 }
 
+/// `PUT` without `comp` (the storage SDKs' `create_page_blob`, first step of
+/// `upload_blob(blob_type="PageBlob")`): the upload's blob already exists at the size the disk
+/// was created with, so a create of exactly that page blob succeeds and changes nothing; any
+/// other blob type or size is refused.
+fn create_page_blob(headers: &HeaderMap, size: u64) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let page_blob = header("x-ms-blob-type").is_some_and(|t| t.eq_ignore_ascii_case("PageBlob"));
+    let length = header("x-ms-blob-content-length").and_then(|v| v.parse::<u64>().ok());
+    if !page_blob || length != Some(size) {
+        return storage_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidHeaderValue",
+            &format!(
+                "A managed disk upload URL holds one page blob of {size} bytes (x-ms-blob-type: PageBlob, x-ms-blob-content-length: {size}); write it with PUT ?comp=page."
+            ),
+        );
+    }
+    (StatusCode::CREATED, [("x-ms-request-server-encrypted", "true")]).into_response()
+}
+
 pub(super) async fn serve(
     State(s): State<AppState>,
     Path((key, _blob)): Path<(String, String)>,
@@ -92,7 +154,19 @@ pub(super) async fn serve(
         Ok(t) => t,
         Err(e) => return from_core(e),
     };
+    let comp = query_param(uri.query(), "comp");
     match (method, target) {
+        (Method::GET, AccessTarget::Read(handle)) if comp.as_deref() == Some("pagelist") => {
+            page_list(&handle, &headers)
+        }
+        (_, _) if comp.as_deref().is_some_and(|c| c != "page") => storage_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidQueryParameterValue",
+            &format!(
+                "The value '{}' of the query parameter 'comp' is not supported on a managed disk URL.",
+                comp.unwrap_or_default()
+            ),
+        ),
         (Method::GET | Method::HEAD, AccessTarget::Read(handle)) => {
             let len = handle.len();
             let mut out = blob_headers(&handle);
@@ -127,14 +201,8 @@ pub(super) async fn serve(
             out.insert("content-length", HeaderValue::from(size));
             (StatusCode::OK, out).into_response()
         }
+        (Method::PUT, AccessTarget::Write { size, .. }) if comp.is_none() => create_page_blob(&headers, size),
         (Method::PUT, AccessTarget::Write { path, size }) => {
-            if query_param(uri.query(), "comp").as_deref() != Some("page") {
-                return storage_error(
-                    StatusCode::BAD_REQUEST,
-                    "UnsupportedHttpVerb",
-                    "Only PUT ?comp=page is accepted on a managed disk upload URL.",
-                );
-            }
             let Some(Ok((start, end))) = requested_range(&headers, size) else {
                 return storage_error(
                     StatusCode::BAD_REQUEST,
