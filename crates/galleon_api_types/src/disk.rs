@@ -117,6 +117,9 @@ pub struct ImageReference {
     /// The id.
     #[serde(default)]
     pub id: Option<String>,
+    /// The data disk of the image to take (the OS disk when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lun: Option<i64>,
 }
 
 /// A request body as the model's request.
@@ -129,6 +132,7 @@ pub fn to_request(body: DiskResource) -> DiskRequest {
         storage_account_id: c.storage_account_id,
         source_resource_id: c.source_resource_id,
         upload_size_bytes: c.upload_size_bytes,
+        image_lun: c.gallery_image_reference.as_ref().or(c.image_reference.as_ref()).and_then(|r| r.lun),
         image_id: c.gallery_image_reference.or(c.image_reference).and_then(|r| r.id),
         disk_size_gb: p.disk_size_gb,
         os_type: p.os_type,
@@ -154,8 +158,9 @@ pub fn to_wire(r: &Tracked<Disk>, type_name: &str) -> DiskResource {
         }
         Creation::Upload { upload_size_bytes } => creation.upload_size_bytes = Some(*upload_size_bytes as i64),
         Creation::Copy { source_resource_id } => creation.source_resource_id = Some(source_resource_id.clone()),
-        Creation::FromImage { image_id } => {
-            creation.gallery_image_reference = Some(ImageReference { id: Some(image_id.clone()) })
+        Creation::FromImage { image_id, lun } => {
+            creation.gallery_image_reference =
+                Some(ImageReference { id: Some(image_id.clone()), lun: lun.map(i64::from) })
         }
     }
     let tier = if d.sku.to_ascii_lowercase().starts_with("premium") { "Premium" } else { "Standard" };

@@ -153,13 +153,14 @@ pub fn to_wire(r: &Tracked<VirtualMachine>, expand_instance_view: bool) -> VmRes
                 match plan {
                     DataDiskPlan::Attach(_) => "Attach",
                     DataDiskPlan::Empty(_) => "Empty",
+                    DataDiskPlan::FromImage => "FromImage",
                 }
                 .into(),
             ),
             managed_disk: id.clone().map(|id| IdOnly { id: Some(id) }),
             disk_size_gb: match plan {
                 DataDiskPlan::Empty(gb) => Some(*gb as i64),
-                DataDiskPlan::Attach(_) => None,
+                DataDiskPlan::Attach(_) | DataDiskPlan::FromImage => None,
             },
             ..Default::default()
         })
@@ -175,7 +176,7 @@ pub fn to_wire(r: &Tracked<VirtualMachine>, expand_instance_view: bool) -> VmRes
         properties: Some(VmProperties {
             hardware_profile: Some(json!({ "vmSize": vm.vm_size })),
             storage_profile: Some(VmStorageProfile {
-                image_reference: vm.image_reference.clone().map(|id| ImageReference { id: Some(id) }),
+                image_reference: vm.image_reference.clone().map(|id| ImageReference { id: Some(id), lun: None }),
                 os_disk: Some(os_disk),
                 data_disks: Some(data_disks),
             }),

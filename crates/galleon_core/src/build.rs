@@ -60,14 +60,18 @@ impl Core {
                 disk.purchase_plan = disk.purchase_plan.clone().or(source.properties.purchase_plan.clone());
                 Some(digest)
             }
-            Creation::FromImage { image_id } => {
+            Creation::FromImage { image_id, lun } => {
                 let (version, def) = self
                     .version_by_id(&image_id, &location, "properties.creationData.galleryImageReference.id")
                     .await?;
-                disk.os_type = Some(def.properties.os_type);
-                disk.hyper_v_generation = Some(def.properties.hyper_v_generation);
-                disk.purchase_plan = def.properties.purchase_plan.clone();
-                version.properties.storage.os_disk.and_then(|d| d.digest)
+                let digest = Self::version_disk(&version, lun, "properties.creationData.galleryImageReference.lun")?;
+                // A data disk carries no OS; the OS disk takes the definition's.
+                if lun.is_none() {
+                    disk.os_type = Some(def.properties.os_type);
+                    disk.hyper_v_generation = Some(def.properties.hyper_v_generation);
+                    disk.purchase_plan = def.properties.purchase_plan.clone();
+                }
+                Some(digest)
             }
         };
         if let Some(digest) = &digest {

@@ -122,8 +122,10 @@ impl Core {
             Creation::Copy { source_resource_id } => {
                 self.content_of(source_resource_id, location, "properties.creationData.sourceResourceId").await?;
             }
-            Creation::FromImage { image_id } => {
-                self.version_by_id(image_id, location, "properties.creationData.galleryImageReference.id").await?;
+            Creation::FromImage { image_id, lun } => {
+                let (version, _) =
+                    self.version_by_id(image_id, location, "properties.creationData.galleryImageReference.id").await?;
+                Self::version_disk(&version, *lun, "properties.creationData.galleryImageReference.lun")?;
             }
             Creation::Empty | Creation::Upload { .. } => {}
         }

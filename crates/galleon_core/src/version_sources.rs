@@ -45,6 +45,7 @@ impl Core {
                             os_type: found.os_type,
                             os_state: None,
                             generation: found.hyper_v_generation,
+                            architecture: None,
                         };
                         source_rules::check_source(def, &facts)?;
                         plan = found.purchase_plan;
@@ -58,12 +59,14 @@ impl Core {
                 let id = v.storage.source_id.as_deref().unwrap_or_default();
                 let target = format!("{SP}.source.id");
                 let source_def = self.version_by_id(id, location, &target).await?.1.properties;
+                // Checked as every other source is: the version's definition says what it holds.
                 let facts = SourceFacts {
                     id,
                     target: &target,
                     os_type: Some(source_def.os_type),
-                    os_state: None,
-                    generation: None,
+                    os_state: Some(source_def.os_state),
+                    generation: Some(source_def.hyper_v_generation),
+                    architecture: Some(source_def.architecture),
                 };
                 source_rules::check_source(def, &facts)?;
                 source_def.purchase_plan
@@ -89,8 +92,13 @@ impl Core {
                     os_type: Some(img.os_type),
                     os_state: Some(img.os_state),
                     generation: Some(img.hyper_v_generation),
+                    architecture: None,
                 };
                 source_rules::check_source(def, &facts)?;
+                for (lun, disk) in &img.data_disks {
+                    let target = format!("{target} (data disk lun {lun})");
+                    source_rules::check_data_disk_size(id, &target, disk.disk_size_gb)?;
+                }
                 self.refuse_if_image_busy(id, location).await?;
                 img.purchase_plan
             }
@@ -104,8 +112,13 @@ impl Core {
                     os_type: source.os_type,
                     os_state: Some(source.state),
                     generation: None,
+                    architecture: None,
                 };
                 source_rules::check_source(def, &facts)?;
+                for (lun, _, gb) in source.disks.iter().filter(|(lun, _, _)| *lun >= 0) {
+                    let target = format!("{target} (data disk lun {lun})");
+                    source_rules::check_data_disk_size(id, &target, Some(*gb))?;
+                }
                 source.plan
             }
         };
@@ -201,6 +214,29 @@ impl Core {
             .into());
         }
         Ok((version, def))
+    }
+
+    /// The digest of a version's OS disk, or of its data disk `lun`; a LUN the version does not
+    /// have is refused as Azure refuses it.
+    pub(crate) fn version_disk(version: &Tracked<ImageVersion>, lun: Option<i32>, target: &str) -> CoreResult<String> {
+        let storage = &version.properties.storage;
+        let disk = match lun {
+            None => storage.os_disk.as_ref(),
+            Some(lun) => storage.data_disks.iter().find(|d| d.lun == lun).map(|d| &d.disk),
+        };
+        disk.and_then(|d| d.digest.clone()).ok_or_else(|| {
+            let luns: Vec<String> = storage.data_disks.iter().map(|d| d.lun.to_string()).collect();
+            Invalid::param(
+                target,
+                format!(
+                    "The image version '{}' has no data disk with LUN {}; its data disk LUNs are [{}].",
+                    version.id,
+                    lun.unwrap_or(-1),
+                    luns.join(", ")
+                ),
+            )
+            .into()
+        })
     }
 
     /// The version `latest` resolves to in `region`.

@@ -44,6 +44,8 @@ struct ImageContent {
     digest: String,
     os_type: OsType,
     generation: HyperVGeneration,
+    /// The image's data disks: LUN and digest.
+    data_disks: Vec<(i32, String)>,
 }
 
 impl Core {
@@ -51,11 +53,19 @@ impl Core {
         if ResourceId::parse(image_id).and_then(|r| r.kind()) == Some(ResourceKind::ManagedImage) {
             let img = self.managed_image_by_id(image_id, location, target).await?.properties;
             let digest = img.os_disk.digest.clone().unwrap_or_default();
-            return Ok(ImageContent { digest, os_type: img.os_type, generation: img.hyper_v_generation });
+            let data_disks = img.data_disks.iter().filter_map(|(lun, d)| Some((*lun, d.digest.clone()?))).collect();
+            return Ok(ImageContent { digest, os_type: img.os_type, generation: img.hyper_v_generation, data_disks });
         }
         let (version, def) = self.version_by_id(image_id, location, target).await?;
-        let digest = version.properties.storage.os_disk.and_then(|d| d.digest).unwrap_or_default();
-        Ok(ImageContent { digest, os_type: def.properties.os_type, generation: def.properties.hyper_v_generation })
+        let storage = version.properties.storage;
+        let digest = storage.os_disk.and_then(|d| d.digest).unwrap_or_default();
+        let data_disks = storage.data_disks.into_iter().filter_map(|d| Some((d.lun, d.disk.digest?))).collect();
+        Ok(ImageContent {
+            digest,
+            os_type: def.properties.os_type,
+            generation: def.properties.hyper_v_generation,
+            data_disks,
+        })
     }
 
     /// An existing disk that may be attached: same region, with content, not attached elsewhere.
@@ -86,10 +96,25 @@ impl Core {
             return self.retag(Kind::Vm, k, old, &location, group, env.tags).await;
         }
         let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-        let vm = VirtualMachine::create(name, req, &suffix)?;
+        let mut vm = VirtualMachine::create(name, req, &suffix)?;
         match &vm.os_disk_plan {
             OsDiskPlan::FromImage(id) => {
-                drop(self.image_content(id, &location, "properties.storageProfile.imageReference.id").await?)
+                let image = self.image_content(id, &location, "properties.storageProfile.imageReference.id").await?;
+                // As in Azure: with no data disks named, the image's data disks come with the VM;
+                // a FromImage data disk must be one the image has.
+                if vm.data_disks.is_empty() {
+                    vm.data_disks =
+                        image.data_disks.iter().map(|(lun, _)| (*lun, DataDiskPlan::FromImage, None)).collect();
+                }
+                for (lun, plan, _) in &vm.data_disks {
+                    if *plan == DataDiskPlan::FromImage && !image.data_disks.iter().any(|(l, _)| l == lun) {
+                        return Err(Invalid::param(
+                            format!("properties.storageProfile.dataDisks[lun {lun}].createOption"),
+                            format!("The image '{id}' has no data disk with LUN {lun}."),
+                        )
+                        .into());
+                    }
+                }
             }
             OsDiskPlan::Attach(id) => {
                 drop(self.attachable(id, &location, "properties.storageProfile.osDisk.managedDisk.id").await?)
@@ -145,7 +170,7 @@ impl Core {
                     let m = self.load_manifest(&location, &content.digest).await?;
                     let r = DiskRef { group: group.clone(), name: vm.os_disk_name.clone(), kind: DiskKind::Disk };
                     let mut disk = blank_disk();
-                    disk.creation = Creation::FromImage { image_id };
+                    disk.creation = Creation::FromImage { image_id, lun: None };
                     (disk.os_type, disk.hyper_v_generation) = (Some(content.os_type), Some(content.generation));
                     (disk.digest, disk.disk_size_bytes, disk.disk_size_gb) =
                         (Some(content.digest), Some(m.virtual_size), Some(m.size_gb()));
@@ -168,8 +193,43 @@ impl Core {
             vm.os_disk_name = disk.name.clone();
             vm.os_disk_id = Some(id);
         }
+        // The image's data disks, when some are made from it.
+        let image = match (
+            &vm.image_reference,
+            vm.data_disks.iter().any(|(_, p, m)| *p == DataDiskPlan::FromImage && m.is_none()),
+        ) {
+            (Some(image_id), true) => Some((
+                image_id.clone(),
+                self.image_content(image_id, &location, "storageProfile.imageReference.id").await?,
+            )),
+            _ => None,
+        };
+        let new_disk = |lun: i32| DiskRef {
+            group: group.clone(),
+            name: format!("{}_disk{lun}_{}", value.name, &uuid::Uuid::new_v4().simple().to_string()[..12]),
+            kind: DiskKind::Disk,
+        };
         for (lun, plan, made) in vm.data_disks.iter_mut().filter(|(_, _, made)| made.is_none()) {
             let (id, disk, expect) = match plan {
+                DataDiskPlan::FromImage => {
+                    let (image_id, content) = image.as_ref().expect("looked up above");
+                    let digest =
+                        content.data_disks.iter().find(|(l, _)| l == lun).map(|(_, d)| d.clone()).ok_or_else(|| {
+                            JobError::Fail(
+                                "InvalidParameter".into(),
+                                format!("The image has no data disk with LUN {lun}."),
+                            )
+                        })?;
+                    let m = self.load_manifest(&location, &digest).await?;
+                    let r = new_disk(*lun);
+                    let mut disk = blank_disk();
+                    disk.creation = Creation::FromImage { image_id: image_id.clone(), lun: Some(*lun) };
+                    (disk.digest, disk.disk_size_bytes, disk.disk_size_gb, disk.state) =
+                        (Some(digest), Some(m.virtual_size), Some(m.size_gb()), DiskState::Attached);
+                    let mut t = Self::creating(r.id(), &r.name, location.clone(), None, disk);
+                    t.provisioning_state = ProvisioningState::Succeeded;
+                    (r.id(), t, Expect::Absent)
+                }
                 DataDiskPlan::Attach(id) => {
                     let mut disk = self.attachable(id, &location, "storageProfile.dataDisks").await?;
                     disk.properties.state = DiskState::Attached;
@@ -184,11 +244,7 @@ impl Core {
                         chunks: vec![None; Manifest::chunk_count(size)],
                     };
                     let digest = self.save_manifest(&location, &m).await?;
-                    let r = DiskRef {
-                        group: group.clone(),
-                        name: format!("{}_disk{lun}_{}", value.name, &uuid::Uuid::new_v4().simple().to_string()[..12]),
-                        kind: DiskKind::Disk,
-                    };
+                    let r = new_disk(*lun);
                     let mut disk = blank_disk();
                     disk.creation = Creation::Empty;
                     (disk.digest, disk.disk_size_bytes, disk.disk_size_gb, disk.state) =

@@ -60,6 +60,9 @@ pub enum Creation {
     FromImage {
         /// The reference as given.
         image_id: String,
+        /// The image's data disk to take (`galleryImageReference.lun`); the OS disk when absent.
+        #[cfg_attr(feature = "serde", serde(default))]
+        lun: Option<i32>,
     },
 }
 
@@ -135,6 +138,8 @@ pub struct DiskRequest {
     pub upload_size_bytes: Option<i64>,
     /// `creationData.galleryImageReference.id` or `imageReference.id`.
     pub image_id: Option<String>,
+    /// `creationData.galleryImageReference.lun`.
+    pub image_lun: Option<i64>,
     /// `diskSizeGB`.
     pub disk_size_gb: Option<i64>,
     /// `osType`.
@@ -201,6 +206,19 @@ impl Disk {
             }
             CreateOption::FromImage => Creation::FromImage {
                 image_id: req.image_id.clone().ok_or_else(|| missing("galleryImageReference.id", "FromImage"))?,
+                lun: req
+                    .image_lun
+                    .map(|l| {
+                        i32::try_from(l).ok().filter(|l| *l >= 0).ok_or_else(|| {
+                            Invalid::param(
+                                format!("{CD}.galleryImageReference.lun"),
+                                format!(
+                                    "'{CD}.galleryImageReference.lun' must be a data disk LUN (0 or more), not {l}."
+                                ),
+                            )
+                        })
+                    })
+                    .transpose()?,
             },
         };
         let disk_size_gb = match req.disk_size_gb {

@@ -32,6 +32,8 @@ pub enum DataDiskPlan {
     Attach(String),
     /// A new empty disk of this many GiB.
     Empty(u64),
+    /// A new disk made from the VM image's data disk at the same LUN.
+    FromImage,
 }
 
 /// A VM.
@@ -90,7 +92,7 @@ pub struct VmRequest {
 pub struct DataDiskRequest {
     /// `lun`
     pub lun: Option<i64>,
-    /// `createOption` (Attach or Empty)
+    /// `createOption` (Attach, Empty or FromImage)
     pub create_option: Option<String>,
     /// `managedDisk.id`
     pub managed_disk_id: Option<String>,
@@ -164,10 +166,19 @@ impl VirtualMachine {
             let plan = match (option.as_deref().map(str::to_ascii_lowercase).as_deref(), id, size) {
                 (Some("attach"), Some(id), _) => DataDiskPlan::Attach(id.clone()),
                 (Some("empty"), _, Some(gb)) if (1..=32767).contains(gb) => DataDiskPlan::Empty(*gb as u64),
+                (Some("fromimage"), _, _) if matches!(os_disk_plan, OsDiskPlan::FromImage(_)) => {
+                    DataDiskPlan::FromImage
+                }
+                (Some("fromimage"), _, _) => {
+                    return Err(Invalid::param(
+                        format!("{target}.createOption"),
+                        "A data disk can be created FromImage only when the VM is created from an image.",
+                    ));
+                }
                 _ => {
                     return Err(Invalid::param(
                         target,
-                        "A data disk is either Attach with managedDisk.id or Empty with diskSizeGB.",
+                        "A data disk is Attach with managedDisk.id, Empty with diskSizeGB, or FromImage.",
                     ));
                 }
             };

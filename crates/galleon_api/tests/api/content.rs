@@ -739,3 +739,123 @@ async fn garbage_collection_keeps_chunks_any_manifest_of_the_region_reads() {
         scrub.body
     );
 }
+
+/// A version's data disks reach new disks (`galleryImageReference.lun`) and VMs (by default, and
+/// as `FromImage` data disks); a LUN the version does not have is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_disks_of_a_version_reach_disks_and_vms() {
+    let app = TestApp::new().await;
+    let (_, i) = app.seed_definition("rg", "gal", "img").await;
+    let (os_file, data_file) = (app.dir.path().join("imports/os.vhd"), app.dir.path().join("imports/data.vhd"));
+    write_vhd(&os_file, 3, 31);
+    let data_bytes = write_vhd(&data_file, 2, 32);
+    let os = import_disk(&app, "rg", "os", &os_file, "Linux").await;
+    let data = import_disk(&app, "rg", "data", &data_file, "Linux").await;
+    let body = json!({ "location": "westcentralus", "properties": { "storageProfile": {
+        "osDiskImage": { "source": { "id": os["id"] } },
+        "dataDiskImages": [{ "lun": 2, "source": { "id": data["id"] } }] } } });
+    assert_eq!(app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body).await.status, StatusCode::CREATED);
+    app.settle().await;
+    let version = format!("{i}/versions/1.0.0");
+
+    let from = |lun: i64| {
+        json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "FromImage",
+        "galleryImageReference": { "id": version, "lun": lun } } } })
+    };
+    let r = app.put(&format!("{}/disks/d2?{DISK_API}", rg_path("rg")), from(2)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(r.body["properties"]["creationData"]["galleryImageReference"]["lun"], 2, "lun is echoed");
+    app.settle().await;
+    let d2 = app.get(&format!("{}/disks/d2?{DISK_API}", rg_path("rg"))).await;
+    assert_eq!(d2.body["properties"]["digest"], data["properties"]["digest"], "{}", d2.body);
+    assert!(d2.body["properties"].get("osType").is_none(), "a data disk has no OS: {}", d2.body);
+    let url = access_url(&app, &format!("{}/disks/d2", rg_path("rg")), "Read").await;
+    assert!(download(&app, &url, None).await.1 == data_bytes, "data disk 2's bytes");
+    let r = app.put(&format!("{}/disks/d5?{DISK_API}", rg_path("rg")), from(5)).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidParameter"), "{}", r.body);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("LUN 5"), "{}", r.body);
+
+    // A VM from the version gets its data disks unless it names its own.
+    let vm = |name: &str, data_disks: Value| {
+        let mut storage = json!({ "imageReference": { "id": version }, "osDisk": { "createOption": "FromImage" } });
+        if !data_disks.is_null() {
+            storage["dataDisks"] = data_disks;
+        }
+        (
+            format!("{}/virtualMachines/{name}?api-version=2024-11-01", rg_path("rg")),
+            json!({ "location": "westcentralus", "properties": { "storageProfile": storage } }),
+        )
+    };
+    let (path, body) = vm("plain", Value::Null);
+    assert_eq!(app.put(&path, body).await.status, StatusCode::CREATED);
+    let (path2, body) = vm("named", json!([{ "lun": 2, "createOption": "FromImage" }]));
+    assert_eq!(app.put(&path2, body).await.status, StatusCode::CREATED);
+    app.settle().await;
+    for path in [path, path2] {
+        let got = app.get(&path).await;
+        assert_eq!(got.state(), "Succeeded", "{}", got.body);
+        let disks = got.body["properties"]["storageProfile"]["dataDisks"].as_array().unwrap().clone();
+        assert_eq!(disks.len(), 1, "{}", got.body);
+        assert_eq!((disks[0]["lun"].clone(), disks[0]["createOption"].clone()), (json!(2), json!("FromImage")));
+        let id = disks[0]["managedDisk"]["id"].as_str().unwrap();
+        let disk = app.get(&format!("{}?{DISK_API}", &id[id.find("/subscriptions").unwrap()..])).await;
+        assert_eq!(disk.body["properties"]["digest"], data["properties"]["digest"]);
+    }
+    let (path, body) = vm("wrong", json!([{ "lun": 3, "createOption": "FromImage" }]));
+    let r = app.put(&path, body).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidParameter"), "{}", r.body);
+}
+
+/// The source rules hold for every source kind: another version is checked against the
+/// definition (generation, OS state, architecture), and data disks over 1 TiB are refused from
+/// managed images too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_source_kind_meets_the_definition_and_the_data_disk_limit() {
+    let app = TestApp::new().await;
+    let (g, i) = app.seed_definition("rg", "gal", "img").await;
+    let file = app.dir.path().join("imports/os.vhd");
+    write_vhd(&file, 2, 41);
+    let os = import_disk(&app, "rg", "os", &file, "Linux").await;
+    let body = json!({ "location": "westcentralus", "properties": { "storageProfile": { "osDiskImage": { "source": { "id": os["id"] } } } } });
+    assert_eq!(app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body).await.status, StatusCode::CREATED);
+    app.settle().await;
+
+    let mismatched = [
+        ("gen1", json!({ "hyperVGeneration": "V1" }), "Hypervisor generation"),
+        ("special", json!({ "osState": "Specialized" }), "OS State"),
+        ("arm", json!({ "architecture": "Arm64" }), "architecture"),
+    ];
+    for (name, change, message) in mismatched {
+        let mut def = definition_body("westcentralus", "p", name, name);
+        for (k, v) in change.as_object().unwrap() {
+            def["properties"][k] = v.clone();
+        }
+        if name == "gen1" {
+            def["properties"]["features"] = json!([]);
+        }
+        let r = app.put(&format!("{g}/images/{name}?{COMPUTE}"), def).await;
+        assert!(r.status.is_success(), "{}", r.body);
+        app.settle().await;
+        let copy = json!({ "location": "westcentralus", "properties": { "storageProfile": { "source": { "id": format!("{i}/versions/1.0.0") } } } });
+        let r = app.put(&format!("{g}/images/{name}/versions/1.0.0?{COMPUTE}"), copy).await;
+        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidParameter"), "{name}: {}", r.body);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains(message), "{name}: {}", r.body);
+    }
+
+    // A managed image whose data disk is over 1 TiB cannot feed a version.
+    let big = json!({ "location": "westcentralus", "properties": { "diskSizeGB": 1025, "creationData": { "createOption": "Empty" } } });
+    assert_eq!(app.put(&format!("{}/disks/big?{DISK_API}", rg_path("rg")), big).await.status, StatusCode::ACCEPTED);
+    app.settle().await;
+    let big_id = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/big");
+    let image = json!({ "location": "westcentralus", "properties": { "hyperVGeneration": "V2", "storageProfile": {
+        "osDisk": { "osType": "Linux", "osState": "Generalized", "managedDisk": { "id": os["id"] } },
+        "dataDisks": [{ "lun": 0, "managedDisk": { "id": big_id } }] } } });
+    let r = app.put(&format!("{}/images/withbig?api-version=2024-11-01", rg_path("rg")), image).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    app.settle().await;
+    let from_image = json!({ "location": "westcentralus", "properties": { "storageProfile": { "source": { "id":
+        format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/images/withbig") } } } });
+    let r = app.put(&format!("{i}/versions/2.0.0?{COMPUTE}"), from_image).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidParameter"), "{}", r.body);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("1 TiB"), "{}", r.body);
+}

@@ -3,7 +3,7 @@
 //! here, in one place.
 
 use crate::Invalid;
-use crate::image_definition::{HyperVGeneration, ImageDefinition, OsState, OsType, PurchasePlan};
+use crate::image_definition::{Architecture, HyperVGeneration, ImageDefinition, OsState, OsType, PurchasePlan};
 
 /// Azure's limit on a data disk of an image version.
 pub const MAX_DATA_DISK_GB: u64 = 1024;
@@ -21,6 +21,8 @@ pub struct SourceFacts<'a> {
     pub os_state: Option<OsState>,
     /// Hyper-V generation, when the source records one.
     pub generation: Option<HyperVGeneration>,
+    /// CPU architecture, when the source records one (another version's definition).
+    pub architecture: Option<Architecture>,
 }
 
 /// The source's OS type, OS state and generation must be the definition's.
@@ -43,6 +45,16 @@ pub fn check_source(def: &ImageDefinition, f: &SourceFacts<'_>) -> Result<(), In
                 "The resource with id '{id}' has a different Hypervisor generation ['{}'] than the parent gallery image Hypervisor generation ['{}']",
                 generation.as_str(),
                 def.hyper_v_generation.as_str()
+            ),
+        ));
+    }
+    if let Some(arch) = f.architecture.filter(|a| *a != def.architecture) {
+        return Err(Invalid::param(
+            target,
+            format!(
+                "The resource with id '{id}' has a different architecture ['{}'] than the parent gallery image architecture ['{}']",
+                arch.as_str(),
+                def.architecture.as_str()
             ),
         ));
     }
