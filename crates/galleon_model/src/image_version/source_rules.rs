@@ -128,7 +128,7 @@ mod tests {
         os_state: Option<OsState>,
         generation: Option<HyperVGeneration>,
     ) -> SourceFacts<'static> {
-        SourceFacts { id: "/x", target: "t", os_type, os_state, generation }
+        SourceFacts { id: "/x", target: "t", os_type, os_state, generation, architecture: None }
     }
 
     #[test]
