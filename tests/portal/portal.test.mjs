@@ -147,7 +147,13 @@ test("create a version: a server-side error shown on its field, then replication
   assert.equal(await page.inputValue("#name"), "1.0.0");
   await shot("version-server-error");
   await page.fill("#endOfLifeDate", "2099-12-31");
+  await page.click("[data-tab=replication]");
   await page.click("button[data-step=review]");
+  // The review lists every tab's fields, the one not showing included.
+  const summary = await page.textContent("[data-summary]");
+  for (const expected of [/1\.0\.0/, /West Central US|westcentralus/, /golden-os/, /Standard_LRS/, /southcentralus/]) {
+    assert.match(summary, expected);
+  }
   await page.click("button[data-step=create]");
   await page.waitForURL(/versions\/1\.0\.0$/);
   assert.equal(await page.locator("#replication li[data-region]").count(), 3);
@@ -161,6 +167,9 @@ test("create a version: a server-side error shown on its field, then replication
     assert.equal(await li.locator("progress").getAttribute("value"), "100");
     assert.equal(await li.locator(".region-state [data-state]").getAttribute("data-state"), "Completed");
   }
+  // Digest and size arrived with the polling, without a reload.
+  assert.match(await page.textContent("#version-digest"), /^[0-9a-f]{64}$/);
+  assert.match(await page.textContent("#version-size"), /GiB$/);
   assert.match(await page.textContent(".essentials"), /East US \(2 × Standard_LRS\)/);
   assert.match(await page.textContent(".essentials"), /South Central US \(1 × Standard_ZRS\)/);
   await shot("version");

@@ -31,11 +31,19 @@ pub(crate) async fn require_bearer(State(state): State<AppState>, mut req: Reque
     };
     match state.core.authenticate(token) {
         Ok(claims) => {
-            if let Err(e) = authorize(&state, &claims, req.method(), req.uri().path()).await {
-                return ApiError::from(e).into_response();
-            }
-            req.extensions_mut().insert(claims);
-            next.run(req).await
+            let (method, path) = (req.method().clone(), req.uri().path().to_string());
+            let filtered = match authorize(&state, &claims, &method, &path).await {
+                Ok(()) => false,
+                // As ARM: a list the caller may not read whole shows the items it may read.
+                Err(galleon_core::CoreError::Forbidden(m)) => match list_scope(&method, &path) {
+                    Some(scope) if state.core.has_role_under(&claims.oid, &scope).await.unwrap_or(false) => true,
+                    _ => return ApiError::from(galleon_core::CoreError::Forbidden(m)).into_response(),
+                },
+                Err(e) => return ApiError::from(e).into_response(),
+            };
+            req.extensions_mut().insert(claims.clone());
+            let resp = next.run(req).await;
+            if filtered { readable_items(&state, &claims, resp).await } else { resp }
         }
         Err(e) => {
             let message = e.to_string();
@@ -47,6 +55,52 @@ pub(crate) async fn require_bearer(State(state): State<AppState>, mut req: Reque
 }
 
 const AUTHZ: &str = "/providers/microsoft.authorization/";
+
+/// For a GET of a collection, the scope that contains its items: the resource group or
+/// subscription of a top-level type's list, the parent of a nested type's list.
+fn list_scope(method: &Method, path: &str) -> Option<String> {
+    if *method != Method::GET {
+        return None;
+    }
+    let path = path.trim_end_matches('/');
+    if let Some(at) = path.rfind("/providers/") {
+        let after: Vec<&str> = path[at + "/providers/".len()..].split('/').collect();
+        // namespace, then type/name pairs: an even count after the namespace names one resource.
+        if after.len() < 2 || after.len() % 2 == 1 {
+            return None;
+        }
+        return Some(if after.len() == 2 { path[..at].to_string() } else { path[..path.rfind('/')?].to_string() });
+    }
+    let (parent, last) = path.rsplit_once('/')?;
+    matches!(last, "resourcegroups" | "resources").then(|| parent.to_string())
+}
+
+/// Keeps the items of a list answer (`value[]`) the caller may read.
+async fn readable_items(state: &AppState, claims: &galleon_core::auth::Claims, resp: Response) -> Response {
+    if !resp.status().is_success() {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
+        return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "The list could not be read.")
+            .into_response();
+    };
+    let Ok(mut list) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    if let Some(items) = list.get_mut("value").and_then(|v| v.as_array_mut()) {
+        let mut kept = Vec::with_capacity(items.len());
+        for item in items.drain(..) {
+            let id = item.get("id").and_then(|v| v.as_str()).unwrap_or_default();
+            if state.core.authorize(claims, id, Action::Read).await.is_ok() {
+                kept.push(item);
+            }
+        }
+        *items = kept;
+    }
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(list.to_string()))
+}
 
 /// What a request needs (paths are normalised: fixed segments are lowercase).
 async fn authorize(

@@ -153,6 +153,12 @@ impl Core {
             .any(|a| rbac::covers(&prefix, &a.scope) || rbac::covers(&a.scope, &prefix)))
     }
 
+    /// Whether a principal holds any role at or below `scope` (what lets it list the part of a
+    /// collection under `scope` it can read).
+    pub async fn has_role_under(&self, principal_id: &str, scope: &str) -> CoreResult<bool> {
+        Ok(self.assignments_of(principal_id).await?.iter().any(|a| rbac::covers(scope, &a.scope)))
+    }
+
     /// Allows galleon's administrative actions (principals, subscriptions, scrub, gc) only to an
     /// Owner of the tenant root scope; an Owner of anything narrower is refused.
     pub async fn authorize_admin(&self, claims: &Claims) -> CoreResult<()> {

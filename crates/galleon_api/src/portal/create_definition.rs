@@ -94,6 +94,13 @@ pub(super) async fn submit(
         let e = required("galleryImageName", "Image definition name");
         return render(&s, &signed, &t.gallery, &form, Some(&e)).await;
     }
+    // Paths are built only from names the model accepts.
+    let Some(gallery) = super::paths::gallery_id(&t.gallery) else {
+        return (axum::http::StatusCode::NOT_FOUND, "No such gallery.").into_response();
+    };
+    if let Err(e) = super::paths::checked(&name, "galleryImageName", names::validate_image_definition_name) {
+        return render(&s, &signed, &gallery, &form, Some(&e)).await;
+    }
     let mut props = json!({
         "osType": form.text("osType"),
         "osState": form.text("osState"),
@@ -106,14 +113,14 @@ pub(super) async fn submit(
             props[prop] = json!(if field == "endOfLifeDate" { format!("{v}T00:00:00Z") } else { v });
         }
     }
-    let id = format!("{}/images/{name}", t.gallery);
+    let id = format!("{gallery}/images/{name}");
     let arm = s.arm(&signed);
     let body = json!({ "location": form.text("location"), "properties": props });
     // As "Go to resource" after a deployment: the page shows the provisioning state.
     let result = arm.create(&id, COMPUTE, &body, "galleryImageName").await.map(|_| ());
     match result {
         Ok(()) => Redirect::to(&link_to(&id)).into_response(),
-        Err(e) => render(&s, &signed, &t.gallery, &form, Some(&e)).await,
+        Err(e) => render(&s, &signed, &gallery, &form, Some(&e)).await,
     }
 }
 

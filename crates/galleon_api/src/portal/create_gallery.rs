@@ -29,7 +29,15 @@ async fn render(s: &PortalState, signed: &Signed, form: &Form, error: Option<&Ar
         .map(|x| (text(&x["subscriptionId"]), format!("{} ({})", text(&x["displayName"]), text(&x["subscriptionId"]))))
         .collect();
     let located = error.map(|e| {
-        FieldError::locate(e, &[("name", "galleryName"), ("group", "resourceGroup"), ("location", "location")])
+        FieldError::locate(
+            e,
+            &[
+                ("name", "galleryName"),
+                ("group", "resourceGroup"),
+                ("location", "location"),
+                ("subscription", "subscription"),
+            ],
+        )
     });
     let on = |f: &str| located.as_ref().and_then(|l| l.on(f));
     let regions = s.region_options();
@@ -73,7 +81,14 @@ pub(super) async fn submit(State(s): State<PortalState>, Posted { signed, form }
     let arm = s.arm(&signed);
     let (sub, group, name, location) =
         (form.text("subscription"), form.text("group"), form.text("name"), form.text("location"));
-    let group_id = format!("/subscriptions/{sub}/resourceGroups/{group}");
+    // Paths are built only from names the model accepts.
+    let checked = super::paths::group_id(&sub, &group).and_then(|g| {
+        super::paths::checked(&name, "galleryName", galleon_model::names::validate_gallery_name).map(|()| g)
+    });
+    let group_id = match checked {
+        Ok(g) => g,
+        Err(e) => return render(&s, &signed, &form, Some(&e)).await,
+    };
     if let Err(e) = arm.get(&format!("{group_id}?{RESOURCES}")).await {
         let created = if e.status == axum::http::StatusCode::NOT_FOUND {
             arm.call(Method::PUT, &format!("{group_id}?{RESOURCES}"), Some(&json!({ "location": location })))

@@ -268,6 +268,13 @@ pub(super) async fn submit(
         return render(&s, &signed, &t.definition, &form, Some(&required("galleryImageVersionName", "Version number")))
             .await;
     }
+    // Paths are built only from names the model accepts.
+    let Some(definition) = super::paths::definition_id(&t.definition) else {
+        return (axum::http::StatusCode::NOT_FOUND, "No such image definition.").into_response();
+    };
+    if let Err(e) = super::paths::version_name(&name) {
+        return render(&s, &signed, &definition, &form, Some(&e)).await;
+    }
     let mut publishing = json!({
         "targetRegions": region_rows::to_wire(&region_rows::parse(&form)),
         "storageAccountType": form.text("storageAccountType"),
@@ -285,9 +292,9 @@ pub(super) async fn submit(
         "location": form.text("location"),
         "properties": { "publishingProfile": publishing, "storageProfile": storage_profile(&form) },
     });
-    let id = format!("{}/versions/{name}", t.definition);
+    let id = format!("{definition}/versions/{name}");
     match s.arm(&signed).create(&id, COMPUTE, &body, "galleryImageVersionName").await {
         Ok(_) => Redirect::to(&link_to(&id)).into_response(),
-        Err(e) => render(&s, &signed, &t.definition, &form, Some(&e)).await,
+        Err(e) => render(&s, &signed, &definition, &form, Some(&e)).await,
     }
 }

@@ -13,6 +13,7 @@ mod create_version;
 mod delete;
 mod forms;
 mod html;
+mod paths;
 mod region_rows;
 mod session;
 mod signin;

@@ -42,13 +42,22 @@ fn source_of(p: &Value) -> String {
     String::new()
 }
 
+/// An OS disk image's size as the page shows it ("" until known).
+fn size_text(os: &Value) -> String {
+    os["sizeInGB"].as_u64().map(|g| format!("{g} GiB")).unwrap_or_default()
+}
+
 /// Per-region progress as the page and `/portal/status` show it.
 fn replication(v: &Value) -> Value {
     let p = &v["properties"];
     let summary = p["replicationStatus"]["summary"].as_array().cloned().unwrap_or_default();
+    let os = &p["storageProfile"]["osDiskImage"];
     json!({
         "provisioningState": p["provisioningState"],
         "aggregatedState": p["replicationStatus"]["aggregatedState"],
+        // Known once the content is built: the page fills them in without a reload.
+        "digest": os["digest"],
+        "size": size_text(os),
         "regions": summary.iter().map(|r| json!({
             "region": r["region"], "state": r["state"], "progress": r["progress"], "details": r["details"],
         })).collect::<Vec<_>>(),
@@ -165,8 +174,8 @@ fn version_content(
         div.commandbar { (delete_button(&id)) }
         (essentials(&[
             ("Source", resource_link(&source_of(p))),
-            ("Digest", value(text(&os["digest"]))),
-            ("OS disk size", value(os["sizeInGB"].as_u64().map(|g| format!("{g} GiB")).unwrap_or_default())),
+            ("Digest", html! { span #version-digest { (value(text(&os["digest"]))) } }),
+            ("OS disk size", html! { span #version-size { (value(size_text(os))) } }),
             ("Data disks", value(p["storageProfile"]["dataDiskImages"].as_array().map_or(0, Vec::len).to_string())),
             ("Location", value(text(&v["location"]))),
             ("Target regions (replicas × storage type)", value(regions.unwrap_or_default())),

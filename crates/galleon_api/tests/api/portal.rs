@@ -186,3 +186,86 @@ async fn arm_validation_errors_come_back_on_their_field_and_change_nothing() {
     assert!(page.contains("value=\"def2\""), "the form keeps what was typed");
     assert_eq!(app.get(&format!("{g}/images/def2?{COMPUTE}")).await.status, StatusCode::NOT_FOUND);
 }
+
+/// Names typed into the portal are checked by the model before they become a path: a query,
+/// a fragment or a space in a name is refused on its field and creates nothing.
+#[tokio::test]
+async fn typed_names_never_reach_a_path_unchecked() {
+    let app = TestApp::new().await;
+    let (g, _) = app.seed_definition("rg1", "g1", "def1").await;
+    let browser = Browser::sign_in(&app, &app.client_id, &app.secret).await;
+    let csrf = browser.csrf().await;
+    for name in ["myImage?api-version=2024-03-03&x=", "my image", "my#image", "a/../../x"] {
+        let form = format!(
+            "csrf={csrf}&location=westcentralus&name={}&osType=Linux&osState=Generalized&hyperVGeneration=V1&publisher=p&offer=o&sku={}",
+            urlencode(name),
+            urlencode(name)
+        );
+        let (status, page) =
+            browser.post(&format!("/portal/create/definition?gallery={}", urlencode(&g)), &form, None).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
+        let field = page.find("id=\"name-error\"").unwrap_or_else(|| panic!("{name}: the name field's error"));
+        assert!(page[field..field + 300].contains("InvalidResourceName"), "{name}: {}", &page[field..field + 300]);
+    }
+    let list = app.get(&format!("{g}/images?{COMPUTE}")).await;
+    assert_eq!(list.body["value"].as_array().unwrap().len(), 1, "only def1: {}", list.body);
+    // A version name with a query in it, and a parent id that is not one galleon made.
+    let version = format!("csrf={csrf}&location=westcentralus&name={}", urlencode("1.0.0?x=1"));
+    let (status, page) = browser
+        .post(&format!("/portal/create/version?definition={}", urlencode(&format!("{g}/images/def1"))), &version, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Major(int).Minor(int).Patch(int)"), "the model's message");
+    let (status, _) = browser
+        .post(
+            &format!("/portal/create/definition?gallery={}", urlencode(&format!("{g}?api-version=1"))),
+            "csrf=x&name=ok",
+            None,
+        )
+        .await;
+    assert_ne!(status, StatusCode::SEE_OTHER);
+}
+
+/// A principal whose only role is Reader on one gallery sees that gallery: on the galleries
+/// blade, and in ARM's subscription list (filtered to what it may read, as ARM filters).
+#[tokio::test]
+async fn a_gallery_reader_sees_its_gallery_and_no_other() {
+    let mut app = TestApp::new().await;
+    let (g, _) = app.seed_definition("rg1", "shared", "def1").await;
+    app.put(
+        &format!("{}?{COMPUTE}", gallery_path("rg1", "private")),
+        serde_json::json!({ "location": "westcentralus" }),
+    )
+    .await;
+    app.settle().await;
+    let reader = app.core.create_principal("reader").await.unwrap();
+    let body = serde_json::json!({ "properties": { "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"),
+        "principalId": reader.principal.object_id, "principalType": "ServicePrincipal" } });
+    let r = app
+        .put(&format!("{g}/providers/Microsoft.Authorization/roleAssignments/33333333-0000-0000-0000-000000000001?api-version=2022-04-01"), body)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    let browser = Browser::sign_in(&app, &reader.principal.client_id, &reader.secret).await;
+    let (status, page) = browser.get("/portal/galleries").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(">shared<"), "the shared gallery is listed: {page}");
+    assert!(!page.contains(">private<") && !page.contains("AuthorizationFailed"), "{page}");
+
+    let token = app.token_request(&reader.principal.client_id, &reader.secret).await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.token = token;
+    let list = app.get(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/galleries?{COMPUTE}")).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let names: Vec<&str> = list.body["value"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["shared"]);
+    let group = app
+        .get(&format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/galleries?{COMPUTE}"))
+        .await;
+    assert_eq!(group.body["value"].as_array().unwrap().len(), 1, "{}", group.body);
+    // A collection with nothing readable under it stays refused.
+    let other = app.get(&format!("/subscriptions/{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/disks?api-version=2025-01-02")).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN, "{}", other.body);
+}

@@ -73,7 +73,10 @@
         row.append(dt, dd); dl.append(row);
       };
       $$(".field", form).forEach((f) => {
-        if (f.closest("[hidden]") || f.closest("template")) return;
+        // Every tab's fields (their panels are hidden while another tab shows), but not a
+        // group the form itself hides (a source type not chosen).
+        const hidden = f.closest("[hidden]");
+        if ((hidden && !hidden.matches("[data-panel]")) || f.closest("template")) return;
         const label = $("label, legend", f);
         const el = $("input:checked, input:not([type=radio]), select", f);
         if (!label || !el || el.type === "hidden") return;
@@ -153,6 +156,11 @@
         if (!r.ok) return setTimeout(poll, 3000);
         const s = await r.json();
         $("#aggregated", rep).replaceChildren(badge(s.aggregatedState || ""));
+        // Digest and size appear once the content is built.
+        for (const [sel, v] of [["#version-digest", s.digest], ["#version-size", s.size]]) {
+          const el = $(sel);
+          if (el && v) el.textContent = v;
+        }
         $("#provisioning", rep).replaceChildren(badge(s.provisioningState || ""));
         for (const region of s.regions) {
           const li = $$("li[data-region]", rep).find((l) => l.dataset.region === region.region);
