@@ -45,12 +45,7 @@ pub(crate) async fn require_bearer(State(state): State<AppState>, mut req: Reque
             let resp = next.run(req).await;
             if filtered { readable_items(&state, &claims, resp).await } else { resp }
         }
-        Err(e) => {
-            let message = e.to_string();
-            let code =
-                if message.contains("expired") { "ExpiredAuthenticationToken" } else { "InvalidAuthenticationToken" };
-            ApiError::unauthorized(code, message).into_response()
-        }
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

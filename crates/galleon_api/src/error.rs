@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use galleon_api_types::{ErrorBody, ErrorResponse};
 use galleon_core::CoreError;
+use galleon_core::auth::AuthError;
 use galleon_model::{Invalid, InvalidCode};
 
 /// An error answer: status, ARM code, message and optional target.
@@ -43,6 +44,15 @@ impl ApiError {
     }
 }
 
+/// The OAuth answer (status, `error`) of a refused token request.
+pub(crate) fn oauth_status(kind: &AuthError) -> (StatusCode, &'static str) {
+    match kind {
+        AuthError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable"),
+        AuthError::UnknownResource(_) => (StatusCode::BAD_REQUEST, "invalid_resource"),
+        _ => (StatusCode::UNAUTHORIZED, "invalid_client"),
+    }
+}
+
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
         let status = match e.code {
@@ -64,6 +74,12 @@ impl From<CoreError> for ApiError {
             CoreError::ParentNotFound(_) => Self::new(StatusCode::NOT_FOUND, "ParentResourceNotFound", message),
             CoreError::OperationNotFound(_) => Self::new(StatusCode::NOT_FOUND, "OperationNotFound", message),
             CoreError::Conflict { code, .. } => Self::new(StatusCode::CONFLICT, code, message),
+            CoreError::Unauthenticated(AuthError::RateLimited) => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", message)
+            }
+            CoreError::Unauthenticated(kind) if kind.is_expired() => {
+                Self::unauthorized("ExpiredAuthenticationToken", message)
+            }
             CoreError::Unauthenticated(_) => Self::unauthorized("InvalidAuthenticationToken", message),
             CoreError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "AuthorizationFailed", message),
             CoreError::Store(inner) => {
@@ -89,5 +105,60 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod auth_answers {
+    use galleon_core::auth::{AuthError, TokenError};
+
+    use super::*;
+
+    /// Every kind of refused authentication has its ARM answer and its OAuth answer, chosen here
+    /// and nowhere else.
+    #[test]
+    fn each_auth_error_kind_has_its_answer() {
+        let cases = [
+            (
+                AuthError::Token(TokenError::Expired),
+                StatusCode::UNAUTHORIZED,
+                "ExpiredAuthenticationToken",
+                "invalid_client",
+            ),
+            (
+                AuthError::Token(TokenError::Malformed),
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "invalid_client",
+            ),
+            (
+                AuthError::Token(TokenError::BadSignature),
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "invalid_client",
+            ),
+            (
+                AuthError::Token(TokenError::WrongAudience("x".into())),
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "invalid_client",
+            ),
+            (AuthError::InvalidClient, StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "invalid_client"),
+            (AuthError::RateLimited, StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "temporarily_unavailable"),
+            (
+                AuthError::UnknownResource("https://vault.azure.net".into()),
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "invalid_resource",
+            ),
+            (AuthError::InvalidAccessUrl, StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "invalid_client"),
+            (AuthError::MissingToken, StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "invalid_client"),
+        ];
+        for (kind, status, code, oauth) in cases {
+            let e = ApiError::from(CoreError::Unauthenticated(kind.clone()));
+            assert_eq!((e.status, e.code.as_str()), (status, code), "{kind:?}");
+            assert_eq!(e.message, kind.to_string());
+            assert_eq!(oauth_status(&kind).1, oauth, "{kind:?}");
+        }
     }
 }

@@ -75,9 +75,7 @@ impl ReadHandle {
 }
 
 fn unauthorized() -> CoreError {
-    CoreError::Unauthenticated(
-        "Server failed to authenticate the request. The access URL is invalid or has expired.".into(),
-    )
+    crate::auth::AuthError::InvalidAccessUrl.into()
 }
 
 fn staging(core: &Core, disk: &Disk) -> PathBuf {

@@ -43,9 +43,9 @@ pub enum CoreError {
     /// Authenticated, but not allowed (403 `AuthorizationFailed`).
     #[error("{0}")]
     Forbidden(String),
-    /// No valid credentials (401).
-    #[error("{0}")]
-    Unauthenticated(String),
+    /// No valid credentials (401, or what the endpoint answers for the kind).
+    #[error(transparent)]
+    Unauthenticated(#[from] crate::auth::AuthError),
     /// The metadata store failed (500).
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -92,8 +92,12 @@ pub struct Core {
 impl Core {
     /// Builds the core over a store, with the token signing key (PKCS#8 Ed25519).
     pub fn new(store: Arc<dyn MetadataStore>, config: CoreConfig, signing_key_pkcs8: &[u8]) -> CoreResult<Self> {
-        let tokens = auth::TokenIssuer::new(signing_key_pkcs8)
-            .map_err(|e| CoreError::Unauthenticated(format!("token signing key: {e}")))?;
+        let tokens = auth::TokenIssuer::new(signing_key_pkcs8).map_err(|e| {
+            CoreError::Store(galleon_store::StoreError::Corrupt {
+                key: "token signing key".into(),
+                reason: e.to_string(),
+            })
+        })?;
         Ok(Self {
             store,
             config,

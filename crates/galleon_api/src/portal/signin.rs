@@ -85,8 +85,8 @@ pub(super) async fn submit(
             let id = s.sessions.open(token, expires_at, client_id);
             ([(header::SET_COOKIE, session::cookie(&id, lifetime))], Redirect::to(&next)).into_response()
         }
-        Err(galleon_core::CoreError::Unauthenticated(m)) if m == galleon_core::auth::TOO_MANY => {
-            signin_page(&next, &client_id, Some(&m), StatusCode::TOO_MANY_REQUESTS)
+        Err(galleon_core::CoreError::Unauthenticated(kind @ galleon_core::auth::AuthError::RateLimited)) => {
+            signin_page(&next, &client_id, Some(&kind.to_string()), StatusCode::TOO_MANY_REQUESTS)
         }
         Err(galleon_core::CoreError::Unauthenticated(_)) => {
             signin_page(&next, &client_id, Some("The client id or secret is not valid."), StatusCode::UNAUTHORIZED)

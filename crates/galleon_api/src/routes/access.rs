@@ -28,7 +28,7 @@ fn storage_error(status: StatusCode, code: &str, message: &str) -> Response {
 
 fn from_core(e: CoreError) -> Response {
     match e {
-        CoreError::Unauthenticated(m) => storage_error(StatusCode::FORBIDDEN, "AuthenticationFailed", &m),
+        CoreError::Unauthenticated(m) => storage_error(StatusCode::FORBIDDEN, "AuthenticationFailed", &m.to_string()),
         CoreError::Invalid(i) => storage_error(StatusCode::BAD_REQUEST, "InvalidPageRange", &i.message),
         other => {
             tracing::error!(error = %other, "access URL");

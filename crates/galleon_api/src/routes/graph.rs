@@ -35,7 +35,7 @@ fn check_caller(s: &AppState, headers: &HeaderMap, base: &str) -> Result<(), Una
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
     let Some(token) = token else {
-        return Err(Unauthenticated("Access token is empty.".into()));
+        return Err(Unauthenticated(galleon_core::auth::AuthError::MissingToken.to_string()));
     };
     s.core.authenticate_graph(token.trim(), base).map(drop).map_err(|e| Unauthenticated(e.to_string()))
 }

@@ -110,13 +110,10 @@ pub(super) async fn token(
             "access_token": access_token,
         }))
         .into_response(),
-        Err(CoreError::Unauthenticated(message)) if message == galleon_core::auth::TOO_MANY => {
-            oauth_error(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", &message)
+        Err(CoreError::Unauthenticated(kind)) => {
+            let (status, code) = crate::error::oauth_status(&kind);
+            oauth_error(status, code, &kind.to_string())
         }
-        Err(CoreError::Unauthenticated(message)) if message.contains("AADSTS500011") => {
-            oauth_error(StatusCode::BAD_REQUEST, "invalid_resource", &message)
-        }
-        Err(CoreError::Unauthenticated(message)) => oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &message),
         Err(e) => {
             tracing::error!(error = %e, "token endpoint");
             oauth_error(

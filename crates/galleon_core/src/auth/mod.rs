@@ -1,12 +1,14 @@
 //! Service principals and the bearer tokens they get.
 
+mod error;
 mod limiter;
 mod principals;
 mod tokens;
 
+pub use error::AuthError;
 pub use limiter::{FailureLimiter, MAX_FAILURES, WINDOW_SECONDS};
-pub use principals::{NewPrincipal, Principal, TOO_MANY};
-pub use tokens::{Claims, TokenIssuer, generate_signing_key};
+pub use principals::{NewPrincipal, Principal};
+pub use tokens::{Claims, TokenError, TokenIssuer, generate_signing_key};
 
 /// The token audiences galleon's Microsoft Graph surface accepts besides its own Graph URL
 /// (`{base}/graph/`, the `microsoftGraphResourceId` of its cloud metadata, which

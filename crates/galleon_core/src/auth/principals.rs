@@ -8,6 +8,7 @@ use galleon_store::{Batch, Expect, Kind};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 
+use super::AuthError;
 use super::tokens::Claims;
 use crate::{Core, CoreError, CoreResult, now};
 
@@ -68,12 +69,6 @@ fn key(client_id: &str) -> String {
 
 /// How long an access token lives.
 const TOKEN_LIFETIME_SECONDS: i64 = 3599;
-
-/// The answer once a client id or source has failed too often.
-pub const TOO_MANY: &str = "AADSTS50196: Too many failed sign-in attempts. Wait a minute and try again.";
-
-const INVALID_CLIENT: &str =
-    "AADSTS7000215: Invalid client secret provided, or the application was not found in the tenant.";
 
 impl Core {
     /// Creates a principal with a fresh secret.
@@ -151,10 +146,10 @@ impl Core {
         let t = now().unix_timestamp();
         let keys = [format!("client:{}", client_id.to_ascii_lowercase()), format!("source:{source}")];
         if keys.iter().any(|k| !self.token_failures.allowed(k, t)) {
-            return Err(CoreError::Unauthenticated(TOO_MANY.into()));
+            return Err(AuthError::RateLimited.into());
         }
         let result = self.check_secret_and_sign(tenant, client_id, secret, scope, issuer).await;
-        if matches!(&result, Err(CoreError::Unauthenticated(m)) if m == INVALID_CLIENT) {
+        if matches!(&result, Err(CoreError::Unauthenticated(AuthError::InvalidClient))) {
             for k in &keys {
                 self.token_failures.failed(k, t);
             }
@@ -176,7 +171,7 @@ impl Core {
             expected == Some(hash(&p.value.salt, secret))
         });
         if !ok || !tenant.eq_ignore_ascii_case(&self.config().tenant_id) {
-            return Err(CoreError::Unauthenticated(INVALID_CLIENT.into()));
+            return Err(AuthError::InvalidClient.into());
         }
         let p = stored.expect("checked above").value;
         // `https://management.core.windows.net//.default` asks for `https://management.core.windows.net/`.
@@ -196,9 +191,7 @@ impl Core {
             tid: self.config().tenant_id.clone(),
         };
         if super::Audience::of(&claims.aud, super::issuer_base(issuer)).is_none() {
-            return Err(CoreError::Unauthenticated(format!(
-                "AADSTS500011: The resource principal named {audience} was not found in the tenant. Request a token for https://management.azure.com/.default."
-            )));
+            return Err(AuthError::UnknownResource(audience.to_string()).into());
         }
         Ok((self.tokens().sign(&claims), TOKEN_LIFETIME_SECONDS))
     }
@@ -210,18 +203,17 @@ impl Core {
             .verify_if(token, now().unix_timestamp(), |aud| {
                 super::Audience::of(aud, Some(base_url)) == Some(super::Audience::Graph)
             })
-            .map_err(|e| CoreError::Unauthenticated(e.to_string()))
+            .map_err(|e| CoreError::from(AuthError::from(e)))
     }
 
     /// Checks an ARM bearer token and returns its claims. Besides Azure's ARM audiences, the
     /// URL the token was issued at (its issuer's base) is an ARM audience.
     pub fn authenticate(&self, token: &str) -> CoreResult<Claims> {
         let at = now().unix_timestamp();
-        let claims =
-            self.tokens().verify_if(token, at, |_| true).map_err(|e| CoreError::Unauthenticated(e.to_string()))?;
+        let claims = self.tokens().verify_if(token, at, |_| true).map_err(AuthError::from)?;
         match super::Audience::of(&claims.aud, super::issuer_base(&claims.iss)) {
             Some(super::Audience::Arm) => Ok(claims),
-            _ => Err(CoreError::Unauthenticated(super::tokens::TokenError::WrongAudience(claims.aud).to_string())),
+            _ => Err(AuthError::from(super::tokens::TokenError::WrongAudience(claims.aud)).into()),
         }
     }
 }

@@ -37,7 +37,7 @@ pub struct Claims {
 }
 
 /// Why a token was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
     /// Not three base64url parts, or undecodable JSON.
     #[error("The access token is malformed.")]
