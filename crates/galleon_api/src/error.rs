@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use galleon_api_types::{ErrorBody, ErrorResponse};
 use galleon_core::CoreError;
 use galleon_core::auth::AuthError;
+use galleon_core::content_error::ContentErrorKind;
 use galleon_model::{Invalid, InvalidCode};
 
 /// An error answer: status, ARM code, message and optional target.
@@ -82,6 +83,18 @@ impl From<CoreError> for ApiError {
             }
             CoreError::Unauthenticated(_) => Self::unauthorized("InvalidAuthenticationToken", message),
             CoreError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "AuthorizationFailed", message),
+            // Content faults are the server's (retry later); bad content is the caller's.
+            CoreError::Content(c) if c.kind == ContentErrorKind::BadInput => {
+                Self::new(StatusCode::BAD_REQUEST, "InvalidContent", message)
+            }
+            CoreError::Content(c) => {
+                tracing::error!(error = %c, kind = ?c.kind, "content");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalServerError",
+                    format!("The server could not read or write disk content ({message}). Please retry the request."),
+                )
+            }
             CoreError::Store(inner) => {
                 tracing::error!(error = %inner, "metadata store");
                 Self::new(

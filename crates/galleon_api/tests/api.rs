@@ -8,6 +8,7 @@ mod api {
     pub mod content;
     pub mod deployments;
     pub mod errors;
+    pub mod faults;
     pub mod galleries;
     pub mod generic;
     pub mod graph;

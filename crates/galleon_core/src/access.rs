@@ -166,7 +166,9 @@ impl Core {
             disk.state = DiskState::ActiveSas;
         }
         let mut secret = [0u8; 32];
-        SystemRandom::new().fill(&mut secret).map_err(|_| content_error("no randomness"))?;
+        SystemRandom::new()
+            .fill(&mut secret)
+            .map_err(|_| content_error(crate::content_error::ContentError::transient("no randomness")))?;
         let secret = B64.encode(secret);
         disk.access = Some(AccessGrant {
             token_hash: blake3::hash(secret.as_bytes()).to_hex().to_string(),

@@ -11,6 +11,7 @@ use galleon_model::resource::Tracked;
 use galleon_model::states::ReplicationState;
 use galleon_store::{Batch, Expect, Kind, Operation, typed};
 
+use crate::content_error::ContentErrorKind;
 use crate::jobs::{JobError, finished};
 use crate::replicate::{REGION_WORKERS, Shared};
 use crate::{Core, CoreError};
@@ -20,7 +21,13 @@ const GIB: u64 = 1 << 30;
 impl From<CoreError> for JobError {
     fn from(e: CoreError) -> Self {
         match e {
-            CoreError::Store(s) => JobError::Retry(s),
+            CoreError::Store(s) => JobError::Retry(s.to_string()),
+            CoreError::Content(c) => match c.kind {
+                ContentErrorKind::Transient => JobError::Retry(c.message),
+                ContentErrorKind::Missing => JobError::Fail("ContentMissing".into(), c.message),
+                ContentErrorKind::Corrupt => JobError::Fail("ContentCorrupt".into(), c.message),
+                ContentErrorKind::BadInput => JobError::Fail("InvalidContent".into(), c.message),
+            },
             CoreError::Invalid(i) => JobError::Fail(i.code.as_str().into(), i.message),
             CoreError::Conflict { code, message } => JobError::Fail(code.into(), message),
             other => JobError::Fail("InternalError".into(), other.to_string()),
@@ -172,7 +179,15 @@ impl Core {
                     status.progress = 100;
                     status.details.clear();
                 }
-                Err(CoreError::Store(e)) => return Err(JobError::Retry(e)),
+                // A fault that may pass retries the whole job (regions already done stay done).
+                Err(CoreError::Store(e)) => return Err(JobError::Retry(e.to_string())),
+                // On the last attempt a region that still fails is marked Failed with its reason,
+                // and the regions that worked keep their replicas.
+                Err(CoreError::Content(c))
+                    if c.kind == ContentErrorKind::Transient && op.attempts < crate::jobs::MAX_ATTEMPTS =>
+                {
+                    return Err(JobError::Retry(c.message));
+                }
                 Err(e) => {
                     status.state = ReplicationState::Failed;
                     status.details = e.to_string();

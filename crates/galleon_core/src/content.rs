@@ -34,9 +34,9 @@ pub trait Fetcher: Send + Sync {
 /// How many worker threads hash an import (this machine class has two cores).
 const INGEST_WORKERS: usize = 2;
 
-/// Why content work failed, as an operation error.
-pub(crate) fn content_error(e: impl std::fmt::Display) -> CoreError {
-    CoreError::Conflict { code: "ContentError", message: e.to_string() }
+/// Content work failed: the error, with its kind.
+pub(crate) fn content_error(e: impl Into<crate::content_error::ContentError>) -> CoreError {
+    CoreError::Content(e.into())
 }
 
 impl Core {
@@ -79,7 +79,7 @@ impl Core {
 
     /// Reads a manifest from a region.
     pub async fn load_manifest(&self, region: &str, digest: &str) -> CoreResult<Manifest> {
-        let id: ChunkId = digest.parse().map_err(content_error)?;
+        let id: ChunkId = crate::content_error::parse_digest(digest).map_err(content_error)?;
         let bytes = self.chunks(region)?.get(id).await.map_err(content_error)?;
         Manifest::decode(&bytes).map_err(content_error)
     }

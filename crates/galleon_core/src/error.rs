@@ -46,6 +46,9 @@ pub enum CoreError {
     /// No valid credentials (401, or what the endpoint answers for the kind).
     #[error(transparent)]
     Unauthenticated(#[from] crate::auth::AuthError),
+    /// Disk content failed (see [`crate::ContentErrorKind`] for what the caller can do).
+    #[error(transparent)]
+    Content(#[from] crate::content_error::ContentError),
     /// The metadata store failed (500).
     #[error(transparent)]
     Store(#[from] StoreError),

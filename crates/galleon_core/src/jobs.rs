@@ -19,7 +19,7 @@ use crate::{Core, CoreError, CoreResult, now};
 /// How long a claimed job is reserved for its worker before another may take it over.
 const LEASE_SECONDS: i64 = 30;
 /// After this many attempts a job that keeps failing is marked Failed.
-const MAX_ATTEMPTS: u32 = 5;
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
 
 /// Jobs that read or write disk content: slow, bounded by the disks and the network.
 const CONTENT_JOBS: &[&str] = &["build_version", "build_disk", "finish_upload", "build_managed_image", "build_vm"];
@@ -80,16 +80,22 @@ impl Job {
 
 /// Why a job did not finish.
 pub(crate) enum JobError {
-    /// Try again later (the lease will expire).
-    Retry(StoreError),
+    /// A fault that may pass: try again after a backoff (the reason is logged, and becomes the
+    /// operation's error if the attempts run out).
+    Retry(String),
     /// Give up: the operation fails with this code and message.
     Fail(String, String),
 }
 
 impl From<StoreError> for JobError {
     fn from(e: StoreError) -> Self {
-        Self::Retry(e)
+        Self::Retry(e.to_string())
     }
+}
+
+/// How long a job waits before its next attempt: 1, 2, 4, 8… seconds, at most the lease.
+fn backoff(attempts: u32) -> i64 {
+    (1i64 << attempts.saturating_sub(1).min(5)).min(LEASE_SECONDS)
 }
 
 fn kind(name: &str) -> Result<Kind, JobError> {
@@ -199,21 +205,24 @@ impl Core {
         let ops = self.store().claim_operations(owner, t, t + LEASE_SECONDS, 16, &[]).await?;
         let n = ops.len();
         for op in ops {
-            self.finish_job(op.clone(), self.run_job(op).await).await?;
+            self.finish_job(op.clone(), self.run_job(op).await, owner).await?;
         }
         Ok(n)
     }
 
     /// Records what a job's run came to: nothing (it wrote its own result), a retry later, or
     /// a failure.
-    async fn finish_job(&self, op: Operation, outcome: Result<(), JobError>) -> CoreResult<()> {
+    async fn finish_job(&self, op: Operation, outcome: Result<(), JobError>, owner: &str) -> CoreResult<()> {
         match outcome {
             Ok(()) => Ok(()),
             Err(JobError::Retry(e)) if op.attempts < MAX_ATTEMPTS => {
-                tracing::warn!(operation = %op.id, error = %e, "job will be retried");
+                let wait = backoff(op.attempts);
+                tracing::warn!(operation = %op.id, error = %e, attempt = op.attempts, wait, "job will be retried");
+                // The lease now ends when the next attempt is due, so any worker may take it then.
+                self.store().renew_lease(&op.id, owner, now().unix_timestamp() + wait).await?;
                 Ok(())
             }
-            Err(JobError::Retry(e)) => self.fail_job(op, "InternalError".into(), e.to_string()).await,
+            Err(JobError::Retry(e)) => self.fail_job(op, "InternalError".into(), e).await,
             Err(JobError::Fail(code, message)) => self.fail_job(op, code, message).await,
         }
     }
@@ -236,7 +245,7 @@ impl Core {
             outcome = self.run_job(op.clone()) => outcome,
             () = renew => unreachable!("renewal loops forever"),
         };
-        self.finish_job(op, outcome).await
+        self.finish_job(op, outcome, owner).await
     }
 
     /// Marks the operation Failed and its resource Failed (if it still exists).

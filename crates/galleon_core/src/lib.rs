@@ -11,6 +11,7 @@ pub mod access;
 pub mod auth;
 mod build;
 pub mod content;
+pub mod content_error;
 mod deployments;
 mod disks;
 mod error;

@@ -89,7 +89,7 @@ impl Core {
         // What each replica store lacks.
         let mut manifests = Vec::new();
         for digest in digests {
-            let id: ChunkId = digest.parse().map_err(content_error)?;
+            let id: ChunkId = crate::content_error::parse_digest(digest).map_err(content_error)?;
             let m = Manifest::decode(&source.get(id).await.map_err(content_error)?).map_err(content_error)?;
             manifests.push((id, m));
         }

@@ -514,8 +514,8 @@ async fn replicas_go_to_distinct_stores_of_their_type_and_failures_stay_in_their
     let r = app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), version(regions.clone())).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let op = r.header("azure-asyncoperation").to_string();
-    app.settle().await;
-    let status = app.poll(&op).await;
+    // The broken store is retried with backoff before its region is given up.
+    let status = app.settle_until_done(&op).await;
     assert_eq!(status.body["status"], "Failed");
     assert!(status.body["error"]["message"].as_str().unwrap().contains("eastus"));
     let v = app.get(&format!("{i}/versions/1.0.0?{COMPUTE}&$expand=ReplicationStatus")).await;
@@ -858,4 +858,67 @@ async fn every_source_kind_meets_the_definition_and_the_data_disk_limit() {
     let r = app.put(&format!("{i}/versions/2.0.0?{COMPUTE}"), from_image).await;
     assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidParameter"), "{}", r.body);
     assert!(r.body["error"]["message"].as_str().unwrap().contains("1 TiB"), "{}", r.body);
+}
+
+/// A store fault that passes is retried with backoff and the import succeeds; one that lasts
+/// fails the operation with the store's reason (a server error, not a 409).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passing_store_fault_is_retried_and_a_lasting_one_fails_with_its_reason() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::faults::FailingWrites;
+
+    let failures = Arc::new(AtomicUsize::new(2));
+    let left = failures.clone();
+    let wrap = move |region: &str, name: &str, store: Arc<dyn galleon_blob::store::ChunkStore>| {
+        if region == "westcentralus" && name == "standard_lrs-1" {
+            Arc::new(FailingWrites { inner: store, failures: left.clone() }) as Arc<dyn galleon_blob::store::ChunkStore>
+        } else {
+            store
+        }
+    };
+    let app = TestApp::with_stores(&wrap).await;
+    app.put(&format!("/subscriptions/{SUB}/resourcegroups/rg?{RES}"), json!({ "location": "westcentralus" })).await;
+    let file = app.dir.path().join("imports/os.vhd");
+    let bytes = write_vhd(&file, 2, 51);
+    let import = |name: &str| {
+        let body = json!({ "location": "westcentralus", "properties": { "osType": "Linux",
+            "creationData": { "createOption": "Import", "sourceUri": format!("file://{}", file.display()) } } });
+        let uri = format!("{}/disks/{name}?{DISK_API}", rg_path("rg"));
+        let app = &app;
+        async move { app.put(&uri, body).await }
+    };
+    let settled = |name: &str| {
+        let uri = format!("{}/disks/{name}?{DISK_API}", rg_path("rg"));
+        let app = &app;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                app.settle().await;
+                let disk = app.get(&uri).await;
+                if disk.state() != "Creating" || std::time::Instant::now() > deadline {
+                    return disk;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+        }
+    };
+    assert_eq!(import("passing").await.status, StatusCode::ACCEPTED);
+    let disk = settled("passing").await;
+    assert_eq!(disk.state(), "Succeeded", "{}", disk.body);
+    assert_eq!(failures.load(Ordering::SeqCst), 0, "both faults were hit");
+    let url = access_url(&app, &format!("{}/disks/passing", rg_path("rg")), "Read").await;
+    assert!(download(&app, &url, None).await.1 == bytes);
+
+    failures.store(usize::MAX, Ordering::SeqCst);
+    let accepted = import("lasting").await;
+    let op = accepted.header("azure-asyncoperation").to_string();
+    // Different bytes, so the import has chunks to write.
+    write_vhd(&file, 2, 52);
+    let disk = settled("lasting").await;
+    assert_eq!(disk.state(), "Failed", "{}", disk.body);
+    let status = app.poll(&op).await;
+    assert_eq!(status.body["error"]["code"], "InternalError", "{}", status.body);
+    assert!(status.body["error"]["message"].as_str().unwrap().contains("unavailable"), "{}", status.body);
 }

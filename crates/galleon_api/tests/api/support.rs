@@ -50,6 +50,14 @@ impl Resp {
 }
 
 pub fn core_over(path: &std::path::Path, key: &[u8]) -> Arc<Core> {
+    core_with_stores(path, key, &|_, _, store| store)
+}
+
+/// A store as a region gets it; tests may wrap one (to inject faults).
+pub type WrapStore = dyn Fn(&str, &str, Arc<dyn ChunkStore>) -> Arc<dyn ChunkStore>;
+
+/// As [`core_over`], each region store passed through `wrap(region, name, store)`.
+pub fn core_with_stores(path: &std::path::Path, key: &[u8], wrap: &WrapStore) -> Arc<Core> {
     let store = Arc::new(SqliteStore::open(&path.join("meta.db")).unwrap());
     let regions = ["eastus", "eastus2", "westus2", "westcentralus", "southcentralus", "northeurope", "westeurope"];
     // Each region: two Standard_LRS stores, two Standard_ZRS and one Premium_LRS.
@@ -68,8 +76,7 @@ pub fn core_over(path: &std::path::Path, key: &[u8]) -> Arc<Core> {
                 .map(|(name, kind)| RegionStore {
                     name: name.to_string(),
                     kind: *kind,
-                    store: Arc::new(LocalStore::open(&path.join("regions").join(r).join(name)).unwrap())
-                        as Arc<dyn ChunkStore>,
+                    store: wrap(r, name, Arc::new(LocalStore::open(&path.join("regions").join(r).join(name)).unwrap())),
                 })
                 .collect();
             (r.to_string(), stores)
@@ -90,10 +97,15 @@ pub fn core_over(path: &std::path::Path, key: &[u8]) -> Arc<Core> {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_stores(&|_, _, store| store).await
+    }
+
+    /// A test app whose region stores pass through `wrap` (fault injection).
+    pub async fn with_stores(wrap: &WrapStore) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let key = generate_signing_key();
         std::fs::write(dir.path().join("key"), &key).unwrap();
-        let core = core_over(dir.path(), &key);
+        let core = core_with_stores(dir.path(), &key, wrap);
         core.ensure_subscription(SUB, "test").await.unwrap();
         let admin = core.create_principal("admin").await.unwrap();
         core.ensure_owner(SUB, &admin.principal.object_id).await.unwrap();
@@ -184,6 +196,20 @@ impl TestApp {
     /// Runs queued jobs to completion.
     pub async fn settle(&self) {
         self.core.run_pending_jobs().await.unwrap();
+    }
+
+    /// Runs jobs until the operation at `url` ends (retries wait out their backoff); returns
+    /// its final status.
+    pub async fn settle_until_done(&self, url: &str) -> Resp {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            self.settle().await;
+            let status = self.poll(url).await;
+            if status.body["status"] != "InProgress" || std::time::Instant::now() > deadline {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
     }
 
     /// Polls an absolute operation URL (as a client would) and returns its body.
