@@ -23,7 +23,7 @@ if [ -n "${PORTAL_SCREENSHOTS:-}" ]; then
     PORTAL_SCREENSHOTS="$(realpath -m "$PORTAL_SCREENSHOTS")"
     export PORTAL_SCREENSHOTS
 fi
-run=(node --test --test-concurrency=1 tests/portal/)
+run=(node --test --test-concurrency=1 ${PORTAL_TESTS:-tests/portal/})
 if unshare -n true 2>/dev/null; then
     exec unshare -n -- sh -c 'ip link set lo up 2>/dev/null; exec "$@"' sh "${run[@]}"
 fi

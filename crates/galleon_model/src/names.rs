@@ -23,7 +23,10 @@ pub const IMAGE_DEFINITION_NAME_PATTERN: &str = "[A-Za-z0-9]([A-Za-z0-9._\\-]{0,
 /// [`validate_disk_name`] as a form pattern.
 pub const DISK_NAME_PATTERN: &str = "[A-Za-z0-9]([A-Za-z0-9_.\\-]{0,78}[A-Za-z0-9_])?";
 /// [`validate_resource_group_name`] as a form pattern.
-pub const RESOURCE_GROUP_NAME_PATTERN: &str = "[\\-\\w.\\(\\)]{0,89}[\\-\\w\\(\\)]";
+/// (Letters and digits of any script, as `char::is_alphanumeric` takes them: `\p{Alphabetic}`
+/// and `\p{N}`; a bare `\w` is ASCII-only in JavaScript.)
+pub const RESOURCE_GROUP_NAME_PATTERN: &str =
+    "[\\-_.\\(\\)\\p{Alphabetic}\\p{N}]{0,89}[\\-_\\(\\)\\p{Alphabetic}\\p{N}]";
 
 /// Gallery names: 1–80 letters, digits, `_` and `.`, starting and ending alphanumeric. No dashes.
 pub fn validate_gallery_name(name: &str) -> Result<(), Invalid> {
