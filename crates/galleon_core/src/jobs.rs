@@ -78,6 +78,15 @@ impl Job {
     }
 }
 
+/// What a [`Core::run_pending_jobs`] call did.
+#[derive(Debug, Default)]
+pub struct JobsRun {
+    /// Jobs run (a retried job counts each time).
+    pub ran: usize,
+    /// Operations that failed: id, code, message.
+    pub failed: Vec<(String, String, String)>,
+}
+
 /// Why a job did not finish.
 pub(crate) enum JobError {
     /// A fault that may pass: try again after a backoff (the reason is logged, and becomes the
@@ -185,29 +194,37 @@ impl Core {
         Ok(self.store().operations_in_progress().await?)
     }
 
-    /// Runs every job that is due, until none is left; returns how many ran. Tests call this
-    /// to make background work deterministic.
-    pub async fn run_pending_jobs(&self) -> CoreResult<usize> {
+    /// Runs every job that is due, until none is left; returns how many ran and which failed.
+    /// Tests call this to make background work deterministic.
+    pub async fn run_pending_jobs(&self) -> CoreResult<JobsRun> {
         let owner = uuid::Uuid::new_v4().to_string();
-        let mut total = 0;
+        let mut run = JobsRun::default();
         loop {
-            let n = self.run_due_jobs(&owner).await?;
-            if n == 0 {
-                return Ok(total);
+            let before = run.ran;
+            self.run_due_jobs(&owner, &mut run).await?;
+            if run.ran == before {
+                return Ok(run);
             }
-            total += n;
         }
     }
 
     /// Claims and runs, one after the other, every job due now (tests and `run_pending_jobs`).
-    async fn run_due_jobs(&self, owner: &str) -> CoreResult<usize> {
+    async fn run_due_jobs(&self, owner: &str, run: &mut JobsRun) -> CoreResult<()> {
         let t = now().unix_timestamp();
         let ops = self.store().claim_operations(owner, t, t + LEASE_SECONDS, 16, &[]).await?;
-        let n = ops.len();
         for op in ops {
-            self.finish_job(op.clone(), self.run_job(op).await, owner).await?;
+            run.ran += 1;
+            let outcome = self.run_job(op.clone()).await;
+            match &outcome {
+                Err(JobError::Fail(code, message)) => run.failed.push((op.id.clone(), code.clone(), message.clone())),
+                Err(JobError::Retry(message)) if op.attempts >= MAX_ATTEMPTS => {
+                    run.failed.push((op.id.clone(), "InternalError".into(), message.clone()))
+                }
+                _ => {}
+            }
+            self.finish_job(op, outcome, owner).await?;
         }
-        Ok(n)
+        Ok(())
     }
 
     /// Records what a job's run came to: nothing (it wrote its own result), a retry later, or

@@ -114,7 +114,9 @@ async fn imports_are_limited_to_allowed_sources_and_valid_images() {
     let r =
         app.put(&format!("{}/disks/d?{DISK_API}", rg_path("rg")), body(&format!("file://{}", file.display()))).await;
     let op = r.header("azure-asyncoperation").to_string();
-    app.settle().await;
+    let failed = app.settle_with_failures().await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].1, "InvalidContent");
     let status = app.poll(&op).await;
     assert_eq!(status.body["status"], "Failed");
     assert!(status.body["error"]["message"].as_str().unwrap().contains("checksum"), "{}", status.body);
@@ -895,7 +897,7 @@ async fn a_passing_store_fault_is_retried_and_a_lasting_one_fails_with_its_reaso
         async move {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
             loop {
-                app.settle().await;
+                app.settle_with_failures().await;
                 let disk = app.get(&uri).await;
                 if disk.state() != "Creating" || std::time::Instant::now() > deadline {
                     return disk;

@@ -155,7 +155,7 @@ async fn a_group_whose_disk_serves_a_vm_elsewhere_is_not_deleted() {
     vm_with_data_disk(&app, "rg2", "vm2", &format!("{i}/versions/1.0.0"), &disk).await;
     let r = app.delete(&format!("/subscriptions/{SUB}/resourcegroups/rg3?{RES}")).await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    app.settle().await;
+    assert_eq!(app.settle_with_failures().await.len(), 1, "the blocked delete fails");
     let op = app.poll(r.header("azure-asyncoperation")).await;
     assert_eq!(op.body["status"], "Failed", "{}", op.body);
     assert_eq!(op.body["error"]["code"], "ResourceGroupDeletionBlocked", "{}", op.body);

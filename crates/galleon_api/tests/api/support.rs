@@ -195,7 +195,14 @@ impl TestApp {
 
     /// Runs queued jobs to completion.
     pub async fn settle(&self) {
-        self.core.run_pending_jobs().await.unwrap();
+        let run = self.core.run_pending_jobs().await.unwrap();
+        assert!(run.failed.is_empty(), "a background job failed: {:?}", run.failed);
+    }
+
+    /// Runs the jobs that are due where some are meant to fail; returns the failures
+    /// (operation id, code, message).
+    pub async fn settle_with_failures(&self) -> Vec<(String, String, String)> {
+        self.core.run_pending_jobs().await.unwrap().failed
     }
 
     /// Runs jobs until the operation at `url` ends (retries wait out their backoff); returns
@@ -203,7 +210,7 @@ impl TestApp {
     pub async fn settle_until_done(&self, url: &str) -> Resp {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
-            self.settle().await;
+            self.settle_with_failures().await;
             let status = self.poll(url).await;
             if status.body["status"] != "InProgress" || std::time::Instant::now() > deadline {
                 return status;
