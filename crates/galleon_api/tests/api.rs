@@ -18,5 +18,6 @@ mod api {
     pub mod portal;
     pub mod rbac;
     pub mod support;
+    pub mod upgrade;
     pub mod versions;
 }
