@@ -57,6 +57,27 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+/// Where a list is taken: a subscription, or one of its resource groups (the `{sub}` and
+/// optional `{rg}` of the route), so one handler serves both list routes of a type.
+pub(crate) struct ListScope {
+    /// The subscription.
+    pub sub: String,
+    /// The resource group, for a group's list.
+    pub group: Option<galleon_model::GroupRef>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListScope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(params): axum::extract::Path<std::collections::HashMap<String, String>> =
+            axum::extract::Path::from_request_parts(parts, state).await?;
+        let sub = params.get("sub").cloned().unwrap_or_default();
+        let group = params.get("rg").map(|rg| galleon_model::GroupRef::new(&sub, rg));
+        Ok(Self { sub, group })
+    }
+}
+
 /// `$top`, `$skiptoken` and `$expand` of a GET.
 pub(crate) struct ListQuery {
     /// Paging.

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::{Core, CoreResult, Page, PageRequest};
 
 /// The kinds that are ARM resources in a group, in listing order.
-const LISTED: [Kind; 8] = [
+pub const LISTED: [Kind; 8] = [
     Kind::Gallery,
     Kind::Image,
     Kind::Version,

@@ -14,7 +14,7 @@ use super::list_response;
 use crate::AppState;
 use crate::api_version::{ApiVersion, DISKS};
 use crate::error::ApiError;
-use crate::extract::{ArmJson, ArmPath, BaseUrl, ListQuery};
+use crate::extract::{ArmJson, ArmPath, BaseUrl, ListQuery, ListScope};
 use crate::lro;
 
 /// Which collection a path is in.
@@ -59,31 +59,18 @@ pub(super) async fn get(
     Ok(Json(to_wire(&s.core.get_disk(&r).await?, r.kind.type_name())).into_response())
 }
 
-pub(super) async fn list_by_group(
+/// A group's or a subscription's disks or snapshots.
+pub(super) async fn list(
     State(s): State<AppState>,
     api: ApiVersion,
-    ArmPath((sub, rg)): ArmPath<(String, String)>,
+    scope: ListScope,
     BaseUrl(base): BaseUrl,
     q: ListQuery,
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&uri);
     api.require(DISKS, kind.type_name())?;
-    let page = s.core.list_disks(&sub, Some(&GroupRef::new(&sub, &rg)), kind, &q.page).await?;
-    Ok(list_response(&base, &uri, page, |d| to_wire(d, kind.type_name())))
-}
-
-pub(super) async fn list_by_subscription(
-    State(s): State<AppState>,
-    api: ApiVersion,
-    ArmPath(sub): ArmPath<String>,
-    BaseUrl(base): BaseUrl,
-    q: ListQuery,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    let kind = kind_of(&uri);
-    api.require(DISKS, kind.type_name())?;
-    let page = s.core.list_disks(&sub, None, kind, &q.page).await?;
+    let page = s.core.list_disks(&scope.sub, scope.group.as_ref(), kind, &q.page).await?;
     Ok(list_response(&base, &uri, page, |d| to_wire(d, kind.type_name())))
 }
 

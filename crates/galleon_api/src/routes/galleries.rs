@@ -12,7 +12,7 @@ use super::list_response;
 use crate::AppState;
 use crate::api_version::{ApiVersion, COMPUTE_GALLERY};
 use crate::error::ApiError;
-use crate::extract::{ArmJson, ArmPath, BaseUrl, ListQuery};
+use crate::extract::{ArmJson, ArmPath, BaseUrl, ListQuery, ListScope};
 use crate::lro;
 
 type GalleryPath = ArmPath<(String, String, String)>;
@@ -59,29 +59,17 @@ pub(super) async fn get(
     Ok(Json(to_wire(&s.core.get_gallery(&gallery_ref(&path)).await?)).into_response())
 }
 
-pub(super) async fn list_by_group(
+/// A group's or a subscription's list.
+pub(super) async fn list(
     State(s): State<AppState>,
     api: ApiVersion,
-    ArmPath((sub, rg)): ArmPath<(String, String)>,
+    scope: ListScope,
     BaseUrl(base): BaseUrl,
     q: ListQuery,
     uri: Uri,
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, TYPE)?;
-    let page = s.core.list_galleries(&sub, Some(&GroupRef::new(&sub, &rg)), &q.page).await?;
-    Ok(list_response(&base, &uri, page, to_wire))
-}
-
-pub(super) async fn list_by_subscription(
-    State(s): State<AppState>,
-    api: ApiVersion,
-    ArmPath(sub): ArmPath<String>,
-    BaseUrl(base): BaseUrl,
-    q: ListQuery,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    api.require(COMPUTE_GALLERY, TYPE)?;
-    let page = s.core.list_galleries(&sub, None, &q.page).await?;
+    let page = s.core.list_galleries(&scope.sub, scope.group.as_ref(), &q.page).await?;
     Ok(list_response(&base, &uri, page, to_wire))
 }
 

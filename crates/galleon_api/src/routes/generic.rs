@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use galleon_core::generic::GenericResource;
-use galleon_model::GroupRef;
 use serde_json::{Value, json};
 
 use super::list_response;
@@ -15,7 +14,7 @@ use crate::api_version::{
     ApiVersion, COMPUTE_GALLERY, COMPUTE_RP, DISKS, NETWORK, RESOURCES, SUBSCRIPTIONS, query_param,
 };
 use crate::error::ApiError;
-use crate::extract::{ArmPath, BaseUrl, ListQuery};
+use crate::extract::{ArmPath, BaseUrl, ListQuery, ListScope};
 
 fn wire(r: &GenericResource) -> Value {
     json!({ "id": r.id, "name": r.name, "type": r.resource_type, "location": r.location, "tags": r.tags })
@@ -38,41 +37,19 @@ fn resource_type_filter(uri: &Uri) -> Result<Option<String>, ApiError> {
     })
 }
 
-async fn list(
-    s: &AppState,
-    api: &ApiVersion,
-    sub: &str,
-    group: Option<GroupRef>,
-    base: &str,
-    q: &ListQuery,
-    uri: &Uri,
+/// A subscription's or a group's resources.
+pub(super) async fn list(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    scope: ListScope,
+    BaseUrl(base): BaseUrl,
+    q: ListQuery,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
     api.require(RESOURCES, "resources")?;
-    let filter = resource_type_filter(uri)?;
-    let page = s.core.list_resources(sub, group.as_ref(), filter.as_deref(), &q.page).await?;
-    Ok(list_response(base, uri, page, wire))
-}
-
-pub(super) async fn in_subscription(
-    State(s): State<AppState>,
-    api: ApiVersion,
-    ArmPath(sub): ArmPath<String>,
-    BaseUrl(base): BaseUrl,
-    q: ListQuery,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    list(&s, &api, &sub, None, &base, &q, &uri).await
-}
-
-pub(super) async fn in_group(
-    State(s): State<AppState>,
-    api: ApiVersion,
-    ArmPath((sub, rg)): ArmPath<(String, String)>,
-    BaseUrl(base): BaseUrl,
-    q: ListQuery,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    list(&s, &api, &sub, Some(GroupRef::new(&sub, &rg)), &base, &q, &uri).await
+    let filter = resource_type_filter(&uri)?;
+    let page = s.core.list_resources(&scope.sub, scope.group.as_ref(), filter.as_deref(), &q.page).await?;
+    Ok(list_response(&base, &uri, page, wire))
 }
 
 /// The subscription's locations: the regions this deployment serves.

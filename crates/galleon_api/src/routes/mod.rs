@@ -55,8 +55,8 @@ pub(crate) fn arm_routes() -> Router<AppState> {
         .route("/subscriptions/{sub}/providers", get(generic::subscription_providers))
         .route("/subscriptions/{sub}/providers/{namespace}", get(generic::subscription_provider))
         .route("/subscriptions/{sub}/locations", get(generic::locations))
-        .route("/subscriptions/{sub}/resources", get(generic::in_subscription))
-        .route("/subscriptions/{sub}/resourcegroups/{rg}/resources", get(generic::in_group))
+        .route("/subscriptions/{sub}/resources", get(generic::list))
+        .route("/subscriptions/{sub}/resourcegroups/{rg}/resources", get(generic::list))
         .route("/tenants", get(subscriptions::tenants))
         .route("/galleon/regions/{region}/scrub", post(identity::scrub))
         .route("/galleon/gc", post(identity::gc))
@@ -114,8 +114,8 @@ pub(crate) fn arm_routes() -> Router<AppState> {
         .route("/subscriptions/{sub}", get(subscriptions::get))
         .route("/subscriptions/{sub}/resourcegroups", get(groups::list))
         .route(RG, get(groups::get).put(groups::put).delete(groups::delete))
-        .route("/subscriptions/{sub}/providers/microsoft.compute/galleries", get(galleries::list_by_subscription))
-        .route(GALLERIES, get(galleries::list_by_group))
+        .route("/subscriptions/{sub}/providers/microsoft.compute/galleries", get(galleries::list))
+        .route(GALLERIES, get(galleries::list))
         .route(
             GALLERY,
             get(galleries::get).put(galleries::put_or_patch).patch(galleries::put_or_patch).delete(galleries::delete),
@@ -131,12 +131,12 @@ pub(crate) fn arm_routes() -> Router<AppState> {
             "/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/capsoperations/{id}",
             get(operations::get),
         )
-        .route(VMS, get(vms::list_by_group))
-        .route("/subscriptions/{sub}/providers/microsoft.compute/virtualmachines", get(vms::list_by_subscription))
+        .route(VMS, get(vms::list))
+        .route("/subscriptions/{sub}/providers/microsoft.compute/virtualmachines", get(vms::list))
         .route(&format!("{VMS}/{{name}}"), get(vms::get).put(vms::put).delete(vms::delete))
         .route(&format!("{VMS}/{{name}}/{{action}}"), get(vms::get_instance_view).post(vms::action))
-        .route(MANAGED_IMAGES, get(managed_images::list_by_group))
-        .route("/subscriptions/{sub}/providers/microsoft.compute/images", get(managed_images::list_by_subscription))
+        .route(MANAGED_IMAGES, get(managed_images::list))
+        .route("/subscriptions/{sub}/providers/microsoft.compute/images", get(managed_images::list))
         .route(
             &format!("{MANAGED_IMAGES}/{{name}}"),
             get(managed_images::get).put(managed_images::put).delete(managed_images::delete),
@@ -161,10 +161,10 @@ pub(crate) fn arm_routes() -> Router<AppState> {
             &format!("{RG}/providers/microsoft.resources/deployments/{{name}}/operationstatuses/{{run}}"),
             get(crate::deployments::operation),
         )
-        .route(DISKS, get(disks::list_by_group))
-        .route(SNAPSHOTS, get(disks::list_by_group))
-        .route("/subscriptions/{sub}/providers/microsoft.compute/disks", get(disks::list_by_subscription))
-        .route("/subscriptions/{sub}/providers/microsoft.compute/snapshots", get(disks::list_by_subscription))
+        .route(DISKS, get(disks::list))
+        .route(SNAPSHOTS, get(disks::list))
+        .route("/subscriptions/{sub}/providers/microsoft.compute/disks", get(disks::list))
+        .route("/subscriptions/{sub}/providers/microsoft.compute/snapshots", get(disks::list))
         .route(&format!("{DISKS}/{{name}}"), get(disks::get).put(disks::put).delete(disks::delete))
         .route(&format!("{SNAPSHOTS}/{{name}}"), get(disks::get).put(disks::put).delete(disks::delete))
         .route(&format!("{DISKS}/{{name}}/begingetaccess"), post(disks::begin_get_access))

@@ -13,20 +13,11 @@ use serde_json::{Value, json};
 
 use super::support::*;
 
-/// The kinds a fixture holds: the resources a user made (principals and role assignments are the
-/// test app's own).
-const RESOURCE_KINDS: [Kind; 10] = [
-    Kind::Group,
-    Kind::Gallery,
-    Kind::Image,
-    Kind::Version,
-    Kind::Disk,
-    Kind::Snapshot,
-    Kind::ManagedImage,
-    Kind::Vm,
-    Kind::Network,
-    Kind::Deployment,
-];
+/// The kinds a fixture holds: groups, deployments and every listed resource (principals and
+/// role assignments are the test app's own).
+fn resource_kinds() -> Vec<Kind> {
+    [Kind::Group, Kind::Deployment].into_iter().chain(galleon_core::generic::LISTED).collect()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_written_by_the_previous_format_load() {
@@ -95,7 +86,7 @@ async fn write_store_fixture() {
     app.settle().await;
     let store = SqliteStore::open(&app.dir.path().join("meta.db")).unwrap();
     let mut docs = Vec::new();
-    for kind in RESOURCE_KINDS {
+    for kind in resource_kinds() {
         for d in store.list(kind, "", None, 10_000).await.unwrap() {
             docs.push(json!({ "kind": kind.as_str(), "key": d.key, "unique": d.unique, "body": d.body }));
         }
