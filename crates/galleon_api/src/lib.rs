@@ -19,6 +19,7 @@ pub mod normalize;
 mod objects_only;
 mod portal;
 mod routes;
+pub use routes::arm_route_patterns;
 mod skiptoken;
 
 use std::sync::Arc;

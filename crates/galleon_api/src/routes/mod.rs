@@ -46,9 +46,33 @@ const VERSIONS: &str =
     "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}/versions";
 const VERSION: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}/versions/{version}";
 
+/// A router that remembers the patterns it was given, so a test can walk every ARM route.
+#[derive(Default)]
+pub(crate) struct RouteTable {
+    router: Router<AppState>,
+    patterns: Vec<String>,
+}
+
+impl RouteTable {
+    fn route(mut self, pattern: &str, methods: axum::routing::MethodRouter<AppState>) -> Self {
+        self.patterns.push(pattern.to_string());
+        self.router = self.router.route(pattern, methods);
+        self
+    }
+}
+
 /// Routes that need a bearer token.
 pub(crate) fn arm_routes() -> Router<AppState> {
-    Router::new()
+    arm_table().router
+}
+
+/// The patterns of every route behind the bearer-token check (for the route-table walk).
+pub fn arm_route_patterns() -> Vec<String> {
+    arm_table().patterns
+}
+
+fn arm_table() -> RouteTable {
+    RouteTable::default()
         .route("/subscriptions", get(subscriptions::list))
         .route("/providers", get(generic::tenant_providers))
         .route("/providers/{namespace}", get(generic::tenant_provider))

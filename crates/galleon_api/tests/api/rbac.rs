@@ -385,3 +385,79 @@ async fn role_assignments_are_refused_as_arm_refuses_them() {
     let list = app.get(&format!("{rg}?api-version=2022-04-01")).await;
     assert_eq!(list.body["value"].as_array().unwrap().len(), 0, "nothing was written: {}", list.body);
 }
+
+/// Every ARM route in the router's table, with every method, as a principal without any role
+/// and as a Reader of the subscription: nothing is written, nothing of another's is read, and
+/// nothing answers a server error. A route added without authorization fails here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_route_table_walk_finds_no_unguarded_route() {
+    let mut app = TestApp::new().await;
+    let (_, i) = app.seed_definition("rg", "gal", "img").await;
+    app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), seed_version_body()).await;
+    app.settle().await;
+    let (nobody, _) = principal(&app, "nobody").await;
+    let (reader, reader_oid) = principal(&app, "reader").await;
+    let sub_scope = format!("/subscriptions/{SUB}");
+    assert_eq!(
+        assign(
+            &app,
+            &sub_scope,
+            "44444444-0000-0000-0000-000000000001",
+            &reader_oid,
+            "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    let admin_client = app.client_id.clone();
+
+    let fill = |pattern: &str| {
+        let mut path = pattern.to_string();
+        for (param, value) in [
+            ("{sub}", SUB),
+            ("{rg}", "rg"),
+            ("{gallery}", "gal"),
+            ("{image}", "img"),
+            ("{version}", "1.0.0"),
+            ("{name}", "x"),
+            ("{location}", "westcentralus"),
+            ("{id}", "44444444-0000-0000-0000-000000000009"),
+            ("{namespace}", "Microsoft.Compute"),
+            ("{ty}", "virtualnetworks"),
+            ("{region}", "westcentralus"),
+            ("{client_id}", admin_client.as_str()),
+            ("{action}", "resetSecret"),
+            ("{run}", "r"),
+        ] {
+            path = path.replace(param, value);
+        }
+        assert!(!path.contains('{'), "a route parameter the walk does not fill: {pattern}");
+        path
+    };
+    // Open to anyone signed in: lists filtered to what the caller holds, and provider metadata.
+    let open_reads = ["/subscriptions", "/tenants", "/providers", "/providers/{namespace}"];
+    let patterns = galleon_api::arm_route_patterns();
+    assert!(patterns.len() > 40, "the table has every ARM route: {}", patterns.len());
+    let mut holes = Vec::new();
+    for pattern in &patterns {
+        let path = fill(pattern);
+        for method in [Method::GET, Method::PUT, Method::PATCH, Method::POST, Method::DELETE] {
+            for (who, token) in [("nobody", &nobody), ("subscription reader", &reader)] {
+                app.token = token.clone();
+                let body =
+                    (method != Method::GET && method != Method::DELETE).then(|| json!({ "location": "westcentralus" }));
+                let uri = format!("{path}?api-version=2024-03-03");
+                let r = app.call(method.clone(), &uri, body).await;
+                let read = method == Method::GET;
+                let allowed = r.status.is_success()
+                    && (open_reads.contains(&pattern.as_str()) || (read && who == "subscription reader"));
+                if r.status.is_server_error() || (r.status.is_success() && !allowed) {
+                    holes.push(format!("{who} {method} {pattern}: {} {}", r.status, r.body));
+                }
+            }
+        }
+    }
+    app.token = String::new();
+    assert!(holes.is_empty(), "{holes:#?}");
+}
