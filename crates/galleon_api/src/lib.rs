@@ -47,6 +47,13 @@ impl AppState {
     /// The state of a server: its use cases, the URL clients reach it at (when configured) and
     /// its scheme.
     pub fn new(core: Arc<Core>, public_url: Option<String>, scheme: &'static str) -> Self {
+        // Template deployments run as jobs in the core and send their resources back through
+        // this router (the first state built for a core registers it).
+        core.set_resource_writer(Arc::new(deployments::RouterWriter {
+            core: Arc::downgrade(&core),
+            public_url: public_url.clone(),
+            scheme,
+        }));
         Self { core, public_url, scheme, portal_sessions: Arc::default() }
     }
 }

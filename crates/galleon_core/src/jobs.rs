@@ -25,6 +25,10 @@ pub(crate) const MAX_ATTEMPTS: u32 = 5;
 const CONTENT_JOBS: &[&str] = &["build_version", "build_disk", "finish_upload", "build_managed_image", "build_vm"];
 /// Jobs that only change metadata: quick, and never wait behind content work.
 const CONTROL_JOBS: &[&str] = &["provision", "delete", "delete_group"];
+/// Deployments: they wait on the other classes' jobs, so they have slots of their own.
+const DEPLOY_JOBS: &[&str] = &["deploy"];
+/// How many deployments run at once in one process.
+const DEPLOY_SLOTS: usize = 4;
 /// How many jobs of each class run at once in one process. A stalled import holds one content
 /// slot (until its fetch times out); galleries, definitions and deletes keep moving.
 const CONTENT_SLOTS: usize = 4;
@@ -61,6 +65,8 @@ pub(crate) enum Job {
     Delete { kind: String, children: Option<String> },
     /// Remove a resource group and everything in it.
     DeleteGroup,
+    /// Run a template deployment's steps.
+    Deploy,
 }
 
 impl Job {
@@ -70,6 +76,7 @@ impl Job {
             Self::BuildVersion => "build_version",
             Self::Delete { .. } => "delete",
             Self::DeleteGroup => "delete_group",
+            Self::Deploy => "deploy",
             Self::BuildDisk { .. } => "build_disk",
             Self::FinishUpload { .. } => "finish_upload",
             Self::BuildManagedImage => "build_managed_image",
@@ -94,6 +101,8 @@ pub(crate) enum JobError {
     Retry(String),
     /// Give up: the operation fails with this code and message.
     Fail(String, String),
+    /// Waiting on other work (a deployment's step): come back in a moment; not a failure.
+    Later,
 }
 
 impl From<StoreError> for JobError {
@@ -241,6 +250,10 @@ impl Core {
             }
             Err(JobError::Retry(e)) => self.fail_job(op, "InternalError".into(), e).await,
             Err(JobError::Fail(code, message)) => self.fail_job(op, code, message).await,
+            Err(JobError::Later) => {
+                self.store().renew_lease(&op.id, owner, now().unix_timestamp() + 1).await?;
+                Ok(())
+            }
         }
     }
 
@@ -305,6 +318,7 @@ impl Core {
                 self.job_delete(op, kind(&k)?, children).await
             }
             Job::DeleteGroup => self.job_delete_group(op).await,
+            Job::Deploy => self.job_deploy(op).await,
             Job::BuildDisk { kind: k } => self.job_build_disk(op, kind(&k)?).await,
             Job::FinishUpload { kind: k } => self.job_finish_upload(op, kind(&k)?).await,
             Job::BuildManagedImage => self.job_build_managed_image(op).await,
@@ -468,6 +482,7 @@ pub fn spawn_worker(core: Arc<Core>) -> tokio::task::JoinHandle<()> {
         let classes = [
             (CONTENT_JOBS, Arc::new(Semaphore::new(CONTENT_SLOTS))),
             (CONTROL_JOBS, Arc::new(Semaphore::new(CONTROL_SLOTS))),
+            (DEPLOY_JOBS, Arc::new(Semaphore::new(DEPLOY_SLOTS))),
         ];
         loop {
             let mut started = 0;
@@ -537,9 +552,10 @@ mod tests {
             Job::BuildVm,
             Job::Delete { kind: kind(), children: None },
             Job::DeleteGroup,
+            Job::Deploy,
         ];
         for job in all {
-            let n = [CONTENT_JOBS, CONTROL_JOBS].iter().filter(|c| c.contains(&job.name())).count();
+            let n = [CONTENT_JOBS, CONTROL_JOBS, DEPLOY_JOBS].iter().filter(|c| c.contains(&job.name())).count();
             assert_eq!(n, 1, "{} is in {n} classes", job.name());
         }
     }

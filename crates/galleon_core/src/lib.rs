@@ -44,7 +44,7 @@ use galleon_model::{Invalid, InvalidCode};
 use galleon_store::MetadataStore;
 use tokio::sync::Notify;
 
-pub use deployments::{Deployment, deployment_id};
+pub use deployments::{Caller, Deployment, PlannedStep, ResourceWriter, StepOutcome, deployment_id};
 pub use disks::{DiskKind, DiskRef};
 pub use error::{CoreError, CoreResult};
 pub use galleon_store::{OpStatus, Operation};
@@ -88,6 +88,8 @@ pub struct Core {
     job_lock: tokio::sync::RwLock<()>,
     /// Failed token requests per client id and per source address.
     token_failures: auth::FailureLimiter,
+    /// Where deployments send their resources (set by the API layer).
+    resource_writer: std::sync::OnceLock<Arc<dyn deployments::ResourceWriter>>,
 }
 
 impl Core {
@@ -105,6 +107,7 @@ impl Core {
             tokens,
             wake: Notify::new(),
             job_lock: tokio::sync::RwLock::new(()),
+            resource_writer: std::sync::OnceLock::new(),
             token_failures: Default::default(),
         })
     }

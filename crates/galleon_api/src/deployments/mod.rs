@@ -8,17 +8,17 @@
 //! short by a restart reports `Failed` and is deployed again by the client.
 
 mod jsonc;
-pub(crate) mod template;
+mod writer;
 
-use std::sync::OnceLock;
-use std::time::Duration;
+pub(crate) use writer::RouterWriter;
+pub(crate) mod template;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use galleon_core::{Deployment, deployment_id};
+use galleon_core::{Caller, Deployment, PlannedStep, deployment_id};
 use galleon_model::GroupRef;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -27,7 +27,6 @@ use crate::AppState;
 use crate::api_version::{ApiVersion, RESOURCES};
 use crate::error::ApiError;
 use crate::extract::{ArmPath, BaseUrl};
-use crate::inproc::Arm;
 use template::{Planned, Scope};
 
 const TYPE: &str = "Microsoft.Resources/deployments";
@@ -47,12 +46,6 @@ const DEPLOYABLE: [&str; 11] = [
     "Microsoft.Compute/galleries/images/versions",
 ];
 
-/// This process's run id (see [`Deployment::run`]).
-fn this_run() -> &'static str {
-    static RUN: OnceLock<String> = OnceLock::new();
-    RUN.get_or_init(|| uuid::Uuid::new_v4().to_string())
-}
-
 fn invalid_template(message: String) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
@@ -61,16 +54,8 @@ fn invalid_template(message: String) -> ApiError {
     )
 }
 
-/// The state clients see: a run that is not this process's was interrupted.
+/// The state and error clients see.
 fn effective(d: &Deployment) -> (String, Option<(String, String, String)>) {
-    if matches!(d.state.as_str(), "Accepted" | "Running") && d.run != this_run() {
-        let e = (
-            "DeploymentInterrupted".to_string(),
-            "The deployment was interrupted by a restart of the server. Deploy it again: deployments are incremental and converge.".to_string(),
-            d.id.clone(),
-        );
-        return ("Failed".into(), Some(e));
-    }
     (d.state.clone(), d.error.clone())
 }
 
@@ -192,6 +177,7 @@ pub(crate) async fn put(
     ArmPath((sub, rg, name)): DeploymentPath,
     BaseUrl(base): BaseUrl,
     headers: HeaderMap,
+    axum::Extension(claims): axum::Extension<galleon_core::auth::Claims>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let api = api.require(RESOURCES, TYPE)?.to_string();
@@ -199,7 +185,7 @@ pub(crate) async fn put(
     let body = parse_body(&body)?;
     let plan = prepare(&s, &group, &body).await?;
     if let Ok(existing) = s.core.get_deployment(&group, &name).await
-        && effective(&existing).0 == "Running"
+        && matches!(existing.state.as_str(), "Accepted" | "Running")
     {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -207,17 +193,11 @@ pub(crate) async fn put(
             format!("The deployment '{name}' is still running. Wait for it to finish before deploying it again."),
         ));
     }
-    let token = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.split_once(' ').map(|(_, t)| t.to_string()))
-        .unwrap_or_default();
-    let host = crate::extract::host_of(&headers, &axum::http::Uri::from_static("/")).to_string();
     let record = Deployment {
         id: deployment_id(&group, &name),
         name: name.clone(),
         state: "Accepted".into(),
-        run: this_run().to_string(),
+        run: uuid::Uuid::new_v4().to_string(),
         mode: "Incremental".into(),
         started: OffsetDateTime::now_utc(),
         ended: None,
@@ -228,9 +208,12 @@ pub(crate) async fn put(
             .get("x-ms-correlation-request-id")
             .and_then(|h| h.to_str().ok())
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string),
+        plan: plan.into_iter().map(|p| PlannedStep { id: p.id, api_version: p.api_version, body: p.body }).collect(),
+        caller: Some(Caller { appid: claims.appid.clone(), oid: claims.oid.clone() }),
+        waiting_on: None,
     };
-    s.core.save_deployment(&group, &record).await?;
-    tokio::spawn(run(s.clone(), group, record.clone(), plan, token, host));
+    // A durable job runs it (and resumes it after a restart), acting as the caller.
+    s.core.start_deployment(&group, &record).await?;
     let operation = format!("{base}{}/operationStatuses/{}?api-version={api}", record.id, record.run);
     let mut resp = (StatusCode::CREATED, Json(to_wire(&record))).into_response();
     if let Ok(v) = HeaderValue::from_str(&operation) {
@@ -238,41 +221,6 @@ pub(crate) async fn put(
     }
     resp.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
     Ok(resp)
-}
-
-/// Deploys the plan's resources one after another and records each step.
-async fn run(s: AppState, group: GroupRef, mut record: Deployment, plan: Vec<Planned>, token: String, host: String) {
-    let router = crate::router(s.clone());
-    let arm = Arm { router: &router, token: &token, host: &host };
-    record.state = "Running".into();
-    save(&s, &group, &record).await;
-    for p in plan {
-        let path = format!("{}?api-version={}", p.id, p.api_version);
-        let result = match arm.call(Method::PUT, &path, Some(&p.body)).await {
-            Ok(reply) => arm.wait(&reply, Duration::from_secs(3600)).await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(()) => record.output_resources.push(p.id),
-            Err(e) => {
-                record.state = "Failed".into();
-                record.error = Some((e.code, e.message, p.id));
-                record.ended = Some(OffsetDateTime::now_utc());
-                save(&s, &group, &record).await;
-                return;
-            }
-        }
-        save(&s, &group, &record).await;
-    }
-    record.state = "Succeeded".into();
-    record.ended = Some(OffsetDateTime::now_utc());
-    save(&s, &group, &record).await;
-}
-
-async fn save(s: &AppState, group: &GroupRef, record: &Deployment) {
-    if let Err(e) = s.core.save_deployment(group, record).await {
-        tracing::error!(error = %e, deployment = %record.id, "saving a deployment's state");
-    }
 }
 
 pub(crate) async fn get(
@@ -302,7 +250,7 @@ pub(crate) async fn delete(
     api.require(RESOURCES, TYPE)?;
     let group = GroupRef::new(&sub, &rg);
     if let Ok(d) = s.core.get_deployment(&group, &name).await
-        && effective(&d).0 == "Running"
+        && matches!(d.state.as_str(), "Accepted" | "Running")
     {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -56,7 +56,7 @@ fn az_vm_create(image: &str) -> Value {
 /// Runs jobs until the deployment ends; returns its final GET.
 async fn finish(app: &TestApp, name: &str) -> Resp {
     let path = format!("{}/providers/Microsoft.Resources/deployments/{name}?{DEPLOY}", rg());
-    for _ in 0..400 {
+    for _ in 0..2400 {
         app.settle().await;
         let d = app.get(&path).await;
         if matches!(d.state(), "Succeeded" | "Failed") {
@@ -149,6 +149,27 @@ async fn a_failing_resource_fails_the_deployment_and_keeps_what_came_before() {
         app.get(&format!("{}?{NET}", network("networkInterfaces", "vm1VMNic"))).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// A deployment cut short by a restart is finished by the restarted server, as its caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_interrupted_by_a_restart_completes_after_it() {
+    let app = TestApp::new().await;
+    let (_, def) = app.seed_definition("myResourceGroup", "g1", "def1").await;
+    let version = format!("{def}/versions/1.0.0");
+    assert!(app.put(&format!("{version}?{COMPUTE}"), seed_version_body()).await.status.is_success());
+    app.settle().await;
+    let path = format!("{}/providers/Microsoft.Resources/deployments/resumed?{DEPLOY}", rg());
+    let r = app.put(&path, az_vm_create(&version)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let operation = r.header("azure-asyncoperation").to_string();
+    // No job ran before the restart: the whole run happens in the new process.
+    let app = app.restart().await;
+    let d = finish(&app, "resumed").await;
+    assert_eq!(d.state(), "Succeeded", "{}", d.body);
+    assert_eq!(app.poll(&operation).await.body["status"], "Succeeded");
+    let vm = app.get(&format!("{}/providers/Microsoft.Compute/virtualMachines/vm1?api-version=2024-11-01", rg())).await;
+    assert_eq!(vm.state(), "Succeeded", "{}", vm.body);
 }
 
 #[tokio::test]

@@ -206,6 +206,22 @@ impl Core {
             .map_err(|e| CoreError::from(AuthError::from(e)))
     }
 
+    /// Fresh ARM claims for a principal (a resumed deployment acts as the one who started it).
+    pub fn claims_for(&self, appid: &str, oid: &str) -> Claims {
+        let t = now().unix_timestamp();
+        Claims {
+            aud: super::AUDIENCES[1].to_string(),
+            iss: format!("galleon/{}/v2.0", self.config().tenant_id),
+            iat: t,
+            nbf: t,
+            exp: t + TOKEN_LIFETIME_SECONDS,
+            appid: appid.to_string(),
+            oid: oid.to_string(),
+            sub: oid.to_string(),
+            tid: self.config().tenant_id.clone(),
+        }
+    }
+
     /// Checks an ARM bearer token and returns its claims. Besides Azure's ARM audiences, the
     /// URL the token was issued at (its issuer's base) is an ARM audience.
     pub fn authenticate(&self, token: &str) -> CoreResult<Claims> {
