@@ -6,11 +6,11 @@ use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use galleon_core::Accepted;
-use galleon_core::Operation;
+use galleon_core::OperationInfo;
 use serde::Serialize;
 
 /// The status URL of an operation; with `monitor` the `Location` form.
-pub(crate) fn operation_url(base: &str, op: &Operation, api_version: &str, monitor: bool) -> String {
+pub(crate) fn operation_url(base: &str, op: &OperationInfo, api_version: &str, monitor: bool) -> String {
     let monitor = if monitor { "monitor=true&" } else { "" };
     format!(
         "{base}/subscriptions/{}/providers/Microsoft.Compute/locations/{}/capsOperations/{}?{monitor}api-version={api_version}",
@@ -43,7 +43,7 @@ pub(crate) fn respond<R, W: Serialize>(
 }
 
 /// 202 with both polling headers (deletes and POST actions), or 204 when there was nothing to delete.
-pub(crate) fn delete_started(base: &str, api_version: &str, op: Option<Operation>) -> Response {
+pub(crate) fn delete_started(base: &str, api_version: &str, op: Option<OperationInfo>) -> Response {
     let Some(op) = op else {
         return StatusCode::NO_CONTENT.into_response();
     };

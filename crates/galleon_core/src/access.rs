@@ -19,6 +19,7 @@ use galleon_store::{Batch, Expect, OpStatus, Operation, typed};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::json;
 
+use crate::OperationInfo;
 use crate::content::content_error;
 use crate::disks::{DiskKind, DiskRef};
 use crate::jobs::Job;
@@ -107,7 +108,7 @@ impl Core {
         access: Option<&str>,
         seconds: i64,
         make_url: impl FnOnce(&str, &str) -> String,
-    ) -> CoreResult<Operation> {
+    ) -> CoreResult<OperationInfo> {
         let kind = r.kind.store_kind();
         let record = self.load::<Disk>(kind, &r.key()).await?.ok_or_else(|| CoreError::NotFound {
             type_path: format!("{}/{}", r.kind.type_name(), r.name),
@@ -181,7 +182,7 @@ impl Core {
         let batch =
             Batch::new().put(typed::doc(kind, &r.key(), None, &value), Expect::Rev(record.rev)).operation(op.clone());
         self.store().apply(batch).await?;
-        Ok(op)
+        Ok(op.into())
     }
 
     /// An operation on the disk that has already succeeded (access grants and no-op ends
@@ -196,7 +197,7 @@ impl Core {
 
     /// Revokes the access URL. For an upload, the staged bytes become the disk's content (a
     /// job validates and imports them); the returned operation finishes when that is done.
-    pub async fn end_get_access(&self, r: &DiskRef) -> CoreResult<Operation> {
+    pub async fn end_get_access(&self, r: &DiskRef) -> CoreResult<OperationInfo> {
         let kind = r.kind.store_kind();
         let record = self.load::<Disk>(kind, &r.key()).await?.ok_or_else(|| CoreError::NotFound {
             type_path: format!("{}/{}", r.kind.type_name(), r.name),
@@ -208,14 +209,14 @@ impl Core {
             && let Some(op) = self.store().get_operation(id).await?
             && op.status == OpStatus::InProgress
         {
-            return Ok(op);
+            return Ok(op.into());
         }
         let upload = value.properties.access.as_ref().is_some_and(|a| a.write);
         if !upload && value.properties.access.is_none() {
             // Nothing to end: answer Succeeded without touching the disk.
             let op = self.done_operation(r, &value.location);
             self.store().apply(Batch::new().operation(op.clone())).await?;
-            return Ok(op);
+            return Ok(op.into());
         }
         value.properties.access = None;
         let job = if upload {
@@ -238,7 +239,7 @@ impl Core {
             Batch::new().put(typed::doc(kind, &r.key(), None, &value), Expect::Rev(record.rev)).operation(op.clone());
         self.store().apply(batch).await?;
         self.wake.notify_one();
-        Ok(op)
+        Ok(op.into())
     }
 
     /// Opens an access URL: checks its secret and expiry.

@@ -10,6 +10,7 @@ use galleon_store::{Batch, Expect, Kind, typed};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::OperationInfo;
 use crate::auth::Claims;
 use crate::jobs::{Job, JobError, finished};
 use crate::{Core, CoreError, CoreResult, Operation};
@@ -114,7 +115,7 @@ impl Core {
     }
 
     /// Records a deployment and queues the job that runs it, in one batch.
-    pub async fn start_deployment(&self, group: &GroupRef, d: &Deployment) -> CoreResult<Operation> {
+    pub async fn start_deployment(&self, group: &GroupRef, d: &Deployment) -> CoreResult<OperationInfo> {
         self.get_group(group).await?;
         let k = key(group, &d.name);
         let location = self.config().regions.first().cloned().unwrap_or_default();
@@ -122,7 +123,7 @@ impl Core {
         let batch = Batch::new().put(typed::doc(Kind::Deployment, &k, None, d), Expect::Any).operation(op.clone());
         self.store().apply(batch).await?;
         self.wake.notify_one();
-        Ok(op)
+        Ok(op.into())
     }
 
     /// Sets the ARM surface deployments are sent through (once, by the API layer).

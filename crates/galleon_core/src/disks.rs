@@ -7,8 +7,9 @@ use galleon_model::names::validate_disk_name;
 use galleon_model::resource::Tracked;
 use galleon_model::resource_id::{ResourceId, ResourceKind};
 use galleon_model::{GroupRef, Invalid};
-use galleon_store::{Kind, Operation};
+use galleon_store::Kind;
 
+use crate::OperationInfo;
 use crate::jobs::{Accepted, Job};
 use crate::resources::{Envelope, Pending};
 use crate::{Core, CoreError, CoreResult, Page, PageRequest};
@@ -179,7 +180,7 @@ impl Core {
     }
 
     /// Starts deleting a disk or snapshot; `None` when absent.
-    pub async fn delete_disk(&self, r: &DiskRef) -> CoreResult<Option<Operation>> {
+    pub async fn delete_disk(&self, r: &DiskRef) -> CoreResult<Option<OperationInfo>> {
         self.require_group(&r.group).await?;
         let kind = r.kind.store_kind();
         let Some(existing) = self.load::<Disk>(kind, &r.key()).await? else {

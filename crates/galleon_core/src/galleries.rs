@@ -4,8 +4,9 @@ use galleon_model::gallery::{Gallery, unique_name};
 use galleon_model::names::validate_gallery_name;
 use galleon_model::resource::Tracked;
 use galleon_model::{GalleryRef, GroupRef};
-use galleon_store::{Kind, Operation};
+use galleon_store::Kind;
 
+use crate::OperationInfo;
 use crate::jobs::{Accepted, Job};
 use crate::resources::{Envelope, Pending};
 use crate::{Core, CoreError, CoreResult, Page, PageRequest};
@@ -88,7 +89,7 @@ impl Core {
     }
 
     /// Starts deleting a gallery; `None` when it does not exist. 409 while it has definitions.
-    pub async fn delete_gallery(&self, r: &GalleryRef) -> CoreResult<Option<Operation>> {
+    pub async fn delete_gallery(&self, r: &GalleryRef) -> CoreResult<Option<OperationInfo>> {
         self.require_group(&r.group).await?;
         let Some(existing) = self.load::<Gallery>(Kind::Gallery, &r.key()).await? else {
             return Ok(None);

@@ -5,8 +5,9 @@ use galleon_model::names::validate_resource_group_name;
 use galleon_model::resource::ResourceGroup;
 use galleon_model::{GroupRef, Tags};
 use galleon_store::typed;
-use galleon_store::{Batch, Expect, Kind, Operation};
+use galleon_store::{Batch, Expect, Kind};
 
+use crate::OperationInfo;
 use crate::jobs::Job;
 use crate::{Core, CoreError, CoreResult, Page, PageRequest};
 
@@ -67,7 +68,7 @@ impl Core {
     }
 
     /// Starts deleting a group and everything in it; `None` when it does not exist.
-    pub async fn delete_group(&self, group: &GroupRef) -> CoreResult<Option<Operation>> {
+    pub async fn delete_group(&self, group: &GroupRef) -> CoreResult<Option<OperationInfo>> {
         self.require_subscription(&group.subscription).await?;
         let Some(existing) = typed::get::<ResourceGroup>(self.store(), Kind::Group, &group.key()).await? else {
             return Ok(None);
@@ -77,6 +78,6 @@ impl Core {
             .apply(Batch::new().check(Kind::Group, group.key(), Expect::Rev(existing.rev)).operation(op.clone()))
             .await?;
         self.wake.notify_one();
-        Ok(Some(op))
+        Ok(Some(op.into()))
     }
 }

@@ -5,8 +5,9 @@ use galleon_model::gallery::Gallery;
 use galleon_model::image_definition::{DefinitionRequest, ImageDefinition};
 use galleon_model::names::validate_image_definition_name;
 use galleon_model::resource::Tracked;
-use galleon_store::{Kind, Operation};
+use galleon_store::Kind;
 
+use crate::OperationInfo;
 use crate::jobs::{Accepted, Job};
 use crate::resources::{Envelope, Pending};
 use crate::{Core, CoreError, CoreResult, Page, PageRequest, now};
@@ -100,7 +101,7 @@ impl Core {
     }
 
     /// Starts deleting a definition; `None` when absent. 409 while it has versions.
-    pub async fn delete_image(&self, r: &ImageRef) -> CoreResult<Option<Operation>> {
+    pub async fn delete_image(&self, r: &ImageRef) -> CoreResult<Option<OperationInfo>> {
         self.require_group(&r.gallery.group).await?;
         let Some(existing) = self.load::<ImageDefinition>(Kind::Image, &r.key()).await? else {
             return Ok(None);

@@ -14,7 +14,7 @@ use galleon_store::{Batch, Expect, Kind, OpStatus, Operation, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{Core, CoreError, CoreResult, now};
+use crate::{Core, CoreError, CoreResult, OperationInfo, now};
 
 /// How long a claimed job is reserved for its worker before another may take it over.
 const LEASE_SECONDS: i64 = 30;
@@ -42,7 +42,7 @@ pub struct Accepted<T> {
     /// True for a create (ARM answers 201), false for an update (200).
     pub created: bool,
     /// The operation to poll.
-    pub operation: Operation,
+    pub operation: OperationInfo,
 }
 
 /// What a job does.
@@ -146,9 +146,9 @@ impl Core {
     }
 
     /// The operation `id` of `subscription`.
-    pub async fn get_operation(&self, subscription: &str, id: &str) -> CoreResult<Operation> {
+    pub async fn get_operation(&self, subscription: &str, id: &str) -> CoreResult<OperationInfo> {
         match self.store().get_operation(id).await? {
-            Some(op) if op.subscription.eq_ignore_ascii_case(subscription) => Ok(op),
+            Some(op) if op.subscription.eq_ignore_ascii_case(subscription) => Ok(op.into()),
             _ => Err(CoreError::OperationNotFound(id.to_string())),
         }
     }

@@ -10,6 +10,7 @@ use galleon_model::names::validate_disk_name;
 use galleon_model::resource::Tracked;
 use galleon_store::{Batch, Expect, Kind, Operation, typed};
 
+use crate::OperationInfo;
 use crate::jobs::{Accepted, Job, JobError, finished};
 use crate::resources::{Envelope, Pending};
 use crate::{Core, CoreError, CoreResult, Page, PageRequest};
@@ -123,7 +124,7 @@ impl Core {
     }
 
     /// Starts deleting a managed image; `None` when absent.
-    pub async fn delete_managed_image(&self, group: &GroupRef, name: &str) -> CoreResult<Option<Operation>> {
+    pub async fn delete_managed_image(&self, group: &GroupRef, name: &str) -> CoreResult<Option<OperationInfo>> {
         self.require_group(group).await?;
         let k = key(group, name);
         let Some(existing) = self.load::<ManagedImage>(Kind::ManagedImage, &k).await? else {

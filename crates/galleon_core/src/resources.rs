@@ -291,7 +291,7 @@ impl Core {
             Err(e) => return Err(e.into()),
         }
         self.wake.notify_one();
-        Ok(Accepted { resource: pending.value, created: pending.previous.is_none(), operation: op })
+        Ok(Accepted { resource: pending.value, created: pending.previous.is_none(), operation: op.into() })
     }
 
     /// Marks a resource Deleting and queues the job that removes it (after checking, in the same
@@ -304,7 +304,7 @@ impl Core {
         unique: Option<String>,
         children: Option<Kind>,
         subscription: &str,
-    ) -> CoreResult<galleon_store::Operation> {
+    ) -> CoreResult<crate::OperationInfo> {
         let mut value = record.value;
         value.provisioning_state = ProvisioningState::Deleting;
         let job = Job::Delete { kind: kind.as_str().into(), children: children.map(|k| k.as_str().to_string()) };
@@ -319,7 +319,7 @@ impl Core {
             other => other.into(),
         })?;
         self.wake.notify_one();
-        Ok(op)
+        Ok(op.into())
     }
 
     /// The 409 ARM answers when a parent still has children.

@@ -4,8 +4,9 @@ use galleon_model::image_definition::ImageDefinition;
 use galleon_model::image_version::{ImageVersion, VersionRequest};
 use galleon_model::resource::Tracked;
 use galleon_model::{ImageRef, Invalid, VersionNumber, VersionRef};
-use galleon_store::{Kind, Operation};
+use galleon_store::Kind;
 
+use crate::OperationInfo;
 use crate::jobs::{Accepted, Job};
 use crate::resources::{Envelope, Pending};
 use crate::{Core, CoreError, CoreResult, Page, PageRequest, now};
@@ -137,7 +138,7 @@ impl Core {
 
     /// Starts deleting a version; `None` when absent. Refused before its end of life when the
     /// safety profile says so.
-    pub async fn delete_version(&self, r: &VersionRef) -> CoreResult<Option<Operation>> {
+    pub async fn delete_version(&self, r: &VersionRef) -> CoreResult<Option<OperationInfo>> {
         self.require_group(&r.image.gallery.group).await?;
         let Some(existing) = self.load::<ImageVersion>(Kind::Version, &r.key()).await? else {
             return Ok(None);

@@ -11,6 +11,7 @@ use galleon_model::vm::{DataDiskPlan, OsDiskPlan, PowerState, VirtualMachine, Vm
 use galleon_model::{GroupRef, Invalid, ProvisioningState};
 use galleon_store::{Batch, Expect, Kind, OpStatus, Operation, typed};
 
+use crate::OperationInfo;
 use crate::disks::{DiskKind, DiskRef};
 use crate::jobs::{Accepted, Job, JobError, finished};
 use crate::resources::{Envelope, Pending};
@@ -284,7 +285,7 @@ impl Core {
     }
 
     /// `powerOff`, `deallocate`, `start`, `restart` or `generalize`; returns a finished operation.
-    pub async fn vm_action(&self, group: &GroupRef, name: &str, action: &str) -> CoreResult<Operation> {
+    pub async fn vm_action(&self, group: &GroupRef, name: &str, action: &str) -> CoreResult<OperationInfo> {
         let k = key(group, name);
         let record = self.load::<VirtualMachine>(Kind::Vm, &k).await?.ok_or_else(|| not_found(group, name))?;
         let mut value = record.value;
@@ -315,11 +316,11 @@ impl Core {
         let batch =
             Batch::new().put(typed::doc(Kind::Vm, &k, None, &value), Expect::Rev(record.rev)).operation(op.clone());
         self.store().apply(batch).await?;
-        Ok(op)
+        Ok(op.into())
     }
 
     /// Starts deleting a VM; its disks are detached (kept) at once. `None` when absent.
-    pub async fn delete_vm(&self, group: &GroupRef, name: &str) -> CoreResult<Option<Operation>> {
+    pub async fn delete_vm(&self, group: &GroupRef, name: &str) -> CoreResult<Option<OperationInfo>> {
         self.require_group(group).await?;
         let k = key(group, name);
         let Some(existing) = self.load::<VirtualMachine>(Kind::Vm, &k).await? else {

@@ -8,17 +8,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use galleon_api_types::dates;
 use galleon_api_types::{ErrorBody, OperationStatus};
-use galleon_core::{OpStatus, Operation};
+use galleon_core::{OperationInfo, OperationState};
 
 use crate::AppState;
 use crate::api_version::{ApiVersion, COMPUTE_GALLERY, COMPUTE_RP, DISKS, RESOURCES, query_param};
 use crate::error::ApiError;
 use crate::extract::{ArmPath, BaseUrl};
 
-fn status_body(op: &Operation) -> OperationStatus {
+fn status_body(op: &OperationInfo) -> OperationStatus {
     OperationStatus {
         name: op.id.clone(),
-        status: op.status.as_str().into(),
+        status: op.state.as_str().into(),
         start_time: dates::format(op.start_time),
         end_time: op.end_time.map(dates::format),
         error: op.error.as_ref().map(|(code, message)| ErrorBody {
@@ -48,13 +48,13 @@ pub(super) async fn get(
     if !monitor {
         let mut resp = Json(status_body(&op)).into_response();
         // Clients poll again after `Retry-After`; without it az and the SDKs wait 30 s.
-        if op.status == OpStatus::InProgress {
+        if op.state == OperationState::InProgress {
             resp.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
         }
         return Ok(resp);
     }
-    match op.status {
-        OpStatus::InProgress => {
+    match op.state {
+        OperationState::InProgress => {
             let mut headers = HeaderMap::new();
             if let Ok(v) = HeaderValue::from_str(&format!("{base}{uri}")) {
                 headers.insert("location", v);
@@ -62,11 +62,11 @@ pub(super) async fn get(
             headers.insert("retry-after", HeaderValue::from_static("1"));
             Ok((StatusCode::ACCEPTED, headers).into_response())
         }
-        OpStatus::Succeeded => Ok(match op.result {
+        OperationState::Succeeded => Ok(match op.result {
             Some(result) => Json(result).into_response(),
             None => StatusCode::OK.into_response(),
         }),
-        OpStatus::Failed | OpStatus::Canceled => {
+        OperationState::Failed | OperationState::Canceled => {
             let (code, message) =
                 op.error.unwrap_or_else(|| ("OperationFailed".into(), "The operation failed.".into()));
             Err(ApiError::new(StatusCode::BAD_REQUEST, &code, message))
