@@ -3,7 +3,10 @@
 
 use serde_json::{Value, json};
 
-const TYPES: &[&str] = &["Standard_LRS", "Standard_ZRS", "Premium_LRS"];
+use galleon_model::image_version::{MAX_REPLICA_COUNT, StorageAccountType};
+
+/// The storage types, as the model has them.
+const TYPES: &[&str] = StorageAccountType::ALL;
 
 /// One parsed `--target-regions` value as an ARM `targetRegions` entry.
 pub(crate) fn parse(value: &str) -> Result<Value, String> {
@@ -17,8 +20,10 @@ pub(crate) fn parse(value: &str) -> Result<Value, String> {
         })
     };
     let count = |s: &str| {
-        s.parse::<u32>().ok().filter(|c| (1..=100).contains(c)).ok_or_else(|| {
-            format!("usage error: '{s}' in --target-regions '{value}' must be an integer replica count from 1 to 100")
+        s.parse::<u32>().ok().filter(|c| (1..=MAX_REPLICA_COUNT as u32).contains(c)).ok_or_else(|| {
+            format!(
+                "usage error: '{s}' in --target-regions '{value}' must be an integer replica count from 1 to {MAX_REPLICA_COUNT}"
+            )
         })
     };
     let region = parts[0].trim();

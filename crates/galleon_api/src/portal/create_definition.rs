@@ -9,6 +9,7 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use galleon_model::image_definition::{OsState, OsType};
 use galleon_model::names;
 
 use super::PortalState;
@@ -40,6 +41,11 @@ fn options(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(v, t)| (v.to_string(), t.to_string())).collect()
 }
 
+/// A select's options from a model enum's values.
+fn values(all: &[&str]) -> Vec<(String, String)> {
+    all.iter().map(|v| (v.to_string(), v.to_string())).collect()
+}
+
 async fn render(s: &PortalState, signed: &Signed, gallery: &str, form: &Form, error: Option<&ArmFailure>) -> Response {
     let located = error.map(|e| FieldError::locate(e, &FIELDS));
     let on = |f: &str| located.as_ref().and_then(|l| l.on(f));
@@ -64,9 +70,9 @@ async fn render(s: &PortalState, signed: &Signed, gallery: &str, form: &Form, er
                 h2 { "Instance details" }
                 (select("location", "Region", &regions, &region, on("location")))
                 (Input { pattern: Some(names::IMAGE_DEFINITION_NAME_PATTERN), hint: Some("For example myImageDefinition: letters, digits, periods, underscores and hyphens."), error: on("name"), ..Input::text("name", "Image definition name", &name) }.render())
-                (select("osType", "Operating system", &options(&[("Linux", "Linux"), ("Windows", "Windows")]), form.get("osType").unwrap_or("Linux"), on("osType")))
+                (select("osType", "Operating system", &values(OsType::ALL), form.get("osType").unwrap_or("Linux"), on("osType")))
                 (select("hyperVGeneration", "VM generation", &options(&[("V1", "Gen 1"), ("V2", "Gen 2")]), form.get("hyperVGeneration").unwrap_or("V1"), on("hyperVGeneration")))
-                (select("osState", "Operating system state", &options(&[("Generalized", "Generalized"), ("Specialized", "Specialized")]), form.get("osState").unwrap_or("Generalized"), on("osState")))
+                (select("osState", "Operating system state", &values(OsState::ALL), form.get("osState").unwrap_or("Generalized"), on("osState")))
                 h2 { "Image definition details" }
                 (Input { error: on("publisher"), hint: Some("For example myPublisher."), ..Input::text("publisher", "Publisher", &publisher) }.render())
                 (Input { error: on("offer"), hint: Some("For example myOffer."), ..Input::text("offer", "Offer", &offer) }.render())

@@ -5,9 +5,12 @@
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
+use galleon_model::image_version::MAX_REPLICA_COUNT;
+
 use super::forms::Form;
 
-pub(crate) const STORAGE_TYPES: [&str; 3] = ["Standard_LRS", "Standard_ZRS", "Premium_LRS"];
+/// The storage types, as the model has them.
+pub(crate) const STORAGE_TYPES: &[&str] = galleon_model::image_version::StorageAccountType::ALL;
 
 /// One row as the form holds it.
 pub(crate) struct Row {
@@ -105,7 +108,7 @@ pub(crate) fn table(regions: &[String], rows: &[Row], source: Option<&str>, erro
                                 input type="text" name="regionName" value=(src) readonly aria-label="Source region (required)" data-source-region="";
                                 span.tag { "source" }
                             }
-                            td { input type="number" min="1" max="100" name="regionCount" aria-label="Replicas in the source region" value=(row.map_or("", |r| r.count.as_str())); }
+                            td { input type="number" min="1" max=(MAX_REPLICA_COUNT) name="regionCount" aria-label="Replicas in the source region" value=(row.map_or("", |r| r.count.as_str())); }
                             td { (storage_select(row.map_or("", |r| r.storage.as_str()), "Storage type in the source region".into())) }
                             td {}
                         }
@@ -113,7 +116,7 @@ pub(crate) fn table(regions: &[String], rows: &[Row], source: Option<&str>, erro
                     @for (i, row) in extra.iter().enumerate() {
                         tr {
                             td { (region_select(&row.region, format!("Region {}", i + 2))) }
-                            td { input type="number" min="1" max="100" name="regionCount" aria-label=(format!("Replicas, row {}", i + 2)) value=(row.count); }
+                            td { input type="number" min="1" max=(MAX_REPLICA_COUNT) name="regionCount" aria-label=(format!("Replicas, row {}", i + 2)) value=(row.count); }
                             td { (storage_select(&row.storage, format!("Storage type, row {}", i + 2))) }
                             td { button.link type="button" data-remove-row="" { "Remove" } }
                         }
@@ -123,7 +126,7 @@ pub(crate) fn table(regions: &[String], rows: &[Row], source: Option<&str>, erro
             // Rows added by the script are copies of this (a template is not part of the form).
             template #target-regions-row { tr {
                 td { (region_select("", "Region".into())) }
-                td { input type="number" min="1" max="100" name="regionCount" aria-label="Replicas"; }
+                td { input type="number" min="1" max=(MAX_REPLICA_COUNT) name="regionCount" aria-label="Replicas"; }
                 td { (storage_select("", "Storage type".into())) }
                 td { button.link type="button" data-remove-row="" { "Remove" } }
             } }
