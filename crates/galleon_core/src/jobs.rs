@@ -27,6 +27,8 @@ const CONTENT_JOBS: &[&str] = &["build_version", "build_disk", "finish_upload", 
 const CONTROL_JOBS: &[&str] = &["provision", "delete", "delete_group"];
 /// Deployments: they wait on the other classes' jobs, so they have slots of their own.
 const DEPLOY_JOBS: &[&str] = &["deploy"];
+/// Operator maintenance: one at a time.
+const MAINTENANCE_JOBS: &[&str] = &["gc", "scrub"];
 /// How many deployments run at once in one process.
 const DEPLOY_SLOTS: usize = 4;
 /// How many jobs of each class run at once in one process. A stalled import holds one content
@@ -67,6 +69,10 @@ pub(crate) enum Job {
     DeleteGroup,
     /// Run a template deployment's steps.
     Deploy,
+    /// Collect garbage, sparing chunks younger than this.
+    Gc { grace_seconds: u64 },
+    /// Scrub a region's stores.
+    Scrub { region: String },
 }
 
 impl Job {
@@ -77,6 +83,8 @@ impl Job {
             Self::Delete { .. } => "delete",
             Self::DeleteGroup => "delete_group",
             Self::Deploy => "deploy",
+            Self::Gc { .. } => "gc",
+            Self::Scrub { .. } => "scrub",
             Self::BuildDisk { .. } => "build_disk",
             Self::FinishUpload { .. } => "finish_upload",
             Self::BuildManagedImage => "build_managed_image",
@@ -307,10 +315,16 @@ impl Core {
     }
 
     async fn run_job(&self, op: Operation) -> Result<(), JobError> {
-        let _shared = self.job_lock.read().await;
         let job: Job = serde_json::from_value(op.payload.clone())
             .map_err(|e| JobError::Fail("InternalError".into(), format!("undecodable job: {e}")))?;
+        // Garbage collection takes the jobs' lock exclusively itself.
+        if let Job::Gc { grace_seconds } = job {
+            return self.job_gc(op, grace_seconds).await;
+        }
+        let _shared = self.job_lock.read().await;
         match job {
+            Job::Gc { .. } => unreachable!("run above"),
+            Job::Scrub { region } => self.job_scrub(op, &region).await,
             Job::Provision { kind: k } => self.job_provision(op, kind(&k)?).await,
             Job::BuildVersion => self.job_build_version(op).await,
             Job::Delete { kind: k, children } => {
@@ -483,6 +497,7 @@ pub fn spawn_worker(core: Arc<Core>) -> tokio::task::JoinHandle<()> {
             (CONTENT_JOBS, Arc::new(Semaphore::new(CONTENT_SLOTS))),
             (CONTROL_JOBS, Arc::new(Semaphore::new(CONTROL_SLOTS))),
             (DEPLOY_JOBS, Arc::new(Semaphore::new(DEPLOY_SLOTS))),
+            (MAINTENANCE_JOBS, Arc::new(Semaphore::new(1))),
         ];
         loop {
             let mut started = 0;
@@ -524,13 +539,9 @@ pub fn spawn_gc(core: Arc<Core>, every: Duration, grace: Duration) -> tokio::tas
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            match core.collect_garbage(grace).await {
-                Ok(reports) => {
-                    for r in reports.iter().filter(|r| r.deleted > 0) {
-                        tracing::info!(store = %r.store, deleted = r.deleted, referenced = r.referenced, "garbage collected");
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "garbage collection"),
+            // Queued as a durable operation, run by a worker like an operator's `gc run`.
+            if let Err(e) = core.start_gc(grace.as_secs()).await {
+                tracing::error!(error = %e, "queueing garbage collection");
             }
         }
     })
@@ -553,9 +564,14 @@ mod tests {
             Job::Delete { kind: kind(), children: None },
             Job::DeleteGroup,
             Job::Deploy,
+            Job::Gc { grace_seconds: 0 },
+            Job::Scrub { region: "eastus".into() },
         ];
         for job in all {
-            let n = [CONTENT_JOBS, CONTROL_JOBS, DEPLOY_JOBS].iter().filter(|c| c.contains(&job.name())).count();
+            let n = [CONTENT_JOBS, CONTROL_JOBS, DEPLOY_JOBS, MAINTENANCE_JOBS]
+                .iter()
+                .filter(|c| c.contains(&job.name()))
+                .count();
             assert_eq!(n, 1, "{} is in {n} classes", job.name());
         }
     }

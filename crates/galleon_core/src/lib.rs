@@ -22,6 +22,7 @@ mod groups;
 mod images;
 mod imports;
 pub mod jobs;
+mod maintenance;
 mod managed_images;
 pub mod network;
 mod operation_info;

@@ -10,7 +10,9 @@ use super::{RESOURCES, ROLES, Session};
 pub(super) async fn gc(s: &Session, command: GcCommand) -> anyhow::Result<()> {
     let GcCommand::Run { grace_seconds } = command;
     let path = format!("/galleon/gc?graceSeconds={grace_seconds}");
-    s.print(&s.client.call(Method::POST, &path, None).await?.body["value"])
+    let accepted = s.client.call(Method::POST, &path, None).await?;
+    let status = s.client.wait(&accepted, |_| {}).await?;
+    s.print(&status["properties"]["output"]["value"])
 }
 
 pub(super) async fn principal(s: &Session, command: PrincipalCommand) -> anyhow::Result<()> {

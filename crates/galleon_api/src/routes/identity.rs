@@ -130,14 +130,19 @@ pub(super) async fn token(
 pub(super) async fn scrub(
     State(s): State<AppState>,
     ArmPath(region): ArmPath<String>,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Response, crate::error::ApiError> {
-    let reports = s.core.scrub_region(&galleon_model::region::canonical(&region)).await?;
-    Ok(Json(json!({ "value": reports })).into_response())
+    let op = s.core.start_scrub(&galleon_model::region::canonical(&region)).await?;
+    Ok(maintenance_accepted(&base, &op))
 }
 
-/// `POST /galleon/gc[?graceSeconds=N]`: collect garbage now, sparing chunks younger than the
-/// grace period (default one hour, as the background collector).
-pub(super) async fn gc(State(s): State<AppState>, uri: axum::http::Uri) -> Result<Response, crate::error::ApiError> {
+/// `POST /galleon/gc[?graceSeconds=N]`: collect garbage, sparing chunks younger than the grace
+/// period (default one hour, as the background collector). 202 with the operation to poll.
+pub(super) async fn gc(
+    State(s): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    uri: axum::http::Uri,
+) -> Result<Response, crate::error::ApiError> {
     let grace = match crate::api_version::query_param(uri.query(), "graceSeconds") {
         None => 3600,
         Some(v) => v.parse::<u64>().map_err(|_| {
@@ -148,6 +153,28 @@ pub(super) async fn gc(State(s): State<AppState>, uri: axum::http::Uri) -> Resul
             )
         })?,
     };
-    let reports = s.core.collect_garbage(std::time::Duration::from_secs(grace)).await?;
-    Ok(Json(json!({ "value": reports })).into_response())
+    let op = s.core.start_gc(grace).await?;
+    Ok(maintenance_accepted(&base, &op))
+}
+
+/// 202 with the maintenance operation's status URL (as `Azure-AsyncOperation` and `Location`).
+fn maintenance_accepted(base: &str, op: &galleon_core::OperationInfo) -> Response {
+    let url = format!("{base}/galleon/operations/{}", op.id);
+    let mut resp = StatusCode::ACCEPTED.into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&url) {
+        resp.headers_mut().insert("azure-asyncoperation", v.clone());
+        resp.headers_mut().insert("location", v);
+    }
+    resp.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("1"));
+    resp
+}
+
+/// `GET /galleon/operations/{id}`: a maintenance operation's status; its result (the reports)
+/// is `properties.output` once it succeeded.
+pub(super) async fn maintenance_operation(
+    State(s): State<AppState>,
+    ArmPath(id): ArmPath<String>,
+) -> Result<Response, crate::error::ApiError> {
+    let op = s.core.get_maintenance_operation(&id).await?;
+    Ok(super::operations::status_response(&op))
 }

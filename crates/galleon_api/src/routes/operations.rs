@@ -31,6 +31,16 @@ fn status_body(op: &OperationInfo) -> OperationStatus {
     }
 }
 
+/// The `Azure-AsyncOperation` status answer of an operation.
+pub(super) fn status_response(op: &OperationInfo) -> Response {
+    let mut resp = Json(status_body(op)).into_response();
+    // Clients poll again after `Retry-After`; without it az and the SDKs wait 30 s.
+    if op.state == OperationState::InProgress {
+        resp.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+    }
+    resp
+}
+
 pub(super) async fn get(
     State(s): State<AppState>,
     api: ApiVersion,
@@ -46,12 +56,7 @@ pub(super) async fn get(
     let op = s.core.get_operation(&sub, &id).await?;
     let monitor = query_param(uri.query(), "monitor").is_some_and(|m| m.eq_ignore_ascii_case("true"));
     if !monitor {
-        let mut resp = Json(status_body(&op)).into_response();
-        // Clients poll again after `Retry-After`; without it az and the SDKs wait 30 s.
-        if op.state == OperationState::InProgress {
-            resp.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
-        }
-        return Ok(resp);
+        return Ok(status_response(&op));
     }
     match op.state {
         OperationState::InProgress => {

@@ -617,15 +617,13 @@ async fn scrub_finds_and_repairs_corrupt_and_missing_chunks() {
     std::fs::write(&data_chunks[0], vec![0xA5u8; 4096]).unwrap();
     std::fs::remove_file(&data_chunks[1]).unwrap();
 
-    let r = app.call(axum::http::Method::POST, "/galleon/regions/eastus/scrub", None).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let report =
-        r.body["value"].as_array().unwrap().iter().find(|s| s["store"] == "eastus/standard_lrs-1").unwrap().clone();
+    let reports = app.maintenance("/galleon/regions/eastus/scrub").await;
+    let report = reports.as_array().unwrap().iter().find(|s| s["store"] == "eastus/standard_lrs-1").unwrap().clone();
     assert_eq!(report["corrupt"], 1, "{report}");
     assert_eq!(report["missing"], 1, "{report}");
     assert_eq!(report["repaired"], 2, "{report}");
-    let again = app.call(axum::http::Method::POST, "/galleon/regions/eastus/scrub", None).await;
-    assert!(again.body["value"].as_array().unwrap().iter().all(|s| s["corrupt"] == 0 && s["missing"] == 0));
+    let again = app.maintenance("/galleon/regions/eastus/scrub").await;
+    assert!(again.as_array().unwrap().iter().all(|s| s["corrupt"] == 0 && s["missing"] == 0));
 
     let from_version = json!({ "location": "eastus", "properties": { "creationData": { "createOption": "FromImage",
         "galleryImageReference": { "id": format!("{i}/versions/1.0.0") } } } });
@@ -716,8 +714,8 @@ async fn garbage_collection_keeps_chunks_any_manifest_of_the_region_reads() {
         "galleryImageReference": { "id": format!("{i}/versions/1.0.0") } } } });
     app.put(&format!("{}/disks/fromver?{DISK_API}", rg_path("rg")), from_version).await;
     app.settle().await;
-    let scrub = app.call(axum::http::Method::POST, "/galleon/regions/westus2/scrub", None).await;
-    assert!(scrub.body["value"].as_array().unwrap().iter().all(|s| s["missing"] == 0), "{}", scrub.body);
+    let scrub = app.maintenance("/galleon/regions/westus2/scrub").await;
+    assert!(scrub.as_array().unwrap().iter().all(|s| s["missing"] == 0), "{scrub}");
 
     // The version goes: its replica's manifest is garbage, the chunks the disks read are not.
     assert!(
@@ -734,12 +732,8 @@ async fn garbage_collection_keeps_chunks_any_manifest_of_the_region_reads() {
         let url = access_url(&app, &format!("{}/disks/{name}", rg_path("rg")), "Read").await;
         assert!(download(&app, &url, None).await.1 == bytes, "{name} still reads its bytes");
     }
-    let scrub = app.call(axum::http::Method::POST, "/galleon/regions/westus2/scrub", None).await;
-    assert!(
-        scrub.body["value"].as_array().unwrap().iter().all(|s| s["missing"] == 0 && s["corrupt"] == 0),
-        "{}",
-        scrub.body
-    );
+    let scrub = app.maintenance("/galleon/regions/westus2/scrub").await;
+    assert!(scrub.as_array().unwrap().iter().all(|s| s["missing"] == 0 && s["corrupt"] == 0), "{scrub}");
 }
 
 /// A version's data disks reach new disks (`galleryImageReference.lun`) and VMs (by default, and

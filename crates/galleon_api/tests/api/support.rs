@@ -219,6 +219,16 @@ impl TestApp {
         }
     }
 
+    /// Runs a maintenance request (`POST /galleon/gc`, `…/scrub`) to its end; returns its
+    /// reports (`properties.output.value`).
+    pub async fn maintenance(&self, path: &str) -> Value {
+        let r = self.call(axum::http::Method::POST, path, None).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{path}: {}", r.body);
+        let status = self.settle_until_done(r.header("azure-asyncoperation")).await;
+        assert_eq!(status.body["status"], "Succeeded", "{path}: {}", status.body);
+        status.body["properties"]["output"]["value"].clone()
+    }
+
     /// Polls an absolute operation URL (as a client would) and returns its body.
     pub async fn poll(&self, url: &str) -> Resp {
         let path = url.split_once("://").map(|(_, rest)| &rest[rest.find('/').unwrap()..]).unwrap();

@@ -1,0 +1,61 @@
+//! Operator maintenance as durable operations: garbage collection and scrub. An operator's
+//! request queues one and answers at once; a worker runs it (and a restarted server resumes it);
+//! the reports are the operation's result. Their status is at `/galleon/operations/{id}`, open
+//! to tenant administrators only.
+
+use serde_json::json;
+
+use crate::jobs::{Job, JobError, finished};
+use crate::{Core, CoreError, CoreResult, Operation, OperationInfo};
+
+/// Where maintenance operations are filed (they belong to no subscription).
+const TENANT: &str = "";
+
+impl Core {
+    /// Queues a garbage collection sparing chunks younger than `grace_seconds`.
+    pub async fn start_gc(&self, grace_seconds: u64) -> CoreResult<OperationInfo> {
+        self.start_maintenance("/galleon/gc", &Job::Gc { grace_seconds }).await
+    }
+
+    /// Queues a scrub of a region's stores.
+    pub async fn start_scrub(&self, region: &str) -> CoreResult<OperationInfo> {
+        self.region_stores(region)?;
+        self.start_maintenance(&format!("/galleon/regions/{region}/scrub"), &Job::Scrub { region: region.into() }).await
+    }
+
+    async fn start_maintenance(&self, key: &str, job: &Job) -> CoreResult<OperationInfo> {
+        let op = self.new_operation(TENANT, "global", key, job);
+        self.store().apply(galleon_store::Batch::new().operation(op.clone())).await?;
+        self.wake.notify_one();
+        Ok(op.into())
+    }
+
+    /// A maintenance operation by id.
+    pub async fn get_maintenance_operation(&self, id: &str) -> CoreResult<OperationInfo> {
+        match self.store().get_operation(id).await? {
+            Some(op) if op.subscription == TENANT => Ok(op.into()),
+            _ => Err(CoreError::OperationNotFound(id.to_string())),
+        }
+    }
+
+    /// Runs a garbage collection (outside the jobs' shared lock: it takes it exclusively).
+    pub(crate) async fn job_gc(&self, op: Operation, grace_seconds: u64) -> Result<(), JobError> {
+        let reports = self.collect_garbage(std::time::Duration::from_secs(grace_seconds)).await?;
+        for r in reports.iter().filter(|r| r.deleted > 0) {
+            tracing::info!(store = %r.store, deleted = r.deleted, referenced = r.referenced, "garbage collected");
+        }
+        self.finish_with_result(op, json!({ "value": reports })).await
+    }
+
+    /// Runs a scrub.
+    pub(crate) async fn job_scrub(&self, op: Operation, region: &str) -> Result<(), JobError> {
+        let reports = self.scrub_region(region).await?;
+        self.finish_with_result(op, json!({ "value": reports })).await
+    }
+
+    async fn finish_with_result(&self, mut op: Operation, result: serde_json::Value) -> Result<(), JobError> {
+        op.result = Some(result);
+        self.store().apply(galleon_store::Batch::new().operation(finished(op, None))).await?;
+        Ok(())
+    }
+}
