@@ -5,6 +5,7 @@
 
 mod access;
 mod args;
+mod az_shape;
 mod disk;
 mod format;
 mod generic_update;
@@ -172,6 +173,9 @@ impl Session {
     }
 
     fn print(&self, value: &Value) -> anyhow::Result<()> {
+        // What az prints for the same object, so az's `--query` expressions work unchanged.
+        let shaped = az_shape::az_shape(value);
+        let value = &shaped;
         let queried;
         let value = match &self.query {
             Some(q) if !value.is_null() => {

@@ -1,0 +1,151 @@
+//! The objects `az` prints: the SDK models, not ARM's wire shape. A resource's `properties` are
+//! lifted to the top level (nested sub-resources too), keys take the SDK's attribute names in
+//! camelCase (`diskSizeGB` → `disk_size_gb` → `diskSizeGb`), and `resourceGroup` is added from the
+//! id. Scripts written for `az`, `--query` expressions included, then run unchanged.
+
+use serde_json::{Map, Value};
+
+/// ARM's wire JSON as `az` prints the same object (arrays element by element).
+pub(crate) fn az_shape(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(az_shape).collect()),
+        Value::Object(map) if is_resource(map) => resource(map),
+        other => other.clone(),
+    }
+}
+
+/// A provider resource (or sub-resource) whose SDK model lifts `properties`: an id under a
+/// provider and a `properties` object. Resource groups and deployments keep `properties`, as
+/// their SDK models (and so az) do.
+fn is_resource(map: &Map<String, Value>) -> bool {
+    let id = map.get("id").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+    map.get("properties").is_some_and(Value::is_object)
+        && id.starts_with("/subscriptions/")
+        && id.contains("/providers/")
+        && !id.contains("/providers/microsoft.resources/")
+}
+
+fn resource(map: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    for (k, v) in map {
+        if k == "properties" {
+            for (pk, pv) in v.as_object().into_iter().flatten() {
+                out.insert(sdk_key(pk), nested(pk, pv));
+            }
+        } else {
+            out.insert(sdk_key(k), nested(k, v));
+        }
+    }
+    if let Some(group) = map.get("id").and_then(Value::as_str).and_then(resource_group) {
+        out.entry("resourceGroup").or_insert(Value::String(group));
+    }
+    Value::Object(out)
+}
+
+/// A value inside a resource: sub-resources are lifted too; user maps (tags) keep their keys.
+fn nested(key: &str, value: &Value) -> Value {
+    if key == "tags" {
+        return value.clone();
+    }
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(|v| nested("", v)).collect()),
+        Value::Object(map) if is_resource(map) => resource(map),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (sdk_key(k), nested(k, v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The resource group an id names, as az adds it.
+fn resource_group(id: &str) -> Option<String> {
+    let mut parts = id.split('/');
+    while let Some(p) = parts.next() {
+        if p.eq_ignore_ascii_case("resourceGroups") {
+            return parts.next().map(str::to_string);
+        }
+    }
+    None
+}
+
+/// A wire key as the SDK's attribute in camelCase: split as the SDK's generator splits
+/// (`hyperVGeneration` → hyper_v_generation, `diskIOPSReadWrite` → disk_iops_read_write), then
+/// rejoined (`hyperVGeneration`, `diskIopsReadWrite`).
+fn sdk_key(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1).copied();
+        let boundary = c.is_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_lowercase() || p.is_ascii_digit() || (p.is_uppercase() && next.is_some_and(char::is_lowercase))
+            });
+        if boundary && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        current.push(c);
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let lower = w.to_lowercase();
+            if i == 0 {
+                return lower;
+            }
+            let mut cs = lower.chars();
+            cs.next().map(|f| f.to_uppercase().chain(cs).collect()).unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn keys_take_the_sdk_names() {
+        for (wire, az) in [
+            ("diskSizeGB", "diskSizeGb"),
+            ("hyperVGeneration", "hyperVGeneration"),
+            ("diskIOPSReadWrite", "diskIopsReadWrite"),
+            ("sizeInGB", "sizeInGb"),
+            ("accessSAS", "accessSas"),
+            ("osType", "osType"),
+            ("provisioningState", "provisioningState"),
+            ("id", "id"),
+            ("uniqueId", "uniqueId"),
+            ("replicaCount", "replicaCount"),
+        ] {
+            assert_eq!(sdk_key(wire), az, "{wire}");
+        }
+    }
+
+    #[test]
+    fn resources_print_as_az_prints_them() {
+        let id = "/subscriptions/s/resourceGroups/myRG/providers/Microsoft.Compute/galleries/g/images/i/versions/1.0.0";
+        let wire = json!({ "id": id, "name": "1.0.0", "location": "eastus", "tags": { "diskSizeGB": "kept" },
+            "properties": { "provisioningState": "Succeeded",
+                "publishingProfile": { "replicaCount": 1, "targetRegions": [{ "name": "East US", "regionalReplicaCount": 1 }] },
+                "storageProfile": { "osDiskImage": { "sizeInGB": 1, "hostCaching": "None" } },
+                "replicationStatus": { "aggregatedState": "Completed", "summary": [] } } });
+        let az = az_shape(&json!([wire]));
+        let v = &az[0];
+        assert_eq!(v["replicationStatus"]["aggregatedState"], "Completed");
+        assert_eq!(v["provisioningState"], "Succeeded");
+        assert_eq!(v["storageProfile"]["osDiskImage"]["sizeInGb"], 1);
+        assert_eq!(v["resourceGroup"], "myRG");
+        assert_eq!(v["tags"]["diskSizeGB"], "kept", "user keys are not renamed");
+        assert!(v.get("properties").is_none());
+        // Things that are not resources print as they are; so do groups and deployments.
+        assert_eq!(az_shape(&json!({ "status": "Succeeded" })), json!({ "status": "Succeeded" }));
+        let group =
+            json!({ "id": "/subscriptions/s/resourceGroups/rg", "properties": { "provisioningState": "Succeeded" } });
+        assert_eq!(az_shape(&group), group);
+    }
+}
