@@ -1,5 +1,6 @@
-//! HTTPS requests with a bearer token: one HTTP/1.1 connection per call (a CLI makes few), the
-//! token fetched once with the client-credentials grant and reused until it is near expiry.
+//! HTTPS requests with a bearer token over kept-alive HTTP/1.1 connections (a transfer sends
+//! thousands of pages; each no longer pays a TCP and TLS handshake), the token fetched once with
+//! the client-credentials grant and reused until it is near expiry.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,7 +33,12 @@ pub struct Client {
     base: Uri,
     tls: tokio_rustls::TlsConnector,
     token: Mutex<Option<(String, Instant)>>,
+    /// Kept-alive connections, reused by later requests (transfers send thousands of pages).
+    idle: std::sync::Mutex<Vec<http1::SendRequest<Full<Bytes>>>>,
 }
+
+/// How many idle connections are kept.
+const MAX_IDLE: usize = 8;
 
 impl Client {
     /// A client for `login`; reads its CA file. Nothing is sent yet.
@@ -52,7 +58,13 @@ impl Client {
             .map_err(ClientError::transport)?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        Ok(Self { login, base, tls: tokio_rustls::TlsConnector::from(Arc::new(config)), token: Mutex::new(None) })
+        Ok(Self {
+            login,
+            base,
+            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            token: Mutex::new(None),
+            idle: std::sync::Mutex::new(Vec::new()),
+        })
     }
 
     /// The login this client uses.
@@ -181,38 +193,85 @@ impl Client {
             _ => path.to_string(),
         };
         let host = self.base.host().ok_or_else(|| ClientError::transport("the endpoint has no host"))?;
+        let authority = self.base.authority().map_or(host, |a| a.as_str()).to_string();
+        let build = || {
+            let mut req = Request::builder()
+                .method(method.clone())
+                .uri(path.as_str())
+                .header("host", authority.as_str())
+                .header("user-agent", concat!("galleon-cli/", env!("CARGO_PKG_VERSION")));
+            if let Some(token) = token {
+                req = req.header("authorization", format!("Bearer {token}"));
+            }
+            for (name, value) in headers {
+                req = req.header(*name, value);
+            }
+            req.body(Full::new(body.clone())).map_err(ClientError::transport)
+        };
+        // A kept connection first; one the server closed meanwhile is replaced by a new one
+        // (the request never reached it).
+        if let Some(mut sender) = self.idle_connection()
+            && sender.ready().await.is_ok()
+        {
+            match sender.send_request(build()?).await {
+                Ok(resp) => return self.read_response(sender, resp).await,
+                Err(e) if e.is_canceled() || e.is_closed() => {}
+                Err(e) => return Err(ClientError::transport(e)),
+            }
+        }
+        let mut sender = self.connect().await?;
+        let resp = sender.send_request(build()?).await.map_err(ClientError::transport)?;
+        self.read_response(sender, resp).await
+    }
+
+    /// A kept-alive connection, if one is idle.
+    fn idle_connection(&self) -> Option<http1::SendRequest<Full<Bytes>>> {
+        let mut idle = self.idle.lock().ok()?;
+        while let Some(sender) = idle.pop() {
+            if !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    /// A new connection (TLS unless the endpoint is `http://`).
+    async fn connect(&self) -> Result<http1::SendRequest<Full<Bytes>>, ClientError> {
+        let host = self.base.host().ok_or_else(|| ClientError::transport("the endpoint has no host"))?;
         let https = self.base.scheme_str() != Some("http");
         let port = self.base.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let authority = self.base.authority().map_or(host, |a| a.as_str()).to_string();
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", authority)
-            .header("user-agent", concat!("galleon-cli/", env!("CARGO_PKG_VERSION")));
-        if let Some(token) = token {
-            req = req.header("authorization", format!("Bearer {token}"));
-        }
-        for (name, value) in headers {
-            req = req.header(*name, value);
-        }
-        let req = req.body(Full::new(body)).map_err(ClientError::transport)?;
         let tcp = TcpStream::connect((host, port))
             .await
             .map_err(|e| ClientError::Transport(format!("cannot reach {}: {e}", self.login.endpoint)))?;
-        let resp = if https {
+        let _ = tcp.set_nodelay(true);
+        if https {
             let name = ServerName::try_from(host.to_string()).map_err(ClientError::transport)?;
             let tls = self.tls.connect(name, tcp).await.map_err(|e| ClientError::Transport(format!("TLS: {e}")))?;
-            let (mut send, conn) = http1::handshake(TokioIo::new(tls)).await.map_err(ClientError::transport)?;
+            let (send, conn) = http1::handshake(TokioIo::new(tls)).await.map_err(ClientError::transport)?;
             tokio::spawn(conn);
-            send.send_request(req).await.map_err(ClientError::transport)?
+            Ok(send)
         } else {
-            let (mut send, conn) = http1::handshake(TokioIo::new(tcp)).await.map_err(ClientError::transport)?;
+            let (send, conn) = http1::handshake(TokioIo::new(tcp)).await.map_err(ClientError::transport)?;
             tokio::spawn(conn);
-            send.send_request(req).await.map_err(ClientError::transport)?
-        };
+            Ok(send)
+        }
+    }
+
+    /// Reads the whole answer, then keeps the connection for the next request.
+    async fn read_response(
+        &self,
+        sender: http1::SendRequest<Full<Bytes>>,
+        resp: hyper::Response<hyper::body::Incoming>,
+    ) -> Result<(u16, hyper::HeaderMap, Bytes), ClientError> {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.map_err(ClientError::transport)?.to_bytes();
+        if !sender.is_closed()
+            && let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push(sender);
+        }
         Ok((status, headers, bytes))
     }
 }
