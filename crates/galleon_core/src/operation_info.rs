@@ -17,14 +17,16 @@ pub enum OperationState {
 }
 
 impl OperationState {
-    /// The ARM string.
+    /// The ARM string (the store's, which records it).
     pub fn as_str(self) -> &'static str {
+        use galleon_store::OpStatus;
         match self {
-            Self::InProgress => "InProgress",
-            Self::Succeeded => "Succeeded",
-            Self::Failed => "Failed",
-            Self::Canceled => "Canceled",
+            Self::InProgress => OpStatus::InProgress,
+            Self::Succeeded => OpStatus::Succeeded,
+            Self::Failed => OpStatus::Failed,
+            Self::Canceled => OpStatus::Canceled,
         }
+        .as_str()
     }
 }
 
