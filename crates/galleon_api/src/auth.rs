@@ -84,14 +84,17 @@ async fn readable_items(state: &AppState, claims: &galleon_core::auth::Claims, r
         return Response::from_parts(parts, axum::body::Body::from(bytes));
     };
     if let Some(items) = list.get_mut("value").and_then(|v| v.as_array_mut()) {
-        let mut kept = Vec::with_capacity(items.len());
-        for item in items.drain(..) {
-            let id = item.get("id").and_then(|v| v.as_str()).unwrap_or_default();
-            if state.core.authorize(claims, id, Action::Read).await.is_ok() {
-                kept.push(item);
-            }
-        }
-        *items = kept;
+        let ids: Vec<&str> = items.iter().map(|i| i.get("id").and_then(|v| v.as_str()).unwrap_or_default()).collect();
+        let Ok(readable) = state.core.readable(claims, &ids).await else {
+            return ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "The list could not be read.",
+            )
+            .into_response();
+        };
+        let mut keep = readable.into_iter();
+        items.retain(|_| keep.next().unwrap_or(false));
     }
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(list.to_string()))

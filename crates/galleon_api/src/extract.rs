@@ -4,8 +4,8 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use galleon_core::PageRequest;
 use serde::de::DeserializeOwned;
 
@@ -29,8 +29,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ArmJson<T> {
             )
         };
         // An announced length over the limit is refused before any of the body is read.
-        let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if announced.is_some_and(|n| n > crate::MAX_BODY_BYTES as u64) {
+        if crate::limits::content_length(req.headers()).is_some_and(|n| n > crate::MAX_BODY_BYTES as u64) {
             return Err(too_large());
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {

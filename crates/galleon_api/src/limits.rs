@@ -48,6 +48,11 @@ pub(crate) fn check(req: &Request) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The body length a request announces, if it does.
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok())
+}
+
 fn header_bytes(headers: &HeaderMap) -> usize {
     headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum()
 }
@@ -70,7 +75,7 @@ where
     if req.body().is_end_stream() {
         return inner(req).await;
     }
-    let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let announced = content_length(req.headers());
     let shared = Shared::default();
     let req = req.map(|body| {
         *shared.body.lock().expect("body lock") = Some(body);

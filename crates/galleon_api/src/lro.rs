@@ -47,9 +47,14 @@ pub(crate) fn delete_started(base: &str, api_version: &str, op: Option<Operation
     let Some(op) = op else {
         return StatusCode::NO_CONTENT.into_response();
     };
+    started(&operation_url(base, &op, api_version, false), &operation_url(base, &op, api_version, true))
+}
+
+/// 202 with the status URL to poll (`Azure-AsyncOperation`) and the `Location` one.
+pub(crate) fn started(status_url: &str, location: &str) -> Response {
     let mut headers = HeaderMap::new();
-    headers.insert("azure-asyncoperation", header(&operation_url(base, &op, api_version, false)));
-    headers.insert("location", header(&operation_url(base, &op, api_version, true)));
+    headers.insert("azure-asyncoperation", header(status_url));
+    headers.insert("location", header(location));
     headers.insert("retry-after", HeaderValue::from_static("1"));
     (StatusCode::ACCEPTED, headers).into_response()
 }

@@ -2,6 +2,7 @@
 //! resource group, as `az resource list` and inventory tools read them.
 
 use galleon_model::GroupRef;
+use galleon_model::resource_id::ResourceId;
 use galleon_store::Kind;
 use serde_json::Value;
 
@@ -34,20 +35,10 @@ pub struct GenericResource {
     pub tags: Value,
 }
 
-/// The ARM type an id names: the namespace and every type segment after its last `providers`.
-pub fn type_of(id: &str) -> Option<String> {
-    let lower = id.to_ascii_lowercase();
-    let at = lower.rfind("/providers/")?;
-    let segments: Vec<&str> = id[at + "/providers/".len()..].split('/').collect();
-    let (namespace, rest) = segments.split_first()?;
-    let types: Vec<&str> = rest.iter().step_by(2).copied().collect();
-    (!types.is_empty()).then(|| format!("{namespace}/{}", types.join("/")))
-}
-
 fn generic(body: &Value) -> Option<GenericResource> {
     let id = body.get("id")?.as_str()?.to_string();
     Some(GenericResource {
-        resource_type: type_of(&id)?,
+        resource_type: ResourceId::parse(&id)?.type_name(),
         name: body.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
         location: body.get("location").and_then(Value::as_str).unwrap_or_default().to_string(),
         tags: body.get("tags").cloned().unwrap_or_else(|| Value::Object(Default::default())),
@@ -102,15 +93,5 @@ impl Core {
             after = None;
         }
         Ok(Page::from_rows(rows, size))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn types_come_from_the_id() {
-        let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i/versions/1.0.0";
-        assert_eq!(super::type_of(id).as_deref(), Some("Microsoft.Compute/galleries/images/versions"));
-        assert_eq!(super::type_of("/subscriptions/s/resourceGroups/rg").as_deref(), None);
     }
 }

@@ -231,38 +231,41 @@ impl Core {
         let ops = self.store().claim_operations(owner, t, t + LEASE_SECONDS, 16, &[]).await?;
         for op in ops {
             run.ran += 1;
+            let id = op.id.clone();
             let outcome = self.run_job(op.clone()).await;
-            match &outcome {
-                Err(JobError::Fail(code, message)) => run.failed.push((op.id.clone(), code.clone(), message.clone())),
-                Err(JobError::Retry(message)) if op.attempts >= MAX_ATTEMPTS => {
-                    run.failed.push((op.id.clone(), "InternalError".into(), message.clone()))
-                }
-                _ => {}
+            if let Some((code, message)) = self.finish_job(op, outcome, owner).await? {
+                run.failed.push((id, code, message));
             }
-            self.finish_job(op, outcome, owner).await?;
         }
         Ok(())
     }
 
     /// Records what a job's run came to: nothing (it wrote its own result), a retry later, or
-    /// a failure.
-    async fn finish_job(&self, op: Operation, outcome: Result<(), JobError>, owner: &str) -> CoreResult<()> {
-        match outcome {
-            Ok(()) => Ok(()),
+    /// a failure, which it returns (code, message).
+    async fn finish_job(
+        &self,
+        op: Operation,
+        outcome: Result<(), JobError>,
+        owner: &str,
+    ) -> CoreResult<Option<(String, String)>> {
+        let (code, message) = match outcome {
+            Ok(()) => return Ok(None),
             Err(JobError::Retry(e)) if op.attempts < MAX_ATTEMPTS => {
                 let wait = backoff(op.attempts);
                 tracing::warn!(operation = %op.id, error = %e, attempt = op.attempts, wait, "job will be retried");
                 // The lease now ends when the next attempt is due, so any worker may take it then.
                 self.store().renew_lease(&op.id, owner, now().unix_timestamp() + wait).await?;
-                Ok(())
+                return Ok(None);
             }
-            Err(JobError::Retry(e)) => self.fail_job(op, "InternalError".into(), e).await,
-            Err(JobError::Fail(code, message)) => self.fail_job(op, code, message).await,
             Err(JobError::Later) => {
                 self.store().renew_lease(&op.id, owner, now().unix_timestamp() + 1).await?;
-                Ok(())
+                return Ok(None);
             }
-        }
+            Err(JobError::Retry(e)) => ("InternalError".to_string(), e),
+            Err(JobError::Fail(code, message)) => (code, message),
+        };
+        self.fail_job(op, code.clone(), message.clone()).await?;
+        Ok(Some((code, message)))
     }
 
     /// Runs one claimed job while keeping its lease alive, so no other worker takes over a job
@@ -283,7 +286,7 @@ impl Core {
             outcome = self.run_job(op.clone()) => outcome,
             () = renew => unreachable!("renewal loops forever"),
         };
-        self.finish_job(op, outcome, owner).await
+        self.finish_job(op, outcome, owner).await.map(drop)
     }
 
     /// Marks the operation Failed and its resource Failed (if it still exists).

@@ -153,6 +153,13 @@ impl Core {
             .any(|a| rbac::covers(&prefix, &a.scope) || rbac::covers(&a.scope, &prefix)))
     }
 
+    /// Which of `ids` the caller may read (one look at its assignments for the whole list).
+    pub async fn readable(&self, claims: &Claims, ids: &[&str]) -> CoreResult<Vec<bool>> {
+        let mine = self.assignments_of(&claims.oid).await?;
+        let scopes: Vec<(&str, rbac::Role)> = mine.iter().map(|a| (a.scope.as_str(), a.role)).collect();
+        Ok(ids.iter().map(|id| rbac::allowed(scopes.iter().copied(), id, Action::Read)).collect())
+    }
+
     /// Whether a principal holds any role at or below `scope` (what lets it list the part of a
     /// collection under `scope` it can read).
     pub async fn has_role_under(&self, principal_id: &str, scope: &str) -> CoreResult<bool> {

@@ -82,6 +82,12 @@ impl ResourceId {
         }
     }
 
+    /// The ARM type it names, e.g. `Microsoft.Compute/galleries/images`.
+    pub fn type_name(&self) -> String {
+        let types: Vec<&str> = self.segments.iter().map(|(t, _)| t.as_str()).collect();
+        format!("{}/{}", self.namespace, types.join("/"))
+    }
+
     /// The last segment's name.
     pub fn name(&self) -> &str {
         &self.segments.last().expect("parse guarantees one segment").1
@@ -123,5 +129,11 @@ mod tests {
         let other =
             ResourceId::parse("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/vnets/x").unwrap();
         assert_eq!(other.kind(), None);
+    }
+
+    #[test]
+    fn type_names_join_the_namespace_and_every_type() {
+        let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i/versions/1.0.0";
+        assert_eq!(ResourceId::parse(id).unwrap().type_name(), "Microsoft.Compute/galleries/images/versions");
     }
 }

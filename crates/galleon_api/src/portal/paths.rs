@@ -3,6 +3,7 @@
 //! an ARM-style failure on its field, with the model's own message.
 
 use galleon_model::names::{validate_gallery_name, validate_image_definition_name, validate_resource_group_name};
+use galleon_model::resource_id::ResourceId;
 use galleon_model::{GroupRef, Invalid, VersionNumber};
 
 use super::arm::ArmFailure;
@@ -38,27 +39,17 @@ pub(crate) fn group_id(sub: &str, group: &str) -> Result<String, ArmFailure> {
     Ok(GroupRef::new(sub, group).id())
 }
 
-/// The parts of an id galleon made (a gallery's or a definition's, from a link): every name
-/// must pass its rule, or the id is not one.
+/// The names in an id of a `Microsoft.Compute` resource with exactly the types `types`
+/// (subscription, group, then one name per type); `None` for any other id.
 fn parts(id: &str, types: &[&str]) -> Option<Vec<String>> {
-    let rest = id.strip_prefix("/subscriptions/")?;
-    let segments: Vec<&str> = rest.split('/').collect();
-    // sub, resourceGroups, rg, providers, Microsoft.Compute, then type/name pairs.
-    if segments.len() != 5 + 2 * types.len()
-        || !segments[1].eq_ignore_ascii_case("resourceGroups")
-        || !segments[3].eq_ignore_ascii_case("providers")
-        || !segments[4].eq_ignore_ascii_case("Microsoft.Compute")
-    {
+    let parsed = ResourceId::parse(id)?;
+    let same_types = parsed.segments.len() == types.len()
+        && parsed.segments.iter().zip(types).all(|((t, _), want)| t.eq_ignore_ascii_case(want));
+    if !parsed.namespace.eq_ignore_ascii_case("Microsoft.Compute") || !same_types {
         return None;
     }
-    let mut names = vec![segments[0].to_string(), segments[2].to_string()];
-    for (i, t) in types.iter().enumerate() {
-        if !segments[5 + 2 * i].eq_ignore_ascii_case(t) {
-            return None;
-        }
-        names.push(segments[6 + 2 * i].to_string());
-    }
-    Some(names)
+    let names = parsed.segments.into_iter().map(|(_, n)| n);
+    Some([parsed.subscription, parsed.resource_group].into_iter().chain(names).collect())
 }
 
 /// A gallery id from a link, rebuilt from checked names; `None` if it is not one.

@@ -157,16 +157,10 @@ pub(super) async fn gc(
     Ok(maintenance_accepted(&base, &op))
 }
 
-/// 202 with the maintenance operation's status URL (as `Azure-AsyncOperation` and `Location`).
+/// 202 with the maintenance operation's status URL.
 fn maintenance_accepted(base: &str, op: &galleon_core::OperationInfo) -> Response {
     let url = format!("{base}/galleon/operations/{}", op.id);
-    let mut resp = StatusCode::ACCEPTED.into_response();
-    if let Ok(v) = axum::http::HeaderValue::from_str(&url) {
-        resp.headers_mut().insert("azure-asyncoperation", v.clone());
-        resp.headers_mut().insert("location", v);
-    }
-    resp.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("1"));
-    resp
+    crate::lro::started(&url, &url)
 }
 
 /// `GET /galleon/operations/{id}`: a maintenance operation's status; its result (the reports)
