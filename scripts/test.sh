@@ -15,6 +15,14 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# A throwaway PostgreSQL cluster for the PostgreSQL backend and the multi-node tests.
+pg_dir=$(mktemp -d)
+trap 'scripts/postgres.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+GALLEON_TEST_DATABASE_URL=$(scripts/postgres.sh start "$pg_dir" "$pg_port")
+export GALLEON_TEST_DATABASE_URL GALLEON_REQUIRE_POSTGRES=1
+
 # Two cores: keep test binaries from oversubscribing them.
 cargo test --workspace --quiet -- --test-threads=4
 scripts/e2e.sh

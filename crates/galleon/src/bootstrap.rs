@@ -1,10 +1,18 @@
 //! First start: the data directory, the instance's tenant and subscription, the token signing
 //! key, the admin principal and `credentials.json` (mode 0600) that scripts and the CLI read.
+//!
+//! The identity, the key and who the admin is live in the metadata store (kind `setting`), so
+//! every node on one database shares them and `db copy` carries them. Each is created with an
+//! "absent" precondition: nodes starting at the same instant agree on the first one written.
+//! Data directories from before kept them in files; those are adopted on first start.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use galleon_core::Core;
+use galleon_store::{Batch, Expect, Kind, MetadataStore, StoreError, typed};
 use serde::{Deserialize, Serialize};
 
 use crate::files::{private_dir, write_private};
@@ -37,8 +45,8 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Option
     }
 }
 
-/// Takes the data directory for this process. One server per directory: the metadata store
-/// caches what it reads and relies on being its only writer.
+/// Takes the data directory for this process. One server per directory: the SQLite store
+/// caches what it reads and relies on being its only writer, and a node's id is kept here.
 pub(crate) fn lock(dir: &Path) -> anyhow::Result<std::fs::File> {
     private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("galleon.lock");
@@ -52,42 +60,106 @@ pub(crate) fn lock(dir: &Path) -> anyhow::Result<std::fs::File> {
     }
 }
 
-/// Creates the instance identity on first start.
-pub(crate) fn instance(dir: &Path) -> anyhow::Result<Instance> {
-    let path = dir.join("instance.json");
-    if let Some(existing) = read_json(&path)? {
-        return Ok(existing);
+/// This node's stable id: the configured one, else the one kept in the data directory, else a
+/// new one kept there.
+pub(crate) fn node_id(dir: &Path, configured: Option<&str>) -> anyhow::Result<String> {
+    if let Some(id) = configured {
+        anyhow::ensure!(
+            !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+            "node id '{id}' must be 1-64 letters, digits, '-', '_' or '.'"
+        );
+        return Ok(id.to_string());
     }
-    let instance =
-        Instance { tenant_id: uuid::Uuid::new_v4().to_string(), subscription_id: uuid::Uuid::new_v4().to_string() };
-    write_private(&path, &serde_json::to_vec_pretty(&instance)?)?;
-    Ok(instance)
+    let path = dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+        Ok(_) => anyhow::bail!("{} is empty", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let id = format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+            write_private(&path, id.as_bytes())?;
+            Ok(id)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
 }
 
-/// The token signing key, created on first start.
-pub(crate) fn signing_key(dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let keys = dir.join("keys");
-    private_dir(&keys)?;
-    let path = keys.join("token-signing.pk8");
-    match std::fs::read(&path) {
-        Ok(bytes) => Ok(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = galleon_core::auth::generate_signing_key();
-            write_private(&path, &key)?;
-            Ok(key)
-        }
+/// Reads the shared setting `key`, or stores `candidate()` as it unless another node stored one
+/// first (then that one).
+async fn shared_setting<T>(
+    store: &dyn MetadataStore,
+    key: &str,
+    candidate: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T>
+where
+    T: Serialize + for<'de> Deserialize<'de>,
+{
+    if let Some(found) = typed::get::<T>(store, Kind::Setting, key).await? {
+        return Ok(found.value);
+    }
+    let value = candidate()?;
+    match store.apply(Batch::new().put(typed::doc(Kind::Setting, key, None, &value), Expect::Absent)).await {
+        Ok(()) => Ok(value),
+        Err(StoreError::Conflict { .. }) => Ok(typed::get::<T>(store, Kind::Setting, key)
+            .await?
+            .with_context(|| format!("setting '{key}' vanished while it was being created"))?
+            .value),
         Err(e) => Err(e.into()),
     }
 }
 
+/// The instance identity: the one in the store, else the data directory's from before, else new.
+pub(crate) async fn instance(store: &dyn MetadataStore, dir: &Path) -> anyhow::Result<Instance> {
+    shared_setting(store, "instance", || {
+        Ok(read_json(&dir.join("instance.json"))?.unwrap_or_else(|| Instance {
+            tenant_id: uuid::Uuid::new_v4().to_string(),
+            subscription_id: uuid::Uuid::new_v4().to_string(),
+        }))
+    })
+    .await
+}
+
+/// The token signing key as stored: PKCS#8, base64.
+#[derive(Serialize, Deserialize)]
+struct SigningKey {
+    pkcs8: String,
+}
+
+/// The token signing key every node signs and verifies with: the store's, else the data
+/// directory's from before, else new.
+pub(crate) async fn signing_key(store: &dyn MetadataStore, dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let stored = shared_setting(store, "token-signing-key", || {
+        let key = match std::fs::read(dir.join("keys").join("token-signing.pk8")) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => galleon_core::auth::generate_signing_key(),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(SigningKey { pkcs8: STANDARD.encode(key) })
+    })
+    .await?;
+    STANDARD.decode(stored.pkcs8).context("the stored token signing key is not base64")
+}
+
+/// Who the admin principal is, once one node has made it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Admin {
+    client_id: String,
+    /// The node whose data directory holds its `credentials.json`.
+    node_id: String,
+}
+
 /// Makes sure the subscription and an admin principal exist and `credentials.json` names them.
+/// With several nodes, one makes the admin and writes its `credentials.json`; the others find
+/// it and return `None` (the secret is shown once, on the node that made it).
 pub(crate) async fn admin(
     core: &Core,
+    store: &dyn MetadataStore,
     dir: &Path,
     instance: &Instance,
     endpoint: &str,
     ca_file: Option<&Path>,
-) -> anyhow::Result<PathBuf> {
+    node_id: &str,
+) -> anyhow::Result<Option<PathBuf>> {
     core.ensure_subscription(&instance.subscription_id, "galleon").await?;
     let path = dir.join("credentials.json");
     let ca_file = ca_file.map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string());
@@ -103,9 +175,36 @@ pub(crate) async fn admin(
             core.ensure_owner(&instance.subscription_id, &oid).await?;
             core.ensure_tenant_admin(&oid).await?;
         }
-        return Ok(path);
+        let claim = Admin { client_id: creds.client_id.clone(), node_id: node_id.to_string() };
+        let doc = typed::doc(Kind::Setting, "admin", None, &claim);
+        match store.apply(Batch::new().put(doc, Expect::Absent)).await {
+            Ok(()) | Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        return Ok(Some(path));
+    }
+    if let Some(existing) = typed::get::<Admin>(store, Kind::Setting, "admin").await?
+        && core.principal_exists(&existing.value.client_id).await?
+    {
+        tracing::info!(client_id = %existing.value.client_id, node = %existing.value.node_id, "the admin principal was made by another node; its credentials.json is in that node's data directory");
+        return Ok(None);
     }
     let admin = core.create_principal("galleon admin").await?;
+    // Only one admin: the node whose claim lands first keeps its principal; a node that lost
+    // the race removes the one it just made.
+    let claim = Admin { client_id: admin.principal.client_id.clone(), node_id: node_id.to_string() };
+    let doc = typed::doc(Kind::Setting, "admin", None, &claim);
+    let stale = typed::get::<Admin>(store, Kind::Setting, "admin").await?;
+    let expect = stale.as_ref().map_or(Expect::Absent, |s| Expect::Rev(s.rev));
+    match store.apply(Batch::new().put(doc, expect)).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict { .. }) => {
+            core.delete_principal(&admin.principal.client_id).await?;
+            tracing::info!("another node made the admin principal at the same time; this node's was removed");
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    }
     core.ensure_owner(&instance.subscription_id, &admin.principal.object_id).await?;
     core.ensure_tenant_admin(&admin.principal.object_id).await?;
     let creds = Credentials {
@@ -117,5 +216,5 @@ pub(crate) async fn admin(
         ca_file,
     };
     write_private(&path, &serde_json::to_vec_pretty(&creds)?)?;
-    Ok(path)
+    Ok(Some(path))
 }

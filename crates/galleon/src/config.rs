@@ -59,6 +59,28 @@ pub(crate) struct ServeArgs {
     /// Seconds an unreferenced chunk is kept before garbage collection may delete it (default 3600).
     #[arg(long, env = "GALLEON_GC_GRACE_SECONDS")]
     gc_grace_seconds: Option<u64>,
+    /// PostgreSQL URL for metadata several nodes share (default: SQLite in the data directory).
+    #[arg(long, env = "GALLEON_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// This node's id among several (default: generated once, kept in DATA_DIR/node-id).
+    #[arg(long, env = "GALLEON_NODE_ID")]
+    node_id: Option<String>,
+}
+
+/// A database URL: it may hold a password, so it never prints.
+#[derive(Clone)]
+pub(crate) struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(…)")
+    }
 }
 
 /// The configuration file.
@@ -78,6 +100,15 @@ struct FileConfig {
     stores: Option<Vec<FileStore>>,
     gc: Option<FileGc>,
     import_timeouts: Option<FileImportTimeouts>,
+    database: Option<FileDatabase>,
+    node_id: Option<String>,
+}
+
+/// `[database]`: where the metadata lives when several nodes share it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDatabase {
+    url: Option<String>,
 }
 
 /// `[import_timeouts]`: bounds on http(s) import fetches.
@@ -139,6 +170,10 @@ pub(crate) struct Settings {
     pub gc: (std::time::Duration, std::time::Duration),
     /// Bounds on http(s) import fetches.
     pub fetch_timeouts: crate::fetch::FetchTimeouts,
+    /// PostgreSQL for the metadata; SQLite in the data directory when absent.
+    pub database_url: Option<DatabaseUrl>,
+    /// The configured node id, if any.
+    pub node_id: Option<String>,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -200,7 +235,11 @@ impl Settings {
             idle: secs(args.import_idle_timeout_seconds, t.idle_seconds, 60)?,
             total: secs(args.import_total_timeout_seconds, t.total_seconds, 21_600)?,
         };
+        let database_url =
+            args.database_url.or(file.database.and_then(|d| d.url)).filter(|u| !u.trim().is_empty()).map(DatabaseUrl);
         Ok(Self {
+            database_url,
+            node_id: args.node_id.or(file.node_id),
             fetch_timeouts,
             gc: (std::time::Duration::from_secs(gc_every), std::time::Duration::from_secs(gc_grace)),
             stores,

@@ -12,6 +12,8 @@ use galleon_blob::store::{ChunkStore, LocalStore, ObjectChunkStore};
 use galleon_core::regions::RegionStore;
 use galleon_core::{Core, CoreConfig, jobs};
 use galleon_model::image_version::StorageAccountType;
+use galleon_store::MetadataStore;
+use galleon_store::postgres::PgStore;
 use galleon_store::sqlite::SqliteStore;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
@@ -26,14 +28,10 @@ use crate::{bootstrap, tls};
 pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let dir = &settings.data_dir;
     let _lock = bootstrap::lock(dir)?;
-    let instance = bootstrap::instance(dir)?;
-    let key = bootstrap::signing_key(dir)?;
-    let store = Arc::new(SqliteStore::open(&dir.join("metadata.db")).context("opening the metadata store")?);
-    // We hold the directory lock, so leases left in the store were held by a process that died.
-    let resumed = store.release_leases()?;
-    if resumed > 0 {
-        tracing::info!(resumed, "resuming operations interrupted by the previous run");
-    }
+    let node_id = bootstrap::node_id(dir, settings.node_id.as_deref())?;
+    let store = metadata_store(&settings).await?;
+    let instance = bootstrap::instance(store.as_ref(), dir).await?;
+    let key = bootstrap::signing_key(store.as_ref(), dir).await?;
     let mut chunk_stores: BTreeMap<String, Vec<RegionStore>> = BTreeMap::new();
     for region in &settings.regions {
         let explicit: Vec<_> = settings.stores.iter().filter(|s| &s.region == region).collect();
@@ -60,8 +58,15 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         uploads_dir: dir.join("uploads"),
         fetcher: Some(Arc::new(crate::fetch::HttpFetcher::new(settings.fetch_timeouts))),
         link_copies: settings.link_copies,
+        node_id: node_id.clone(),
     };
-    let core = Arc::new(Core::new(store, config, &key)?);
+    let core = Arc::new(Core::new(store.clone(), config, &key)?);
+    // Leases this node held when it last stopped belong to a process that died: resume its jobs
+    // now. (With SQLite the directory lock makes every lease in the store this node's.)
+    let resumed = core.release_own_leases().await?;
+    if resumed > 0 {
+        tracing::info!(resumed, "resuming operations interrupted by the previous run");
+    }
 
     let (acceptor, ca_file) = if settings.insecure_http {
         (None, None)
@@ -76,7 +81,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         (Some(TlsAcceptor::from(tls::server_config(&cert, &key)?)), ca)
     };
     let endpoint = settings.endpoint();
-    let credentials = bootstrap::admin(&core, dir, &instance, &endpoint, ca_file.as_deref()).await?;
+    let credentials =
+        bootstrap::admin(&core, store.as_ref(), dir, &instance, &endpoint, ca_file.as_deref(), &node_id).await?;
 
     let listener = TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
     let repaired = core.repair_orphans().await?;
@@ -91,7 +97,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     // belong to an import still running.
     jobs::spawn_gc(core.clone(), settings.gc.0, settings.gc.1);
     let scheme = if settings.insecure_http { "http" } else { "https" };
-    let state = AppState::new(core, settings.public_url.clone(), scheme);
+    let state = AppState::new(core.clone(), settings.public_url.clone(), scheme);
     // hyper hands over `Request<Incoming>`; the application takes axum's `Body`.
     let service = app(state).map_request(|req: hyper::Request<hyper::body::Incoming>| req.map(axum::body::Body::new));
 
@@ -104,7 +110,13 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
             settings.tls.as_ref().map(|t| t.0.display().to_string()).unwrap_or_default()
         ),
     }
-    println!("admin credentials: {}", std::fs::canonicalize(&credentials).unwrap_or(credentials).display());
+    match credentials {
+        Some(path) => {
+            println!("admin credentials: {}", std::fs::canonicalize(&path).unwrap_or(path).display())
+        }
+        None => println!("admin credentials: on the node that made the admin (see its data directory)"),
+    }
+    println!("node: {node_id}");
     println!("regions: {}", settings.regions.join(", "));
     println!("imports allowed from: {}", settings.import_allow.join(", "));
 
@@ -149,8 +161,33 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
             }
         });
     }
+    // Jobs still running here are fenced from now on; other nodes take them over at once.
+    match core.release_own_leases().await {
+        Ok(n) if n > 0 => tracing::info!(released = n, "job leases handed back"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "handing back job leases"),
+    }
     println!("galleon stopped");
     Ok(())
+}
+
+/// The metadata store: PostgreSQL when a database URL is configured (several nodes may share
+/// it), else SQLite in the data directory.
+async fn metadata_store(settings: &Settings) -> anyhow::Result<Arc<dyn MetadataStore>> {
+    match &settings.database_url {
+        Some(url) => {
+            let store = PgStore::connect(url.expose()).await.context("opening the PostgreSQL metadata store")?;
+            Ok(Arc::new(store))
+        }
+        None => {
+            let path = settings.data_dir.join("metadata.db");
+            let store = SqliteStore::open(&path).context("opening the metadata store")?;
+            // We hold the directory lock: leases in this file were held by a process that died,
+            // whatever node id it ran under.
+            store.release_all_leases()?;
+            Ok(Arc::new(store))
+        }
+    }
 }
 
 /// The embedded default: two local stores of each storage type (enough for the seed's

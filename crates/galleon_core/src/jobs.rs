@@ -16,8 +16,9 @@ use serde_json::Value;
 
 use crate::{Core, CoreError, CoreResult, OperationInfo, now};
 
-/// How long a claimed job is reserved for its worker before another may take it over.
-const LEASE_SECONDS: i64 = 30;
+/// How long a claimed job is reserved for its worker before another may take it over. A live
+/// worker renews it every third of that, so a node that dies has its jobs taken over within it.
+const LEASE: Duration = Duration::from_secs(15);
 /// After this many attempts a job that keeps failing is marked Failed.
 pub(crate) const MAX_ATTEMPTS: u32 = 5;
 
@@ -111,17 +112,22 @@ pub(crate) enum JobError {
     Fail(String, String),
     /// Waiting on other work (a deployment's step): come back in a moment; not a failure.
     Later,
+    /// Another worker holds the operation now: stop without writing anything more.
+    LeaseLost,
 }
 
 impl From<StoreError> for JobError {
     fn from(e: StoreError) -> Self {
-        Self::Retry(e.to_string())
+        match e {
+            StoreError::LeaseLost { .. } => Self::LeaseLost,
+            e => Self::Retry(e.to_string()),
+        }
     }
 }
 
 /// How long a job waits before its next attempt: 1, 2, 4, 8… seconds, at most the lease.
-fn backoff(attempts: u32) -> i64 {
-    (1i64 << attempts.saturating_sub(1).min(5)).min(LEASE_SECONDS)
+fn backoff(attempts: u32) -> Duration {
+    Duration::from_secs(1u64 << attempts.saturating_sub(1).min(5)).min(LEASE)
 }
 
 fn kind(name: &str) -> Result<Kind, JobError> {
@@ -150,6 +156,7 @@ impl Core {
             attempts: 0,
             payload: serde_json::to_value(job).expect("jobs always encode"),
             result: None,
+            lease: None,
         }
     }
 
@@ -214,11 +221,10 @@ impl Core {
     /// Runs every job that is due, until none is left; returns how many ran and which failed.
     /// Tests call this to make background work deterministic.
     pub async fn run_pending_jobs(&self) -> CoreResult<JobsRun> {
-        let owner = uuid::Uuid::new_v4().to_string();
         let mut run = JobsRun::default();
         loop {
             let before = run.ran;
-            self.run_due_jobs(&owner, &mut run).await?;
+            self.run_due_jobs(&mut run).await?;
             if run.ran == before {
                 return Ok(run);
             }
@@ -226,67 +232,82 @@ impl Core {
     }
 
     /// Claims and runs, one after the other, every job due now (tests and `run_pending_jobs`).
-    async fn run_due_jobs(&self, owner: &str, run: &mut JobsRun) -> CoreResult<()> {
-        let t = now().unix_timestamp();
-        let ops = self.store().claim_operations(owner, t, t + LEASE_SECONDS, 16, &[]).await?;
+    async fn run_due_jobs(&self, run: &mut JobsRun) -> CoreResult<()> {
+        let ops = self.store().claim_operations(&self.config.node_id, LEASE, 16, &[]).await?;
         for op in ops {
             run.ran += 1;
             let id = op.id.clone();
             let outcome = self.run_job(op.clone()).await;
-            if let Some((code, message)) = self.finish_job(op, outcome, owner).await? {
+            if let Some((code, message)) = self.finish_job(op, outcome).await? {
                 run.failed.push((id, code, message));
             }
         }
         Ok(())
     }
 
+    /// Frees the leases this node holds (on a clean shutdown, and at start after a crash), so
+    /// its jobs resume at once on whichever node claims them.
+    pub async fn release_own_leases(&self) -> CoreResult<usize> {
+        Ok(self.store().release_leases(&self.config.node_id).await?)
+    }
+
     /// Records what a job's run came to: nothing (it wrote its own result), a retry later, or
-    /// a failure, which it returns (code, message).
-    async fn finish_job(
-        &self,
-        op: Operation,
-        outcome: Result<(), JobError>,
-        owner: &str,
-    ) -> CoreResult<Option<(String, String)>> {
+    /// a failure, which it returns (code, message). A job whose lease was lost stops here: the
+    /// worker that holds the operation now decides its end.
+    async fn finish_job(&self, op: Operation, outcome: Result<(), JobError>) -> CoreResult<Option<(String, String)>> {
+        let lease = op.lease.clone().expect("claimed operations carry their lease");
         let (code, message) = match outcome {
             Ok(()) => return Ok(None),
+            Err(JobError::LeaseLost) => {
+                tracing::warn!(operation = %op.id, "lease lost: another worker holds the job now");
+                return Ok(None);
+            }
             Err(JobError::Retry(e)) if op.attempts < MAX_ATTEMPTS => {
                 let wait = backoff(op.attempts);
-                tracing::warn!(operation = %op.id, error = %e, attempt = op.attempts, wait, "job will be retried");
+                tracing::warn!(operation = %op.id, error = %e, attempt = op.attempts, wait = wait.as_secs(), "job will be retried");
                 // The lease now ends when the next attempt is due, so any worker may take it then.
-                self.store().renew_lease(&op.id, owner, now().unix_timestamp() + wait).await?;
+                self.store().renew_lease(&op.id, &lease, wait).await?;
                 return Ok(None);
             }
             Err(JobError::Later) => {
-                self.store().renew_lease(&op.id, owner, now().unix_timestamp() + 1).await?;
+                self.store().renew_lease(&op.id, &lease, Duration::from_secs(1)).await?;
                 return Ok(None);
             }
             Err(JobError::Retry(e)) => ("InternalError".to_string(), e),
             Err(JobError::Fail(code, message)) => (code, message),
         };
-        self.fail_job(op, code.clone(), message.clone()).await?;
-        Ok(Some((code, message)))
+        match self.fail_job(op, code.clone(), message.clone()).await {
+            Err(CoreError::Store(StoreError::LeaseLost { id })) => {
+                tracing::warn!(operation = %id, "lease lost before the failure was recorded");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+            Ok(()) => Ok(Some((code, message))),
+        }
     }
 
     /// Runs one claimed job while keeping its lease alive, so no other worker takes over a job
-    /// that is merely long (a 100 GiB import).
-    async fn run_leased(&self, op: Operation, owner: &str) -> CoreResult<()> {
+    /// that is merely long (a 100 GiB import). When a renewal finds the lease gone (this node
+    /// was paused or cut off past it, and another claimed the job), the job is dropped at once:
+    /// its next write would be fenced anyway.
+    async fn run_leased(&self, op: Operation) -> CoreResult<()> {
         let id = op.id.clone();
+        let lease = op.lease.clone().expect("claimed operations carry their lease");
         let renew = async {
             loop {
-                tokio::time::sleep(Duration::from_secs((LEASE_SECONDS / 3) as u64)).await;
-                match self.store().renew_lease(&id, owner, now().unix_timestamp() + LEASE_SECONDS).await {
+                tokio::time::sleep(LEASE / 3).await;
+                match self.store().renew_lease(&id, &lease, LEASE).await {
                     Ok(true) => {}
-                    Ok(false) => tracing::warn!(operation = %id, "lease lost while the job runs"),
+                    Ok(false) => return,
                     Err(e) => tracing::warn!(operation = %id, error = %e, "lease renewal failed"),
                 }
             }
         };
         let outcome = tokio::select! {
             outcome = self.run_job(op.clone()) => outcome,
-            () = renew => unreachable!("renewal loops forever"),
+            () = renew => Err(JobError::LeaseLost),
         };
-        self.finish_job(op, outcome, owner).await.map(drop)
+        self.finish_job(op, outcome).await.map(drop)
     }
 
     /// Marks the operation Failed and its resource Failed (if it still exists).
@@ -495,7 +516,6 @@ impl Core {
 pub fn spawn_worker(core: Arc<Core>) -> tokio::task::JoinHandle<()> {
     use tokio::sync::Semaphore;
     tokio::spawn(async move {
-        let owner = Arc::new(uuid::Uuid::new_v4().to_string());
         let classes = [
             (CONTENT_JOBS, Arc::new(Semaphore::new(CONTENT_SLOTS))),
             (CONTROL_JOBS, Arc::new(Semaphore::new(CONTROL_SLOTS))),
@@ -509,8 +529,7 @@ pub fn spawn_worker(core: Arc<Core>) -> tokio::task::JoinHandle<()> {
                 if free == 0 {
                     continue;
                 }
-                let t = now().unix_timestamp();
-                let ops = match core.store().claim_operations(&owner, t, t + LEASE_SECONDS, free, jobs).await {
+                let ops = match core.store().claim_operations(&core.config.node_id, LEASE, free, jobs).await {
                     Ok(ops) => ops,
                     Err(e) => {
                         tracing::error!(error = %e, "job worker");
@@ -519,10 +538,10 @@ pub fn spawn_worker(core: Arc<Core>) -> tokio::task::JoinHandle<()> {
                 };
                 for op in ops {
                     let permit = slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
-                    let (core, owner) = (core.clone(), owner.clone());
+                    let core = core.clone();
                     started += 1;
                     tokio::spawn(async move {
-                        if let Err(e) = core.run_leased(op, &owner).await {
+                        if let Err(e) = core.run_leased(op).await {
                             tracing::error!(error = %e, "job worker");
                         }
                         drop(permit);

@@ -79,6 +79,10 @@ pub struct CoreConfig {
     pub uploads_dir: PathBuf,
     /// Fetches http(s) import sources; without one only `file://` imports work.
     pub fetcher: Option<Arc<dyn content::Fetcher>>,
+    /// This node's stable name: the owner of the job leases it holds. It must stay the same
+    /// across restarts (so a node frees its own leases when it starts again) and differ
+    /// between nodes sharing one database.
+    pub node_id: String,
 }
 
 /// The use cases. Cheap to share: hold it in an `Arc`.

@@ -32,10 +32,14 @@ impl Core {
             display_name: display_name.to_string(),
             tenant_id: self.config().tenant_id.clone(),
         };
-        self.store()
-            .apply(Batch::new().put(typed::doc(Kind::Subscription, &key(id), None, &sub), Expect::Absent))
-            .await?;
-        Ok(sub)
+        let created =
+            self.store().apply(Batch::new().put(typed::doc(Kind::Subscription, &key(id), None, &sub), Expect::Absent));
+        match created.await {
+            Ok(()) => Ok(sub),
+            // Another node made it at the same moment.
+            Err(galleon_store::StoreError::Conflict { .. }) => self.require_subscription(id).await,
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// One subscription, or `SubscriptionNotFound`.

@@ -2,6 +2,9 @@
 //! [`run_all`] on a fresh, empty store.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -15,6 +18,8 @@ pub async fn run_all(store: &dyn MetadataStore) {
     unique_keys_within_a_parent(store).await;
     prefix_listing(store).await;
     operations_and_leases(store).await;
+    concurrent_claims_are_disjoint(store).await;
+    races(store).await;
 }
 
 fn doc(kind: Kind, key: &str, unique: Option<&str>, n: i64) -> Doc {
@@ -138,8 +143,11 @@ fn op(id: &str) -> Operation {
         attempts: 0,
         payload: json!({ "x": 1 }),
         result: None,
+        lease: None,
     }
 }
+
+const HOUR: Duration = Duration::from_secs(3600);
 
 async fn operations_and_leases(store: &dyn MetadataStore) {
     assert_eq!(store.operations_in_progress().await.unwrap(), 0);
@@ -151,36 +159,139 @@ async fn operations_and_leases(store: &dyn MetadataStore) {
     assert_eq!(store.get_operation("op1").await.unwrap().unwrap().payload, json!({ "x": 1 }));
     assert!(store.get_operation("nope").await.unwrap().is_none());
 
-    let claimed = store.claim_operations("w1", 100, 130, 10, &[]).await.unwrap();
+    let claimed = store.claim_operations("w1", HOUR, 10, &[]).await.unwrap();
     assert_eq!(claimed.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op1", "op2"]);
     assert!(claimed.iter().all(|o| o.attempts == 1));
+    assert!(claimed.iter().all(|o| o.lease.as_ref().is_some_and(|l| l.owner == "w1")));
+    assert_eq!(store.get_operation("op1").await.unwrap().unwrap().attempts, 1);
     // Leased: nobody else gets them until the lease runs out.
-    assert!(store.claim_operations("w2", 120, 150, 10, &[]).await.unwrap().is_empty());
-    // Finish op1; op2's lease expires and another worker takes it over.
-    let mut done = op("op1");
+    assert!(store.claim_operations("w2", HOUR, 10, &[]).await.unwrap().is_empty());
+    // op1 finishes under its claim.
+    let mut done = claimed[0].clone();
     done.status = OpStatus::Succeeded;
     done.end_time = Some(OffsetDateTime::UNIX_EPOCH);
     store.apply(Batch::new().operation(done)).await.unwrap();
-    let again = store.claim_operations("w2", 131, 160, 10, &[]).await.unwrap();
-    assert_eq!(again.len(), 1);
-    assert_eq!((again[0].id.as_str(), again[0].attempts), ("op2", 2));
     assert_eq!(store.get_operation("op1").await.unwrap().unwrap().status, OpStatus::Succeeded);
     assert_eq!(store.operations_in_progress().await.unwrap(), 1);
+    assert!(!store.renew_lease("op1", claimed[0].lease.as_ref().unwrap(), HOUR).await.unwrap(), "op1 is finished");
 
-    // A renewed lease keeps the job from others; only its owner renews it, only while it runs.
-    assert!(store.renew_lease("op2", "w2", 200).await.unwrap());
-    assert!(!store.renew_lease("op2", "w1", 300).await.unwrap(), "not w1's lease");
-    assert!(store.claim_operations("w3", 170, 230, 10, &[]).await.unwrap().is_empty());
-    assert!(!store.renew_lease("op1", "w1", 300).await.unwrap(), "op1 is finished");
+    // op2's lease runs out; another worker takes it over under a later claim.
+    let first = claimed[1].lease.clone().unwrap();
+    assert!(store.renew_lease("op2", &first, Duration::ZERO).await.unwrap());
+    let again = store.claim_operations("w2", HOUR, 10, &[]).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id.as_str(), again[0].attempts), ("op2", 2));
+    let second = again[0].lease.clone().unwrap();
+    assert_eq!((second.owner.as_str(), second.epoch), ("w2", first.epoch + 1));
+
+    // The first claim is fenced: it cannot renew, and its late result fails with the whole
+    // batch it came in, leaving the operation to its new holder.
+    assert!(!store.renew_lease("op2", &first, HOUR).await.unwrap());
+    let mut late = claimed[1].clone();
+    late.status = OpStatus::Succeeded;
+    let batch = Batch::new().put(doc(Kind::Gallery, "/e/late", None, 1), Expect::Absent).operation(late);
+    let err = store.apply(batch).await.unwrap_err();
+    assert!(matches!(err, StoreError::LeaseLost { ref id } if id == "op2"), "{err:?}");
+    assert!(store.get(Kind::Gallery, "/e/late").await.unwrap().is_none(), "a fenced batch writes nothing");
+    assert_eq!(store.get_operation("op2").await.unwrap().unwrap().status, OpStatus::InProgress);
+    // The same owner's earlier claim is fenced too: the epoch, not the name, decides.
+    let stale = crate::Lease { owner: "w2".into(), epoch: first.epoch };
+    assert!(!store.renew_lease("op2", &stale, HOUR).await.unwrap());
+
+    // A progress write under the live claim keeps the lease.
+    let mut progress = again[0].clone();
+    progress.payload = json!({ "x": 2 });
+    store.apply(Batch::new().operation(progress)).await.unwrap();
+    assert_eq!(store.get_operation("op2").await.unwrap().unwrap().payload, json!({ "x": 2 }));
+    assert!(store.renew_lease("op2", &second, HOUR).await.unwrap());
+    assert!(store.claim_operations("w3", HOUR, 10, &[]).await.unwrap().is_empty());
+
+    // A node frees only its own leases.
+    assert_eq!(store.release_leases("w9").await.unwrap(), 0);
+    assert_eq!(store.release_leases("w2").await.unwrap(), 1);
+    let taken = store.claim_operations("w3", HOUR, 10, &[]).await.unwrap();
+    assert_eq!(taken.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op2"]);
 
     // Claims can ask for some kinds of job only.
     let mut content = op("op3");
     content.job = "build_version".into();
     store.apply(Batch::new().operation(content).operation(op("op4"))).await.unwrap();
-    let only = store.claim_operations("w4", 171, 230, 10, &["build_version", "build_disk"]).await.unwrap();
+    let only = store.claim_operations("w4", HOUR, 10, &["build_version", "build_disk"]).await.unwrap();
     assert_eq!(only.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op3"]);
-    let rest = store.claim_operations("w4", 171, 230, 10, &["provision"]).await.unwrap();
+    let rest = store.claim_operations("w4", HOUR, 10, &["provision"]).await.unwrap();
     assert_eq!(rest.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op4"]);
-    let hostile = store.claim_operations("w5", 500, 530, 10, &["') OR 1=1 --"]).await.unwrap();
+    let hostile = store.claim_operations("w5", HOUR, 10, &["') OR 1=1 --"]).await.unwrap();
     assert!(hostile.is_empty(), "job names are values, never SQL");
+    for op in only.into_iter().chain(rest).chain(taken) {
+        let mut done = op;
+        done.status = OpStatus::Succeeded;
+        store.apply(Batch::new().operation(done)).await.unwrap();
+    }
+    assert_eq!(store.operations_in_progress().await.unwrap(), 0);
+}
+
+/// Workers claiming at once take disjoint sets, and together take everything.
+async fn concurrent_claims_are_disjoint(store: &dyn MetadataStore) {
+    let batch = (0..60).fold(Batch::new(), |b, i| b.operation(op(&format!("many{i:02}"))));
+    store.apply(batch).await.unwrap();
+    let worker = |name: String| async move {
+        let mut mine = vec![];
+        loop {
+            let got = store.claim_operations(&name, HOUR, 3, &[]).await.unwrap();
+            if got.is_empty() {
+                return mine;
+            }
+            mine.extend(got.into_iter().map(|o| o.id));
+        }
+    };
+    let all: Vec<Vec<String>> = join_all((0..4).map(|w| worker(format!("claimer{w}")))).await;
+    let mut ids: Vec<String> = all.into_iter().flatten().collect();
+    ids.sort();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(before, ids.len(), "an operation was claimed twice");
+    assert_eq!(ids.len(), 60);
+}
+
+/// What only a store with several writers can get wrong; on SQLite they pass trivially.
+async fn races(store: &dyn MetadataStore) {
+    // 8 conditional writes of one document: exactly one wins.
+    store.apply(Batch::new().put(doc(Kind::Gallery, "/r/g", None, 0), Expect::Absent)).await.unwrap();
+    let rev = store.get(Kind::Gallery, "/r/g").await.unwrap().unwrap().rev;
+    let writes = (0..8).map(|i| store.apply(Batch::new().put(doc(Kind::Gallery, "/r/g", None, i), Expect::Rev(rev))));
+    let results = join_all(writes).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(StoreError::Conflict { .. }))), "{results:?}");
+
+    // 8 creates of one publisher/offer/SKU under one gallery: exactly one.
+    let creates = (0..8).map(|i| {
+        store.apply(Batch::new().put(doc(Kind::Image, &format!("/r/g/images/i{i}"), Some("p/o/s"), i), Expect::Absent))
+    });
+    let results = join_all(creates).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(StoreError::Duplicate { .. }))), "{results:?}");
+
+    // A parent deleted only when childless, racing a child written only while the parent is
+    // unchanged: never an orphan.
+    for i in 0..100 {
+        let parent = format!("/r/p{i}");
+        store.apply(Batch::new().put(doc(Kind::Group, &parent, None, 0), Expect::Absent)).await.unwrap();
+        let rev = store.get(Kind::Group, &parent).await.unwrap().unwrap().rev;
+        let delete = store.apply(Batch::new().check_empty(Kind::Gallery, format!("{parent}/")).delete(
+            Kind::Group,
+            &parent,
+            Expect::Rev(rev),
+        ));
+        let child = store.apply(
+            Batch::new()
+                .check(Kind::Group, &parent, Expect::Rev(rev))
+                .put(doc(Kind::Gallery, &format!("{parent}/g"), None, 0), Expect::Absent),
+        );
+        let (deleted, created) = tokio::join!(delete, child);
+        let parent_there = store.get(Kind::Group, &parent).await.unwrap().is_some();
+        let child_there = store.get(Kind::Gallery, &format!("{parent}/g")).await.unwrap().is_some();
+        assert!(!child_there || parent_there, "orphan at round {i}: delete {deleted:?}, create {created:?}");
+        assert_eq!(deleted.is_ok(), !parent_there);
+        assert_eq!(created.is_ok(), child_there);
+    }
 }

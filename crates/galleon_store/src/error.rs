@@ -14,6 +14,13 @@ pub enum StoreError {
         /// The secondary key.
         unique: String,
     },
+    /// A fenced operation write found that its claim no longer holds the operation (its lease ran
+    /// out and another worker claimed it, or it finished): the worker must stop; nothing was written.
+    #[error("the lease on operation '{id}' was lost")]
+    LeaseLost {
+        /// The operation.
+        id: String,
+    },
     /// A stored document could not be decoded (a bug or a corrupted database).
     #[error("corrupt document '{key}': {reason}")]
     Corrupt {

@@ -7,21 +7,25 @@
 //! [`typed`], so backends only implement the primitives and the [`conformance`] suite proves they
 //! agree. Keys are canonical (lowercase) ARM ids; documents keep the user's casing inside.
 //!
-//! Backends: SQLite (feature `sqlite`, the embedded default). Nothing here knows HTTP or chunks.
+//! Backends: SQLite (feature `sqlite`, the embedded default, one process) and PostgreSQL
+//! (feature `postgres`, shared by several nodes). Nothing here knows HTTP or chunks.
 
 pub mod conformance;
 mod error;
 mod operation;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod typed;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 pub use error::StoreError;
-pub use operation::{OpStatus, Operation};
+pub use operation::{Lease, OpStatus, Operation};
 
 /// What a document is. Kinds share one key space but are listed separately.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,11 +56,14 @@ pub enum Kind {
     Network,
     /// A template deployment (`Microsoft.Resources/deployments`).
     Deployment,
+    /// Installation-wide state every node shares (tenant and subscription ids, the token
+    /// signing key, who the admin is). Never served through the API.
+    Setting,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Self::Subscription,
         Self::Group,
         Self::Gallery,
@@ -70,6 +77,7 @@ impl Kind {
         Self::RoleAssignment,
         Self::Network,
         Self::Deployment,
+        Self::Setting,
     ];
 
     /// The kind stored under `name`.
@@ -88,6 +96,7 @@ impl Kind {
             "role_assignment" => Self::RoleAssignment,
             "network" => Self::Network,
             "deployment" => Self::Deployment,
+            "setting" => Self::Setting,
             _ => return None,
         })
     }
@@ -108,6 +117,7 @@ impl Kind {
             Self::RoleAssignment => "role_assignment",
             Self::Network => "network",
             Self::Deployment => "deployment",
+            Self::Setting => "setting",
         }
     }
 }
@@ -160,7 +170,10 @@ pub enum Write {
         /// Its precondition.
         expect: Expect,
     },
-    /// Create or replace an operation.
+    /// Create or replace an operation. An operation that carries the [`Lease`] of the claim it
+    /// came from is *fenced*: the write (and with it the whole batch) fails with
+    /// [`StoreError::LeaseLost`] unless that claim still holds the operation, so a worker that
+    /// was paused past its lease cannot land a late result over another worker's.
     PutOperation(Operation),
     /// Fail the batch with [`StoreError::Conflict`] if any document of `kind` has a key
     /// starting with `prefix` (a parent may only go once it has no children).
@@ -249,21 +262,25 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// The resource keys that in-progress operations act on (the start-up orphan check).
     async fn keys_in_progress(&self) -> Result<Vec<String>, StoreError>;
 
-    /// Claims up to `limit` in-progress operations whose lease is free or expired at `now`
-    /// (unix seconds) for `owner` until `lease_until`, oldest first, and returns them. With
-    /// `jobs` non-empty, only operations whose `job` is one of them.
+    /// Claims up to `limit` in-progress operations whose lease is free or has run out, for
+    /// `owner`, for `ttl` by the store's clock, oldest first, and returns them with their
+    /// [`Lease`] (its epoch one more than the last claim's). With `jobs` non-empty, only
+    /// operations whose `job` is one of them.
     async fn claim_operations(
         &self,
         owner: &str,
-        now: i64,
-        lease_until: i64,
+        ttl: Duration,
         limit: usize,
         jobs: &[&str],
     ) -> Result<Vec<Operation>, StoreError>;
 
-    /// Extends `owner`'s lease on an in-progress operation to `lease_until`; false when the
-    /// operation is finished or its lease belongs to someone else now.
-    async fn renew_lease(&self, id: &str, owner: &str, lease_until: i64) -> Result<bool, StoreError>;
+    /// Extends a claim on an in-progress operation to `ttl` from now (a zero `ttl` frees it for
+    /// any worker at once); false when the operation is finished or another claim holds it now.
+    async fn renew_lease(&self, id: &str, lease: &Lease, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Frees every lease `owner` holds (a node going down, or starting again after it died), so
+    /// its jobs resume now rather than when their leases would have run out. Returns how many.
+    async fn release_leases(&self, owner: &str) -> Result<usize, StoreError>;
 }
 
 #[cfg(test)]
@@ -290,6 +307,7 @@ mod tests {
             "role_assignment",
             "network",
             "deployment",
+            "setting",
         ];
         assert_eq!(names.len(), Kind::ALL.len());
         for name in names {

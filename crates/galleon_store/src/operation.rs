@@ -57,4 +57,19 @@ pub struct Operation {
     /// What a finished operation returns (e.g. `{"accessSAS": …}` for `beginGetAccess`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
+    /// The claim a worker holds it under: set by `claim_operations`, carried by the job, and
+    /// checked when the job writes the operation back (fencing). Kept in the row's columns, not
+    /// in the document.
+    #[serde(skip)]
+    pub lease: Option<Lease>,
+}
+
+/// One claim on an operation: who holds it, and which claim it is. Every claim raises the
+/// epoch, so a worker that lost its lease and a later claim by the same owner differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The node (or test runner) that claimed it.
+    pub owner: String,
+    /// The claim's number.
+    pub epoch: i64,
 }

@@ -41,10 +41,12 @@ async fn released_leases_are_claimable_at_once() {
         attempts: 0,
         payload: serde_json::json!({}),
         result: None,
+        lease: None,
     };
     store.apply(Batch::new().operation(op)).await.unwrap();
-    assert_eq!(store.claim_operations("dead", 100, 1_000_000, 10, &[]).await.unwrap().len(), 1);
-    assert!(store.claim_operations("new", 101, 200, 10, &[]).await.unwrap().is_empty());
-    assert_eq!(store.release_leases().unwrap(), 1);
-    assert_eq!(store.claim_operations("new", 101, 200, 10, &[]).await.unwrap().len(), 1);
+    let hour = std::time::Duration::from_secs(3600);
+    assert_eq!(store.claim_operations("dead", hour, 10, &[]).await.unwrap().len(), 1);
+    assert!(store.claim_operations("new", hour, 10, &[]).await.unwrap().is_empty());
+    assert_eq!(store.release_all_leases().unwrap(), 1);
+    assert_eq!(store.claim_operations("new", hour, 10, &[]).await.unwrap().len(), 1);
 }

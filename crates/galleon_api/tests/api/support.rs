@@ -91,6 +91,7 @@ pub fn core_with_stores(path: &std::path::Path, key: &[u8], wrap: &WrapStore) ->
         // http(s) imports are exercised end to end against Azurite (tests/e2e).
         fetcher: None,
         link_copies: true,
+        node_id: "test-node".into(),
     };
     Arc::new(Core::new(store, config, key).unwrap())
 }

@@ -28,6 +28,9 @@ const MIGRATIONS: &[&str] = &[
     // 2: revisions from one counter, never reused after a delete.
     "CREATE TABLE revisions (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);
      INSERT INTO revisions (id, last) SELECT 1, COALESCE(MAX(rev), 0) FROM docs;",
+    // 3: fenced leases: each claim raises the epoch; lease ends in milliseconds.
+    "ALTER TABLE operations ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
+     UPDATE operations SET lease_until = lease_until * 1000;",
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {

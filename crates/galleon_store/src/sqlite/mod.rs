@@ -9,11 +9,12 @@ mod migrations;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::{Batch, Doc, Expect, Kind, MetadataStore, OpStatus, Operation, StoreError, Write};
+use crate::{Batch, Doc, Expect, Kind, Lease, MetadataStore, OpStatus, Operation, StoreError, Write};
 
 const READERS: usize = 4;
 
@@ -51,10 +52,11 @@ impl SqliteStore {
         })
     }
 
-    /// Frees every operation lease. Only for a process that owns the database alone (the server
-    /// holds its data-directory lock): any lease found at start-up belongs to a process that died,
-    /// and its jobs should resume now rather than when the lease would have run out.
-    pub fn release_leases(&self) -> Result<usize, StoreError> {
+    /// Frees every operation lease, whoever holds it. Only for a process that owns the database
+    /// alone (the server holds its data-directory lock): any lease found at start-up belongs to a
+    /// process that died, and its jobs should resume now rather than when the lease would have
+    /// run out.
+    pub fn release_all_leases(&self) -> Result<usize, StoreError> {
         let conn = self.writer.lock().map_err(backend)?;
         conn.execute("UPDATE operations SET lease_owner = NULL, lease_until = 0 WHERE lease_until > 0", [])
             .map_err(backend)
@@ -162,12 +164,31 @@ fn apply_batch(conn: &mut Connection, batch: Batch) -> Result<(), StoreError> {
             }
             Write::PutOperation(op) => {
                 let body = serde_json::to_string(&op).map_err(backend)?;
-                tx.execute(
-                    "INSERT INTO operations (id, status, lease_until, body) VALUES (?1, ?2, 0, ?3)
-                     ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body",
-                    params![op.id, op.status.as_str(), body],
-                )
-                .map_err(backend)?;
+                match &op.lease {
+                    None => {
+                        tx.execute(
+                            "INSERT INTO operations (id, status, lease_until, body) VALUES (?1, ?2, 0, ?3)
+                             ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body",
+                            params![op.id, op.status.as_str(), body],
+                        )
+                        .map_err(backend)?;
+                    }
+                    // Fenced: only while this claim holds it; a finished operation frees its lease.
+                    Some(lease) => {
+                        let n = tx
+                            .execute(
+                                "UPDATE operations SET status = ?2, body = ?3,
+                                   lease_owner = CASE WHEN ?2 = 'InProgress' THEN lease_owner END,
+                                   lease_until = CASE WHEN ?2 = 'InProgress' THEN lease_until ELSE 0 END
+                                 WHERE id = ?1 AND lease_owner = ?4 AND lease_epoch = ?5 AND status = 'InProgress'",
+                                params![op.id, op.status.as_str(), body, lease.owner, lease.epoch],
+                            )
+                            .map_err(backend)?;
+                        if n != 1 {
+                            return Err(StoreError::LeaseLost { id: op.id.clone() });
+                        }
+                    }
+                }
             }
         }
     }
@@ -277,8 +298,7 @@ impl MetadataStore for SqliteStore {
     async fn claim_operations(
         &self,
         owner: &str,
-        now: i64,
-        lease_until: i64,
+        ttl: Duration,
         limit: usize,
         jobs: &[&str],
     ) -> Result<Vec<Operation>, StoreError> {
@@ -286,33 +306,35 @@ impl MetadataStore for SqliteStore {
         // The job names travel as one JSON array parameter: no SQL is built from values.
         let wanted = serde_json::to_string(jobs).map_err(backend)?;
         self.write(move |c| {
+            let now = now_ms();
             let tx = c.transaction().map_err(backend)?;
-            let rows: Vec<(String, String)> = {
+            let rows: Vec<(String, i64, String)> = {
                 let mut stmt = tx
                     .prepare(
-                        "SELECT id, body FROM operations WHERE status = ?1 AND lease_until <= ?2
+                        "SELECT id, lease_epoch, body FROM operations WHERE status = ?1 AND lease_until <= ?2
                            AND (json_array_length(?4) = 0
                                 OR json_extract(body, '$.job') IN (SELECT value FROM json_each(?4)))
                          ORDER BY rowid LIMIT ?3",
                     )
                     .map_err(backend)?;
                 stmt.query_map(params![OpStatus::InProgress.as_str(), now, limit as i64, wanted], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
                 .map_err(backend)?
                 .collect::<Result<_, _>>()
                 .map_err(backend)?
             };
             let mut out = Vec::with_capacity(rows.len());
-            for (id, body) in rows {
+            for (id, epoch, body) in rows {
                 let mut op = decode_op(&body)?;
                 op.attempts += 1;
                 let body = serde_json::to_string(&op).map_err(backend)?;
                 tx.execute(
-                    "UPDATE operations SET lease_owner = ?1, lease_until = ?2, body = ?3 WHERE id = ?4",
-                    params![owner, lease_until, body, id],
+                    "UPDATE operations SET lease_owner = ?1, lease_until = ?2, lease_epoch = ?3, body = ?4 WHERE id = ?5",
+                    params![owner, now + ttl_ms(ttl), epoch + 1, body, id],
                 )
                 .map_err(backend)?;
+                op.lease = Some(Lease { owner: owner.clone(), epoch: epoch + 1 });
                 out.push(op);
             }
             tx.commit().map_err(backend)?;
@@ -321,17 +343,36 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
-    async fn renew_lease(&self, id: &str, owner: &str, lease_until: i64) -> Result<bool, StoreError> {
-        let (id, owner) = (id.to_string(), owner.to_string());
+    async fn renew_lease(&self, id: &str, lease: &Lease, ttl: Duration) -> Result<bool, StoreError> {
+        let (id, lease) = (id.to_string(), lease.clone());
         self.write(move |c| {
             let n = c
                 .execute(
-                    "UPDATE operations SET lease_until = ?1 WHERE id = ?2 AND lease_owner = ?3 AND status = ?4",
-                    params![lease_until, id, owner, OpStatus::InProgress.as_str()],
+                    "UPDATE operations SET lease_until = ?1
+                     WHERE id = ?2 AND lease_owner = ?3 AND lease_epoch = ?4 AND status = ?5",
+                    params![now_ms() + ttl_ms(ttl), id, lease.owner, lease.epoch, OpStatus::InProgress.as_str()],
                 )
                 .map_err(backend)?;
             Ok(n == 1)
         })
         .await
     }
+
+    async fn release_leases(&self, owner: &str) -> Result<usize, StoreError> {
+        let owner = owner.to_string();
+        self.write(move |c| {
+            c.execute("UPDATE operations SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?1", [owner])
+                .map_err(backend)
+        })
+        .await
+    }
+}
+
+/// The store's clock for leases: unix milliseconds.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+fn ttl_ms(ttl: Duration) -> i64 {
+    i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2)
 }

@@ -1,0 +1,89 @@
+//! The PostgreSQL backend against the conformance suite, plus what only a shared database shows.
+//!
+//! Needs a server: `GALLEON_TEST_DATABASE_URL` (scripts/test.sh starts a throwaway cluster with
+//! scripts/postgres.sh and sets it). Without it these tests say so and pass, unless
+//! `GALLEON_REQUIRE_POSTGRES=1` (set by scripts/test.sh), which makes a missing server a failure.
+
+use std::time::Duration;
+
+use galleon_store::postgres::PgStore;
+use galleon_store::{Batch, Doc, Expect, Kind, MetadataStore, conformance};
+
+fn url() -> Option<String> {
+    match std::env::var("GALLEON_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("GALLEON_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+            panic!("GALLEON_REQUIRE_POSTGRES=1 but GALLEON_TEST_DATABASE_URL is not set")
+        }
+        _ => {
+            eprintln!("skipped: set GALLEON_TEST_DATABASE_URL to run the PostgreSQL tests");
+            None
+        }
+    }
+}
+
+/// A schema no other test uses.
+fn schema(name: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("t_{name}_{}_{nanos}", std::process::id())
+}
+
+fn doc(key: &str) -> Doc {
+    Doc { kind: Kind::Gallery, key: key.into(), unique: None, rev: 0, body: serde_json::json!({ "k": key }) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_passes_the_conformance_suite() {
+    let Some(url) = url() else { return };
+    let store = PgStore::connect_in_schema(&url, &schema("conformance")).await.unwrap();
+    conformance::run_all(&store).await;
+}
+
+#[tokio::test]
+async fn keys_sort_bytewise_as_in_sqlite_and_rust() {
+    let Some(url) = url() else { return };
+    let store = PgStore::connect_in_schema(&url, &schema("collation")).await.unwrap();
+    // A linguistic collation puts `a_b` before `a-b`; bytewise order does not, and paging
+    // cursors and prefix ranges depend on the same order everywhere.
+    let mut keys = vec!["/s/a_b", "/s/a-b", "/s/a.b", "/s/a/b", "/s/A", "/s/é", "/s/z", "/s/a~", "/s/a\u{10000}"];
+    let batch = keys.iter().fold(Batch::new(), |b, k| b.put(doc(k), Expect::Absent));
+    store.apply(batch).await.unwrap();
+    keys.sort();
+    let listed: Vec<String> =
+        store.list(Kind::Gallery, "/s/", None, 100).await.unwrap().iter().map(|d| d.key.clone()).collect();
+    assert_eq!(listed, keys);
+    let prefixed: Vec<String> =
+        store.list(Kind::Gallery, "/s/a", None, 100).await.unwrap().iter().map(|d| d.key.clone()).collect();
+    let expected: Vec<&str> = keys.iter().copied().filter(|k| k.starts_with("/s/a")).collect();
+    assert_eq!(prefixed, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_starting_together_migrate_once_and_share_writes() {
+    let Some(url) = url() else { return };
+    let schema = schema("nodes");
+    let opens = (0..4).map(|_| PgStore::connect_in_schema(&url, &schema));
+    let nodes: Vec<PgStore> = futures_util::future::join_all(opens).await.into_iter().map(Result::unwrap).collect();
+    // What one node writes, every other reads at once: no node-local cache.
+    nodes[0].apply(Batch::new().put(doc("/n/g"), Expect::Absent)).await.unwrap();
+    for node in &nodes[1..] {
+        let got = node.get(Kind::Gallery, "/n/g").await.unwrap().expect("written by another node");
+        assert_eq!(got.body["k"], "/n/g");
+    }
+    let rev = nodes[1].get(Kind::Gallery, "/n/g").await.unwrap().unwrap().rev;
+    nodes[2].apply(Batch::new().delete(Kind::Gallery, "/n/g", Expect::Rev(rev))).await.unwrap();
+    assert!(nodes[3].get(Kind::Gallery, "/n/g").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_named_and_its_password_is_not() {
+    let started = std::time::Instant::now();
+    // Port 1 on loopback: refused at once.
+    let err = PgStore::connect("postgres://galleon:s3cret-pw@127.0.0.1:1/galleon").await.err().expect("refused");
+    let text = err.to_string();
+    assert!(text.contains("127.0.0.1") && text.contains("port 1"), "{text}");
+    assert!(!text.contains("s3cret-pw"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let err = PgStore::connect("mysql://nope").await.err().expect("not a postgres URL");
+    assert!(err.to_string().contains("database URL"), "{err}");
+}
