@@ -21,7 +21,7 @@ const GIB: u64 = 1 << 30;
 impl From<CoreError> for JobError {
     fn from(e: CoreError) -> Self {
         match e {
-            CoreError::Store(s) => JobError::Retry(s.to_string()),
+            CoreError::Store(s) => s.into(),
             CoreError::Content(c) => match c.kind {
                 ContentErrorKind::Transient => JobError::Retry(c.message),
                 ContentErrorKind::Missing => JobError::Fail("ContentMissing".into(), c.message),

@@ -7,13 +7,13 @@
 //! wherever the replica is), so a chunk is kept in *every* store of a region when any manifest of
 //! that region names it, whichever store the manifest itself sits in. Two rules keep live data
 //! safe:
-//! - the collector holds the job lock exclusively, so no job runs meanwhile (a job that dedupes
-//!   against an old unreferenced chunk cannot have it deleted under it);
+//! - the collector holds the content lock exclusively, so no content job runs meanwhile on any
+//!   node (a job that dedupes against an old unreferenced chunk cannot have it deleted under it);
 //! - chunks younger than the grace period are kept, which protects what an interrupted or queued
 //!   import wrote before its manifest exists.
 //!
-//! The job lock is in-process: sound because one server owns a data directory (it holds the
-//! directory lock). A multi-node deployment needs a shared lease instead.
+//! The content lock is the metadata store's: in-process for SQLite (one server owns it), a
+//! PostgreSQL advisory lock held by a session when several nodes share a database.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
@@ -94,7 +94,7 @@ impl Core {
 
     /// Deletes unreferenced chunks older than `grace` in every region store.
     pub async fn collect_garbage(&self, grace: Duration) -> CoreResult<Vec<GcReport>> {
-        let _exclusive = self.job_lock.write().await;
+        let _exclusive = self.content_lock(galleon_store::LockMode::Exclusive).await?;
         let by_region = self.referenced_digests().await?;
         let none = HashSet::new();
         let cutoff = SystemTime::now() - grace;

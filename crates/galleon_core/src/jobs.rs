@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use galleon_model::ProvisioningState;
-use galleon_store::{Batch, Expect, Kind, OpStatus, Operation, StoreError};
+use galleon_store::{Batch, Expect, Kind, LockMode, OpStatus, Operation, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -341,13 +341,12 @@ impl Core {
     async fn run_job(&self, op: Operation) -> Result<(), JobError> {
         let job: Job = serde_json::from_value(op.payload.clone())
             .map_err(|e| JobError::Fail("InternalError".into(), format!("undecodable job: {e}")))?;
-        // Garbage collection takes the jobs' lock exclusively itself.
-        if let Job::Gc { grace_seconds } = job {
-            return self.job_gc(op, grace_seconds).await;
-        }
-        let _shared = self.job_lock.read().await;
+        // Jobs that write chunks and name them in manifests hold the content lock shared, so
+        // garbage collection (which takes it exclusively) never deletes a chunk one of them found.
+        let _shared =
+            if CONTENT_JOBS.contains(&job.name()) { Some(self.content_lock(LockMode::Shared).await?) } else { None };
         match job {
-            Job::Gc { .. } => unreachable!("run above"),
+            Job::Gc { grace_seconds } => self.job_gc(op, grace_seconds).await,
             Job::Scrub { region } => self.job_scrub(op, &region).await,
             Job::Provision { kind: k } => self.job_provision(op, kind(&k)?).await,
             Job::BuildVersion => self.job_build_version(op).await,

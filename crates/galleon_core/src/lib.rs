@@ -91,8 +91,6 @@ pub struct Core {
     config: CoreConfig,
     tokens: auth::TokenIssuer,
     wake: Notify,
-    /// Jobs hold it shared while they run; garbage collection holds it exclusively.
-    job_lock: tokio::sync::RwLock<()>,
     /// Failed token requests per client id and per source address.
     token_failures: auth::FailureLimiter,
     /// Where deployments send their resources (set by the API layer).
@@ -113,7 +111,6 @@ impl Core {
             config,
             tokens,
             wake: Notify::new(),
-            job_lock: tokio::sync::RwLock::new(()),
             resource_writer: std::sync::OnceLock::new(),
             token_failures: Default::default(),
         })
@@ -156,6 +153,17 @@ impl Core {
 
     pub(crate) fn store(&self) -> &dyn MetadataStore {
         self.store.as_ref()
+    }
+
+    /// Holds the content lock in `mode` (shared: work that writes chunks and records manifests;
+    /// exclusive: garbage collection), across every node on the store, however long that takes.
+    pub(crate) async fn content_lock(&self, mode: galleon_store::LockMode) -> CoreResult<galleon_store::ContentLock> {
+        loop {
+            if let Some(lock) = self.store().content_lock(mode, std::time::Duration::from_secs(60)).await? {
+                return Ok(lock);
+            }
+            tracing::info!(?mode, "still waiting for the content lock");
+        }
     }
 }
 

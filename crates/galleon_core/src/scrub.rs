@@ -49,7 +49,7 @@ impl Core {
 
     /// Scrubs every store of `region`.
     pub async fn scrub_region(&self, region: &str) -> CoreResult<Vec<ScrubReport>> {
-        let _shared = self.job_lock.read().await;
+        let _shared = self.content_lock(galleon_store::LockMode::Shared).await?;
         let stores = self.region_stores(region)?.to_vec();
         let mut reports = Vec::new();
         for rs in stores {

@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::{Batch, Doc, Expect, Kind, MetadataStore, OpStatus, Operation, StoreError};
+use crate::{Batch, Doc, Expect, Kind, LockMode, MetadataStore, OpStatus, Operation, StoreError};
 
 /// Runs every check, in order, on one fresh store.
 pub async fn run_all(store: &dyn MetadataStore) {
@@ -20,6 +20,7 @@ pub async fn run_all(store: &dyn MetadataStore) {
     operations_and_leases(store).await;
     concurrent_claims_are_disjoint(store).await;
     races(store).await;
+    content_lock(store).await;
 }
 
 fn doc(kind: Kind, key: &str, unique: Option<&str>, n: i64) -> Doc {
@@ -294,4 +295,22 @@ async fn races(store: &dyn MetadataStore) {
         assert_eq!(deleted.is_ok(), !parent_there);
         assert_eq!(created.is_ok(), child_there);
     }
+}
+
+/// Garbage collection's lock: shared holders together, an exclusive one alone.
+async fn content_lock(store: &dyn MetadataStore) {
+    let short = Duration::from_millis(200);
+    // A dropped holder may be released asynchronously (a database session closing).
+    let long = Duration::from_secs(10);
+    let a = store.content_lock(LockMode::Shared, short).await.unwrap().expect("free");
+    let b = store.content_lock(LockMode::Shared, short).await.unwrap().expect("shared twice");
+    assert!(store.content_lock(LockMode::Exclusive, short).await.unwrap().is_none(), "held shared");
+    drop(a);
+    assert!(store.content_lock(LockMode::Exclusive, short).await.unwrap().is_none(), "still held shared");
+    drop(b);
+    let x = store.content_lock(LockMode::Exclusive, long).await.unwrap().expect("released");
+    assert!(store.content_lock(LockMode::Shared, short).await.unwrap().is_none(), "held exclusively");
+    assert!(store.content_lock(LockMode::Exclusive, short).await.unwrap().is_none(), "held exclusively");
+    drop(x);
+    assert!(store.content_lock(LockMode::Shared, long).await.unwrap().is_some());
 }

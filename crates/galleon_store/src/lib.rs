@@ -233,6 +233,25 @@ impl Batch {
     }
 }
 
+/// How a [`MetadataStore::content_lock`] is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// By work that writes chunks and records manifests naming them; many at once.
+    Shared,
+    /// By garbage collection; alone.
+    Exclusive,
+}
+
+/// A held content lock, released when dropped.
+pub struct ContentLock(#[allow(dead_code)] Box<dyn Send + Sync>);
+
+impl ContentLock {
+    /// Wraps whatever keeps the lock held (a guard, a database session).
+    pub fn new(holder: impl Send + Sync + 'static) -> Self {
+        Self(Box::new(holder))
+    }
+}
+
 /// The metadata store. Every method is safe to call concurrently.
 #[async_trait]
 pub trait MetadataStore: Send + Sync + 'static {
@@ -277,6 +296,11 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Extends a claim on an in-progress operation to `ttl` from now (a zero `ttl` frees it for
     /// any worker at once); false when the operation is finished or another claim holds it now.
     async fn renew_lease(&self, id: &str, lease: &Lease, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Takes the lock that keeps garbage collection (exclusive) from deleting a chunk that work
+    /// writing manifests (shared) has found and is about to name, across every process using
+    /// this store. Waits at most `wait`; `None` when it was not granted in time.
+    async fn content_lock(&self, mode: LockMode, wait: Duration) -> Result<Option<ContentLock>, StoreError>;
 
     /// Frees every lease `owner` holds (a node going down, or starting again after it died), so
     /// its jobs resume now rather than when their leases would have run out. Returns how many.

@@ -16,16 +16,23 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
-use crate::{Batch, Doc, Expect, Kind, Lease, MetadataStore, OpStatus, Operation, StoreError, Write};
+use crate::{
+    Batch, ContentLock, Doc, Expect, Kind, Lease, LockMode, MetadataStore, OpStatus, Operation, StoreError, Write,
+};
 
 /// How many times a batch the database aborted for serializability is tried again.
 const SERIALIZATION_RETRIES: u32 = 20;
 /// Connections per node.
 const POOL_SIZE: usize = 16;
 
+/// The advisory lock key of the content lock ("galleon" in ASCII, plus two).
+const CONTENT_LOCK: i64 = 0x67_616c_6c65_6f6e + 2;
+
 /// A PostgreSQL-backed [`MetadataStore`].
 pub struct PgStore {
     pool: Pool,
+    /// For sessions of their own (content locks live as long as a session).
+    config: tokio_postgres::Config,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -103,7 +110,7 @@ impl PgStore {
             .wait_timeout(Some(Duration::from_secs(30)))
             .build()
             .map_err(backend)?;
-        let store = Self { pool };
+        let store = Self { pool, config: config.clone() };
         let mut client = store.pool.get().await.map_err(|e| unreachable(&config, e))?;
         migrations::apply(&mut client).await?;
         Ok(store)
@@ -394,6 +401,26 @@ impl MetadataStore for PgStore {
             .await
             .map_err(describe)?;
         Ok(n == 1)
+    }
+
+    /// A session advisory lock on a connection of its own, held until the lock is dropped (the
+    /// session ends, and the server frees the lock, also when this process dies). PostgreSQL
+    /// queues a shared request behind a waiting exclusive one, so a collector is not starved.
+    async fn content_lock(&self, mode: LockMode, wait: Duration) -> Result<Option<ContentLock>, StoreError> {
+        let (client, conn) = self.config.connect(NoTls).await.map_err(|e| unreachable(&self.config, e))?;
+        tokio::spawn(conn);
+        // lock_timeout 0 would mean "wait forever".
+        let ms = wait.as_millis().clamp(1, i32::MAX as u128);
+        client.batch_execute(&format!("SET lock_timeout = {ms}")).await.map_err(describe)?;
+        let sql = match mode {
+            LockMode::Shared => "SELECT pg_advisory_lock_shared($1)",
+            LockMode::Exclusive => "SELECT pg_advisory_lock($1)",
+        };
+        match client.execute(sql, &[&CONTENT_LOCK]).await {
+            Ok(_) => Ok(Some(ContentLock::new(client))),
+            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Ok(None),
+            Err(e) => Err(describe(e)),
+        }
     }
 
     async fn release_leases(&self, owner: &str) -> Result<usize, StoreError> {

@@ -14,7 +14,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::{Batch, Doc, Expect, Kind, Lease, MetadataStore, OpStatus, Operation, StoreError, Write};
+use crate::{
+    Batch, ContentLock, Doc, Expect, Kind, Lease, LockMode, MetadataStore, OpStatus, Operation, StoreError, Write,
+};
 
 const READERS: usize = 4;
 
@@ -24,6 +26,9 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// The content lock: one process owns a SQLite store, so an in-process lock is the whole
+    /// story (tokio's is fair: a waiting collector holds back new shared holders).
+    content: Arc<tokio::sync::RwLock<()>>,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -49,6 +54,7 @@ impl SqliteStore {
             writer: Arc::new(Mutex::new(writer)),
             readers,
             next_reader: AtomicUsize::new(0),
+            content: Arc::default(),
         })
     }
 
@@ -356,6 +362,15 @@ impl MetadataStore for SqliteStore {
             Ok(n == 1)
         })
         .await
+    }
+
+    async fn content_lock(&self, mode: LockMode, wait: Duration) -> Result<Option<ContentLock>, StoreError> {
+        let lock = Arc::clone(&self.content);
+        let held = match mode {
+            LockMode::Shared => tokio::time::timeout(wait, lock.read_owned()).await.map(ContentLock::new),
+            LockMode::Exclusive => tokio::time::timeout(wait, lock.write_owned()).await.map(ContentLock::new),
+        };
+        Ok(held.ok())
     }
 
     async fn release_leases(&self, owner: &str) -> Result<usize, StoreError> {
