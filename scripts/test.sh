@@ -9,6 +9,8 @@ command -v cargo >/dev/null || { echo "cargo is required (rustup.rs)" >&2; exit 
 need=()
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v qemu-img >/dev/null || need+=(qemu-utils)   # makes the VHDs the content tests import
+command -v haproxy >/dev/null || need+=(haproxy)       # the load balancer of the multi-node tests
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)   # the multi-node database
 if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi
