@@ -312,6 +312,27 @@ def test_nodes_share_resources_tokens_and_identity(cluster):
     assert keys[0] == keys[1] and keys[0]["keys"]
 
 
+def test_a_portal_session_survives_landing_on_another_node(cluster):
+    c = cluster.creds
+    signin = requests.post(f"{cluster.a.endpoint}/portal/signin", verify=cluster.ca, allow_redirects=False, timeout=10,
+                           data={"client_id": c["clientId"], "client_secret": c["clientSecret"], "next": "/portal"})
+    assert signin.status_code == 303, signin.text
+    cookie = signin.cookies.get("galleon_portal")
+    assert cookie
+    page = requests.get(f"{cluster.b.endpoint}/portal/galleries", cookies={"galleon_portal": cookie},
+                        verify=cluster.ca, allow_redirects=False, timeout=10)
+    assert page.status_code == 200, (page.status_code, page.headers.get("location"))
+    assert c["clientId"] in page.text
+    # Signed out on B, the session is gone on A too.
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    out = requests.post(f"{cluster.b.endpoint}/portal/signout", cookies={"galleon_portal": cookie}, data={"csrf": csrf},
+                        headers={"Origin": cluster.b.endpoint}, verify=cluster.ca, allow_redirects=False, timeout=10)
+    assert out.status_code == 303
+    again = requests.get(f"{cluster.a.endpoint}/portal/galleries", cookies={"galleon_portal": cookie},
+                         verify=cluster.ca, allow_redirects=False, timeout=10)
+    assert again.status_code == 303 and again.headers["location"].startswith("/portal/signin")
+
+
 def test_a_killed_nodes_replication_is_finished_by_another(cluster, gallery):
     source = make_source(cluster, "source-1")
     compute, poller = start_version(cluster, source, "1.0.0")

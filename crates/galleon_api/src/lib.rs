@@ -38,9 +38,6 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// `https` or `http`, for URLs built from `Host`.
     pub scheme: &'static str,
-    /// The portal's signed-in browsers (kept with the state so every router built from it
-    /// shares them).
-    portal_sessions: Arc<portal::Sessions>,
 }
 
 impl AppState {
@@ -54,7 +51,7 @@ impl AppState {
             public_url: public_url.clone(),
             scheme,
         }));
-        Self { core, public_url, scheme, portal_sessions: Arc::default() }
+        Self { core, public_url, scheme }
     }
 }
 
@@ -86,7 +83,6 @@ pub fn router(state: AppState) -> Router {
     let portal = portal::routes(portal::PortalState {
         core: state.core,
         arm: api.clone(),
-        sessions: state.portal_sessions.clone(),
         public_url: state.public_url,
         scheme: state.scheme,
     });

@@ -59,11 +59,13 @@ pub enum Kind {
     /// Installation-wide state every node shares (tenant and subscription ids, the token
     /// signing key, who the admin is). Never served through the API.
     Setting,
+    /// A portal session (keyed by a digest of its cookie).
+    Session,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Self::Subscription,
         Self::Group,
         Self::Gallery,
@@ -78,6 +80,7 @@ impl Kind {
         Self::Network,
         Self::Deployment,
         Self::Setting,
+        Self::Session,
     ];
 
     /// The kind stored under `name`.
@@ -97,6 +100,7 @@ impl Kind {
             "network" => Self::Network,
             "deployment" => Self::Deployment,
             "setting" => Self::Setting,
+            "session" => Self::Session,
             _ => return None,
         })
     }
@@ -118,6 +122,7 @@ impl Kind {
             Self::Network => "network",
             Self::Deployment => "deployment",
             Self::Setting => "setting",
+            Self::Session => "session",
         }
     }
 }
@@ -332,6 +337,7 @@ mod tests {
             "network",
             "deployment",
             "setting",
+            "session",
         ];
         assert_eq!(names.len(), Kind::ALL.len());
         for name in names {

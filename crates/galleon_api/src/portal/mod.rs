@@ -27,15 +27,12 @@ use axum::response::Redirect;
 use axum::routing::{get, post};
 use galleon_core::Core;
 
-pub(crate) use session::Sessions;
-
 /// What portal handlers share.
 #[derive(Clone)]
 pub(crate) struct PortalState {
     pub core: Arc<Core>,
     /// The ARM application (normalisation is applied per call by [`arm::Arm`]).
     pub arm: Router,
-    pub sessions: Arc<session::Sessions>,
     pub public_url: Option<String>,
     pub scheme: &'static str,
 }

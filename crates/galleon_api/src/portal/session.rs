@@ -1,67 +1,19 @@
 //! Portal sessions: sign-in with a principal's client id and secret (the admin credentials are
 //! one), a random session id in a `Secure; HttpOnly; SameSite=Strict` cookie, and a per-session
-//! CSRF token that every form and script request must echo. Sessions live in memory for the
-//! lifetime of the bearer token they hold; a restart signs everyone out.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! CSRF token that every form and script request must echo. Sessions are kept by the core in the
+//! metadata store, for the lifetime of the bearer token they hold: every node behind a load
+//! balancer knows them, and a restart signs nobody out.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
+pub(crate) use galleon_core::PortalSession as Session;
+
 use super::PortalState;
 
 pub(crate) const COOKIE: &str = "galleon_portal";
-
-/// One signed-in browser.
-#[derive(Debug, Clone)]
-pub(crate) struct Session {
-    /// The ARM bearer token of the principal.
-    pub token: String,
-    /// Unix seconds after which the token (and so the session) is no longer valid.
-    pub expires_at: i64,
-    /// Echoed by every state-changing request.
-    pub csrf: String,
-    /// The principal's client id, shown in the top bar.
-    pub client_id: String,
-}
-
-/// All sessions of this process.
-#[derive(Default)]
-pub(crate) struct Sessions(Mutex<HashMap<String, Session>>);
-
-impl Sessions {
-    /// Opens a session and returns its id.
-    pub(crate) fn open(&self, token: String, expires_at: i64, client_id: String) -> String {
-        let id = random_token();
-        let session = Session { token, expires_at, csrf: random_token(), client_id };
-        let mut map = self.0.lock().expect("sessions lock");
-        let now = now();
-        map.retain(|_, s| s.expires_at > now);
-        map.insert(id.clone(), session);
-        id
-    }
-
-    pub(crate) fn get(&self, id: &str) -> Option<Session> {
-        let map = self.0.lock().expect("sessions lock");
-        map.get(id).filter(|s| s.expires_at > now()).cloned()
-    }
-
-    pub(crate) fn close(&self, id: &str) {
-        self.0.lock().expect("sessions lock").remove(id);
-    }
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// 244 random bits (two v4 UUIDs), hex.
-fn random_token() -> String {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
-}
 
 /// The `Set-Cookie` value that opens (or, with an empty id, clears) a session.
 pub(crate) fn cookie(id: &str, max_age: i64) -> String {
@@ -113,9 +65,17 @@ impl FromRequestParts<PortalState> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, state: &PortalState) -> Result<Self, Self::Rejection> {
         let host = crate::extract::host_of(&parts.headers, &parts.uri).to_string();
-        if let Some(id) = session_id(&parts.headers)
-            && let Some(session) = state.sessions.get(&id)
-        {
+        let session = match session_id(&parts.headers) {
+            Some(id) => match state.core.portal_session(&id).await {
+                Ok(found) => found.map(|s| (id, s)),
+                Err(e) => {
+                    tracing::error!(error = %e, "reading a portal session");
+                    return Err((StatusCode::SERVICE_UNAVAILABLE, "The portal is unavailable. Retry.").into_response());
+                }
+            },
+            None => None,
+        };
+        if let Some((id, session)) = session {
             // A cross-site POST is refused whatever its token (defence beside SameSite and CSRF).
             if parts.method != axum::http::Method::GET && !same_origin(&parts.headers, &host) {
                 return Err((StatusCode::FORBIDDEN, "Cross-origin requests are refused.").into_response());

@@ -82,8 +82,13 @@ pub(super) async fn submit(
     match issued {
         Ok((token, lifetime)) => {
             let expires_at = time::OffsetDateTime::now_utc().unix_timestamp() + lifetime;
-            let id = s.sessions.open(token, expires_at, client_id);
-            ([(header::SET_COOKIE, session::cookie(&id, lifetime))], Redirect::to(&next)).into_response()
+            match s.core.open_portal_session(token, expires_at, client_id).await {
+                Ok(id) => ([(header::SET_COOKIE, session::cookie(&id, lifetime))], Redirect::to(&next)).into_response(),
+                Err(e) => {
+                    tracing::error!(error = %e, "portal sign-in");
+                    (StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable. Retry.").into_response()
+                }
+            }
         }
         Err(galleon_core::CoreError::Unauthenticated(kind @ galleon_core::auth::AuthError::RateLimited)) => {
             signin_page(&next, &client_id, Some(&kind.to_string()), StatusCode::TOO_MANY_REQUESTS)
@@ -105,6 +110,9 @@ pub(super) async fn submit(
 }
 
 pub(super) async fn signout(State(s): State<PortalState>, Posted { signed, .. }: Posted) -> Response {
-    s.sessions.close(&signed.id);
+    if let Err(e) = s.core.close_portal_session(&signed.id).await {
+        tracing::error!(error = %e, "portal sign-out");
+        return (StatusCode::SERVICE_UNAVAILABLE, "Sign-out is unavailable. Retry.").into_response();
+    }
     ([(header::SET_COOKIE, session::cookie("", 0))], Redirect::to("/portal/signin")).into_response()
 }
