@@ -4,6 +4,7 @@
 mod bootstrap;
 mod cli;
 mod config;
+mod db;
 mod fetch;
 mod files;
 mod serve;
@@ -72,6 +73,9 @@ enum Command {
     /// Manage galleries, image definitions and image versions (az sig's arguments).
     #[command(subcommand)]
     Sig(cli::SigCommand),
+    /// Move metadata between databases (one node's SQLite into a shared PostgreSQL).
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -84,6 +88,7 @@ fn main() -> anyhow::Result<()> {
     let globals = cli::Globals { output: cli.output, subscription: cli.subscription, query: cli.query };
     let resource = match cli.command {
         Command::Serve(args) => return runtime.block_on(serve::run(config::Settings::resolve(args)?)),
+        Command::Db(c) => return runtime.block_on(db::run(c)),
         Command::Login(args) => return finish(runtime.block_on(cli::login(args, globals.output))),
         Command::Group(c) => cli::Resource::Group(c),
         Command::Disk(c) => cli::Resource::Disk(c),

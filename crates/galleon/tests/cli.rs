@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "cli/db_copy.rs"]
+mod db_copy;
 #[path = "cli/mixed_load.rs"]
 mod mixed_load;
 #[path = "cli/wire.rs"]
@@ -18,6 +20,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_galleon");
 struct Server {
     child: Child,
     dir: tempfile::TempDir,
+    port: u16,
 }
 
 impl Drop for Server {
@@ -36,16 +39,38 @@ impl Server {
     fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(BIN)
+        let child = Self::spawn(&dir.path().join("data"), port, extra);
+        let server = Self { child, dir, port };
+        server.wait_ready();
+        server
+    }
+
+    fn spawn(data: &Path, port: u16, extra: &[&str]) -> Child {
+        Command::new(BIN)
             .args(["serve", "--data-dir"])
-            .arg(dir.path().join("data"))
+            .arg(data)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(extra)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .unwrap();
-        let server = Self { child, dir };
+            .unwrap()
+    }
+
+    /// Stops the server (SIGKILL) and starts it again on the same directory and port.
+    fn restart_with(&mut self, extra: &[&str]) {
+        self.stop();
+        self.child = Self::spawn(&self.data(), self.port, extra);
+        self.wait_ready();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn wait_ready(&self) {
+        let (server, port) = (self, self.port);
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
             || !server.data().join("credentials.json").exists()
@@ -53,7 +78,6 @@ impl Server {
             assert!(Instant::now() < deadline, "galleon serve did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        server
     }
 
     fn data(&self) -> PathBuf {

@@ -223,6 +223,12 @@ async fn operations_and_leases(store: &dyn MetadataStore) {
     assert_eq!(rest.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op4"]);
     let hostile = store.claim_operations("w5", HOUR, 10, &["') OR 1=1 --"]).await.unwrap();
     assert!(hostile.is_empty(), "job names are values, never SQL");
+    // Listed in id order, in pages.
+    let first = store.list_operations(None, 2).await.unwrap();
+    assert_eq!(first.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op1", "op2"]);
+    let next = store.list_operations(Some("op2"), 10).await.unwrap();
+    assert_eq!(next.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op3", "op4"]);
+    assert_eq!(next[0].attempts, 1);
     for op in only.into_iter().chain(rest).chain(taken) {
         let mut done = op;
         done.status = OpStatus::Succeeded;

@@ -280,6 +280,9 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Reads one operation.
     async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError>;
 
+    /// Operations in id order after `after`, at most `limit` (copying a store, checking one).
+    async fn list_operations(&self, after: Option<&str>, limit: usize) -> Result<Vec<Operation>, StoreError>;
+
     /// How many operations are still in progress (garbage collection waits for none).
     async fn operations_in_progress(&self) -> Result<usize, StoreError>;
 

@@ -7,7 +7,7 @@ use tokio_postgres::Client;
 use crate::StoreError;
 
 /// The advisory lock key migrations run under ("galleon" in ASCII, plus one).
-const MIGRATION_LOCK: i64 = 0x67_616c_6c65_6f6e + 1;
+pub(super) const MIGRATION_LOCK: i64 = 0x67_616c_6c65_6f6e + 1;
 
 const MIGRATIONS: &[&str] = &[
     // 1: documents, revisions and operations. Keys sort bytewise (COLLATE "C"), as in SQLite

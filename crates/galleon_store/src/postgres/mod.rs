@@ -96,7 +96,12 @@ impl PgStore {
         if let Some(schema) = schema {
             let (client, conn) = config.connect(NoTls).await.map_err(|e| unreachable(&config, e))?;
             let task = tokio::spawn(conn);
-            client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await.map_err(describe)?;
+            // Under the migration lock: two `IF NOT EXISTS` at once can still collide.
+            let sql = format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({}); CREATE SCHEMA IF NOT EXISTS {schema}; COMMIT;",
+                migrations::MIGRATION_LOCK
+            );
+            client.batch_execute(&sql).await.map_err(describe)?;
             drop(client);
             let _ = task.await;
             config.options(format!("-c search_path={schema}"));
@@ -331,6 +336,19 @@ impl MetadataStore for PgStore {
             .await
             .map_err(describe)?;
         row.as_ref().map(decode_op).transpose()
+    }
+
+    async fn list_operations(&self, after: Option<&str>, limit: usize) -> Result<Vec<Operation>, StoreError> {
+        let client = self.client().await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client
+            .query(
+                "SELECT id, attempts, body FROM operations WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after.unwrap_or(""), &limit],
+            )
+            .await
+            .map_err(describe)?;
+        rows.iter().map(decode_op).collect()
     }
 
     async fn operations_in_progress(&self) -> Result<usize, StoreError> {

@@ -285,6 +285,15 @@ impl MetadataStore for SqliteStore {
         body.map(|b| decode_op(&b)).transpose()
     }
 
+    async fn list_operations(&self, after: Option<&str>, limit: usize) -> Result<Vec<Operation>, StoreError> {
+        let bodies: Vec<String> = self.read(|c| {
+            c.prepare_cached("SELECT body FROM operations WHERE id > ?1 ORDER BY id LIMIT ?2")?
+                .query_map(params![after.unwrap_or(""), limit as i64], |r| r.get(0))?
+                .collect()
+        })?;
+        bodies.iter().map(|b| decode_op(b)).collect()
+    }
+
     async fn operations_in_progress(&self) -> Result<usize, StoreError> {
         self.read(|c| {
             c.prepare_cached("SELECT COUNT(*) FROM operations WHERE status = ?1")?

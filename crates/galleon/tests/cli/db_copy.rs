@@ -1,0 +1,101 @@
+//! `galleon db copy`: a user who outgrows one node moves its metadata to PostgreSQL and serves
+//! the same data directory from there, with nothing lost.
+
+use std::process::Command;
+
+use super::{BIN, Server, write_raw};
+
+/// A new, empty database on the test cluster (`GALLEON_TEST_DATABASE_URL`), or `None` (the test
+/// is skipped) when there is none and none is required.
+fn fresh_database(name: &str) -> Option<String> {
+    let base = match std::env::var("GALLEON_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var("GALLEON_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+            panic!("GALLEON_REQUIRE_POSTGRES=1 but GALLEON_TEST_DATABASE_URL is not set")
+        }
+        _ => {
+            eprintln!("skipped: set GALLEON_TEST_DATABASE_URL to run the PostgreSQL tests");
+            return None;
+        }
+    };
+    let db = format!("{name}_{}_{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().unwrap().subsec_nanos());
+    let made = Command::new("psql").arg(&base).args(["-qc", &format!("CREATE DATABASE {db}")]).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let (server, _) = base.rsplit_once('/').unwrap();
+    Some(format!("{server}/{db}"))
+}
+
+#[test]
+fn one_nodes_metadata_moves_to_postgres_without_losing_a_row() {
+    let Some(url) = fresh_database("dbcopy") else { return };
+    let mut server = Server::start();
+    server.login_with_group("westcentralus");
+    let raw = server.dir.path().join("disk.raw");
+    write_raw(&raw, 20);
+    let file = raw.to_str().unwrap();
+    server.ok(&["disk", "upload", "-g", "rg", "-n", "up", "--file", file, "--os-type", "Linux", "-o", "none"]);
+    server.ok(&["image", "create", "-g", "rg", "-n", "img", "--source", "up", "--os-type", "Linux", "-o", "none"]);
+    server.gallery_with_definition("def");
+    let version = ["sig", "image-version", "show", "-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"];
+    let create = ["sig", "image-version", "create", "-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"];
+    server.ok(&[&create[..], &["--managed-image", "img", "--target-regions", "westcentralus", "eastus", "-o", "none"]]
+        .concat());
+    let reader = server.ok(&["principal", "create", "--display-name", "reader"]);
+    let reader_id = reader["objectId"].as_str().unwrap().to_string();
+    let group = server.ok(&["group", "show", "-n", "rg", "--query", "id"]);
+    let scope = group.as_str().unwrap();
+    server.ok(&[
+        "role",
+        "assignment",
+        "create",
+        "--assignee",
+        &reader_id,
+        "--role",
+        "Reader",
+        "--scope",
+        scope,
+        "-o",
+        "none",
+    ]);
+    let before = server.ok(&version);
+    let groups_before = server.ok(&["group", "list"]);
+    let roles_before = server.ok(&["role", "assignment", "list"]);
+
+    // While the directory is served, the copy refuses (its lock is held).
+    let busy =
+        Command::new(BIN).args(["db", "copy", "--from"]).arg(server.data()).args(["--to", &url]).output().unwrap();
+    assert!(!busy.status.success());
+    assert!(
+        String::from_utf8_lossy(&busy.stderr).contains("stop galleon first"),
+        "{}",
+        String::from_utf8_lossy(&busy.stderr)
+    );
+
+    server.stop();
+    let copy =
+        Command::new(BIN).args(["db", "copy", "--from"]).arg(server.data()).args(["--to", &url]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&copy.stdout);
+    assert!(copy.status.success(), "{}", String::from_utf8_lossy(&copy.stderr));
+    assert!(stdout.contains("copied and verified"), "{stdout}");
+    assert!(stdout.contains("version: 1") && stdout.contains("principal: 2"), "{stdout}");
+    // A second copy into the same database is refused and changes nothing.
+    let again =
+        Command::new(BIN).args(["db", "copy", "--from"]).arg(server.data()).args(["--to", &url]).output().unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    // The same directory served from PostgreSQL: same tenant, same admin credentials, same
+    // resources and roles, and the bytes read back.
+    server.restart_with(&["--database-url", &url]);
+    let after = server.ok(&version);
+    assert_eq!(after["id"], before["id"]);
+    assert_eq!(after["publishingProfile"], before["publishingProfile"]);
+    assert_eq!(after["storageProfile"], before["storageProfile"]);
+    assert_eq!(after["provisioningState"], "Succeeded");
+    assert_eq!(server.ok(&["group", "list"]), groups_before);
+    assert_eq!(server.ok(&["role", "assignment", "list"]), roles_before);
+    let out = server.dir.path().join("back.vhd");
+    server.ok(&["disk", "download", "-g", "rg", "-n", "up", "--file", out.to_str().unwrap()]);
+    let got = std::fs::read(&out).unwrap();
+    assert!(got[..20 << 20] == std::fs::read(&raw).unwrap()[..], "the disk's bytes after the move");
+}
