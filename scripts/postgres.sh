@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests, on a loopback port, with no durability settings
-# (fsync off): `scripts/postgres.sh start DIR PORT` prints its URL; `scripts/postgres.sh stop DIR`.
+# (fsync off): `scripts/postgres.sh start DIR PORT` prints its URL (and starts a stopped cluster
+# again); `scripts/postgres.sh stop DIR`.
 # Installs Debian's postgresql when no server is present. initdb refuses to run as root, so as
 # root the cluster belongs to the `postgres` user.
 set -euo pipefail
@@ -22,8 +23,11 @@ start)
     port=${3:?port}
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres: "$dir"
-    as_owner "$bin/initdb -D '$dir/data' -U galleon --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync" >"$dir/initdb.log" 2>&1 \
-        || { cat "$dir/initdb.log" >&2; exit 1; }
+    # A cluster stopped earlier starts again with its data (tests of a database outage).
+    if [ ! -d "$dir/data" ]; then
+        as_owner "$bin/initdb -D '$dir/data' -U galleon --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync" >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log" >&2; exit 1; }
+    fi
     as_owner "$bin/pg_ctl -D '$dir/data' -l '$dir/pg.log' -w -o \"-k '$dir' -p $port \
         -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off \
         -c full_page_writes=off\" start" >&2 || { cat "$dir/pg.log" >&2; exit 1; }

@@ -10,6 +10,8 @@ use serde_json::Value;
 
 #[path = "cli/db_copy.rs"]
 mod db_copy;
+#[path = "cli/db_outage.rs"]
+mod db_outage;
 #[path = "cli/mixed_load.rs"]
 mod mixed_load;
 #[path = "cli/wire.rs"]

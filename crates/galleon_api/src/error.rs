@@ -95,6 +95,14 @@ impl From<CoreError> for ApiError {
                     format!("The server could not read or write disk content ({message}). Please retry the request."),
                 )
             }
+            CoreError::Unavailable(reason) => {
+                tracing::error!(error = %reason, "metadata store unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailable",
+                    "The service is temporarily unavailable. Please retry the request.",
+                )
+            }
             CoreError::Store(inner) => {
                 tracing::error!(error = %inner, "metadata store");
                 Self::new(
@@ -116,6 +124,9 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         resp
     }

@@ -22,6 +22,8 @@ impl From<CoreError> for JobError {
     fn from(e: CoreError) -> Self {
         match e {
             CoreError::Store(s) => s.into(),
+            // The database is away: try again once it is back (nothing was written).
+            CoreError::Unavailable(reason) => JobError::Retry(reason),
             CoreError::Content(c) => match c.kind {
                 ContentErrorKind::Transient => JobError::Retry(c.message),
                 ContentErrorKind::Missing => JobError::Fail("ContentMissing".into(), c.message),
@@ -180,7 +182,7 @@ impl Core {
                     status.details.clear();
                 }
                 // A fault that may pass retries the whole job (regions already done stay done).
-                Err(CoreError::Store(e)) => return Err(JobError::Retry(e.to_string())),
+                Err(e @ (CoreError::Store(_) | CoreError::Unavailable(_))) => return Err(e.into()),
                 // On the last attempt a region that still fails is marked Failed with its reason,
                 // and the regions that worked keep their replicas.
                 Err(CoreError::Content(c))

@@ -51,7 +51,19 @@ pub enum CoreError {
     Content(#[from] crate::content_error::ContentError),
     /// The metadata store failed (500).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+    /// The metadata store cannot be reached (503 with `Retry-After`): nothing was done.
+    #[error("the metadata store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(reason) => Self::Unavailable(reason),
+            e => Self::Store(e),
+        }
+    }
 }
 
 /// Result of a use case.

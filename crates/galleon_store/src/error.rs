@@ -29,7 +29,11 @@ pub enum StoreError {
         /// What went wrong.
         reason: String,
     },
-    /// The backend failed (I/O, database error). Retrying may help.
+    /// The backend failed (a database error). Retrying may help.
     #[error("metadata backend: {0}")]
     Backend(String),
+    /// The backend cannot be reached (the database is down or the network to it is): nothing
+    /// was written. Callers answer "try again later".
+    #[error("metadata backend unavailable: {0}")]
+    Unavailable(String),
 }

@@ -62,11 +62,15 @@ fn classify(e: tokio_postgres::Error) -> Failure {
     }
 }
 
-/// A database error as the store reports it: the server's own message, not just "db error".
+/// A database error as the store reports it: the server's own message, not just "db error";
+/// a lost or refused connection (or a server shutting down) is [`StoreError::Unavailable`].
 fn describe(e: tokio_postgres::Error) -> StoreError {
     match e.as_db_error() {
+        Some(db) if db.code().code().starts_with("08") || db.code().code().starts_with("57P") => {
+            StoreError::Unavailable(format!("{}: {}", db.code().code(), db.message()))
+        }
         Some(db) => StoreError::Backend(format!("{}: {}", db.code().code(), db.message())),
-        None => StoreError::Backend(e.to_string()),
+        None => StoreError::Unavailable(e.to_string()),
     }
 }
 
@@ -122,7 +126,7 @@ impl PgStore {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|e| StoreError::Backend(format!("database connection: {e}")))
+        self.pool.get().await.map_err(|e| StoreError::Unavailable(format!("database connection: {e}")))
     }
 }
 
@@ -137,7 +141,7 @@ fn unreachable(config: &tokio_postgres::Config, e: impl std::fmt::Display) -> St
         })
         .collect();
     let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
-    StoreError::Backend(format!(
+    StoreError::Unavailable(format!(
         "cannot reach PostgreSQL at {} port {}: {e}",
         if hosts.is_empty() { "localhost".into() } else { hosts.join(",") },
         if ports.is_empty() { "5432".into() } else { ports.join(",") }

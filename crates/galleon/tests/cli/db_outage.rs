@@ -1,0 +1,152 @@
+//! A server on PostgreSQL while the database goes away and comes back: requests answer 503 with
+//! `Retry-After` (never a 500, never a wrong answer), and work accepted before the outage
+//! finishes after it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::{Server, write_raw};
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/postgres.sh")
+}
+
+/// A cluster of this test's own (it is stopped and started again), when PostgreSQL is available.
+struct OwnCluster {
+    dir: tempfile::TempDir,
+    port: u16,
+    url: String,
+}
+
+impl OwnCluster {
+    fn start() -> Option<Self> {
+        if std::env::var("GALLEON_TEST_DATABASE_URL").is_err() {
+            assert!(
+                std::env::var("GALLEON_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "GALLEON_REQUIRE_POSTGRES=1 but GALLEON_TEST_DATABASE_URL is not set"
+            );
+            eprintln!("skipped: set GALLEON_TEST_DATABASE_URL to run the PostgreSQL tests");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut cluster = Self { dir, port, url: String::new() };
+        cluster.url = cluster.up();
+        Some(cluster)
+    }
+
+    fn pg(&self) -> PathBuf {
+        self.dir.path().join("pg")
+    }
+
+    fn up(&self) -> String {
+        let out = Command::new(script()).arg("start").arg(self.pg()).arg(self.port.to_string()).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn down(&self) {
+        let out = Command::new(script()).arg("stop").arg(self.pg()).output().unwrap();
+        assert!(out.status.success());
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+#[test]
+fn requests_answer_503_while_the_database_is_away_and_accepted_work_finishes_after() {
+    let Some(db) = OwnCluster::start() else { return };
+    let server = Server::start_with(&["--database-url", &db.url, "--replication-copy", "copy"]);
+    server.login_with_group("westcentralus");
+    let raw = server.dir.path().join("disk.raw");
+    write_raw(&raw, 64);
+    let file = raw.to_str().unwrap();
+    server.ok(&["disk", "upload", "-g", "rg", "-n", "up", "--file", file, "--os-type", "Linux", "-o", "none"]);
+    server.ok(&["image", "create", "-g", "rg", "-n", "img", "--source", "up", "--os-type", "Linux", "-o", "none"]);
+    server.gallery_with_definition("def");
+    let create = ["sig", "image-version", "create", "-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"];
+    let regions = ["--target-regions", "westcentralus", "eastus", "westus2", "northeurope"];
+    server.ok(&[&create[..], &["--managed-image", "img", "--no-wait", "-o", "none"], &regions[..]].concat());
+
+    let token = token(&server);
+    // The database goes away (as a crash would take it: immediate stop).
+    db.down();
+    let show = ["sig", "image-version", "show", "-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"];
+    let out = server.galleon(&show);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    // The CLI signs in again (token endpoint) or reuses its token (ARM): either way it is told
+    // to come back later.
+    assert!(stderr.contains("ServiceUnavailable") || stderr.contains("temporarily_unavailable"), "{stderr}");
+    // The raw answer: 503 and when to come back.
+    let status = curl_status(&server, &token);
+    assert_eq!(status.0, 503, "{status:?}");
+    assert!(status.1.contains("retry-after: 5"), "{status:?}");
+
+    // Back: the version accepted before the outage finishes, in every region.
+    std::thread::sleep(Duration::from_secs(2));
+    db.up();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = server.galleon(&[&show[..], &["--query", "provisioningState", "-o", "tsv"]].concat());
+        let state = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if state == "Succeeded" {
+            break;
+        }
+        assert!(state != "Failed", "the version failed across the outage");
+        assert!(Instant::now() < deadline, "the version did not finish after the database came back ({state})");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let expanded =
+        server
+            .ok(&[&show[..], &["--expand", "ReplicationStatus", "--query", "replicationStatus.aggregatedState"]]
+                .concat());
+    assert_eq!(expanded, "Completed");
+}
+
+fn credentials(server: &Server) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(server.data().join("credentials.json")).unwrap()).unwrap()
+}
+
+/// An ARM token for the admin, from the token endpoint.
+fn token(server: &Server) -> String {
+    let c = credentials(server);
+    let url = format!("{}/{}/oauth2/v2.0/token", c["endpoint"].as_str().unwrap(), c["tenantId"].as_str().unwrap());
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
+        c["clientId"].as_str().unwrap(),
+        c["clientSecret"].as_str().unwrap()
+    );
+    let out = Command::new("curl")
+        .args(["-sf", "--cacert", c["caFile"].as_str().unwrap(), "-d", &form, &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "token request failed");
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+/// Status and lowercase headers of a GET of the subscription's resource groups.
+fn curl_status(server: &Server, token: &str) -> (u16, String) {
+    let creds = credentials(server);
+    let url = format!(
+        "{}/subscriptions/{}/resourcegroups?api-version=2021-04-01",
+        creds["endpoint"].as_str().unwrap(),
+        creds["subscriptionId"].as_str().unwrap()
+    );
+    let out = Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "/dev/null", "--cacert", creds["caFile"].as_str().unwrap()])
+        .args(["-H", &format!("Authorization: Bearer {token}"), &url])
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head)
+}
