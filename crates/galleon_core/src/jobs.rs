@@ -514,6 +514,16 @@ impl Core {
 /// only when a slot of its class is free, so a claimed job never waits.
 pub fn spawn_worker(core: Arc<Core>) -> tokio::task::JoinHandle<()> {
     use tokio::sync::Semaphore;
+    // Work queued by other nodes (PostgreSQL NOTIFY) wakes this one at once.
+    if let Some(signal) = core.store().job_signal() {
+        let core = core.clone();
+        tokio::spawn(async move {
+            loop {
+                signal.notified().await;
+                core.wake.notify_one();
+            }
+        });
+    }
     tokio::spawn(async move {
         let classes = [
             (CONTENT_JOBS, Arc::new(Semaphore::new(CONTENT_SLOTS))),

@@ -310,6 +310,13 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// this store. Waits at most `wait`; `None` when it was not granted in time.
     async fn content_lock(&self, mode: LockMode, wait: Duration) -> Result<Option<ContentLock>, StoreError>;
 
+    /// Signalled when another process queued work or handed jobs back (PostgreSQL's
+    /// `LISTEN/NOTIFY`), so a worker wakes at once instead of at its next poll. `None` for a
+    /// store only one process uses.
+    fn job_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
+
     /// Frees every lease `owner` holds (a node going down, or starting again after it died), so
     /// its jobs resume now rather than when their leases would have run out. Returns how many.
     async fn release_leases(&self, owner: &str) -> Result<usize, StoreError>;

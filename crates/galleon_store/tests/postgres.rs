@@ -105,3 +105,40 @@ async fn the_content_lock_spans_nodes_and_dies_with_its_node() {
     let gc = b.content_lock(LockMode::Exclusive, Duration::from_secs(10)).await.unwrap();
     assert!(gc.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_queued_on_one_node_wakes_the_others() {
+    let Some(url) = url() else { return };
+    let schema = schema("Notify");
+    let a = PgStore::connect_in_schema(&url, &schema).await.unwrap();
+    let b = PgStore::connect_in_schema(&url, &schema).await.unwrap();
+    let signal = b.job_signal().expect("PostgreSQL announces work");
+    // Drain the wake-up the listener gives when it starts.
+    let _ = tokio::time::timeout(Duration::from_millis(200), signal.notified()).await;
+    assert!(tokio::time::timeout(Duration::from_millis(300), signal.notified()).await.is_err(), "nothing queued yet");
+    let op = galleon_store::Operation {
+        id: "queued".into(),
+        subscription: "s".into(),
+        location: "eastus".into(),
+        job: "provision".into(),
+        resource_key: "/k".into(),
+        status: galleon_store::OpStatus::InProgress,
+        error: None,
+        start_time: time::OffsetDateTime::UNIX_EPOCH,
+        end_time: None,
+        attempts: 0,
+        payload: serde_json::json!({}),
+        result: None,
+        lease: None,
+    };
+    let mut other = op.clone();
+    other.id = "never".into();
+    let started = std::time::Instant::now();
+    a.apply(Batch::new().operation(op)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(2), signal.notified()).await.expect("B heard A's new job");
+    eprintln!("woken {:?} after the commit", started.elapsed());
+    // A batch that fails queues nothing and wakes nobody.
+    let failing = Batch::new().operation(other).check(Kind::Gallery, "/none", Expect::Rev(1));
+    assert!(a.apply(failing).await.is_err());
+    assert!(tokio::time::timeout(Duration::from_millis(300), signal.notified()).await.is_err());
+}

@@ -33,6 +33,17 @@ pub struct PgStore {
     pool: Pool,
     /// For sessions of their own (content locks live as long as a session).
     config: tokio_postgres::Config,
+    /// The `NOTIFY` channel new work is announced on (one per schema).
+    channel: String,
+    /// Woken by the listener when any node announces work.
+    wake: Arc<tokio::sync::Notify>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -119,10 +130,17 @@ impl PgStore {
             .wait_timeout(Some(Duration::from_secs(30)))
             .build()
             .map_err(backend)?;
-        let store = Self { pool, config: config.clone() };
-        let mut client = store.pool.get().await.map_err(|e| unreachable(&config, e))?;
+        let mut client = pool.get().await.map_err(|e| unreachable(&config, e))?;
         migrations::apply(&mut client).await?;
-        Ok(store)
+        drop(client);
+        // Lowercase: LISTEN folds an unquoted name, pg_notify takes it as given.
+        let channel = format!("galleon_jobs_{}", schema.unwrap_or("public")).to_ascii_lowercase();
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let (ready, listening) = tokio::sync::oneshot::channel();
+        let listener = tokio::spawn(listen(config.clone(), channel.clone(), wake.clone(), ready));
+        // Work announced from here on is heard (the listener retries on its own if this fails).
+        let _ = tokio::time::timeout(Duration::from_secs(5), listening).await;
+        Ok(Self { pool, config, channel, wake, listener })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -201,7 +219,7 @@ async fn check(tx: &deadpool_postgres::Transaction<'_>, kind: Kind, key: &str, e
     if ok { Ok(()) } else { Err(StoreError::Conflict { key: key.to_string() }.into()) }
 }
 
-async fn apply_once(client: &mut deadpool_postgres::Object, batch: &Batch) -> Result<(), Failure> {
+async fn apply_once(client: &mut deadpool_postgres::Object, batch: &Batch, channel: &str) -> Result<(), Failure> {
     let tx =
         client.build_transaction().isolation_level(IsolationLevel::Serializable).start().await.map_err(classify)?;
     for write in &batch.writes {
@@ -245,6 +263,14 @@ async fn apply_once(client: &mut deadpool_postgres::Object, batch: &Batch) -> Re
             }
             Write::PutOperation(op) => put_operation(&tx, op).await?,
         }
+    }
+    // New work wakes every node's workers when (and only if) it commits.
+    let queued = batch
+        .writes
+        .iter()
+        .any(|w| matches!(w, Write::PutOperation(op) if op.lease.is_none() && op.status == OpStatus::InProgress));
+    if queued {
+        tx.execute("SELECT pg_notify($1, '')", &[&channel]).await.map_err(classify)?;
     }
     tx.commit().await.map_err(classify)
 }
@@ -319,7 +345,7 @@ impl MetadataStore for PgStore {
         let mut tries = 0;
         loop {
             let mut client = self.client().await?;
-            match apply_once(&mut client, &batch).await {
+            match apply_once(&mut client, &batch, &self.channel).await {
                 Ok(()) => return Ok(()),
                 Err(Failure::Store(e)) => return Err(e),
                 Err(Failure::Retry(e)) if tries >= SERIALIZATION_RETRIES => return Err(describe(e)),
@@ -454,11 +480,58 @@ impl MetadataStore for PgStore {
             )
             .await
             .map_err(describe)?;
+        if n > 0 {
+            // Handed back: other nodes take them over now.
+            client.execute("SELECT pg_notify($1, '')", &[&self.channel]).await.map_err(describe)?;
+        }
         Ok(n as usize)
+    }
+
+    fn job_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        Some(self.wake.clone())
     }
 }
 
 /// A few bits of jitter without a random-number dependency: the clock's nanoseconds.
 fn clock_jitter() -> u32 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos())
+}
+
+/// Listens on `channel` for as long as the store lives, waking `wake` for every notification;
+/// reconnects after a lost connection and wakes once then (a notification may have been missed).
+async fn listen(
+    config: tokio_postgres::Config,
+    channel: String,
+    wake: Arc<tokio::sync::Notify>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
+    use futures_util::StreamExt;
+    let mut ready = Some(ready);
+    loop {
+        if let Ok((client, mut connection)) = config.connect(NoTls).await {
+            let heard = wake.clone();
+            let messages = tokio::spawn(async move {
+                let mut stream = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                while let Some(message) = stream.next().await {
+                    match message {
+                        Ok(tokio_postgres::AsyncMessage::Notification(_)) => heard.notify_one(),
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            });
+            if client.batch_execute(&format!("LISTEN {channel}")).await.is_ok() {
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                }
+                wake.notify_one();
+                // Until the connection ends; `client` stays alive meanwhile.
+                let _ = messages.await;
+            } else {
+                messages.abort();
+            }
+            drop(client);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
