@@ -118,7 +118,8 @@ class Cluster:
             for r in REGIONS)
         with open(self.config, "w") as f:
             f.write(f'regions = {json.dumps(REGIONS)}\nimport_allow = ["file://{self.imports}/"]\n'
-                    f'replication_copy = "copy"\n[database]\nurl = "{self.db}"\n{stores}')
+                    f'replication_copy = "copy"\nuploads_dir = "{self.shared}/uploads"\n'
+                    f'[database]\nurl = "{self.db}"\n{stores}')
         # Node A makes the CA and certificate (for 127.0.0.1); B serves the same one, and
         # HAProxy presents it to clients.
         self.a = Node(self, "node-a")
@@ -136,9 +137,11 @@ class Cluster:
         with open(pem, "w") as f:
             f.write(open(os.path.join(tls, "server.crt")).read() + open(os.path.join(tls, "server.key")).read())
         cfg = os.path.join(self.root, "haproxy.cfg")
+        self.haproxy_socket = os.path.join(self.root, "haproxy.sock")
         with open(cfg, "w") as f:
             f.write(f"""global
     maxconn 512
+    stats socket {self.haproxy_socket} mode 600 level user
 defaults
     mode http
     timeout connect 1s
@@ -169,6 +172,20 @@ backend nodes
                 return False
         wait_until("HAProxy", up, 30)
         return proc
+
+    def responses_by_node(self):
+        """(2xx, 4xx + 5xx) answers each node gave through HAProxy so far (its stats socket)."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(self.haproxy_socket)
+            s.sendall(b"show stat\n")
+            out = b""
+            while chunk := s.recv(65536):
+                out += chunk
+        lines = out.decode().splitlines()
+        header = lines[0].lstrip("# ").split(",")
+        rows = [dict(zip(header, line.split(","))) for line in lines[1:] if line]
+        return {r["svname"]: (int(r["hrsp_2xx"] or 0), int(r["hrsp_4xx"] or 0) + int(r["hrsp_5xx"] or 0))
+                for r in rows if r["pxname"] == "nodes" and r["svname"] in ("a", "b")}
 
     def sql(self, query):
         out = subprocess.run(["psql", self.db, "-tA", "-F", "|", "-c", query], check=True, capture_output=True, text=True)
@@ -331,6 +348,44 @@ def test_a_portal_session_survives_landing_on_another_node(cluster):
     again = requests.get(f"{cluster.a.endpoint}/portal/galleries", cookies={"galleon_portal": cookie},
                          verify=cluster.ca, allow_redirects=False, timeout=10)
     assert again.status_code == 303 and again.headers["location"].startswith("/portal/signin")
+
+
+def test_an_upload_spread_over_both_nodes_is_one_disk(cluster, gallery):
+    """The Storage SDK's page writes go round-robin through HAProxy, so consecutive pages and
+    endGetAccess reach different nodes; they stage in the shared uploads directory."""
+    from azure.storage.blob import BlobClient
+
+    compute = cluster.compute(cluster.lb_endpoint)
+    data = os.urandom(24 << 20) + bytes(512)
+    data = data[:-512] + vhd_footer(len(data) - 512)
+    compute.disks.begin_create_or_update(RG, "uploaded", m.Disk(
+        location="westus2", os_type="Linux", hyper_v_generation="V2",
+        creation_data=m.CreationData(create_option="Upload", upload_size_bytes=len(data)))).result()
+    write = compute.disks.begin_grant_access(RG, "uploaded", m.GrantAccessData(access="Write", duration_in_seconds=600)).result()
+    before = cluster.responses_by_node()
+    BlobClient.from_blob_url(write.access_sas, connection_verify=cluster.ca, max_page_size=4 << 20).upload_blob(
+        data, blob_type="PageBlob")
+    compute.disks.begin_revoke_access(RG, "uploaded").result()
+    served = cluster.responses_by_node()
+    # Both nodes took page writes, and neither refused one.
+    assert all(served[n][0] - before[n][0] >= 3 and served[n][1] == before[n][1] for n in ("a", "b")), (before, served)
+    back = compute.disks.begin_grant_access(RG, "uploaded", m.GrantAccessData(access="Read", duration_in_seconds=600)).result()
+    got = BlobClient.from_blob_url(back.access_sas, connection_verify=cluster.ca).download_blob().readall()
+    assert hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest()
+    compute.disks.begin_revoke_access(RG, "uploaded").result()
+
+
+def vhd_footer(size):
+    """A fixed-VHD footer for `size` bytes of data, made by qemu-img (the reference writer)."""
+    with tempfile.TemporaryDirectory() as d:
+        raw, vhd = os.path.join(d, "x.raw"), os.path.join(d, "x.vhd")
+        with open(raw, "wb") as f:
+            f.truncate(size)
+        subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, vhd],
+                       check=True)
+        with open(vhd, "rb") as f:
+            f.seek(-512, os.SEEK_END)
+            return f.read()
 
 
 def test_a_killed_nodes_replication_is_finished_by_another(cluster, gallery):

@@ -65,6 +65,10 @@ pub(crate) struct ServeArgs {
     /// This node's id among several (default: generated once, kept in DATA_DIR/node-id).
     #[arg(long, env = "GALLEON_NODE_ID")]
     node_id: Option<String>,
+    /// Where page writes to upload URLs are staged until `endGetAccess` (default: DATA_DIR/uploads;
+    /// with several nodes, a directory every node shares).
+    #[arg(long, env = "GALLEON_UPLOADS_DIR")]
+    uploads_dir: Option<PathBuf>,
 }
 
 /// A database URL: it may hold a password, so it never prints.
@@ -102,6 +106,7 @@ struct FileConfig {
     import_timeouts: Option<FileImportTimeouts>,
     database: Option<FileDatabase>,
     node_id: Option<String>,
+    uploads_dir: Option<PathBuf>,
 }
 
 /// `[database]`: where the metadata lives when several nodes share it.
@@ -174,6 +179,8 @@ pub(crate) struct Settings {
     pub database_url: Option<DatabaseUrl>,
     /// The configured node id, if any.
     pub node_id: Option<String>,
+    /// Where uploads are staged.
+    pub uploads_dir: PathBuf,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -237,7 +244,9 @@ impl Settings {
         };
         let database_url =
             args.database_url.or(file.database.and_then(|d| d.url)).filter(|u| !u.trim().is_empty()).map(DatabaseUrl);
+        let uploads_dir = args.uploads_dir.or(file.uploads_dir).unwrap_or_else(|| data_dir.join("uploads"));
         Ok(Self {
+            uploads_dir,
             database_url,
             node_id: args.node_id.or(file.node_id),
             fetch_timeouts,

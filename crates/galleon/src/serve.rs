@@ -30,6 +30,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let _lock = bootstrap::lock(dir)?;
     let node_id = bootstrap::node_id(dir, settings.node_id.as_deref())?;
     let store = metadata_store(&settings).await?;
+    if settings.database_url.is_some() && settings.uploads_dir.starts_with(dir) {
+        tracing::warn!(
+            "uploads are staged in this node's data directory: with several nodes, set uploads_dir to a directory they share (or route a disk's upload URL to one node)"
+        );
+    }
     let instance = bootstrap::instance(store.as_ref(), dir).await?;
     let key = bootstrap::signing_key(store.as_ref(), dir).await?;
     let mut chunk_stores: BTreeMap<String, Vec<RegionStore>> = BTreeMap::new();
@@ -55,7 +60,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         regions: settings.regions.clone(),
         chunk_stores,
         import_allow: settings.import_allow.clone(),
-        uploads_dir: dir.join("uploads"),
+        uploads_dir: settings.uploads_dir.clone(),
         fetcher: Some(Arc::new(crate::fetch::HttpFetcher::new(settings.fetch_timeouts))),
         link_copies: settings.link_copies,
         node_id: node_id.clone(),
