@@ -26,7 +26,8 @@ def test_curl_and_requests_trust_the_generated_ca(server):
 
 def test_files_holding_secrets_are_owner_only(server):
     data = os.path.join(server.dir, "data")
-    for rel in ["credentials.json", "keys/token-signing.pk8", "tls/server.key", "tls/ca.key"]:
+    # metadata.db holds the token signing key, secret hashes and portal sessions.
+    for rel in ["", "credentials.json", "metadata.db", "metadata.db-wal", "tls/server.key", "tls/ca.key"]:
         assert os.stat(os.path.join(data, rel)).st_mode & 0o077 == 0, rel
 
 

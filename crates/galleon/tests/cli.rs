@@ -139,6 +139,17 @@ impl Server {
         Command::new(BIN).args(args).env("GALLEON_CONFIG_DIR", self.dir.path().join("cli")).output().unwrap()
     }
 
+    /// Starts `galleon ARGS` with this test's CLI profile, output captured.
+    fn spawn_galleon(&self, args: &[&str]) -> Child {
+        Command::new(BIN)
+            .args(args)
+            .env("GALLEON_CONFIG_DIR", self.dir.path().join("cli"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// Runs a command that must succeed and returns its JSON output.
     fn ok(&self, args: &[&str]) -> Value {
         let out = self.galleon(args);

@@ -54,6 +54,18 @@ pub(crate) fn oauth_status(kind: &AuthError) -> (StatusCode, &'static str) {
     }
 }
 
+/// The status (and `Retry-After` seconds) of a token request the server could not answer: 503
+/// while the metadata store is unreachable (clients retry), 500 otherwise.
+pub(crate) fn oauth_failure_status(e: &CoreError) -> (StatusCode, Option<u16>) {
+    match e {
+        CoreError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, Some(UNAVAILABLE_RETRY_AFTER)),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}
+
+/// Seconds a client is told to wait while the metadata store is unreachable.
+const UNAVAILABLE_RETRY_AFTER: u16 = 5;
+
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
         let status = match e.code {
@@ -126,7 +138,7 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER));
         }
         resp
     }

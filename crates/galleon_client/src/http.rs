@@ -17,6 +17,14 @@ use tokio::sync::Mutex;
 
 use crate::{ClientError, Login};
 
+/// How many times a transient refusal (429, 502, 503, 504) of an idempotent call is retried.
+const RETRIES: u32 = 3;
+
+/// The pause before retry `n` (from 1): the server's `Retry-After`, else 2, 4, 8 s; 1–10 s.
+fn retry_delay(retry_after: Option<u64>, n: u32) -> Duration {
+    Duration::from_secs(retry_after.unwrap_or(1 << n).clamp(1, 10))
+}
+
 /// A reply: status, the headers a caller needs, and the JSON body (Null when empty).
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -92,8 +100,18 @@ impl Client {
         ])
         .map_err(ClientError::transport)?;
         let path = format!("/{}/oauth2/v2.0/token", self.login.tenant_id);
-        let reply =
-            self.send(Method::POST, &path, None, "application/x-www-form-urlencoded", Bytes::from(form)).await?;
+        let mut retries = 0;
+        let reply = loop {
+            let form = Bytes::from(form.clone());
+            let reply = self.send(Method::POST, &path, None, "application/x-www-form-urlencoded", form).await?;
+            // A token service briefly away is asked again; a refusal (401, 429) is final.
+            if matches!(reply.status, 502..=504) && retries < RETRIES {
+                retries += 1;
+                tokio::time::sleep(retry_delay(reply.retry_after, retries)).await;
+                continue;
+            }
+            break reply;
+        };
         if reply.status != 200 {
             return Err(ClientError::from_reply(reply.status, &reply.body));
         }
@@ -105,14 +123,26 @@ impl Client {
 
     /// An authenticated call; `path` is a path with query (or a full URL on this server).
     /// Non-2xx replies are ARM errors.
+    /// A server that is briefly unable to answer (429, 502, 503, 504: a node failing over, its
+    /// database away) is asked again after its `Retry-After` (1–10 s), up to three times, for
+    /// the methods ARM makes idempotent, as the Azure SDKs' retry policy does.
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Reply, ClientError> {
-        let token = self.bearer().await?;
         let bytes = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
-        let reply = self.send(method, path, Some(&token), "application/json", bytes).await?;
-        if reply.status >= 300 {
-            return Err(ClientError::from_reply(reply.status, &reply.body));
+        let idempotent = matches!(method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::PATCH);
+        let mut retries = 0;
+        loop {
+            let token = self.bearer().await?;
+            let reply = self.send(method.clone(), path, Some(&token), "application/json", bytes.clone()).await?;
+            if reply.status < 300 {
+                return Ok(reply);
+            }
+            let transient = matches!(reply.status, 429 | 502 | 503 | 504);
+            if !(idempotent && transient) || retries == RETRIES {
+                return Err(ClientError::from_reply(reply.status, &reply.body));
+            }
+            retries += 1;
+            tokio::time::sleep(retry_delay(reply.retry_after, retries)).await;
         }
-        Ok(reply)
     }
 
     /// Waits for a long-running operation started by `reply` (polling `Azure-AsyncOperation`

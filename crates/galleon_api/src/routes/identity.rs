@@ -116,11 +116,12 @@ pub(super) async fn token(
         }
         Err(e) => {
             tracing::error!(error = %e, "token endpoint");
-            oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "temporarily_unavailable",
-                "The token service is unavailable. Retry.",
-            )
+            let (status, retry_after) = crate::error::oauth_failure_status(&e);
+            let mut resp = oauth_error(status, "temporarily_unavailable", "The token service is unavailable. Retry.");
+            if let Some(seconds) = retry_after {
+                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+            }
+            resp
         }
     }
 }

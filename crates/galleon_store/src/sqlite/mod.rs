@@ -44,8 +44,11 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    /// Opens (creating if needed) the database at `path` and applies pending migrations. The
+    /// file holds secrets (the token signing key, secret hashes, portal sessions): it and its
+    /// journal files are readable by the owner only.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        owner_only(path)?;
         let mut writer = open(path)?;
         migrations::apply(&mut writer)?;
         let readers = (0..READERS).map(|_| open(path).map(Mutex::new)).collect::<Result<_, _>>()?;
@@ -390,6 +393,21 @@ impl MetadataStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Creates `path` (mode 0600) if absent, and takes group and other access away from it and its
+/// journal files (SQLite gives new `-wal`/`-shm` files the database file's mode).
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(backend)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(backend(e)),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The store's clock for leases: unix milliseconds.
