@@ -329,6 +329,24 @@ def test_nodes_share_resources_tokens_and_identity(cluster):
     assert keys[0] == keys[1] and keys[0]["keys"]
 
 
+def test_a_key_rotation_reaches_every_node_before_it_signs(cluster):
+    token = cluster.credential(cluster.a.endpoint).get_token("https://management.azure.com/.default").token
+    rotated = requests.post(f"{cluster.a.endpoint}/galleon/keys/rotate", headers={"Authorization": f"Bearer {token}"},
+                            verify=cluster.ca, timeout=10)
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()
+    assert new["activeFrom"] - time.time() > 45, "published well before it signs"
+
+    def published_on_b():
+        keys = requests.get(f"{cluster.b.endpoint}/{cluster.creds['tenantId']}/discovery/v2.0/keys",
+                            verify=cluster.ca, timeout=10).json()["keys"]
+        return new["kid"] in [k["kid"] for k in keys]
+    wait_until("node-b to publish the new key", published_on_b, 30, 0.5)
+    # Tokens signed before the rotation keep working everywhere.
+    via_b = cluster.compute(cluster.b.endpoint, authority=cluster.a.endpoint)
+    assert list(via_b.galleries.list_by_resource_group("sharedStateRG")) == []
+
+
 def test_a_portal_session_survives_landing_on_another_node(cluster):
     c = cluster.creds
     signin = requests.post(f"{cluster.a.endpoint}/portal/signin", verify=cluster.ca, allow_redirects=False, timeout=10,

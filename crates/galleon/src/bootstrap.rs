@@ -9,9 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use galleon_core::Core;
+use galleon_core::auth::signing_keys::StoredKeys;
 use galleon_store::{Batch, Expect, Kind, MetadataStore, StoreError, typed};
 use serde::{Deserialize, Serialize};
 
@@ -118,25 +117,21 @@ pub(crate) async fn instance(store: &dyn MetadataStore, dir: &Path) -> anyhow::R
     .await
 }
 
-/// The token signing key as stored: PKCS#8, base64.
-#[derive(Serialize, Deserialize)]
-struct SigningKey {
-    pkcs8: String,
-}
-
-/// The token signing key every node signs and verifies with: the store's, else the data
-/// directory's from before, else new.
+/// The token signing key set every node signs and verifies with: the store's, else one made
+/// from the data directory's key from before, else from a new key. Returns a key to build the
+/// core with; the core then loads the whole set (`reload_signing_keys`).
 pub(crate) async fn signing_key(store: &dyn MetadataStore, dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let stored = shared_setting(store, "token-signing-key", || {
+    let stored = shared_setting(store, galleon_core::auth::signing_keys::SETTING, || {
         let key = match std::fs::read(dir.join("keys").join("token-signing.pk8")) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => galleon_core::auth::generate_signing_key(),
             Err(e) => return Err(e.into()),
         };
-        Ok(SigningKey { pkcs8: STANDARD.encode(key) })
+        Ok(StoredKeys::new(&key))
     })
     .await?;
-    STANDARD.decode(stored.pkcs8).context("the stored token signing key is not base64")
+    let keys = stored.decode().map_err(|e| anyhow::anyhow!("the stored token signing keys: {e}"))?;
+    keys.into_iter().next().map(|(k, _)| k).context("the stored token signing key set is empty")
 }
 
 /// Who the admin principal is, once one node has made it.

@@ -67,6 +67,9 @@ enum Command {
     /// Collect garbage in the region stores now (tenant owners only).
     #[command(subcommand)]
     Gc(cli::GcCommand),
+    /// Rotate the keys access tokens are signed with (tenant owners only).
+    #[command(subcommand)]
+    Keys(cli::KeysCommand),
     /// Follow long-running operations started with --no-wait.
     #[command(subcommand)]
     Operation(cli::OperationCommand),
@@ -101,6 +104,7 @@ fn main() -> anyhow::Result<()> {
         Command::Subscription(c) => cli::Resource::Subscription(c),
         Command::Role(c) => cli::Resource::Role(c),
         Command::Gc(c) => cli::Resource::Gc(c),
+        Command::Keys(c) => cli::Resource::Keys(c),
     };
     finish(runtime.block_on(cli::run(resource, globals)))
 }

@@ -66,6 +66,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         node_id: node_id.clone(),
     };
     let core = Arc::new(Core::new(store.clone(), config, &key)?);
+    core.reload_signing_keys().await?;
+    spawn_key_reload(core.clone());
     // Leases this node held when it last stopped belong to a process that died: resume its jobs
     // now. (With SQLite the directory lock makes every lease in the store this node's.)
     let resumed = core.release_own_leases().await?;
@@ -174,6 +176,22 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     println!("galleon stopped");
     Ok(())
+}
+
+/// Reloads the shared signing keys every few seconds, so a rotation made on any node is known
+/// here before its new key signs.
+fn spawn_key_reload(core: Arc<Core>) {
+    let every = Duration::from_secs(galleon_core::auth::signing_keys::RELOAD_SECONDS);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match core.reload_signing_keys().await {
+                Ok(true) => tracing::info!(keys = ?core.tokens().kids(), "token signing keys reloaded"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "reloading the token signing keys"),
+            }
+        }
+    });
 }
 
 /// The metadata store: PostgreSQL when a database URL is configured (several nodes may share

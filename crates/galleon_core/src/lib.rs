@@ -91,7 +91,10 @@ pub struct CoreConfig {
 pub struct Core {
     store: Arc<dyn MetadataStore>,
     config: CoreConfig,
-    tokens: auth::TokenIssuer,
+    /// Replaced whole when the shared key set changes (a rotation, here or on another node).
+    tokens: std::sync::RwLock<Arc<auth::TokenIssuer>>,
+    /// The revision of the key set `tokens` was built from (0: the key given to `new`).
+    keys_rev: std::sync::atomic::AtomicI64,
     wake: Notify,
     /// Failed token requests per client id and per source address.
     token_failures: auth::FailureLimiter,
@@ -111,7 +114,8 @@ impl Core {
         Ok(Self {
             store,
             config,
-            tokens,
+            tokens: std::sync::RwLock::new(Arc::new(tokens)),
+            keys_rev: std::sync::atomic::AtomicI64::new(0),
             wake: Notify::new(),
             resource_writer: std::sync::OnceLock::new(),
             token_failures: Default::default(),
@@ -123,9 +127,9 @@ impl Core {
         &self.config
     }
 
-    /// The token issuer.
-    pub fn tokens(&self) -> &auth::TokenIssuer {
-        &self.tokens
+    /// The token issuer (the key set as last loaded).
+    pub fn tokens(&self) -> Arc<auth::TokenIssuer> {
+        self.tokens.read().expect("token issuer lock").clone()
     }
 
     /// Checks that `location` is a configured region and returns its canonical name.

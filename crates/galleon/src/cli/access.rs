@@ -4,7 +4,7 @@
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::args::{AssignmentCommand, GcCommand, PrincipalCommand, RoleCommand, SubscriptionCommand};
+use super::args::{AssignmentCommand, GcCommand, KeysCommand, PrincipalCommand, RoleCommand, SubscriptionCommand};
 use super::{RESOURCES, ROLES, Session};
 
 pub(super) async fn gc(s: &Session, command: GcCommand) -> anyhow::Result<()> {
@@ -13,6 +13,11 @@ pub(super) async fn gc(s: &Session, command: GcCommand) -> anyhow::Result<()> {
     let accepted = s.client.call(Method::POST, &path, None).await?;
     let status = s.client.wait(&accepted, |_| {}).await?;
     s.print(&status["properties"]["output"]["value"])
+}
+
+pub(super) async fn keys(s: &Session, command: KeysCommand) -> anyhow::Result<()> {
+    let KeysCommand::Rotate = command;
+    s.print(&s.client.call(Method::POST, "/galleon/keys/rotate", None).await?.body)
 }
 
 pub(super) async fn principal(s: &Session, command: PrincipalCommand) -> anyhow::Result<()> {

@@ -660,6 +660,14 @@ pub(crate) enum GcCommand {
     },
 }
 
+/// `galleon keys …` (tenant owners only): the keys galleon signs access tokens with.
+#[derive(Subcommand, Debug)]
+pub(crate) enum KeysCommand {
+    /// Add a new signing key: published at once, signing a minute later on every node; the key
+    /// signing now keeps verifying, older ones are dropped.
+    Rotate,
+}
+
 /// `galleon principal …` (owners only): service principals that log in to galleon.
 #[derive(Subcommand, Debug)]
 pub(crate) enum PrincipalCommand {

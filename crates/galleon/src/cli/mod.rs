@@ -20,8 +20,8 @@ mod transfer;
 mod vm;
 
 pub(crate) use args::{
-    DiskCommand, GcCommand, GroupCommand, ImageCommand, LoginArgs, OperationCommand, Output, PrincipalCommand,
-    RoleCommand, SigCommand, SnapshotCommand, SubscriptionCommand, VmCommand,
+    DiskCommand, GcCommand, GroupCommand, ImageCommand, KeysCommand, LoginArgs, OperationCommand, Output,
+    PrincipalCommand, RoleCommand, SigCommand, SnapshotCommand, SubscriptionCommand, VmCommand,
 };
 
 use galleon_client::{Client, ClientError, Reply};
@@ -246,6 +246,7 @@ pub(crate) enum Resource {
     Subscription(SubscriptionCommand),
     Role(RoleCommand),
     Gc(GcCommand),
+    Keys(KeysCommand),
 }
 
 /// Runs a resource command.
@@ -263,5 +264,6 @@ pub(crate) async fn run(command: Resource, globals: Globals) -> anyhow::Result<(
         Resource::Subscription(c) => access::subscription(&s, c).await,
         Resource::Role(c) => access::role(&s, c).await,
         Resource::Gc(c) => access::gc(&s, c).await,
+        Resource::Keys(c) => access::keys(&s, c).await,
     }
 }

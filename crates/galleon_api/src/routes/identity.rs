@@ -139,6 +139,13 @@ pub(super) async fn scrub(
 
 /// `POST /galleon/gc[?graceSeconds=N]`: collect garbage, sparing chunks younger than the grace
 /// period (default one hour, as the background collector). 202 with the operation to poll.
+/// `POST /galleon/keys/rotate`: a new token signing key, published now and signing a minute
+/// later on every node (galleon's own operation; tenant administrators only).
+pub(super) async fn rotate_keys(State(s): State<AppState>) -> Result<Json<Value>, crate::error::ApiError> {
+    let rotation = s.core.rotate_signing_key().await?;
+    Ok(Json(serde_json::to_value(rotation).unwrap_or_default()))
+}
+
 pub(super) async fn gc(
     State(s): State<AppState>,
     BaseUrl(base): BaseUrl,

@@ -1,7 +1,7 @@
 //! Tokens, the issuer endpoints and what the clients call first.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use galleon_core::auth::{Claims, TokenIssuer, generate_signing_key};
 
 use super::support::*;
@@ -128,4 +128,51 @@ async fn the_token_endpoint_limits_failed_attempts() {
     );
     let unknown = app.token_request("22222222-2222-2222-2222-222222222222", "x").await;
     assert_eq!(unknown.status, StatusCode::TOO_MANY_REQUESTS, "the source address is limited too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotation_publishes_the_new_key_first_and_keeps_old_tokens_working() {
+    let mut app = TestApp::new().await;
+    let before = app.token.clone();
+    async fn jwks(app: &TestApp) -> Vec<String> {
+        let r = app.send(Request::get(format!("/{TENANT}/discovery/v2.0/keys")).body(Body::empty()).unwrap()).await;
+        r.body["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
+    }
+    assert_eq!(jwks(&app).await.len(), 1);
+    let r = app.call(Method::POST, "/galleon/keys/rotate", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let from = r.body["activeFrom"].as_i64().unwrap();
+    assert!((now + 55..=now + 65).contains(&from), "signs a minute later: {from} vs {now}");
+    let published = jwks(&app).await;
+    assert_eq!(published.len(), 2);
+    assert_eq!(published[1], r.body["kid"].as_str().unwrap(), "the new key is published before it signs");
+    // Until then the old key signs, and tokens it signed keep working.
+    assert_eq!(
+        app.get(&format!("/subscriptions/{SUB}/resourcegroups?api-version=2021-04-01")).await.status,
+        StatusCode::OK
+    );
+    let fresh = app.token_request(&app.client_id, &app.secret).await;
+    let old_key = TokenIssuer::new(&std::fs::read(app.dir.path().join("key")).unwrap()).unwrap();
+    assert_eq!(old_key.kids(), published[..1]);
+    let at = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!(old_key.verify(fresh.body["access_token"].as_str().unwrap(), at).is_ok(), "still signed by the old key");
+    // A second rotation before the first takes effect would drop keys in use: refused.
+    let again = app.call(Method::POST, "/galleon/keys/rotate", None).await;
+    assert_eq!((again.status, again.code()), (StatusCode::CONFLICT, "RotationInProgress"));
+    // Only a tenant administrator rotates.
+    let p = app.core.create_principal("someone").await.unwrap();
+    let token =
+        app.token_request(&p.principal.client_id, &p.secret).await.body["access_token"].as_str().unwrap().to_string();
+    app.token = token;
+    let refused = app.call(Method::POST, "/galleon/keys/rotate", None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    app.token = before;
+    assert_eq!(
+        app.get(&format!("/subscriptions/{SUB}/resourcegroups?api-version=2021-04-01")).await.status,
+        StatusCode::OK
+    );
+    // A restarted server (another node, in effect) loads the whole set from the store.
+    let app = app.restart().await;
+    assert_eq!(jwks(&app).await, published);
 }

@@ -107,6 +107,7 @@ impl TestApp {
         let key = generate_signing_key();
         std::fs::write(dir.path().join("key"), &key).unwrap();
         let core = core_with_stores(dir.path(), &key, wrap);
+        core.ensure_signing_keys(&key).await.unwrap();
         core.ensure_subscription(SUB, "test").await.unwrap();
         let admin = core.create_principal("admin").await.unwrap();
         core.ensure_owner(SUB, &admin.principal.object_id).await.unwrap();
@@ -133,6 +134,7 @@ impl TestApp {
         drop(self.core);
         drop(self.state);
         let core = core_over(dir.path(), &key);
+        core.ensure_signing_keys(&key).await.unwrap();
         let mut app = Self::over(core, dir);
         (app.token, app.client_id, app.secret) = (token, client_id, secret);
         app

@@ -3,6 +3,7 @@
 mod error;
 mod limiter;
 mod principals;
+pub mod signing_keys;
 mod tokens;
 
 pub use error::AuthError;

@@ -55,10 +55,18 @@ pub enum TokenError {
 
 const CACHE_LIMIT: usize = 10_000;
 
-/// Signs and verifies access tokens.
-pub struct TokenIssuer {
-    key: Ed25519KeyPair,
+/// One key of the set: its id, the pair, and from when it signs (unix seconds).
+struct SigningKey {
     kid: String,
+    pair: Ed25519KeyPair,
+    active_from: i64,
+}
+
+/// Signs and verifies access tokens. It holds a set of keys: every key verifies (and is
+/// published in the JWKS), and the newest key whose `active_from` has passed signs. A rotation
+/// publishes the new key before it signs, so every node knows it by then.
+pub struct TokenIssuer {
+    keys: Vec<SigningKey>,
     cache: Mutex<HashMap<String, Claims>>,
 }
 
@@ -68,22 +76,48 @@ pub fn generate_signing_key() -> Vec<u8> {
 }
 
 impl TokenIssuer {
-    /// Loads a PKCS#8 Ed25519 key.
+    /// One PKCS#8 Ed25519 key, signing from the start.
     pub fn new(pkcs8: &[u8]) -> Result<Self, String> {
-        let key = Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|e| e.to_string())?;
-        let kid = blake3::hash(key.public_key().as_ref()).to_hex()[..16].to_string();
-        Ok(Self { key, kid, cache: Mutex::new(HashMap::new()) })
+        Self::with_keys(&[(pkcs8.to_vec(), 0)])
+    }
+
+    /// A set of PKCS#8 Ed25519 keys, each with the unix second it signs from.
+    pub fn with_keys(keys: &[(Vec<u8>, i64)]) -> Result<Self, String> {
+        let mut set = keys
+            .iter()
+            .map(|(pkcs8, active_from)| {
+                let pair = Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|e| e.to_string())?;
+                Ok(SigningKey { kid: kid_of(&pair), pair, active_from: *active_from })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if set.is_empty() {
+            return Err("no signing key".into());
+        }
+        set.sort_by_key(|k| k.active_from);
+        Ok(Self { keys: set, cache: Mutex::new(HashMap::new()) })
+    }
+
+    /// The ids of the keys, oldest first.
+    pub fn kids(&self) -> Vec<String> {
+        self.keys.iter().map(|k| k.kid.clone()).collect()
+    }
+
+    /// The key that signs now: the newest already active (the oldest if none is yet).
+    fn signing_key(&self) -> &SigningKey {
+        let t = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.keys.iter().rev().find(|k| k.active_from <= t).unwrap_or(&self.keys[0])
     }
 
     /// Signs `claims` into a compact JWT.
     pub fn sign(&self, claims: &Claims) -> String {
-        let header = serde_json::json!({ "alg": "EdDSA", "typ": "JWT", "kid": self.kid });
+        let key = self.signing_key();
+        let header = serde_json::json!({ "alg": "EdDSA", "typ": "JWT", "kid": key.kid });
         let signing_input = format!(
             "{}.{}",
             B64.encode(header.to_string()),
             B64.encode(serde_json::to_vec(claims).expect("claims encode"))
         );
-        let sig = self.key.sign(signing_input.as_bytes());
+        let sig = key.pair.sign(signing_input.as_bytes());
         format!("{signing_input}.{}", B64.encode(sig.as_ref()))
     }
 
@@ -138,19 +172,34 @@ impl TokenIssuer {
         }
         let sig = B64.decode(s).map_err(|_| TokenError::Malformed)?;
         let signing_input = &token[..h.len() + 1 + p.len()];
-        UnparsedPublicKey::new(&ED25519, self.key.public_key().as_ref())
+        // The key the header names; a token naming no key or an unknown one does not verify.
+        let kid = header.get("kid").and_then(|k| k.as_str()).ok_or(TokenError::BadSignature)?;
+        let key = self.keys.iter().find(|k| k.kid == kid).ok_or(TokenError::BadSignature)?;
+        UnparsedPublicKey::new(&ED25519, key.pair.public_key().as_ref())
             .verify(signing_input.as_bytes(), &sig)
             .map_err(|_| TokenError::BadSignature)?;
         serde_json::from_slice(&B64.decode(p).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)
     }
 
-    /// The public key as a JSON Web Key Set.
+    /// The public keys as a JSON Web Key Set (a key about to sign is published already).
     pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({ "keys": [{
-            "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": self.kid,
-            "x": B64.encode(self.key.public_key().as_ref()),
-        }]})
+        let keys: Vec<serde_json::Value> = self
+            .keys
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": k.kid,
+                    "x": B64.encode(k.pair.public_key().as_ref()),
+                })
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
     }
+}
+
+/// A key's id: the start of the BLAKE3 hash of its public key.
+fn kid_of(pair: &Ed25519KeyPair) -> String {
+    blake3::hash(pair.public_key().as_ref()).to_hex()[..16].to_string()
 }
 
 #[cfg(test)]
@@ -196,5 +245,27 @@ mod tests {
         assert_eq!(issuer.verify("a.b.c", 500), Err(TokenError::Malformed));
         let wrong = issuer.sign(&claims("https://storage.azure.com/", 1000));
         assert!(matches!(issuer.verify(&wrong, 500), Err(TokenError::WrongAudience(_))));
+    }
+
+    #[test]
+    fn a_key_set_signs_with_the_newest_active_key_and_verifies_with_all() {
+        let (old, new, later) = (generate_signing_key(), generate_signing_key(), generate_signing_key());
+        let before = TokenIssuer::new(&old).unwrap();
+        let old_token = before.sign(&claims(AUDIENCES[0], 1000));
+        let far = i64::MAX / 2;
+        let set = TokenIssuer::with_keys(&[(old.clone(), 0), (new.clone(), 1), (later, far)]).unwrap();
+        assert_eq!(set.jwks()["keys"].as_array().unwrap().len(), 3, "published before it signs");
+        let token = set.sign(&claims(AUDIENCES[0], 1000));
+        let kid = |t: &str| {
+            let h: serde_json::Value =
+                serde_json::from_slice(&B64.decode(t.split('.').next().unwrap()).unwrap()).unwrap();
+            h["kid"].as_str().unwrap().to_string()
+        };
+        assert_eq!(kid(&token), set.kids()[1], "the newest active key signs");
+        assert!(set.verify(&old_token, 500).is_ok(), "tokens of the previous key still verify");
+        // Without the old key, its tokens no longer verify.
+        let rotated = TokenIssuer::with_keys(&[(new, 0)]).unwrap();
+        assert_eq!(rotated.verify(&old_token, 500), Err(TokenError::BadSignature));
+        assert!(rotated.verify(&token, 500).is_ok());
     }
 }
