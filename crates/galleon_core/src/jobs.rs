@@ -570,8 +570,9 @@ pub fn spawn_gc(core: Arc<Core>, every: Duration, grace: Duration) -> tokio::tas
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            // Queued as a durable operation, run by a worker like an operator's `gc run`.
-            if let Err(e) = core.start_gc(grace.as_secs()).await {
+            // Queued as a durable operation, run by a worker like an operator's `gc run`; with
+            // several nodes, by whichever's timer fires first in the interval.
+            if let Err(e) = core.start_scheduled_gc(every, grace.as_secs()).await {
                 tracing::error!(error = %e, "queueing garbage collection");
             }
         }

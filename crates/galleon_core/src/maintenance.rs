@@ -5,6 +5,8 @@
 
 use serde_json::json;
 
+use galleon_store::{Batch, Expect, Kind, StoreError};
+
 use crate::jobs::{Job, JobError, finished};
 use crate::{Core, CoreError, CoreResult, Operation, OperationInfo};
 
@@ -17,6 +19,40 @@ impl Core {
         self.start_maintenance("/galleon/gc", &Job::Gc { grace_seconds }).await
     }
 
+    /// Queues the periodic collection unless one was queued less than `every` ago, by this node or
+    /// any other: the schedule is one shared record written in the same batch as the operation,
+    /// under a revision check, so several nodes collect once per interval, not once each.
+    pub async fn start_scheduled_gc(
+        &self,
+        every: std::time::Duration,
+        grace_seconds: u64,
+    ) -> CoreResult<Option<OperationInfo>> {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Schedule {
+            last: i64,
+        }
+        const KEY: &str = "gc-schedule";
+        let t = crate::now().unix_timestamp();
+        let found = galleon_store::typed::get::<Schedule>(self.store(), Kind::Setting, KEY).await?;
+        let expect = match &found {
+            // A second of slack: timers on different nodes drift.
+            Some(r) if t - r.value.last < (every.as_secs() as i64).saturating_sub(1) => return Ok(None),
+            Some(r) => Expect::Rev(r.rev),
+            None => Expect::Absent,
+        };
+        let op = self.new_operation(TENANT, "global", "/galleon/gc", &Job::Gc { grace_seconds });
+        let schedule = galleon_store::typed::doc(Kind::Setting, KEY, None, &Schedule { last: t });
+        match self.store().apply(Batch::new().put(schedule, expect).operation(op.clone())).await {
+            Ok(()) => {
+                self.wake.notify_one();
+                Ok(Some(op.into()))
+            }
+            // Another node queued it first.
+            Err(StoreError::Conflict { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Queues a scrub of a region's stores.
     pub async fn start_scrub(&self, region: &str) -> CoreResult<OperationInfo> {
         self.region_stores(region)?;
@@ -25,7 +61,7 @@ impl Core {
 
     async fn start_maintenance(&self, key: &str, job: &Job) -> CoreResult<OperationInfo> {
         let op = self.new_operation(TENANT, "global", key, job);
-        self.store().apply(galleon_store::Batch::new().operation(op.clone())).await?;
+        self.store().apply(Batch::new().operation(op.clone())).await?;
         self.wake.notify_one();
         Ok(op.into())
     }
@@ -55,7 +91,7 @@ impl Core {
 
     async fn finish_with_result(&self, mut op: Operation, result: serde_json::Value) -> Result<(), JobError> {
         op.result = Some(result);
-        self.store().apply(galleon_store::Batch::new().operation(finished(op, None))).await?;
+        self.store().apply(Batch::new().operation(finished(op, None))).await?;
         Ok(())
     }
 }

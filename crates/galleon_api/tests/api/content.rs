@@ -918,3 +918,17 @@ async fn a_passing_store_fault_is_retried_and_a_lasting_one_fails_with_its_reaso
     assert_eq!(status.body["error"]["code"], "InternalError", "{}", status.body);
     assert!(status.body["error"]["message"].as_str().unwrap().contains("unavailable"), "{}", status.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periodic_collection_is_queued_once_per_interval_whatever_the_number_of_timers() {
+    let app = TestApp::new().await;
+    let hour = std::time::Duration::from_secs(3600);
+    // Four timers firing together (four nodes): one collection.
+    let timers = (0..4).map(|_| app.core.start_scheduled_gc(hour, 3600));
+    let queued: Vec<_> = futures_util::future::join_all(timers).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(queued.iter().filter(|q| q.is_some()).count(), 1, "{queued:?}");
+    // Within the interval, none more; with a zero interval, the next one.
+    assert!(app.core.start_scheduled_gc(hour, 3600).await.unwrap().is_none());
+    assert!(app.core.start_scheduled_gc(std::time::Duration::ZERO, 3600).await.unwrap().is_some());
+    app.settle().await;
+}
