@@ -327,6 +327,11 @@ def test_nodes_share_resources_tokens_and_identity(cluster):
     keys = [requests.get(f"{n.endpoint}/{cluster.creds['tenantId']}/discovery/v2.0/keys", verify=cluster.ca, timeout=10).json()
             for n in (cluster.a, cluster.b)]
     assert keys[0] == keys[1] and keys[0]["keys"]
+    # Both nodes are listed, heard from.
+    token = cluster.credential(cluster.lb_endpoint).get_token("https://management.azure.com/.default").token
+    nodes = requests.get(f"{cluster.lb_endpoint}/galleon/nodes", headers={"Authorization": f"Bearer {token}"},
+                         verify=cluster.ca, timeout=10).json()["value"]
+    assert sorted((n["nodeId"], n["state"]) for n in nodes) == [("node-a", "Running"), ("node-b", "Running")]
 
 
 def test_a_key_rotation_reaches_every_node_before_it_signs(cluster):

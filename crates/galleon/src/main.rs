@@ -70,6 +70,9 @@ enum Command {
     /// Rotate the keys access tokens are signed with (tenant owners only).
     #[command(subcommand)]
     Keys(cli::KeysCommand),
+    /// List the nodes serving from this database (tenant owners only).
+    #[command(subcommand)]
+    Node(cli::NodeCommand),
     /// Follow long-running operations started with --no-wait.
     #[command(subcommand)]
     Operation(cli::OperationCommand),
@@ -105,6 +108,7 @@ fn main() -> anyhow::Result<()> {
         Command::Role(c) => cli::Resource::Role(c),
         Command::Gc(c) => cli::Resource::Gc(c),
         Command::Keys(c) => cli::Resource::Keys(c),
+        Command::Node(c) => cli::Resource::Node(c),
     };
     finish(runtime.block_on(cli::run(resource, globals)))
 }

@@ -67,7 +67,6 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let core = Arc::new(Core::new(store.clone(), config, &key)?);
     core.reload_signing_keys().await?;
-    spawn_key_reload(core.clone());
     // Leases this node held when it last stopped belong to a process that died: resume its jobs
     // now. (With SQLite the directory lock makes every lease in the store this node's.)
     let resumed = core.release_own_leases().await?;
@@ -99,6 +98,16 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
             "resources left in a transitional state without an operation were marked Failed"
         );
     }
+    let t = time::OffsetDateTime::now_utc().unix_timestamp();
+    let me = galleon_core::nodes::NodeRecord {
+        node_id: node_id.clone(),
+        endpoint: format!("{}://{}", if settings.insecure_http { "http" } else { "https" }, settings.listen),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: t,
+        last_seen: t,
+    };
+    core.record_node(&me).await?;
+    spawn_housekeeping(core.clone(), me);
     jobs::spawn_worker(core.clone());
     // Unreferenced chunks go after the grace period (an hour unless configured); young ones may
     // belong to an import still running.
@@ -168,6 +177,9 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
             }
         });
     }
+    if let Err(e) = core.forget_node(&node_id).await {
+        tracing::warn!(error = %e, "removing this node's record");
+    }
     // Jobs still running here are fenced from now on; other nodes take them over at once.
     match core.release_own_leases().await {
         Ok(n) if n > 0 => tracing::info!(released = n, "job leases handed back"),
@@ -178,9 +190,9 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reloads the shared signing keys every few seconds, so a rotation made on any node is known
-/// here before its new key signs.
-fn spawn_key_reload(core: Arc<Core>) {
+/// Every few seconds: reload the shared signing keys (a rotation made on any node is known here
+/// before its new key signs) and record this node as alive.
+fn spawn_housekeeping(core: Arc<Core>, mut me: galleon_core::nodes::NodeRecord) {
     let every = Duration::from_secs(galleon_core::auth::signing_keys::RELOAD_SECONDS);
     tokio::spawn(async move {
         loop {
@@ -189,6 +201,10 @@ fn spawn_key_reload(core: Arc<Core>) {
                 Ok(true) => tracing::info!(keys = ?core.tokens().kids(), "token signing keys reloaded"),
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "reloading the token signing keys"),
+            }
+            me.last_seen = time::OffsetDateTime::now_utc().unix_timestamp();
+            if let Err(e) = core.record_node(&me).await {
+                tracing::warn!(error = %e, "recording this node as alive");
             }
         }
     });

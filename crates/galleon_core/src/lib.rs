@@ -25,6 +25,7 @@ pub mod jobs;
 mod maintenance;
 mod managed_images;
 pub mod network;
+pub mod nodes;
 mod operation_info;
 mod page;
 mod portal_sessions;

@@ -4,7 +4,9 @@
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::args::{AssignmentCommand, GcCommand, KeysCommand, PrincipalCommand, RoleCommand, SubscriptionCommand};
+use super::args::{
+    AssignmentCommand, GcCommand, KeysCommand, NodeCommand, PrincipalCommand, RoleCommand, SubscriptionCommand,
+};
 use super::{RESOURCES, ROLES, Session};
 
 pub(super) async fn gc(s: &Session, command: GcCommand) -> anyhow::Result<()> {
@@ -18,6 +20,11 @@ pub(super) async fn gc(s: &Session, command: GcCommand) -> anyhow::Result<()> {
 pub(super) async fn keys(s: &Session, command: KeysCommand) -> anyhow::Result<()> {
     let KeysCommand::Rotate = command;
     s.print(&s.client.call(Method::POST, "/galleon/keys/rotate", None).await?.body)
+}
+
+pub(super) async fn node(s: &Session, command: NodeCommand) -> anyhow::Result<()> {
+    let NodeCommand::List = command;
+    s.print(&s.client.call(Method::GET, "/galleon/nodes", None).await?.body["value"])
 }
 
 pub(super) async fn principal(s: &Session, command: PrincipalCommand) -> anyhow::Result<()> {

@@ -668,6 +668,13 @@ pub(crate) enum KeysCommand {
     Rotate,
 }
 
+/// `galleon node …` (tenant owners only): the nodes serving from one database.
+#[derive(Subcommand, Debug)]
+pub(crate) enum NodeCommand {
+    /// List the nodes, when each was last heard from, and which are unreachable.
+    List,
+}
+
 /// `galleon principal …` (owners only): service principals that log in to galleon.
 #[derive(Subcommand, Debug)]
 pub(crate) enum PrincipalCommand {

@@ -20,7 +20,7 @@ mod transfer;
 mod vm;
 
 pub(crate) use args::{
-    DiskCommand, GcCommand, GroupCommand, ImageCommand, KeysCommand, LoginArgs, OperationCommand, Output,
+    DiskCommand, GcCommand, GroupCommand, ImageCommand, KeysCommand, LoginArgs, NodeCommand, OperationCommand, Output,
     PrincipalCommand, RoleCommand, SigCommand, SnapshotCommand, SubscriptionCommand, VmCommand,
 };
 
@@ -247,6 +247,7 @@ pub(crate) enum Resource {
     Role(RoleCommand),
     Gc(GcCommand),
     Keys(KeysCommand),
+    Node(NodeCommand),
 }
 
 /// Runs a resource command.
@@ -265,5 +266,6 @@ pub(crate) async fn run(command: Resource, globals: Globals) -> anyhow::Result<(
         Resource::Role(c) => access::role(&s, c).await,
         Resource::Gc(c) => access::gc(&s, c).await,
         Resource::Keys(c) => access::keys(&s, c).await,
+        Resource::Node(c) => access::node(&s, c).await,
     }
 }

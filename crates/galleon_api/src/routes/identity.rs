@@ -146,6 +146,13 @@ pub(super) async fn rotate_keys(State(s): State<AppState>) -> Result<Json<Value>
     Ok(Json(serde_json::to_value(rotation).unwrap_or_default()))
 }
 
+/// `GET /galleon/nodes`: the nodes serving from this metadata store and whether they are heard
+/// from (tenant administrators only).
+pub(super) async fn nodes(State(s): State<AppState>) -> Result<Json<Value>, crate::error::ApiError> {
+    let nodes = s.core.list_nodes().await?;
+    Ok(Json(json!({ "value": nodes })))
+}
+
 pub(super) async fn gc(
     State(s): State<AppState>,
     BaseUrl(base): BaseUrl,

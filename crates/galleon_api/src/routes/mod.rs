@@ -85,6 +85,7 @@ fn arm_table() -> RouteTable {
         .route("/galleon/regions/{region}/scrub", post(identity::scrub))
         .route("/galleon/gc", post(identity::gc))
         .route("/galleon/keys/rotate", post(identity::rotate_keys))
+        .route("/galleon/nodes", get(identity::nodes))
         .route("/galleon/operations/{id}", get(identity::maintenance_operation))
         .route("/galleon/principals", get(principals::list).post(principals::create))
         .route("/galleon/subscriptions", post(principals::create_subscription))

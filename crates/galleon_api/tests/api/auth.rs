@@ -176,3 +176,31 @@ async fn a_key_rotation_publishes_the_new_key_first_and_keeps_old_tokens_working
     let app = app.restart().await;
     assert_eq!(jwks(&app).await, published);
 }
+
+#[tokio::test]
+async fn nodes_are_listed_with_whether_they_are_heard_from() {
+    use galleon_core::nodes::NodeRecord;
+    let app = TestApp::new().await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let node = |id: &str, last_seen: i64| NodeRecord {
+        node_id: id.into(),
+        endpoint: "https://10.0.0.1:8443".into(),
+        version: "0.1.0".into(),
+        started_at: now - 600,
+        last_seen,
+    };
+    app.core.record_node(&node("node-1", now)).await.unwrap();
+    app.core.record_node(&node("node-2", now - 120)).await.unwrap();
+    let r = app.get("/galleon/nodes").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let states: Vec<(&str, &str)> = r.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["nodeId"].as_str().unwrap(), n["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states, [("node-1", "Running"), ("node-2", "Unreachable")]);
+    // A node that stops cleanly leaves the list.
+    app.core.forget_node("node-2").await.unwrap();
+    assert_eq!(app.get("/galleon/nodes").await.body["value"].as_array().unwrap().len(), 1);
+}
