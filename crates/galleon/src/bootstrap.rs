@@ -189,8 +189,17 @@ pub(crate) async fn admin(
     // the race removes the one it just made.
     let claim = Admin { client_id: admin.principal.client_id.clone(), node_id: node_id.to_string() };
     let doc = typed::doc(Kind::Setting, "admin", None, &claim);
-    let stale = typed::get::<Admin>(store, Kind::Setting, "admin").await?;
-    let expect = stale.as_ref().map_or(Expect::Absent, |s| Expect::Rev(s.rev));
+    // A claim already there wins unless its principal is gone (then it is replaced, guarded by
+    // its revision).
+    let expect = match typed::get::<Admin>(store, Kind::Setting, "admin").await? {
+        None => Expect::Absent,
+        Some(held) if !core.principal_exists(&held.value.client_id).await? => Expect::Rev(held.rev),
+        Some(_) => {
+            core.delete_principal(&admin.principal.client_id).await?;
+            tracing::info!("another node made the admin principal at the same time; this node's was removed");
+            return Ok(None);
+        }
+    };
     match store.apply(Batch::new().put(doc, expect)).await {
         Ok(()) => {}
         Err(StoreError::Conflict { .. }) => {

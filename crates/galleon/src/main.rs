@@ -38,6 +38,8 @@ struct Cli {
 enum Command {
     /// Run the server (HTTPS ARM API on 127.0.0.1:8443 by default).
     Serve(config::ServeArgs),
+    /// Prepare a data directory (and a shared database) without serving: tenant, keys, admin.
+    Init(config::ServeArgs),
     /// Log in to a galleon server (a local data directory's credentials, or a URL and a principal).
     Login(cli::LoginArgs),
     /// Manage resource groups.
@@ -95,6 +97,7 @@ fn main() -> anyhow::Result<()> {
     let resource = match cli.command {
         Command::Serve(args) => return runtime.block_on(serve::run(config::Settings::resolve(args)?)),
         Command::Db(c) => return runtime.block_on(db::run(c)),
+        Command::Init(args) => return runtime.block_on(serve::init(config::Settings::resolve(args)?)),
         Command::Login(args) => return finish(runtime.block_on(cli::login(args, globals.output))),
         Command::Group(c) => cli::Resource::Group(c),
         Command::Disk(c) => cli::Resource::Disk(c),

@@ -190,6 +190,43 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `galleon init`: what the first start of `serve` does, without serving: the metadata store
+/// (migrated), the tenant and subscription, the signing keys, the TLS files and the admin with
+/// its `credentials.json`. With `--database-url`, run it once before starting the nodes.
+pub(crate) async fn init(settings: Settings) -> anyhow::Result<()> {
+    let dir = &settings.data_dir;
+    let _lock = bootstrap::lock(dir)?;
+    let node_id = bootstrap::node_id(dir, settings.node_id.as_deref())?;
+    let store = metadata_store(&settings).await?;
+    let instance = bootstrap::instance(store.as_ref(), dir).await?;
+    let key = bootstrap::signing_key(store.as_ref(), dir).await?;
+    let config = CoreConfig {
+        tenant_id: instance.tenant_id.clone(),
+        regions: settings.regions.clone(),
+        chunk_stores: BTreeMap::new(),
+        import_allow: vec![],
+        uploads_dir: settings.uploads_dir.clone(),
+        fetcher: None,
+        link_copies: settings.link_copies,
+        node_id: node_id.clone(),
+    };
+    let core = Core::new(store.clone(), config, &key)?;
+    let ca_file = match (&settings.tls, settings.insecure_http) {
+        (None, false) => Some(tls::ensure_generated(dir, &settings.listen.ip().to_string())?.ca_cert),
+        _ => None,
+    };
+    let endpoint = settings.endpoint();
+    match bootstrap::admin(&core, store.as_ref(), dir, &instance, &endpoint, ca_file.as_deref(), &node_id).await? {
+        Some(path) => println!("admin credentials: {}", std::fs::canonicalize(&path).unwrap_or(path).display()),
+        None => println!(
+            "already initialised: the admin was made by another node (its data directory has credentials.json)"
+        ),
+    }
+    println!("tenant: {}", instance.tenant_id);
+    println!("subscription: {}", instance.subscription_id);
+    Ok(())
+}
+
 /// Every few seconds: reload the shared signing keys (a rotation made on any node is known here
 /// before its new key signs) and record this node as alive.
 fn spawn_housekeeping(core: Arc<Core>, mut me: galleon_core::nodes::NodeRecord) {

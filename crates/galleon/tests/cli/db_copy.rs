@@ -99,3 +99,47 @@ fn one_nodes_metadata_moves_to_postgres_without_losing_a_row() {
     let got = std::fs::read(&out).unwrap();
     assert!(got[..20 << 20] == std::fs::read(&raw).unwrap()[..], "the disk's bytes after the move");
 }
+
+#[test]
+fn nodes_initialising_one_database_at_the_same_instant_make_one_tenant_and_one_admin() {
+    let Some(url) = fresh_database("init") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let inits: Vec<_> = (0..4)
+        .map(|n| {
+            Command::new(BIN)
+                .args(["init", "--insecure-http", "--database-url", &url, "--node-id", &format!("n{n}"), "--data-dir"])
+                .arg(dir.path().join(format!("n{n}")))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<String> = inits
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        })
+        .collect();
+    assert_eq!(outs.iter().filter(|o| o.contains("admin credentials:")).count(), 1, "{outs:?}");
+    let tenants: std::collections::BTreeSet<&str> =
+        outs.iter().map(|o| o.lines().find(|l| l.starts_with("tenant: ")).unwrap()).collect();
+    assert_eq!(tenants.len(), 1, "{outs:?}");
+    let count = |kind: &str| {
+        let q = format!("SELECT count(*) FROM docs WHERE kind = '{kind}'");
+        let out = Command::new("psql").arg(&url).args(["-tAc", &q]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    assert_eq!(count("principal"), "1");
+    assert_eq!(count("subscription"), "1");
+    // Initialising again changes nothing.
+    let again = Command::new(BIN)
+        .args(["init", "--insecure-http", "--database-url", &url, "--data-dir"])
+        .arg(dir.path().join("n0"))
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert_eq!(count("principal"), "1");
+}
