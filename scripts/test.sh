@@ -27,5 +27,7 @@ export GALLEON_TEST_DATABASE_URL GALLEON_REQUIRE_POSTGRES=1
 
 # Two cores: keep test binaries from oversubscribing them.
 cargo test --workspace --quiet -- --test-threads=4
+# The whole in-process ARM suite again with the metadata on PostgreSQL (a schema per test).
+GALLEON_TEST_BACKEND=postgres cargo test --quiet -p galleon_api --test api -- --test-threads=4
 scripts/e2e.sh
 scripts/portal-tests.sh

@@ -104,8 +104,8 @@ async fn the_start_up_check_repairs_orphans_only() {
     // Another writer of the same database ends the operation, as a crash mid-job or a lost
     // write would leave it; the server then restarts.
     {
-        use galleon_store::{Batch, MetadataStore, OpStatus};
-        let store = galleon_store::sqlite::SqliteStore::open(&app.dir.path().join("meta.db")).unwrap();
+        use galleon_store::{Batch, OpStatus};
+        let store = metadata_store(app.dir.path()).await;
         let mut op = store.get_operation(&id).await.unwrap().unwrap();
         op.status = OpStatus::Canceled;
         store.apply(Batch::new().operation(op)).await.unwrap();

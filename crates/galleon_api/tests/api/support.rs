@@ -49,16 +49,31 @@ impl Resp {
     }
 }
 
-pub fn core_over(path: &std::path::Path, key: &[u8]) -> Arc<Core> {
-    core_with_stores(path, key, &|_, _, store| store)
+pub async fn core_over(path: &std::path::Path, key: &[u8]) -> Arc<Core> {
+    core_with_stores(path, key, &|_, _, store| store).await
+}
+
+/// The metadata store of a test app: SQLite in its directory, or, with
+/// `GALLEON_TEST_BACKEND=postgres`, a schema of its own (named after the directory, so a restart
+/// finds it) on the cluster at `GALLEON_TEST_DATABASE_URL`.
+pub async fn metadata_store(path: &std::path::Path) -> Arc<dyn galleon_store::MetadataStore> {
+    if std::env::var("GALLEON_TEST_BACKEND").as_deref() == Ok("postgres") {
+        let url = std::env::var("GALLEON_TEST_DATABASE_URL").expect("GALLEON_TEST_DATABASE_URL");
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        path.hash(&mut h);
+        let schema = format!("api_{:016x}", h.finish());
+        return Arc::new(galleon_store::postgres::PgStore::connect_in_schema(&url, &schema).await.unwrap());
+    }
+    Arc::new(SqliteStore::open(&path.join("meta.db")).unwrap())
 }
 
 /// A store as a region gets it; tests may wrap one (to inject faults).
 pub type WrapStore = dyn Fn(&str, &str, Arc<dyn ChunkStore>) -> Arc<dyn ChunkStore>;
 
 /// As [`core_over`], each region store passed through `wrap(region, name, store)`.
-pub fn core_with_stores(path: &std::path::Path, key: &[u8], wrap: &WrapStore) -> Arc<Core> {
-    let store = Arc::new(SqliteStore::open(&path.join("meta.db")).unwrap());
+pub async fn core_with_stores(path: &std::path::Path, key: &[u8], wrap: &WrapStore) -> Arc<Core> {
+    let store = metadata_store(path).await;
     let regions = ["eastus", "eastus2", "westus2", "westcentralus", "southcentralus", "northeurope", "westeurope"];
     // Each region: two Standard_LRS stores, two Standard_ZRS and one Premium_LRS.
     let kinds = [
@@ -106,7 +121,7 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let key = generate_signing_key();
         std::fs::write(dir.path().join("key"), &key).unwrap();
-        let core = core_with_stores(dir.path(), &key, wrap);
+        let core = core_with_stores(dir.path(), &key, wrap).await;
         core.ensure_signing_keys(&key).await.unwrap();
         core.ensure_subscription(SUB, "test").await.unwrap();
         let admin = core.create_principal("admin").await.unwrap();
@@ -133,7 +148,7 @@ impl TestApp {
         let dir = self.dir;
         drop(self.core);
         drop(self.state);
-        let core = core_over(dir.path(), &key);
+        let core = core_over(dir.path(), &key).await;
         core.ensure_signing_keys(&key).await.unwrap();
         let mut app = Self::over(core, dir);
         (app.token, app.client_id, app.secret) = (token, client_id, secret);

@@ -7,8 +7,7 @@
 //! cargo test -p galleon_api --test api write_store_fixture`.
 
 use axum::http::StatusCode;
-use galleon_store::sqlite::SqliteStore;
-use galleon_store::{Batch, Doc, Expect, Kind, MetadataStore};
+use galleon_store::{Batch, Doc, Expect, Kind};
 use serde_json::{Value, json};
 
 use super::support::*;
@@ -29,7 +28,7 @@ async fn documents_written_by_the_previous_format_load() {
         let app = TestApp::new().await;
         let docs: Vec<Value> = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         // Written beside the app's own store before anything reads them (the app's cache is empty).
-        let raw = SqliteStore::open(&app.dir.path().join("meta.db")).unwrap();
+        let raw = metadata_store(app.dir.path()).await;
         let mut batch = Batch::new();
         for d in &docs {
             let doc = Doc {
@@ -84,7 +83,7 @@ async fn write_store_fixture() {
         "imageReference": { "id": format!("{i}/versions/1.0.0") }, "osDisk": { "createOption": "FromImage" } } } });
     app.put(&format!("{rg}/Microsoft.Compute/virtualMachines/vm?api-version=2024-11-01"), vm).await;
     app.settle().await;
-    let store = SqliteStore::open(&app.dir.path().join("meta.db")).unwrap();
+    let store = metadata_store(app.dir.path()).await;
     let mut docs = Vec::new();
     for kind in resource_kinds() {
         for d in store.list(kind, "", None, 10_000).await.unwrap() {
