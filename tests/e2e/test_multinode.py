@@ -448,6 +448,28 @@ def test_a_paused_node_is_fenced_out_of_the_job_it_lost(cluster, gallery):
     assert_every_region_serves_the_source(cluster, compute, source, "2.0.0")
 
 
+def test_work_in_flight_finishes_when_every_node_restarts(cluster, gallery):
+    source = make_source(cluster, "source-3")
+    compute, poller = start_version(cluster, source, "3.0.0")
+    wait_until("a node to claim the build", lambda: running_build(cluster), 60, 0.01)
+    # Both nodes stop (SIGTERM: each hands its leases back) and start again.
+    held = running_build(cluster)
+    for node in (cluster.a, cluster.b):
+        node.kill(signal.SIGTERM)
+    for node in (cluster.a, cluster.b):
+        node.proc.wait(timeout=30)
+        node.log.close()
+    for node in (cluster.a, cluster.b):
+        node.restart(cluster.ca)
+    # The SDK's poller rides out the gap (HAProxy answers 503 while no node is up).
+    version = poller.result()
+    assert version.provisioning_state == "Succeeded"
+    expanded = compute.gallery_image_versions.get(RG, GALLERY, IMAGE, "3.0.0", expand="ReplicationStatus")
+    assert expanded.replication_status.aggregated_state == "Completed"
+    if held:
+        assert "job leases handed back" in cluster.node(held[0]).logs()
+
+
 def test_a_get_loop_through_the_load_balancer_survives_a_node_dying(cluster, gallery):
     compute = cluster.compute(cluster.lb_endpoint)
     compute.galleries.get(RG, GALLERY)
