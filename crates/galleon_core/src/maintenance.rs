@@ -77,6 +77,8 @@ impl Core {
     /// Runs a garbage collection (outside the jobs' shared lock: it takes it exclusively).
     pub(crate) async fn job_gc(&self, op: Operation, grace_seconds: u64) -> Result<(), JobError> {
         let reports = self.collect_garbage(std::time::Duration::from_secs(grace_seconds)).await?;
+        // Failure counts of the token endpoint's past windows go with the rest of the garbage.
+        self.sweep_token_failures(crate::now().unix_timestamp()).await?;
         for r in reports.iter().filter(|r| r.deleted > 0) {
             tracing::info!(store = %r.store, deleted = r.deleted, referenced = r.referenced, "garbage collected");
         }

@@ -128,6 +128,41 @@ async fn the_token_endpoint_limits_failed_attempts() {
     );
     let unknown = app.token_request("22222222-2222-2222-2222-222222222222", "x").await;
     assert_eq!(unknown.status, StatusCode::TOO_MANY_REQUESTS, "the source address is limited too");
+    // The counts are shared through the store: another node (or this one restarted) refuses too.
+    let key = std::fs::read(app.dir.path().join("key")).unwrap();
+    let other = core_over(app.dir.path(), &key).await;
+    let refused = other
+        .issue_token(
+            TENANT,
+            &app.client_id,
+            &app.secret,
+            "https://management.azure.com/.default",
+            "https://x/t/v2.0",
+            "unknown",
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(galleon_core::CoreError::Unauthenticated(galleon_core::auth::AuthError::RateLimited))),
+        "{refused:?}"
+    );
+    // Once the window has passed the counts are swept (garbage collection does it), and the
+    // right secret works again.
+    let later = time::OffsetDateTime::now_utc().unix_timestamp() + 2 * galleon_core::auth::WINDOW_SECONDS;
+    assert_eq!(other.sweep_token_failures(later).await.unwrap(), 2, "one count per client id and per source");
+    let fresh = core_over(app.dir.path(), &key).await;
+    assert!(
+        fresh
+            .issue_token(
+                TENANT,
+                &app.client_id,
+                &app.secret,
+                "https://management.azure.com/.default",
+                "https://x/t/v2.0",
+                "unknown"
+            )
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

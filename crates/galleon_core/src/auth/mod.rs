@@ -3,6 +3,7 @@
 mod error;
 mod limiter;
 mod principals;
+mod shared_failures;
 pub mod signing_keys;
 mod tokens;
 

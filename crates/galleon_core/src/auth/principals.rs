@@ -145,7 +145,9 @@ impl Core {
     ) -> CoreResult<(String, i64)> {
         let t = now().unix_timestamp();
         let keys = [format!("client:{}", client_id.to_ascii_lowercase()), format!("source:{source}")];
-        if keys.iter().any(|k| !self.token_failures.allowed(k, t)) {
+        // This node's counts first (no database work for a key it already refuses), then every
+        // node's.
+        if keys.iter().any(|k| !self.token_failures.allowed(k, t)) || self.shared_failures_exceeded(&keys, t).await? {
             return Err(AuthError::RateLimited.into());
         }
         let result = self.check_secret_and_sign(tenant, client_id, secret, scope, issuer).await;
@@ -153,6 +155,7 @@ impl Core {
             for k in &keys {
                 self.token_failures.failed(k, t);
             }
+            self.record_shared_failure(&keys, t).await?;
         }
         result
     }
