@@ -150,3 +150,21 @@ fn curl_status(server: &Server, token: &str) -> (u16, String) {
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, head)
 }
+
+#[test]
+fn a_server_whose_database_cannot_be_reached_says_so_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    // Port 1 on loopback refuses at once; the password never shows.
+    let out = Command::new(super::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", "postgres://galleon:pw-s3cret@127.0.0.1:1/galleon"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot reach PostgreSQL at 127.0.0.1 port 1"), "{stderr}");
+    assert!(!stderr.contains("pw-s3cret"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
