@@ -94,7 +94,7 @@ impl Core {
 
     /// Deletes unreferenced chunks older than `grace` in every region store.
     pub async fn collect_garbage(&self, grace: Duration) -> CoreResult<Vec<GcReport>> {
-        let _exclusive = self.content_lock(galleon_store::LockMode::Exclusive).await?;
+        let _exclusive = self.cluster_lock(crate::jobs::CONTENT_LOCK, galleon_store::LockMode::Exclusive).await?;
         let by_region = self.referenced_digests().await?;
         let none = HashSet::new();
         let cutoff = SystemTime::now() - grace;

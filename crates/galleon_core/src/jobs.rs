@@ -19,6 +19,8 @@ use crate::{Core, CoreError, CoreResult, OperationInfo, now};
 /// How long a claimed job is reserved for its worker before another may take it over. A live
 /// worker renews it every third of that, so a node that dies has its jobs taken over within it.
 const LEASE: Duration = Duration::from_secs(15);
+/// The lock content jobs hold shared and garbage collection exclusively.
+pub(crate) const CONTENT_LOCK: &str = "content";
 /// After this many attempts a job that keeps failing is marked Failed.
 pub(crate) const MAX_ATTEMPTS: u32 = 5;
 
@@ -343,8 +345,11 @@ impl Core {
             .map_err(|e| JobError::Fail("InternalError".into(), format!("undecodable job: {e}")))?;
         // Jobs that write chunks and name them in manifests hold the content lock shared, so
         // garbage collection (which takes it exclusively) never deletes a chunk one of them found.
-        let _shared =
-            if CONTENT_JOBS.contains(&job.name()) { Some(self.content_lock(LockMode::Shared).await?) } else { None };
+        let _shared = if CONTENT_JOBS.contains(&job.name()) {
+            Some(self.cluster_lock(CONTENT_LOCK, LockMode::Shared).await?)
+        } else {
+            None
+        };
         match job {
             Job::Gc { grace_seconds } => self.job_gc(op, grace_seconds).await,
             Job::Scrub { region } => self.job_scrub(op, &region).await,

@@ -162,14 +162,19 @@ impl Core {
         self.store.as_ref()
     }
 
-    /// Holds the content lock in `mode` (shared: work that writes chunks and records manifests;
-    /// exclusive: garbage collection), across every node on the store, however long that takes.
-    pub(crate) async fn content_lock(&self, mode: galleon_store::LockMode) -> CoreResult<galleon_store::ContentLock> {
+    /// Holds the lock `name` in `mode` across every node on the store, however long that takes.
+    /// `content`: work that writes chunks and records manifests (shared) against garbage
+    /// collection (exclusive); `scrub/{region}`: one scrub of a region at a time.
+    pub(crate) async fn cluster_lock(
+        &self,
+        name: &str,
+        mode: galleon_store::LockMode,
+    ) -> CoreResult<galleon_store::HeldLock> {
         loop {
-            if let Some(lock) = self.store().content_lock(mode, std::time::Duration::from_secs(60)).await? {
+            if let Some(lock) = self.store().lock(name, mode, std::time::Duration::from_secs(60)).await? {
                 return Ok(lock);
             }
-            tracing::info!(?mode, "still waiting for the content lock");
+            tracing::info!(name, ?mode, "still waiting for a lock");
         }
     }
 }

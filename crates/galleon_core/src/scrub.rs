@@ -49,7 +49,9 @@ impl Core {
 
     /// Scrubs every store of `region`.
     pub async fn scrub_region(&self, region: &str) -> CoreResult<Vec<ScrubReport>> {
-        let _shared = self.content_lock(galleon_store::LockMode::Shared).await?;
+        // One scrub of a region at a time on any node; beside content jobs, not during a collection.
+        let _alone = self.cluster_lock(&format!("scrub/{region}"), galleon_store::LockMode::Exclusive).await?;
+        let _shared = self.cluster_lock(crate::jobs::CONTENT_LOCK, galleon_store::LockMode::Shared).await?;
         let stores = self.region_stores(region)?.to_vec();
         let mut reports = Vec::new();
         for rs in stores {

@@ -20,7 +20,7 @@ pub async fn run_all(store: &dyn MetadataStore) {
     operations_and_leases(store).await;
     concurrent_claims_are_disjoint(store).await;
     races(store).await;
-    content_lock(store).await;
+    named_locks(store).await;
 }
 
 fn doc(kind: Kind, key: &str, unique: Option<&str>, n: i64) -> Doc {
@@ -303,20 +303,24 @@ async fn races(store: &dyn MetadataStore) {
     }
 }
 
-/// Garbage collection's lock: shared holders together, an exclusive one alone.
-async fn content_lock(store: &dyn MetadataStore) {
+/// Named locks: shared holders together, an exclusive one alone; names are independent.
+async fn named_locks(store: &dyn MetadataStore) {
     let short = Duration::from_millis(200);
     // A dropped holder may be released asynchronously (a database session closing).
     let long = Duration::from_secs(10);
-    let a = store.content_lock(LockMode::Shared, short).await.unwrap().expect("free");
-    let b = store.content_lock(LockMode::Shared, short).await.unwrap().expect("shared twice");
-    assert!(store.content_lock(LockMode::Exclusive, short).await.unwrap().is_none(), "held shared");
+    let a = store.lock("content", LockMode::Shared, short).await.unwrap().expect("free");
+    let b = store.lock("content", LockMode::Shared, short).await.unwrap().expect("shared twice");
+    assert!(store.lock("content", LockMode::Exclusive, short).await.unwrap().is_none(), "held shared");
     drop(a);
-    assert!(store.content_lock(LockMode::Exclusive, short).await.unwrap().is_none(), "still held shared");
+    assert!(store.lock("content", LockMode::Exclusive, short).await.unwrap().is_none(), "still held shared");
     drop(b);
-    let x = store.content_lock(LockMode::Exclusive, long).await.unwrap().expect("released");
-    assert!(store.content_lock(LockMode::Shared, short).await.unwrap().is_none(), "held exclusively");
-    assert!(store.content_lock(LockMode::Exclusive, short).await.unwrap().is_none(), "held exclusively");
-    drop(x);
-    assert!(store.content_lock(LockMode::Shared, long).await.unwrap().is_some());
+    let x = store.lock("content", LockMode::Exclusive, long).await.unwrap().expect("released");
+    assert!(store.lock("content", LockMode::Shared, short).await.unwrap().is_none(), "held exclusively");
+    assert!(store.lock("content", LockMode::Exclusive, short).await.unwrap().is_none(), "held exclusively");
+    let other = store.lock("scrub/eastus", LockMode::Exclusive, short).await.unwrap();
+    assert!(other.is_some(), "another name is another lock");
+    assert!(store.lock("scrub/eastus", LockMode::Exclusive, short).await.unwrap().is_none());
+    drop((x, other));
+    assert!(store.lock("content", LockMode::Shared, long).await.unwrap().is_some());
+    assert!(store.lock("scrub/eastus", LockMode::Exclusive, long).await.unwrap().is_some());
 }

@@ -238,7 +238,7 @@ impl Batch {
     }
 }
 
-/// How a [`MetadataStore::content_lock`] is held.
+/// How a [`MetadataStore::lock`] is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockMode {
     /// By work that writes chunks and records manifests naming them; many at once.
@@ -247,10 +247,10 @@ pub enum LockMode {
     Exclusive,
 }
 
-/// A held content lock, released when dropped.
-pub struct ContentLock(#[allow(dead_code)] Box<dyn Send + Sync>);
+/// A held lock, released when dropped.
+pub struct HeldLock(#[allow(dead_code)] Box<dyn Send + Sync>);
 
-impl ContentLock {
+impl HeldLock {
     /// Wraps whatever keeps the lock held (a guard, a database session).
     pub fn new(holder: impl Send + Sync + 'static) -> Self {
         Self(Box::new(holder))
@@ -305,10 +305,10 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// any worker at once); false when the operation is finished or another claim holds it now.
     async fn renew_lease(&self, id: &str, lease: &Lease, ttl: Duration) -> Result<bool, StoreError>;
 
-    /// Takes the lock that keeps garbage collection (exclusive) from deleting a chunk that work
-    /// writing manifests (shared) has found and is about to name, across every process using
-    /// this store. Waits at most `wait`; `None` when it was not granted in time.
-    async fn content_lock(&self, mode: LockMode, wait: Duration) -> Result<Option<ContentLock>, StoreError>;
+    /// Takes the lock called `name` across every process using this store (e.g. `content`: work
+    /// that writes chunks and names them in manifests holds it shared, garbage collection
+    /// exclusively). Waits at most `wait`; `None` when it was not granted in time.
+    async fn lock(&self, name: &str, mode: LockMode, wait: Duration) -> Result<Option<HeldLock>, StoreError>;
 
     /// Signalled when another process queued work or handed jobs back (PostgreSQL's
     /// `LISTEN/NOTIFY`), so a worker wakes at once instead of at its next poll. `None` for a

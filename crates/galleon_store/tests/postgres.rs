@@ -96,13 +96,13 @@ async fn the_content_lock_spans_nodes_and_dies_with_its_node() {
     let a = PgStore::connect_in_schema(&url, &schema).await.unwrap();
     let b = PgStore::connect_in_schema(&url, &schema).await.unwrap();
     let short = Duration::from_millis(300);
-    let shared = a.content_lock(LockMode::Shared, short).await.unwrap().expect("free");
-    assert!(b.content_lock(LockMode::Exclusive, short).await.unwrap().is_none(), "A's job blocks B's collector");
-    assert!(b.content_lock(LockMode::Shared, short).await.unwrap().is_some(), "jobs on both nodes run together");
+    let shared = a.lock("content", LockMode::Shared, short).await.unwrap().expect("free");
+    assert!(b.lock("content", LockMode::Exclusive, short).await.unwrap().is_none(), "A's job blocks B's collector");
+    assert!(b.lock("content", LockMode::Shared, short).await.unwrap().is_some(), "jobs on both nodes run together");
     // A node that goes away (its session ends) frees what it held.
     drop(shared);
     drop(a);
-    let gc = b.content_lock(LockMode::Exclusive, Duration::from_secs(10)).await.unwrap();
+    let gc = b.lock("content", LockMode::Exclusive, Duration::from_secs(10)).await.unwrap();
     assert!(gc.is_some());
 }
 

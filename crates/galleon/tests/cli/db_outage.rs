@@ -157,7 +157,13 @@ fn a_server_whose_database_cannot_be_reached_says_so_and_exits() {
     let started = Instant::now();
     // Port 1 on loopback refuses at once; the password never shows.
     let out = Command::new(super::BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", "postgres://galleon:pw-s3cret@127.0.0.1:1/galleon"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "postgres://galleon:pw-s3cret@127.0.0.1:1/galleon",
+        ])
         .arg("--data-dir")
         .arg(dir.path().join("data"))
         .output()

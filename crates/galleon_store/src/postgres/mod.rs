@@ -17,7 +17,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use crate::{
-    Batch, ContentLock, Doc, Expect, Kind, Lease, LockMode, MetadataStore, OpStatus, Operation, StoreError, Write,
+    Batch, Doc, Expect, HeldLock, Kind, Lease, LockMode, MetadataStore, OpStatus, Operation, StoreError, Write,
 };
 
 /// How many times a batch the database aborted for serializability is tried again.
@@ -25,8 +25,15 @@ const SERIALIZATION_RETRIES: u32 = 20;
 /// Connections per node.
 const POOL_SIZE: usize = 16;
 
-/// The advisory lock key of the content lock ("galleon" in ASCII, plus two).
-const CONTENT_LOCK: i64 = 0x67_616c_6c65_6f6e + 2;
+/// The advisory lock key of a named lock: FNV-1a of the name, fixed forever (every node, of
+/// every version, must compute the same key), kept clear of the migration lock's.
+fn lock_key(name: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in format!("galleon/{name}").bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
 
 /// A PostgreSQL-backed [`MetadataStore`].
 pub struct PgStore {
@@ -454,7 +461,7 @@ impl MetadataStore for PgStore {
     /// A session advisory lock on a connection of its own, held until the lock is dropped (the
     /// session ends, and the server frees the lock, also when this process dies). PostgreSQL
     /// queues a shared request behind a waiting exclusive one, so a collector is not starved.
-    async fn content_lock(&self, mode: LockMode, wait: Duration) -> Result<Option<ContentLock>, StoreError> {
+    async fn lock(&self, name: &str, mode: LockMode, wait: Duration) -> Result<Option<HeldLock>, StoreError> {
         let (client, conn) = self.config.connect(NoTls).await.map_err(|e| unreachable(&self.config, e))?;
         tokio::spawn(conn);
         // lock_timeout 0 would mean "wait forever".
@@ -464,8 +471,8 @@ impl MetadataStore for PgStore {
             LockMode::Shared => "SELECT pg_advisory_lock_shared($1)",
             LockMode::Exclusive => "SELECT pg_advisory_lock($1)",
         };
-        match client.execute(sql, &[&CONTENT_LOCK]).await {
-            Ok(_) => Ok(Some(ContentLock::new(client))),
+        match client.execute(sql, &[&lock_key(name)]).await {
+            Ok(_) => Ok(Some(HeldLock::new(client))),
             Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Ok(None),
             Err(e) => Err(describe(e)),
         }

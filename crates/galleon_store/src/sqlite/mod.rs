@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::{
-    Batch, ContentLock, Doc, Expect, Kind, Lease, LockMode, MetadataStore, OpStatus, Operation, StoreError, Write,
+    Batch, Doc, Expect, HeldLock, Kind, Lease, LockMode, MetadataStore, OpStatus, Operation, StoreError, Write,
 };
 
 const READERS: usize = 4;
@@ -26,9 +26,9 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    /// The content lock: one process owns a SQLite store, so an in-process lock is the whole
-    /// story (tokio's is fair: a waiting collector holds back new shared holders).
-    content: Arc<tokio::sync::RwLock<()>>,
+    /// Named locks: one process owns a SQLite store, so in-process locks are the whole story
+    /// (tokio's are fair: a waiting exclusive holder holds back new shared ones).
+    locks: Mutex<std::collections::HashMap<String, Arc<tokio::sync::RwLock<()>>>>,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -57,7 +57,7 @@ impl SqliteStore {
             writer: Arc::new(Mutex::new(writer)),
             readers,
             next_reader: AtomicUsize::new(0),
-            content: Arc::default(),
+            locks: Mutex::default(),
         })
     }
 
@@ -376,11 +376,11 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
-    async fn content_lock(&self, mode: LockMode, wait: Duration) -> Result<Option<ContentLock>, StoreError> {
-        let lock = Arc::clone(&self.content);
+    async fn lock(&self, name: &str, mode: LockMode, wait: Duration) -> Result<Option<HeldLock>, StoreError> {
+        let lock = Arc::clone(self.locks.lock().map_err(backend)?.entry(name.to_string()).or_default());
         let held = match mode {
-            LockMode::Shared => tokio::time::timeout(wait, lock.read_owned()).await.map(ContentLock::new),
-            LockMode::Exclusive => tokio::time::timeout(wait, lock.write_owned()).await.map(ContentLock::new),
+            LockMode::Shared => tokio::time::timeout(wait, lock.read_owned()).await.map(HeldLock::new),
+            LockMode::Exclusive => tokio::time::timeout(wait, lock.write_owned()).await.map(HeldLock::new),
         };
         Ok(held.ok())
     }
