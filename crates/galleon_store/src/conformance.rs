@@ -130,7 +130,8 @@ async fn prefix_listing(store: &dyn MetadataStore) {
     );
 }
 
-fn op(id: &str) -> Operation {
+/// An in-progress `provision` operation with id `id` (for backend tests).
+pub fn operation(id: &str) -> Operation {
     Operation {
         id: id.into(),
         subscription: "s".into(),
@@ -152,7 +153,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 async fn operations_and_leases(store: &dyn MetadataStore) {
     assert_eq!(store.operations_in_progress().await.unwrap(), 0);
-    store.apply(Batch::new().operation(op("op1")).operation(op("op2"))).await.unwrap();
+    store.apply(Batch::new().operation(operation("op1")).operation(operation("op2"))).await.unwrap();
     assert_eq!(store.operations_in_progress().await.unwrap(), 2);
     let mut keys = store.keys_in_progress().await.unwrap();
     keys.sort();
@@ -214,9 +215,9 @@ async fn operations_and_leases(store: &dyn MetadataStore) {
     assert_eq!(taken.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op2"]);
 
     // Claims can ask for some kinds of job only.
-    let mut content = op("op3");
+    let mut content = operation("op3");
     content.job = "build_version".into();
-    store.apply(Batch::new().operation(content).operation(op("op4"))).await.unwrap();
+    store.apply(Batch::new().operation(content).operation(operation("op4"))).await.unwrap();
     let only = store.claim_operations("w4", HOUR, 10, &["build_version", "build_disk"]).await.unwrap();
     assert_eq!(only.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["op3"]);
     let rest = store.claim_operations("w4", HOUR, 10, &["provision"]).await.unwrap();
@@ -239,7 +240,7 @@ async fn operations_and_leases(store: &dyn MetadataStore) {
 
 /// Workers claiming at once take disjoint sets, and together take everything.
 async fn concurrent_claims_are_disjoint(store: &dyn MetadataStore) {
-    let batch = (0..60).fold(Batch::new(), |b, i| b.operation(op(&format!("many{i:02}"))));
+    let batch = (0..60).fold(Batch::new(), |b, i| b.operation(operation(&format!("many{i:02}"))));
     store.apply(batch).await.unwrap();
     let worker = |name: String| async move {
         let mut mine = vec![];

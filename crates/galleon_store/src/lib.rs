@@ -145,6 +145,22 @@ pub struct Doc {
     pub body: serde_json::Value,
 }
 
+/// The key range a `list` call reads: keys compare bytewise (in every backend), so
+/// `[prefix, prefix + U+10FFFF)` is exactly the keys starting with `prefix`; a cursor `after`
+/// inside it moves the lower bound up and makes it exclusive.
+#[allow(dead_code)] // each backend uses it behind its feature
+pub(crate) struct KeyRange<'a> {
+    pub(crate) lower: &'a str,
+    pub(crate) upper: String,
+    pub(crate) strict: bool,
+}
+
+#[allow(dead_code)]
+pub(crate) fn key_range<'a>(prefix: &'a str, after: Option<&'a str>) -> KeyRange<'a> {
+    let inside = after.filter(|a| *a >= prefix);
+    KeyRange { lower: inside.unwrap_or(prefix), upper: format!("{prefix}\u{10FFFF}"), strict: inside.is_some() }
+}
+
 /// A precondition on one document in a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {

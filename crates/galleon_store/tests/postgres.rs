@@ -116,21 +116,7 @@ async fn work_queued_on_one_node_wakes_the_others() {
     // Drain the wake-up the listener gives when it starts.
     let _ = tokio::time::timeout(Duration::from_millis(200), signal.notified()).await;
     assert!(tokio::time::timeout(Duration::from_millis(300), signal.notified()).await.is_err(), "nothing queued yet");
-    let op = galleon_store::Operation {
-        id: "queued".into(),
-        subscription: "s".into(),
-        location: "eastus".into(),
-        job: "provision".into(),
-        resource_key: "/k".into(),
-        status: galleon_store::OpStatus::InProgress,
-        error: None,
-        start_time: time::OffsetDateTime::UNIX_EPOCH,
-        end_time: None,
-        attempts: 0,
-        payload: serde_json::json!({}),
-        result: None,
-        lease: None,
-    };
+    let op = conformance::operation("queued");
     let mut other = op.clone();
     other.id = "never".into();
     let started = std::time::Instant::now();

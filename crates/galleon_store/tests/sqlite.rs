@@ -28,21 +28,7 @@ async fn writes_survive_reopening() {
 async fn released_leases_are_claimable_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("meta.db")).unwrap();
-    let op = galleon_store::Operation {
-        id: "op".into(),
-        subscription: "s".into(),
-        location: "eastus".into(),
-        job: "provision".into(),
-        resource_key: "/k".into(),
-        status: galleon_store::OpStatus::InProgress,
-        error: None,
-        start_time: time::OffsetDateTime::UNIX_EPOCH,
-        end_time: None,
-        attempts: 0,
-        payload: serde_json::json!({}),
-        result: None,
-        lease: None,
-    };
+    let op = conformance::operation("op");
     store.apply(Batch::new().operation(op)).await.unwrap();
     let hour = std::time::Duration::from_secs(3600);
     assert_eq!(store.claim_operations("dead", hour, 10, &[]).await.unwrap().len(), 1);

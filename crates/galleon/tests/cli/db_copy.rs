@@ -8,16 +8,7 @@ use super::{BIN, Server, write_raw};
 /// A new, empty database on the test cluster (`GALLEON_TEST_DATABASE_URL`), or `None` (the test
 /// is skipped) when there is none and none is required.
 fn fresh_database(name: &str) -> Option<String> {
-    let base = match std::env::var("GALLEON_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ if std::env::var("GALLEON_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
-            panic!("GALLEON_REQUIRE_POSTGRES=1 but GALLEON_TEST_DATABASE_URL is not set")
-        }
-        _ => {
-            eprintln!("skipped: set GALLEON_TEST_DATABASE_URL to run the PostgreSQL tests");
-            return None;
-        }
-    };
+    let base = super::test_database_url()?;
     let db = format!("{name}_{}_{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().unwrap().subsec_nanos());
     let made = Command::new("psql").arg(&base).args(["-qc", &format!("CREATE DATABASE {db}")]).output().unwrap();
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));

@@ -22,14 +22,8 @@ struct OwnCluster {
 
 impl OwnCluster {
     fn start() -> Option<Self> {
-        if std::env::var("GALLEON_TEST_DATABASE_URL").is_err() {
-            assert!(
-                std::env::var("GALLEON_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "GALLEON_REQUIRE_POSTGRES=1 but GALLEON_TEST_DATABASE_URL is not set"
-            );
-            eprintln!("skipped: set GALLEON_TEST_DATABASE_URL to run the PostgreSQL tests");
-            return None;
-        }
+        // PostgreSQL is installed where the test cluster runs; this test starts its own.
+        super::test_database_url()?;
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

@@ -130,17 +130,15 @@ async fn the_token_endpoint_limits_failed_attempts() {
     assert_eq!(unknown.status, StatusCode::TOO_MANY_REQUESTS, "the source address is limited too");
     // The counts are shared through the store: another node (or this one restarted) refuses too.
     let key = std::fs::read(app.dir.path().join("key")).unwrap();
+    let sign_in = |core: std::sync::Arc<galleon_core::Core>| {
+        let (client_id, secret) = (app.client_id.clone(), app.secret.clone());
+        async move {
+            let scope = "https://management.azure.com/.default";
+            core.issue_token(TENANT, &client_id, &secret, scope, "https://x/t/v2.0", "unknown").await
+        }
+    };
     let other = core_over(app.dir.path(), &key).await;
-    let refused = other
-        .issue_token(
-            TENANT,
-            &app.client_id,
-            &app.secret,
-            "https://management.azure.com/.default",
-            "https://x/t/v2.0",
-            "unknown",
-        )
-        .await;
+    let refused = sign_in(other.clone()).await;
     assert!(
         matches!(refused, Err(galleon_core::CoreError::Unauthenticated(galleon_core::auth::AuthError::RateLimited))),
         "{refused:?}"
@@ -149,20 +147,7 @@ async fn the_token_endpoint_limits_failed_attempts() {
     // right secret works again.
     let later = time::OffsetDateTime::now_utc().unix_timestamp() + 2 * galleon_core::auth::WINDOW_SECONDS;
     assert_eq!(other.sweep_token_failures(later).await.unwrap(), 2, "one count per client id and per source");
-    let fresh = core_over(app.dir.path(), &key).await;
-    assert!(
-        fresh
-            .issue_token(
-                TENANT,
-                &app.client_id,
-                &app.secret,
-                "https://management.azure.com/.default",
-                "https://x/t/v2.0",
-                "unknown"
-            )
-            .await
-            .is_ok()
-    );
+    assert!(sign_in(core_over(app.dir.path(), &key).await).await.is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -334,9 +334,8 @@ impl MetadataStore for PgStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Arc<Doc>>, StoreError> {
-        let lower = after.filter(|a| *a >= prefix).unwrap_or(prefix);
-        let strict = after.is_some_and(|a| a >= prefix);
-        let sql = if strict {
+        let range = crate::key_range(prefix, after);
+        let sql = if range.strict {
             "SELECT kind, key, uniq, rev, body FROM docs WHERE kind = $1 AND key > $2 AND key < $3 ORDER BY key LIMIT $4"
         } else {
             "SELECT kind, key, uniq, rev, body FROM docs WHERE kind = $1 AND key >= $2 AND key < $3 ORDER BY key LIMIT $4"
@@ -344,7 +343,8 @@ impl MetadataStore for PgStore {
         let client = self.client().await?;
         let stmt = client.prepare_cached(sql).await.map_err(describe)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = client.query(&stmt, &[&kind.as_str(), &lower, &upper(prefix), &limit]).await.map_err(describe)?;
+        let rows =
+            client.query(&stmt, &[&kind.as_str(), &range.lower, &range.upper, &limit]).await.map_err(describe)?;
         Ok(rows.iter().map(row_to_doc).map(Arc::new).collect())
     }
 

@@ -238,11 +238,8 @@ impl MetadataStore for SqliteStore {
             return Ok(hit);
         }
         let generation = self.cache.generation();
-        // Keys are compared bytewise, so [prefix, prefix + U+10FFFF) is exactly the keys starting with prefix.
-        let upper = format!("{prefix}\u{10FFFF}");
-        let lower = after.filter(|a| *a >= prefix).unwrap_or(prefix);
-        let strict = after.is_some_and(|a| a >= prefix);
-        let sql = if strict {
+        let range = crate::key_range(prefix, after);
+        let sql = if range.strict {
             "SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key > ?2 AND key < ?3 ORDER BY key LIMIT ?4"
         } else {
             "SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT ?4"
@@ -250,7 +247,7 @@ impl MetadataStore for SqliteStore {
         let docs: Vec<Arc<Doc>> = self
             .read(|c| {
                 c.prepare_cached(sql)?
-                    .query_map(params![kind.as_str(), lower, upper, limit as i64], row_to_doc)?
+                    .query_map(params![kind.as_str(), range.lower, range.upper, limit as i64], row_to_doc)?
                     .collect::<Result<Vec<Doc>, _>>()
             })?
             .into_iter()
