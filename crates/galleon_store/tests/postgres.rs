@@ -128,3 +128,34 @@ async fn work_queued_on_one_node_wakes_the_others() {
     assert!(a.apply(failing).await.is_err());
     assert!(tokio::time::timeout(Duration::from_millis(300), signal.notified()).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_cannot_finish_after_its_shared_lock_session_was_lost() {
+    use galleon_store::{LockMode, OpStatus, StoreError};
+    let Some(url) = url() else { return };
+    let schema = schema("lostlock");
+    let store = PgStore::connect_in_schema(&url, &schema).await.unwrap();
+    store.apply(Batch::new().operation(conformance::operation("job"))).await.unwrap();
+    let mut claimed = store.claim_operations("n1", Duration::from_secs(60), 1, &[]).await.unwrap().remove(0);
+    let held = store.lock("content", LockMode::Shared, Duration::from_secs(5)).await.unwrap().unwrap();
+    // The server ends the lock's session (a restart, an operator, a network cut it noticed): the
+    // lock is gone, and garbage collection elsewhere may run.
+    let (admin, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let name = format!("galleon lock galleon_jobs_{}", schema.to_ascii_lowercase());
+    let killed = admin
+        .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", &[&name])
+        .await
+        .unwrap();
+    assert_eq!(killed, 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    claimed.status = OpStatus::Succeeded;
+    let refused = store.apply(Batch::new().operation(claimed.clone())).await;
+    assert!(matches!(refused, Err(StoreError::Unavailable(_))), "{refused:?}");
+    assert_eq!(store.get_operation("job").await.unwrap().unwrap().status, OpStatus::InProgress);
+    // Under a new lock, the job finishes.
+    drop(held);
+    let _again = store.lock("content", LockMode::Shared, Duration::from_secs(5)).await.unwrap().unwrap();
+    store.apply(Batch::new().operation(claimed)).await.unwrap();
+    assert_eq!(store.get_operation("job").await.unwrap().unwrap().status, OpStatus::Succeeded);
+}

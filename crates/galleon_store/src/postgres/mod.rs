@@ -45,6 +45,10 @@ pub struct PgStore {
     /// Woken by the listener when any node announces work.
     wake: Arc<tokio::sync::Notify>,
     listener: tokio::task::JoinHandle<()>,
+    /// The sessions holding this process's shared locks. A job's final write is refused while
+    /// one of them has been lost: garbage collection elsewhere may already have run, and the job
+    /// must check its chunks again under a new lock.
+    shared_sessions: std::sync::Mutex<Vec<std::sync::Weak<tokio_postgres::Client>>>,
 }
 
 impl Drop for PgStore {
@@ -147,7 +151,7 @@ impl PgStore {
         let listener = tokio::spawn(listen(config.clone(), channel.clone(), wake.clone(), ready));
         // Work announced from here on is heard (the listener retries on its own if this fails).
         let _ = tokio::time::timeout(Duration::from_secs(5), listening).await;
-        Ok(Self { pool, config, channel, wake, listener })
+        Ok(Self { pool, config, channel, wake, listener, shared_sessions: std::sync::Mutex::default() })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -349,6 +353,11 @@ impl MetadataStore for PgStore {
     }
 
     async fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+        if finishes_a_job(&batch) && self.lost_a_shared_session() {
+            return Err(StoreError::Unavailable(
+                "the session holding a shared lock was lost; the job will run again under a new one".into(),
+            ));
+        }
         let mut tries = 0;
         loop {
             let mut client = self.client().await?;
@@ -462,7 +471,14 @@ impl MetadataStore for PgStore {
     /// session ends, and the server frees the lock, also when this process dies). PostgreSQL
     /// queues a shared request behind a waiting exclusive one, so a collector is not starved.
     async fn lock(&self, name: &str, mode: LockMode, wait: Duration) -> Result<Option<HeldLock>, StoreError> {
-        let (client, conn) = self.config.connect(NoTls).await.map_err(|e| unreachable(&self.config, e))?;
+        let mut config = self.config.clone();
+        // A dead peer is noticed in about half a minute, not the system's default two hours.
+        config
+            .application_name(format!("galleon lock {}", self.channel))
+            .keepalives_idle(Duration::from_secs(10))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3);
+        let (client, conn) = config.connect(NoTls).await.map_err(|e| unreachable(&self.config, e))?;
         tokio::spawn(conn);
         // lock_timeout 0 would mean "wait forever".
         let ms = wait.as_millis().clamp(1, i32::MAX as u128);
@@ -472,7 +488,15 @@ impl MetadataStore for PgStore {
             LockMode::Exclusive => "SELECT pg_advisory_lock($1)",
         };
         match client.execute(sql, &[&lock_key(name)]).await {
-            Ok(_) => Ok(Some(HeldLock::new(client))),
+            Ok(_) => {
+                let client = Arc::new(client);
+                if mode == LockMode::Shared {
+                    let mut held = self.shared_sessions.lock().map_err(backend)?;
+                    held.retain(|w| w.strong_count() > 0);
+                    held.push(Arc::downgrade(&client));
+                }
+                Ok(Some(HeldLock::new(client)))
+            }
             Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Ok(None),
             Err(e) => Err(describe(e)),
         }
@@ -496,6 +520,23 @@ impl MetadataStore for PgStore {
 
     fn job_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
         Some(self.wake.clone())
+    }
+}
+
+/// Whether `batch` ends a claimed job (writes its operation, fenced, in a final state).
+fn finishes_a_job(batch: &Batch) -> bool {
+    batch
+        .writes
+        .iter()
+        .any(|w| matches!(w, Write::PutOperation(op) if op.lease.is_some() && op.status != OpStatus::InProgress))
+}
+
+impl PgStore {
+    /// Whether a session holding one of this process's shared locks has closed.
+    fn lost_a_shared_session(&self) -> bool {
+        let Ok(mut held) = self.shared_sessions.lock() else { return true };
+        held.retain(|w| w.strong_count() > 0);
+        held.iter().filter_map(std::sync::Weak::upgrade).any(|c| c.is_closed())
     }
 }
 
