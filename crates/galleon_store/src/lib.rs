@@ -10,6 +10,8 @@
 //! Backends: SQLite (feature `sqlite`, the embedded default, one process) and PostgreSQL
 //! (feature `postgres`, shared by several nodes). Nothing here knows HTTP or chunks.
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod cache;
 pub mod conformance;
 mod error;
 mod operation;

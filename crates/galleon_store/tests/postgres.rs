@@ -159,3 +159,43 @@ async fn a_job_cannot_finish_after_its_shared_lock_session_was_lost() {
     store.apply(Batch::new().operation(claimed)).await.unwrap();
     assert_eq!(store.get_operation("job").await.unwrap().unwrap().status, OpStatus::Succeeded);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_kinds_follow_other_nodes_writes() {
+    let Some(url) = url() else { return };
+    let schema = schema("cache");
+    let a = PgStore::connect_in_schema(&url, &schema).await.unwrap();
+    let b = PgStore::connect_in_schema(&url, &schema).await.unwrap();
+    let group = |n: i64| Doc {
+        kind: Kind::Group,
+        key: "/s/rg".into(),
+        unique: None,
+        rev: 0,
+        body: serde_json::json!({ "n": n }),
+    };
+    a.apply(Batch::new().put(group(1), Expect::Absent)).await.unwrap();
+    // Both read it (and cache it).
+    assert_eq!(a.get(Kind::Group, "/s/rg").await.unwrap().unwrap().body["n"], 1);
+    let on_b = b.get(Kind::Group, "/s/rg").await.unwrap().unwrap();
+    assert_eq!(b.list(Kind::Group, "/s/", None, 10).await.unwrap().len(), 1);
+    // B writes: its own cache forgets at once; A's within moments (NOTIFY).
+    b.apply(Batch::new().put(group(2), Expect::Rev(on_b.rev))).await.unwrap();
+    assert_eq!(b.get(Kind::Group, "/s/rg").await.unwrap().unwrap().body["n"], 2);
+    let started = std::time::Instant::now();
+    loop {
+        if a.get(Kind::Group, "/s/rg").await.unwrap().unwrap().body["n"] == 2 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "A still serves the old group");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!("A saw B's write after {:?}", started.elapsed());
+    // A delete reaches lists too.
+    let rev = a.get(Kind::Group, "/s/rg").await.unwrap().unwrap().rev;
+    a.apply(Batch::new().delete(Kind::Group, "/s/rg", Expect::Rev(rev))).await.unwrap();
+    let started = std::time::Instant::now();
+    while !b.list(Kind::Group, "/s/", None, 10).await.unwrap().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(2), "B still lists the deleted group");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

@@ -16,6 +16,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
+use crate::cache::{DocCache, ListKey};
 use crate::{
     Batch, Doc, Expect, HeldLock, Kind, Lease, LockMode, MetadataStore, OpStatus, Operation, StoreError, Write,
 };
@@ -49,7 +50,19 @@ pub struct PgStore {
     /// one of them has been lost: garbage collection elsewhere may already have run, and the job
     /// must check its chunks again under a new lock.
     shared_sessions: std::sync::Mutex<Vec<std::sync::Weak<tokio_postgres::Client>>>,
+    /// This node's copies of the kinds read on every request (see [`CACHED`]); other nodes'
+    /// writes of them arrive on `cache_channel`.
+    cache: Arc<DocCache>,
+    cache_channel: String,
 }
+
+/// Kinds every request reads (authorization, parents) and few write: cached on each node,
+/// invalidated by this node's writes at once and by other nodes' through `NOTIFY` (within
+/// milliseconds; a role assignment removed on one node stops granting on the others then).
+const CACHED: [Kind; 4] = [Kind::Subscription, Kind::Group, Kind::RoleAssignment, Kind::Principal];
+
+/// A `NOTIFY` payload must stay under 8000 bytes; past this, other nodes drop their whole cache.
+const MAX_PAYLOAD: usize = 7000;
 
 impl Drop for PgStore {
     fn drop(&mut self) {
@@ -146,12 +159,29 @@ impl PgStore {
         drop(client);
         // Lowercase: LISTEN folds an unquoted name, pg_notify takes it as given.
         let channel = format!("galleon_jobs_{}", schema.unwrap_or("public")).to_ascii_lowercase();
+        let cache_channel = format!("galleon_cache_{}", schema.unwrap_or("public")).to_ascii_lowercase();
         let wake = Arc::new(tokio::sync::Notify::new());
+        let cache = Arc::new(DocCache::default());
         let (ready, listening) = tokio::sync::oneshot::channel();
-        let listener = tokio::spawn(listen(config.clone(), channel.clone(), wake.clone(), ready));
-        // Work announced from here on is heard (the listener retries on its own if this fails).
+        let heard = Heard {
+            jobs: channel.clone(),
+            wake: wake.clone(),
+            cache_channel: cache_channel.clone(),
+            cache: cache.clone(),
+        };
+        let listener = tokio::spawn(listen(config.clone(), heard, ready));
+        // Work and writes announced from here on are heard (the listener retries on its own).
         let _ = tokio::time::timeout(Duration::from_secs(5), listening).await;
-        Ok(Self { pool, config, channel, wake, listener, shared_sessions: std::sync::Mutex::default() })
+        Ok(Self {
+            pool,
+            config,
+            channel,
+            wake,
+            listener,
+            shared_sessions: std::sync::Mutex::default(),
+            cache,
+            cache_channel,
+        })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -230,7 +260,12 @@ async fn check(tx: &deadpool_postgres::Transaction<'_>, kind: Kind, key: &str, e
     if ok { Ok(()) } else { Err(StoreError::Conflict { key: key.to_string() }.into()) }
 }
 
-async fn apply_once(client: &mut deadpool_postgres::Object, batch: &Batch, channel: &str) -> Result<(), Failure> {
+async fn apply_once(
+    client: &mut deadpool_postgres::Object,
+    batch: &Batch,
+    channel: &str,
+    notice: &Option<(String, String)>,
+) -> Result<(), Failure> {
     let tx =
         client.build_transaction().isolation_level(IsolationLevel::Serializable).start().await.map_err(classify)?;
     for write in &batch.writes {
@@ -283,6 +318,10 @@ async fn apply_once(client: &mut deadpool_postgres::Object, batch: &Batch, chann
     if queued {
         tx.execute("SELECT pg_notify($1, '')", &[&channel]).await.map_err(classify)?;
     }
+    // Other nodes forget the cached documents this batch writes when (and only if) it commits.
+    if let Some((cache_channel, payload)) = notice {
+        tx.execute("SELECT pg_notify($1, $2)", &[cache_channel, payload]).await.map_err(classify)?;
+    }
     tx.commit().await.map_err(classify)
 }
 
@@ -319,9 +358,8 @@ async fn put_operation(tx: &deadpool_postgres::Transaction<'_>, op: &Operation) 
     Ok(())
 }
 
-#[async_trait]
-impl MetadataStore for PgStore {
-    async fn get(&self, kind: Kind, key: &str) -> Result<Option<Arc<Doc>>, StoreError> {
+impl PgStore {
+    async fn read_doc(&self, kind: Kind, key: &str) -> Result<Option<Arc<Doc>>, StoreError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached("SELECT kind, key, uniq, rev, body FROM docs WHERE kind = $1 AND key = $2")
@@ -331,7 +369,7 @@ impl MetadataStore for PgStore {
         Ok(row.as_ref().map(row_to_doc).map(Arc::new))
     }
 
-    async fn list(
+    async fn read_list(
         &self,
         kind: Kind,
         prefix: &str,
@@ -352,7 +390,7 @@ impl MetadataStore for PgStore {
         Ok(rows.iter().map(row_to_doc).map(Arc::new).collect())
     }
 
-    async fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+    async fn apply_uncached(&self, batch: Batch, written: &[(Kind, String)]) -> Result<(), StoreError> {
         if finishes_a_job(&batch) && self.lost_a_shared_session() {
             return Err(StoreError::Unavailable(
                 "the session holding a shared lock was lost; the job will run again under a new one".into(),
@@ -361,7 +399,7 @@ impl MetadataStore for PgStore {
         let mut tries = 0;
         loop {
             let mut client = self.client().await?;
-            match apply_once(&mut client, &batch, &self.channel).await {
+            match apply_once(&mut client, &batch, &self.channel, &self.notice(written)).await {
                 Ok(()) => return Ok(()),
                 Err(Failure::Store(e)) => return Err(e),
                 Err(Failure::Retry(e)) if tries >= SERIALIZATION_RETRIES => return Err(describe(e)),
@@ -373,6 +411,74 @@ impl MetadataStore for PgStore {
                 }
             }
         }
+    }
+
+    /// The `NOTIFY` that tells other nodes which cached documents a batch writes, if any.
+    fn notice(&self, written: &[(Kind, String)]) -> Option<(String, String)> {
+        if written.is_empty() {
+            return None;
+        }
+        let lines: Vec<String> = written.iter().map(|(k, key)| format!("{}\t{key}", k.as_str())).collect();
+        let payload = lines.join("\n");
+        let payload = if payload.len() > MAX_PAYLOAD { "*".to_string() } else { payload };
+        Some((self.cache_channel.clone(), payload))
+    }
+}
+
+/// The cached documents a batch writes.
+fn cached_writes(batch: &Batch) -> Vec<(Kind, String)> {
+    batch
+        .writes
+        .iter()
+        .filter_map(|w| match w {
+            Write::Put { doc, .. } if CACHED.contains(&doc.kind) => Some((doc.kind, doc.key.clone())),
+            Write::Delete { kind, key, .. } if CACHED.contains(kind) => Some((*kind, key.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[async_trait]
+impl MetadataStore for PgStore {
+    async fn get(&self, kind: Kind, key: &str) -> Result<Option<Arc<Doc>>, StoreError> {
+        if !CACHED.contains(&kind) {
+            return self.read_doc(kind, key).await;
+        }
+        if let Some(hit) = self.cache.get(kind, key) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let doc = self.read_doc(kind, key).await?;
+        self.cache.insert(generation, kind, key, doc.clone());
+        Ok(doc)
+    }
+
+    async fn list(
+        &self,
+        kind: Kind,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Arc<Doc>>, StoreError> {
+        if !CACHED.contains(&kind) {
+            return self.read_list(kind, prefix, after, limit).await;
+        }
+        let query = ListKey { kind, prefix: prefix.to_string(), after: after.map(str::to_string), limit };
+        if let Some(hit) = self.cache.get_list(&query) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let docs = self.read_list(kind, prefix, after, limit).await?;
+        self.cache.insert_list(generation, query, docs.clone());
+        Ok(docs)
+    }
+
+    async fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+        let written = cached_writes(&batch);
+        let result = self.apply_uncached(batch, &written).await;
+        // Whether it committed or not: forgetting is always safe.
+        self.cache.invalidate(written.iter().map(|(k, key)| (*k, key.as_str())));
+        result
     }
 
     async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError> {
@@ -545,39 +651,63 @@ fn clock_jitter() -> u32 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos())
 }
 
-/// Listens on `channel` for as long as the store lives, waking `wake` for every notification;
-/// reconnects after a lost connection and wakes once then (a notification may have been missed).
-async fn listen(
-    config: tokio_postgres::Config,
-    channel: String,
+/// What the listener acts on: new work (wake the workers) and other nodes' writes of cached
+/// documents (forget them).
+#[derive(Clone)]
+struct Heard {
+    jobs: String,
     wake: Arc<tokio::sync::Notify>,
-    ready: tokio::sync::oneshot::Sender<()>,
-) {
+    cache_channel: String,
+    cache: Arc<DocCache>,
+}
+
+impl Heard {
+    fn notification(&self, n: &tokio_postgres::Notification) {
+        if n.channel() == self.jobs {
+            self.wake.notify_one();
+        } else if n.channel() == self.cache_channel {
+            if n.payload() == "*" {
+                self.cache.clear();
+                return;
+            }
+            let keys = n.payload().lines().filter_map(|l| l.split_once('\t'));
+            self.cache.invalidate(keys.filter_map(|(k, key)| Some((Kind::parse(k)?, key))));
+        }
+    }
+}
+
+/// Listens for as long as the store lives; reconnects after a lost connection, and then wakes the
+/// workers once and drops the cache (notifications may have been missed meanwhile).
+async fn listen(config: tokio_postgres::Config, heard: Heard, ready: tokio::sync::oneshot::Sender<()>) {
     use futures_util::StreamExt;
     let mut ready = Some(ready);
     loop {
         if let Ok((client, mut connection)) = config.connect(NoTls).await {
-            let heard = wake.clone();
+            let on = heard.clone();
             let messages = tokio::spawn(async move {
                 let mut stream = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
                 while let Some(message) = stream.next().await {
                     match message {
-                        Ok(tokio_postgres::AsyncMessage::Notification(_)) => heard.notify_one(),
+                        Ok(tokio_postgres::AsyncMessage::Notification(n)) => on.notification(&n),
                         Ok(_) => {}
                         Err(_) => break,
                     }
                 }
             });
-            if client.batch_execute(&format!("LISTEN {channel}")).await.is_ok() {
+            let sql = format!("LISTEN {}; LISTEN {}", heard.jobs, heard.cache_channel);
+            if client.batch_execute(&sql).await.is_ok() {
+                heard.cache.clear();
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(());
                 }
-                wake.notify_one();
+                heard.wake.notify_one();
                 // Until the connection ends; `client` stays alive meanwhile.
                 let _ = messages.await;
             } else {
                 messages.abort();
             }
+            // Until it listens again, nothing cached can be trusted to be current.
+            heard.cache.clear();
             drop(client);
         }
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -3,7 +3,6 @@
 //! Writes run on a blocking thread (they fsync: `synchronous=FULL`, so an acknowledged write
 //! survives a power cut); reads are short indexed lookups and run inline on a pooled reader.
 
-mod cache;
 mod migrations;
 
 use std::path::Path;
@@ -22,7 +21,7 @@ const READERS: usize = 4;
 
 /// A SQLite-backed [`MetadataStore`].
 pub struct SqliteStore {
-    cache: Arc<cache::DocCache>,
+    cache: Arc<crate::cache::DocCache>,
     writer: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -233,7 +232,7 @@ impl MetadataStore for SqliteStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Arc<Doc>>, StoreError> {
-        let query = cache::ListKey { kind, prefix: prefix.to_string(), after: after.map(str::to_string), limit };
+        let query = crate::cache::ListKey { kind, prefix: prefix.to_string(), after: after.map(str::to_string), limit };
         if let Some(hit) = self.cache.get_list(&query) {
             return Ok(hit);
         }

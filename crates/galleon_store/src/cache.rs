@@ -1,12 +1,15 @@
-//! A read-through cache of documents for the SQLite backend.
+//! A read-through cache of documents, used by both backends.
 //!
-//! Sound only because one process owns the database file (the server takes a lock on its data
-//! directory): every write goes through this process, which drops the written keys from the
-//! cache right after the commit, while it still holds the writer connection (so no later write,
-//! such as a job claim, can run before the cache forgets). A reader that missed records the generation before it queries and
-//! inserts what it read only if no write committed meanwhile, so a stale row can never be put
-//! back after its invalidation. List pages are cached too and all dropped on any write: writes
-//! are rare next to reads, and a page can change in ways its keys do not show.
+//! SQLite caches every kind: one process owns the database file (the server takes a lock on its
+//! data directory), so every write goes through this process, which drops the written keys from
+//! the cache right after the commit, while it still holds the writer connection (so no later
+//! write, such as a job claim, can run before the cache forgets). PostgreSQL caches only kinds
+//! that are read on every request and rarely written (subscriptions, groups, role assignments,
+//! principals); other nodes' writes reach it by `NOTIFY` (see `postgres`). A reader that missed
+//! records the generation before it queries and inserts what it read only if no write committed
+//! meanwhile, so a stale row can never be put back after its invalidation. List pages are cached
+//! too and all dropped on any write: writes are rare next to reads, and a page can change in
+//! ways its keys do not show.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +25,7 @@ type Entry = Option<Arc<Doc>>;
 
 /// The arguments of one `list` call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) struct ListKey {
+pub(crate) struct ListKey {
     pub kind: Kind,
     pub prefix: String,
     pub after: Option<String>,
@@ -30,7 +33,7 @@ pub(super) struct ListKey {
 }
 
 #[derive(Default)]
-pub(super) struct DocCache {
+pub(crate) struct DocCache {
     map: RwLock<HashMap<(Kind, String), Entry>>,
     lists: RwLock<HashMap<ListKey, Vec<Arc<Doc>>>>,
     generation: AtomicU64,
@@ -38,18 +41,18 @@ pub(super) struct DocCache {
 
 impl DocCache {
     /// A cached answer (`Some(None)` caches "absent").
-    pub(super) fn get(&self, kind: Kind, key: &str) -> Option<Entry> {
+    pub(crate) fn get(&self, kind: Kind, key: &str) -> Option<Entry> {
         let map = self.map.read().ok()?;
         map.get(&(kind, key.to_string())).cloned()
     }
 
     /// The generation to pass to [`DocCache::insert`] after reading the database.
-    pub(super) fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
     /// Remembers what a read found, unless a write committed since `generation`.
-    pub(super) fn insert(&self, generation: u64, kind: Kind, key: &str, doc: Entry) {
+    pub(crate) fn insert(&self, generation: u64, kind: Kind, key: &str, doc: Entry) {
         let Ok(mut map) = self.map.write() else { return };
         if self.generation.load(Ordering::Acquire) != generation {
             return;
@@ -61,12 +64,12 @@ impl DocCache {
     }
 
     /// A cached list page.
-    pub(super) fn get_list(&self, key: &ListKey) -> Option<Vec<Arc<Doc>>> {
+    pub(crate) fn get_list(&self, key: &ListKey) -> Option<Vec<Arc<Doc>>> {
         self.lists.read().ok()?.get(key).cloned()
     }
 
     /// Remembers a list page, unless a write committed since `generation`.
-    pub(super) fn insert_list(&self, generation: u64, key: ListKey, docs: Vec<Arc<Doc>>) {
+    pub(crate) fn insert_list(&self, generation: u64, key: ListKey, docs: Vec<Arc<Doc>>) {
         let Ok(mut lists) = self.lists.write() else { return };
         if self.generation.load(Ordering::Acquire) != generation {
             return;
@@ -79,7 +82,7 @@ impl DocCache {
 
     /// Forgets written keys; called after every commit under the writer lock (and after a
     /// failed batch, harmlessly).
-    pub(super) fn invalidate<'a>(&self, keys: impl IntoIterator<Item = (Kind, &'a str)>) {
+    pub(crate) fn invalidate<'a>(&self, keys: impl IntoIterator<Item = (Kind, &'a str)>) {
         let Ok(mut map) = self.map.write() else { return };
         let Ok(mut lists) = self.lists.write() else { return };
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -87,5 +90,14 @@ impl DocCache {
         for (kind, key) in keys {
             map.remove(&(kind, key.to_string()));
         }
+    }
+
+    /// Forgets everything (another node's writes may have been missed).
+    pub(crate) fn clear(&self) {
+        let Ok(mut map) = self.map.write() else { return };
+        let Ok(mut lists) = self.lists.write() else { return };
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        lists.clear();
+        map.clear();
     }
 }
