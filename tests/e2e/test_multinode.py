@@ -146,7 +146,9 @@ defaults
     mode http
     timeout connect 1s
     timeout client 120s
-    timeout server 120s
+    timeout server 10s
+    # A paused (SIGSTOP) node accepts and never answers: give up after 10 s of silence and retry
+    # elsewhere. Downloads stream, so they never sit silent that long.
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response response-timeout 503
