@@ -41,18 +41,18 @@ pub(crate) struct DocCache {
 
 impl DocCache {
     /// A cached answer (`Some(None)` caches "absent").
-    pub(crate) fn get(&self, kind: Kind, key: &str) -> Option<Entry> {
+    fn get(&self, kind: Kind, key: &str) -> Option<Entry> {
         let map = self.map.read().ok()?;
         map.get(&(kind, key.to_string())).cloned()
     }
 
-    /// The generation to pass to [`DocCache::insert`] after reading the database.
-    pub(crate) fn generation(&self) -> u64 {
+    /// The generation to pass to `insert` after reading the database.
+    fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
     /// Remembers what a read found, unless a write committed since `generation`.
-    pub(crate) fn insert(&self, generation: u64, kind: Kind, key: &str, doc: Entry) {
+    fn insert(&self, generation: u64, kind: Kind, key: &str, doc: Entry) {
         let Ok(mut map) = self.map.write() else { return };
         if self.generation.load(Ordering::Acquire) != generation {
             return;
@@ -64,12 +64,12 @@ impl DocCache {
     }
 
     /// A cached list page.
-    pub(crate) fn get_list(&self, key: &ListKey) -> Option<Vec<Arc<Doc>>> {
+    fn get_list(&self, key: &ListKey) -> Option<Vec<Arc<Doc>>> {
         self.lists.read().ok()?.get(key).cloned()
     }
 
     /// Remembers a list page, unless a write committed since `generation`.
-    pub(crate) fn insert_list(&self, generation: u64, key: ListKey, docs: Vec<Arc<Doc>>) {
+    fn insert_list(&self, generation: u64, key: ListKey, docs: Vec<Arc<Doc>>) {
         let Ok(mut lists) = self.lists.write() else { return };
         if self.generation.load(Ordering::Acquire) != generation {
             return;
@@ -99,5 +99,36 @@ impl DocCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
         lists.clear();
         map.clear();
+    }
+
+    /// The cached document, or what `read` finds (remembered unless a write committed meanwhile).
+    pub(crate) async fn read_through<E>(
+        &self,
+        kind: Kind,
+        key: &str,
+        read: impl std::future::Future<Output = Result<Entry, E>>,
+    ) -> Result<Entry, E> {
+        if let Some(hit) = self.get(kind, key) {
+            return Ok(hit);
+        }
+        let generation = self.generation();
+        let doc = read.await?;
+        self.insert(generation, kind, key, doc.clone());
+        Ok(doc)
+    }
+
+    /// The cached list page, or what `read` finds (remembered unless a write committed meanwhile).
+    pub(crate) async fn list_through<E>(
+        &self,
+        query: ListKey,
+        read: impl std::future::Future<Output = Result<Vec<Arc<Doc>>, E>>,
+    ) -> Result<Vec<Arc<Doc>>, E> {
+        if let Some(hit) = self.get_list(&query) {
+            return Ok(hit);
+        }
+        let generation = self.generation();
+        let docs = read.await?;
+        self.insert_list(generation, query, docs.clone());
+        Ok(docs)
     }
 }

@@ -444,13 +444,7 @@ impl MetadataStore for PgStore {
         if !CACHED.contains(&kind) {
             return self.read_doc(kind, key).await;
         }
-        if let Some(hit) = self.cache.get(kind, key) {
-            return Ok(hit);
-        }
-        let generation = self.cache.generation();
-        let doc = self.read_doc(kind, key).await?;
-        self.cache.insert(generation, kind, key, doc.clone());
-        Ok(doc)
+        self.cache.read_through(kind, key, self.read_doc(kind, key)).await
     }
 
     async fn list(
@@ -464,13 +458,7 @@ impl MetadataStore for PgStore {
             return self.read_list(kind, prefix, after, limit).await;
         }
         let query = ListKey { kind, prefix: prefix.to_string(), after: after.map(str::to_string), limit };
-        if let Some(hit) = self.cache.get_list(&query) {
-            return Ok(hit);
-        }
-        let generation = self.cache.generation();
-        let docs = self.read_list(kind, prefix, after, limit).await?;
-        self.cache.insert_list(generation, query, docs.clone());
-        Ok(docs)
+        self.cache.list_through(query, self.read_list(kind, prefix, after, limit)).await
     }
 
     async fn apply(&self, batch: Batch) -> Result<(), StoreError> {

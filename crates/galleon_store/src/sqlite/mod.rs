@@ -210,19 +210,15 @@ fn decode_op(body: &str) -> Result<Operation, StoreError> {
 #[async_trait]
 impl MetadataStore for SqliteStore {
     async fn get(&self, kind: Kind, key: &str) -> Result<Option<Arc<Doc>>, StoreError> {
-        if let Some(hit) = self.cache.get(kind, key) {
-            return Ok(hit);
-        }
-        let generation = self.cache.generation();
-        let doc = self
-            .read(|c| {
+        let read = async {
+            let doc = self.read(|c| {
                 c.prepare_cached("SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key = ?2")?
                     .query_row(params![kind.as_str(), key], row_to_doc)
                     .optional()
-            })?
-            .map(Arc::new);
-        self.cache.insert(generation, kind, key, doc.clone());
-        Ok(doc)
+            })?;
+            Ok(doc.map(Arc::new))
+        };
+        self.cache.read_through(kind, key, read).await
     }
 
     async fn list(
@@ -233,27 +229,21 @@ impl MetadataStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Arc<Doc>>, StoreError> {
         let query = crate::cache::ListKey { kind, prefix: prefix.to_string(), after: after.map(str::to_string), limit };
-        if let Some(hit) = self.cache.get_list(&query) {
-            return Ok(hit);
-        }
-        let generation = self.cache.generation();
         let range = crate::key_range(prefix, after);
         let sql = if range.strict {
             "SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key > ?2 AND key < ?3 ORDER BY key LIMIT ?4"
         } else {
             "SELECT kind, key, uniq, rev, body FROM docs WHERE kind = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT ?4"
         };
-        let docs: Vec<Arc<Doc>> = self
-            .read(|c| {
+        let read = async {
+            let docs = self.read(|c| {
                 c.prepare_cached(sql)?
                     .query_map(params![kind.as_str(), range.lower, range.upper, limit as i64], row_to_doc)?
                     .collect::<Result<Vec<Doc>, _>>()
-            })?
-            .into_iter()
-            .map(Arc::new)
-            .collect();
-        self.cache.insert_list(generation, query, docs.clone());
-        Ok(docs)
+            })?;
+            Ok(docs.into_iter().map(Arc::new).collect())
+        };
+        self.cache.list_through(query, read).await
     }
 
     async fn apply(&self, batch: Batch) -> Result<(), StoreError> {
