@@ -159,19 +159,9 @@ impl Server {
     }
 }
 
-/// The test PostgreSQL cluster's URL (`GALLEON_TEST_DATABASE_URL`, set by scripts/test.sh), or
-/// `None` (the test is skipped) when there is none and `GALLEON_REQUIRE_POSTGRES=1` is not set.
+/// The test PostgreSQL cluster's URL, or `None` (the test is skipped) when there is none.
 fn test_database_url() -> Option<String> {
-    match std::env::var("GALLEON_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("GALLEON_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
-            panic!("GALLEON_REQUIRE_POSTGRES=1 but GALLEON_TEST_DATABASE_URL is not set")
-        }
-        _ => {
-            eprintln!("skipped: set GALLEON_TEST_DATABASE_URL to run the PostgreSQL tests");
-            None
-        }
-    }
+    galleon_store::conformance::test_database_url()
 }
 
 /// A fixed VHD with patterned content in the server's import directory.

@@ -11,6 +11,22 @@ use time::OffsetDateTime;
 
 use crate::{Batch, Doc, Expect, Kind, LockMode, MetadataStore, OpStatus, Operation, StoreError};
 
+/// The test PostgreSQL cluster's URL (`GALLEON_TEST_DATABASE_URL`, set by scripts/test.sh), or
+/// `None` (the caller skips, saying so) when there is none; with `GALLEON_REQUIRE_POSTGRES=1` a
+/// missing cluster is a failure instead.
+pub fn test_database_url() -> Option<String> {
+    match std::env::var("GALLEON_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("GALLEON_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+            panic!("GALLEON_REQUIRE_POSTGRES=1 but GALLEON_TEST_DATABASE_URL is not set")
+        }
+        _ => {
+            eprintln!("skipped: set GALLEON_TEST_DATABASE_URL to run the PostgreSQL tests");
+            None
+        }
+    }
+}
+
 /// Runs every check, in order, on one fresh store.
 pub async fn run_all(store: &dyn MetadataStore) {
     put_get_and_revisions(store).await;

@@ -10,16 +10,7 @@ use galleon_store::postgres::PgStore;
 use galleon_store::{Batch, Doc, Expect, Kind, MetadataStore, conformance};
 
 fn url() -> Option<String> {
-    match std::env::var("GALLEON_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("GALLEON_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
-            panic!("GALLEON_REQUIRE_POSTGRES=1 but GALLEON_TEST_DATABASE_URL is not set")
-        }
-        _ => {
-            eprintln!("skipped: set GALLEON_TEST_DATABASE_URL to run the PostgreSQL tests");
-            None
-        }
-    }
+    conformance::test_database_url()
 }
 
 /// A schema no other test uses.
