@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use galleon_store::MetadataStore;
+
 use super::{Server, write_raw};
 
 fn script() -> PathBuf {
@@ -37,13 +39,28 @@ impl OwnCluster {
     }
 
     fn up(&self) -> String {
-        let out = Command::new(script()).arg("start").arg(self.pg()).arg(self.port.to_string()).output().unwrap();
+        // Durable: the test crashes it, and a crash keeps only durable commits.
+        let out = Command::new(script())
+            .arg("start")
+            .arg(self.pg())
+            .arg(self.port.to_string())
+            .env("GALLEON_PG_DURABLE", "1")
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
+    /// One value from the database.
+    fn sql(&self, query: &str) -> String {
+        let out = Command::new("psql").arg(&self.url).args(["-tAc", query]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// Stops it as a crash would.
     fn down(&self) {
-        let out = Command::new(script()).arg("stop").arg(self.pg()).output().unwrap();
+        let out = Command::new(script()).arg("crash").arg(self.pg()).output().unwrap();
         assert!(out.status.success());
     }
 }
@@ -67,11 +84,26 @@ fn requests_answer_503_while_the_database_is_away_and_accepted_work_finishes_aft
     server.gallery_with_definition("def");
     let create = ["sig", "image-version", "create", "-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"];
     let regions = ["--target-regions", "westcentralus", "eastus", "westus2", "northeurope"];
+    let token = token(&server);
+    // Another node's garbage collection holds the content lock, so the build, once claimed, is
+    // certainly still running when the database goes away (a small build is otherwise over in
+    // milliseconds).
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let collector = runtime.block_on(galleon_store::postgres::PgStore::connect(&db.url)).unwrap();
+    let wait = Duration::from_secs(10);
+    let gc = runtime.block_on(collector.lock("content", galleon_store::LockMode::Exclusive, wait)).unwrap();
+    assert!(gc.is_some());
     server.ok(&[&create[..], &["--managed-image", "img", "--no-wait", "-o", "none"], &regions[..]].concat());
 
-    let token = token(&server);
-    // The database goes away (as a crash would take it: immediate stop).
+    // The database goes away (as a crash would take it: immediate stop) while the build runs.
+    let build = "SELECT count(*) FROM operations WHERE job = 'build_version' AND status = 'InProgress' AND lease_owner IS NOT NULL";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while db.sql(build) != "1" {
+        assert!(Instant::now() < deadline, "the build was never claimed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     db.down();
+    drop((gc, collector, runtime));
     let show = ["sig", "image-version", "show", "-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"];
     // The raw answer: 503 and when to come back.
     let status = curl_status(&server, &token);
@@ -103,6 +135,9 @@ fn requests_answer_503_while_the_database_is_away_and_accepted_work_finishes_aft
             .ok(&[&show[..], &["--expand", "ReplicationStatus", "--query", "replicationStatus.aggregatedState"]]
                 .concat());
     assert_eq!(expanded, "Completed");
+    // The outage landed mid-build: the job was taken up again after it.
+    let attempts = db.sql("SELECT attempts FROM operations WHERE job = 'build_version'");
+    assert!(attempts.parse::<u32>().unwrap() >= 2, "the build finished before the outage ({attempts} attempt)");
 }
 
 fn credentials(server: &Server) -> serde_json::Value {
