@@ -18,12 +18,16 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-# A throwaway PostgreSQL cluster for the PostgreSQL backend and the multi-node tests.
+# A throwaway PostgreSQL cluster for the PostgreSQL backend and the multi-node tests, and the
+# object stores (Azurite, moto's S3) for the region stores on object storage.
 pg_dir=$(mktemp -d)
-trap 'scripts/postgres.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+os_dir=$(mktemp -d)
+trap 'scripts/postgres.sh stop "$pg_dir"; scripts/objectstores.sh stop "$os_dir"; rm -rf "$pg_dir" "$os_dir"' EXIT
 pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 GALLEON_TEST_DATABASE_URL=$(scripts/postgres.sh start "$pg_dir" "$pg_port")
 export GALLEON_TEST_DATABASE_URL GALLEON_REQUIRE_POSTGRES=1
+for assignment in $(scripts/objectstores.sh start "$os_dir"); do export "${assignment?}"; done
+export GALLEON_REQUIRE_OBJECT_STORES=1
 
 # Two cores: keep test binaries from oversubscribing them.
 cargo test --workspace --quiet -- --test-threads=4

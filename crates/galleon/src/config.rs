@@ -134,7 +134,7 @@ struct FileGc {
 }
 
 /// One `[[stores]]` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FileStore {
     /// Region name.
@@ -142,8 +142,63 @@ pub(crate) struct FileStore {
     /// `Standard_LRS`, `Standard_ZRS` or `Premium_LRS`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// `dir:///path` (galleon's local chunk store), `file:///path` or `memory://` (object_store).
+    /// `dir:///path` (galleon's local chunk store), `az://container/prefix` (Azure Blob Storage),
+    /// `s3://bucket/prefix` (S3-compatible), `file:///path` or `memory://` (object_store).
     pub url: String,
+    /// Azure: the storage account (else `AZURE_STORAGE_ACCOUNT_NAME`).
+    pub account: Option<String>,
+    /// Azure: the account key (else `AZURE_STORAGE_ACCOUNT_KEY`).
+    pub key: Option<String>,
+    /// Azure: a SAS token instead of a key.
+    pub sas: Option<String>,
+    /// The service's URL (Azure: the account URL; S3: the server).
+    pub endpoint: Option<String>,
+    /// S3: the region.
+    pub s3_region: Option<String>,
+    /// S3: credentials (else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// S3: path-style requests (most self-hosted servers need them).
+    #[serde(default)]
+    pub path_style: bool,
+    /// Plain HTTP to the endpoint (emulators, loopback).
+    #[serde(default)]
+    pub allow_http: bool,
+    /// Seconds one request may take (default 30).
+    pub request_timeout_seconds: Option<u64>,
+    /// Seconds the client retries a failing request before the job sees the error (default 30).
+    pub retry_timeout_seconds: Option<u64>,
+}
+
+impl FileStore {
+    /// The entry as an object-store specification.
+    pub(crate) fn object_spec(&self) -> galleon_blob::store::ObjectStoreSpec {
+        galleon_blob::store::ObjectStoreSpec {
+            url: self.url.clone(),
+            account: self.account.clone(),
+            key: self.key.clone(),
+            sas: self.sas.clone(),
+            endpoint: self.endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+            path_style: self.path_style,
+            allow_http: self.allow_http,
+            request_timeout: self.request_timeout_seconds.map(std::time::Duration::from_secs),
+            retry_timeout: self.retry_timeout_seconds.map(std::time::Duration::from_secs),
+        }
+    }
+}
+
+/// Secrets never print.
+impl std::fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStore")
+            .field("region", &self.region)
+            .field("type", &self.kind)
+            .field("object_store", &self.object_spec())
+            .finish()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

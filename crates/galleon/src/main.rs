@@ -8,6 +8,7 @@ mod db;
 mod fetch;
 mod files;
 mod serve;
+mod stores;
 mod tls;
 
 use clap::{Parser, Subcommand};

@@ -8,10 +8,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use galleon_api::{AppState, app};
-use galleon_blob::store::{ChunkStore, LocalStore, ObjectChunkStore};
-use galleon_core::regions::RegionStore;
 use galleon_core::{Core, CoreConfig, jobs};
-use galleon_model::image_version::StorageAccountType;
 use galleon_store::MetadataStore;
 use galleon_store::postgres::PgStore;
 use galleon_store::sqlite::SqliteStore;
@@ -37,23 +34,15 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     let instance = bootstrap::instance(store.as_ref(), dir).await?;
     let key = bootstrap::signing_key(store.as_ref(), dir).await?;
-    let mut chunk_stores: BTreeMap<String, Vec<RegionStore>> = BTreeMap::new();
-    for region in &settings.regions {
-        let explicit: Vec<_> = settings.stores.iter().filter(|s| &s.region == region).collect();
-        let stores = if !explicit.is_empty() {
-            configured_stores(&explicit).with_context(|| format!("the stores of {region}"))?
-        } else if let Some(url) = settings.region_stores.get(region) {
-            vec![RegionStore {
-                name: "standard_lrs-1".into(),
-                kind: StorageAccountType::StandardLrs,
-                store: object_chunk_store(url).with_context(|| format!("the store of {region}"))?,
-            }]
-        } else {
-            default_stores(&dir.join("regions").join(region))
-                .with_context(|| format!("opening the stores of {region}"))?
-        };
-        chunk_stores.insert(region.clone(), stores);
-    }
+    let stores = crate::stores::open(&settings)?;
+    // Checked beside the start, not before it: a store that is down must not keep the regions
+    // that work (or the API) from serving.
+    tokio::spawn(async move {
+        for failure in stores.remote.check().await {
+            eprintln!("warning: region store unusable at start: {failure}");
+        }
+    });
+    let chunk_stores = stores.by_region;
     std::fs::create_dir_all(dir.join("imports"))?;
     let config = CoreConfig {
         tenant_id: instance.tenant_id.clone(),
@@ -264,46 +253,6 @@ async fn metadata_store(settings: &Settings) -> anyhow::Result<Arc<dyn MetadataS
             Ok(Arc::new(store))
         }
     }
-}
-
-/// The embedded default: two local stores of each storage type (enough for the seed's
-/// `--replica-count 2` in every region), primary first.
-fn default_stores(root: &std::path::Path) -> anyhow::Result<Vec<RegionStore>> {
-    let mut stores = Vec::new();
-    for kind in [StorageAccountType::StandardLrs, StorageAccountType::StandardZrs, StorageAccountType::PremiumLrs] {
-        for n in 1..=2 {
-            let name = format!("{}-{n}", kind.as_str().to_ascii_lowercase());
-            stores.push(RegionStore { store: Arc::new(LocalStore::open(&root.join(&name))?), name, kind });
-        }
-    }
-    Ok(stores)
-}
-
-/// A region's stores as the configuration lists them.
-fn configured_stores(list: &[&crate::config::FileStore]) -> anyhow::Result<Vec<RegionStore>> {
-    let mut stores = Vec::new();
-    for (n, s) in list.iter().enumerate() {
-        let kind = StorageAccountType::parse("type", &s.kind).map_err(|e| anyhow::anyhow!(e.message))?;
-        let store: Arc<dyn ChunkStore> = match s.url.strip_prefix("dir://") {
-            Some(path) => Arc::new(LocalStore::open(std::path::Path::new(path))?),
-            None => object_chunk_store(&s.url)?,
-        };
-        stores.push(RegionStore { name: format!("{}-{}", kind.as_str().to_ascii_lowercase(), n + 1), kind, store });
-    }
-    Ok(stores)
-}
-
-/// A region store given by URL, through `object_store`.
-fn object_chunk_store(url: &str) -> anyhow::Result<Arc<dyn ChunkStore>> {
-    let inner: Arc<dyn object_store::ObjectStore> = if url == "memory://" {
-        Arc::new(object_store::memory::InMemory::new())
-    } else if let Some(path) = url.strip_prefix("file://") {
-        std::fs::create_dir_all(path)?;
-        Arc::new(object_store::local::LocalFileSystem::new_with_prefix(path)?)
-    } else {
-        anyhow::bail!("unsupported region store URL '{url}' (use memory:// or file:///dir)");
-    };
-    Ok(Arc::new(ObjectChunkStore::new(inner, "chunks")))
 }
 
 async fn shutdown_signal() {

@@ -14,6 +14,8 @@ mod db_copy;
 mod db_outage;
 #[path = "cli/mixed_load.rs"]
 mod mixed_load;
+#[path = "cli/object_stores.rs"]
+mod object_stores;
 #[path = "cli/wire.rs"]
 mod wire;
 

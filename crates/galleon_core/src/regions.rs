@@ -42,15 +42,18 @@ impl ChunkStore for RegionView {
 
     async fn get(&self, id: ChunkId) -> Result<Bytes, ChunkError> {
         let mut last = ChunkError::NotFound(id);
+        let mut failed = None;
         for store in &self.stores {
             match store.get(id).await {
                 Ok(data) => return Ok(data),
                 // A corrupt copy in one store is passed over when another has a good one.
                 Err(e @ (ChunkError::NotFound(_) | ChunkError::Corrupt(_))) => last = e,
-                Err(e) => return Err(e),
+                // So is a store that cannot be reached now; if no store has the chunk, its
+                // failure is the answer (the chunk may be there: a retry may find it).
+                Err(e) => failed = failed.or(Some(e)),
             }
         }
-        Err(last)
+        Err(failed.unwrap_or(last))
     }
 
     async fn has(&self, id: ChunkId) -> Result<bool, ChunkError> {
@@ -92,5 +95,18 @@ impl ChunkStore for RegionView {
 
     fn local_path(&self, id: ChunkId) -> Option<std::path::PathBuf> {
         self.stores.iter().find_map(|s| s.local_path(id))
+    }
+
+    async fn locate_in(
+        &self,
+        service: &Arc<dyn galleon_blob::store::ObjectStore>,
+        id: ChunkId,
+    ) -> Option<galleon_blob::store::ObjectPath> {
+        for store in &self.stores {
+            if let Some(path) = store.locate_in(service, id).await {
+                return Some(path);
+            }
+        }
+        None
     }
 }

@@ -2,10 +2,13 @@
 //! onto `regionalReplicaCount` distinct stores of the requested storage type. Only chunks a
 //! store lacks are copied (a version that mostly matches an earlier one moves only the delta);
 //! a chunk is hard-linked when source and target keep files on one filesystem (unless real
-//! copies are configured) and streamed otherwise, verified on read. Progress (bytes done over
-//! bytes needed) is written to the version as chunks land, so pollers see it move.
+//! copies are configured), copied server-side between stores of one object-store container or
+//! bucket, and streamed otherwise, verified on read; a few at a time. Progress (bytes done
+//! over bytes needed) is written to the version as chunks land, so pollers see it move.
 
 use std::sync::Arc;
+
+use futures_util::StreamExt;
 
 use galleon_blob::store::ChunkStore;
 use galleon_blob::{CHUNK_SIZE, ChunkId, Manifest};
@@ -22,6 +25,13 @@ pub(crate) type Shared = tokio::sync::Mutex<(Tracked<ImageVersion>, i64)>;
 
 /// How many regions of one version copy at once.
 pub(crate) const REGION_WORKERS: usize = 3;
+
+/// How many chunk copies of one region are in flight at once (object stores answer each in a
+/// round trip, so one at a time would leave the link idle).
+const COPY_WORKERS: usize = 8;
+
+/// One chunk copy in flight.
+type CopyFuture = std::pin::Pin<Box<dyn Future<Output = Result<bool, galleon_blob::store::ChunkError>> + Send>>;
 
 /// How many chunks between two progress writes.
 const PROGRESS_EVERY: usize = 64;
@@ -110,18 +120,31 @@ impl Core {
             .await?;
 
         let total = work.len().max(1) as u64 * CHUNK_SIZE;
-        for (n, (si, id)) in work.iter().enumerate() {
-            let store = &stores[*si];
-            match source.local_path(*id).filter(|_| self.config().link_copies) {
-                Some(path) => store.put_file(*id, &path).await.map_err(content_error)?,
-                None => store.put(*id, source.get(*id).await.map_err(content_error)?).await.map_err(content_error)?,
-            };
-            if (n + 1) % PROGRESS_EVERY == 0 {
-                let done = (n as u64 + 1) * CHUNK_SIZE;
-                let progress = (done * 100 / total).min(99) as u8;
+        let link = self.config().link_copies;
+        let copy = |store: Arc<dyn ChunkStore>, id: ChunkId| {
+            let source = source.clone();
+            let fut: CopyFuture = Box::pin(async move {
+                match source.local_path(id).filter(|_| link) {
+                    Some(path) => store.put_file(id, &path).await,
+                    // Server-side when both stores live in one object-store service; streamed
+                    // (and verified) otherwise.
+                    None => store.copy_from(&*source, id).await,
+                }
+            });
+            fut
+        };
+        let jobs: Vec<CopyFuture> = work.iter().map(|&(si, id)| copy(stores[si].clone(), id)).collect();
+        let mut copies = futures_util::stream::iter(jobs).buffer_unordered(COPY_WORKERS);
+        let mut copied = 0usize;
+        while let Some(result) = copies.next().await {
+            result.map_err(content_error)?;
+            copied += 1;
+            if copied.is_multiple_of(PROGRESS_EVERY) {
+                let progress = ((copied as u64 * CHUNK_SIZE) * 100 / total).min(99) as u8;
                 self.save_progress(key, shared, idx, ReplicationState::Replicating, progress).await?;
             }
         }
+        drop(copies);
         // Manifests last: a store names a disk only once it holds every chunk of it.
         for store in &stores {
             store.sync().await.map_err(content_error)?;

@@ -360,8 +360,14 @@ pub(crate) enum DiskCommand {
         #[command(flatten)]
         target: Named,
         /// A VHD's URL, or a disk's or snapshot's id or name.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "gallery_image_reference")]
         source: Option<String>,
+        /// A gallery image version's id (or `.../versions/latest`) to make the disk from.
+        #[arg(long)]
+        gallery_image_reference: Option<String>,
+        /// With --gallery-image-reference: the data disk's LUN (default: the OS disk).
+        #[arg(long, requires = "gallery_image_reference")]
+        gallery_image_reference_lun: Option<u32>,
         #[arg(long, short = 'z')]
         size_gb: Option<u32>,
         /// `Upload`: an empty disk waiting for --upload-size-bytes of VHD (see `disk upload`).

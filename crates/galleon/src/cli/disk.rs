@@ -43,6 +43,8 @@ pub(super) async fn disk(s: &Session, command: DiskCommand) -> anyhow::Result<()
         DiskCommand::Create {
             target: Named { resource_group, name },
             source,
+            gallery_image_reference,
+            gallery_image_reference_lun,
             size_gb,
             upload_type,
             upload_size_bytes,
@@ -52,6 +54,13 @@ pub(super) async fn disk(s: &Session, command: DiskCommand) -> anyhow::Result<()
             no_wait,
         } => {
             let creation = match source.as_deref() {
+                None if gallery_image_reference.is_some() => {
+                    let mut reference = json!({ "id": gallery_image_reference });
+                    if let Some(lun) = gallery_image_reference_lun {
+                        reference["lun"] = json!(lun);
+                    }
+                    json!({ "createOption": "FromImage", "galleryImageReference": reference })
+                }
                 None if upload_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("Upload")) => {
                     json!({ "createOption": "Upload", "uploadSizeBytes": upload_size_bytes })
                 }

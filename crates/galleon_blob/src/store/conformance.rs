@@ -10,6 +10,54 @@ pub async fn run_all(store: &dyn ChunkStore) {
     put_get_has_delete(store).await;
     puts_are_idempotent_and_checked(store).await;
     listing(store).await;
+    concurrent_puts_of_one_chunk(store).await;
+}
+
+/// The object stores the tests run against, from the variables `scripts/objectstores.sh start`
+/// prints: Azurite's account URL and an S3 server's URL, each with a container or bucket
+/// `galleon-test`. `None` (the test is skipped, saying so) when they are not set, unless
+/// `GALLEON_REQUIRE_OBJECT_STORES=1`, as `scripts/test.sh` sets.
+pub fn test_object_stores() -> Option<(String, String)> {
+    let az = std::env::var("GALLEON_TEST_AZURITE_ENDPOINT").ok();
+    let s3 = std::env::var("GALLEON_TEST_S3_ENDPOINT").ok();
+    match (az, s3) {
+        (Some(az), Some(s3)) => Some((az, s3)),
+        _ if std::env::var("GALLEON_REQUIRE_OBJECT_STORES").is_ok_and(|v| v == "1") => {
+            panic!(
+                "GALLEON_REQUIRE_OBJECT_STORES=1 but GALLEON_TEST_AZURITE_ENDPOINT/GALLEON_TEST_S3_ENDPOINT are unset"
+            )
+        }
+        _ => {
+            eprintln!("skipped: no test object stores (run scripts/objectstores.sh start DIR)");
+            None
+        }
+    }
+}
+
+/// A store on Azurite (`endpoint` from [`test_object_stores`]) under `prefix` of `galleon-test`.
+pub fn azurite_spec(endpoint: &str, prefix: &str) -> super::ObjectStoreSpec {
+    super::ObjectStoreSpec {
+        url: format!("az://galleon-test/{prefix}"),
+        account: Some("devstoreaccount1".into()),
+        // Azurite's well-known development key (public).
+        key: Some("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==".into()),
+        endpoint: Some(endpoint.into()),
+        allow_http: true,
+        ..Default::default()
+    }
+}
+
+/// A store on the test S3 server under `prefix` of bucket `galleon-test`.
+pub fn s3_spec(endpoint: &str, prefix: &str) -> super::ObjectStoreSpec {
+    super::ObjectStoreSpec {
+        url: format!("s3://galleon-test/{prefix}"),
+        endpoint: Some(endpoint.into()),
+        access_key_id: Some("galleon-test".into()),
+        secret_access_key: Some("galleon-test-secret".into()),
+        path_style: true,
+        allow_http: true,
+        ..Default::default()
+    }
 }
 
 fn chunk(n: u8, len: usize) -> (ChunkId, Bytes) {
@@ -58,4 +106,16 @@ async fn listing(store: &dyn ChunkStore) {
     expected.sort();
     expected.dedup();
     assert_eq!(listed, expected);
+}
+
+/// Two writers of one chunk at once (two nodes replicating the same content): both succeed, at
+/// most one reports writing it, and the chunk reads back whole.
+async fn concurrent_puts_of_one_chunk(store: &dyn ChunkStore) {
+    for n in 30..34 {
+        let (id, data) = chunk(n, 256 << 10);
+        let (a, b) = tokio::join!(store.put(id, data.clone()), store.put(id, data.clone()));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a || b || store.has(id).await.unwrap(), "one of the writers stored it");
+        assert_eq!(store.get(id).await.unwrap(), data);
+    }
 }

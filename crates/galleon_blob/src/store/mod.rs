@@ -10,13 +10,19 @@ pub mod conformance;
 mod local;
 mod memory;
 mod object;
+mod object_open;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+pub use object_store::ObjectStore;
+pub use object_store::path::Path as ObjectPath;
 
 pub use local::LocalStore;
 pub use memory::MemoryStore;
 pub use object::ObjectChunkStore;
+pub use object_open::{ObjectStoreSpec, ObjectStores, OpenError};
 
 use crate::ChunkId;
 
@@ -66,6 +72,18 @@ pub trait ChunkStore: Send + Sync + 'static {
     async fn put_file(&self, id: ChunkId, path: &std::path::Path) -> Result<bool, ChunkError> {
         let data = tokio::fs::read(path).await.map_err(|e| ChunkError::Io(e.to_string()))?;
         self.put(id, Bytes::from(data)).await
+    }
+
+    /// Where chunk `id` is held inside the object store `service` (the same client), if this
+    /// store keeps it there: the source of a server-side copy. `None` by default.
+    async fn locate_in(&self, _service: &Arc<dyn ObjectStore>, _id: ChunkId) -> Option<ObjectPath> {
+        None
+    }
+
+    /// Copies chunk `id` from `source` into this store. Object stores that share a service with
+    /// the source copy server-side; the default reads the chunk (verifying it) and puts it.
+    async fn copy_from(&self, source: &dyn ChunkStore, id: ChunkId) -> Result<bool, ChunkError> {
+        self.put(id, source.get(id).await?).await
     }
 }
 

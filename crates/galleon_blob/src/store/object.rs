@@ -21,31 +21,93 @@ use crate::ChunkId;
 pub struct ObjectChunkStore {
     inner: Arc<dyn ObjectStore>,
     prefix: Path,
+    /// What errors name the store by (its configured URL, which holds no secret).
+    label: String,
 }
 
-/// The backend's error, logged in full; the caller's message names only its kind, since the
-/// backend's text carries the server's paths and bucket URLs.
-fn io(e: object_store::Error) -> ChunkError {
-    tracing::warn!(error = %e, "object store");
-    let kind = match &e {
-        object_store::Error::NotFound { .. } => "an object is missing",
+/// The backend's error, logged in full; the caller's message names the store and the kind of
+/// failure only, since the backend's text carries the server's paths and service URLs.
+fn io(label: &str, e: object_store::Error) -> ChunkError {
+    tracing::warn!(store = label, error = %e, "object store");
+    ChunkError::Io(format!("store '{label}': {}", describe(&e)))
+}
+
+/// What went wrong, in words safe to show a caller.
+fn describe(e: &object_store::Error) -> String {
+    match e {
+        object_store::Error::NotFound { .. } => return "an object is missing".into(),
         object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
-            "access to the store was denied"
+            return "access was denied (check the store's credentials)".into();
         }
-        _ => "the store failed",
-    };
-    ChunkError::Io(format!("{kind} (the server log has the details)"))
+        _ => {}
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(http) = err.downcast_ref::<object_store::client::HttpError>() {
+            use object_store::client::HttpErrorKind as K;
+            return match http.kind() {
+                K::Connect => "the service could not be reached (connection failed)",
+                K::Timeout => "the service did not answer in time",
+                K::Request | K::Interrupted => "the connection to the service broke",
+                _ => "the service's answer could not be read",
+            }
+            .into();
+        }
+        source = err.source();
+    }
+    // object_store's own text for an HTTP status: "... status code: 503 Service Unavailable ...".
+    let text = e.to_string();
+    if let Some(at) = text.find("status code: ") {
+        let code: String = text[at + 13..].chars().take_while(|c| c.is_ascii_digit()).collect();
+        let what = match code.as_str() {
+            "" => None,
+            "401" | "403" => Some("access was denied (check the store's credentials)"),
+            "404" => Some("the container or bucket was not found"),
+            "429" | "503" => Some("the service is throttling or unavailable"),
+            _ => Some("the service refused the request"),
+        };
+        if let Some(what) = what {
+            return format!("{what}: HTTP {code}");
+        }
+    }
+    "the store failed".into()
 }
 
 impl ObjectChunkStore {
     /// Chunks under `prefix` in `inner`.
     pub fn new(inner: Arc<dyn ObjectStore>, prefix: &str) -> Self {
-        Self { inner, prefix: Path::from(prefix) }
+        Self { inner, prefix: Path::from(prefix), label: "object store".into() }
+    }
+
+    /// Names the store in errors (its URL as configured; never one with credentials).
+    pub fn with_label(mut self, label: &str) -> Self {
+        label.clone_into(&mut self.label);
+        self
+    }
+
+    /// Whether this store and `other` are reached through one client (one container or bucket
+    /// with the same credentials), so copies between them stay in the service.
+    pub fn shares_service_with(&self, other: &ObjectChunkStore) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Checks that the service answers and accepts the credentials: lists (at most one page of)
+    /// the store's objects.
+    pub async fn probe(&self) -> Result<(), ChunkError> {
+        let mut listing = self.inner.list(Some(&self.prefix));
+        match listing.try_next().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(io(&self.label, e)),
+        }
     }
 
     fn path(&self, id: ChunkId) -> Path {
         let hex = id.to_hex();
         self.prefix.clone().join(&hex[..2]).join(hex)
+    }
+
+    fn io(&self, e: object_store::Error) -> ChunkError {
+        io(&self.label, e)
     }
 }
 
@@ -55,11 +117,22 @@ impl ChunkStore for ObjectChunkStore {
         if ChunkId::of(&data) != id {
             return Err(ChunkError::Mismatch(id));
         }
+        let path = self.path(id);
         let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
-        match self.inner.put_opts(&self.path(id), PutPayload::from(data), opts).await {
+        match self.inner.put_opts(&path, PutPayload::from(data.clone()), opts).await {
             Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-            Err(e) => Err(io(e)),
+            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => Ok(false),
+            // A service without conditional writes: ask first. Two writers may both write; the
+            // bytes are the chunk's either way (and a service that ignores the condition
+            // silently is as harmless: "written" then only means "sent").
+            Err(object_store::Error::NotImplemented { .. }) => {
+                if self.has(id).await? {
+                    return Ok(false);
+                }
+                self.inner.put(&path, PutPayload::from(data)).await.map_err(|e| self.io(e))?;
+                Ok(true)
+            }
+            Err(e) => Err(self.io(e)),
         }
     }
 
@@ -67,29 +140,35 @@ impl ChunkStore for ObjectChunkStore {
         let result = match self.inner.get(&self.path(id)).await {
             Ok(r) => r,
             Err(object_store::Error::NotFound { .. }) => return Err(ChunkError::NotFound(id)),
-            Err(e) => return Err(io(e)),
+            Err(e) => return Err(self.io(e)),
         };
-        verify(id, result.bytes().await.map_err(io)?)
+        verify(id, result.bytes().await.map_err(|e| self.io(e))?)
     }
 
     async fn has(&self, id: ChunkId) -> Result<bool, ChunkError> {
         match self.inner.head(&self.path(id)).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(io(e)),
+            Err(e) => Err(self.io(e)),
         }
     }
 
     async fn delete(&self, id: ChunkId) -> Result<(), ChunkError> {
         match self.inner.delete(&self.path(id)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(io(e)),
+            Err(e) => Err(self.io(e)),
         }
     }
 
     async fn list(&self) -> Result<Vec<ChunkId>, ChunkError> {
-        let metas: Vec<_> = self.inner.list(Some(&self.prefix)).try_collect().await.map_err(io)?;
-        Ok(metas.iter().filter_map(|m| m.location.filename().and_then(|f| f.parse().ok())).collect())
+        let metas: Vec<_> = self.inner.list(Some(&self.prefix)).try_collect().await.map_err(|e| self.io(e))?;
+        Ok(metas
+            .iter()
+            // Only this store's own objects: PREFIX/ab/<hex> (a longer prefix of another store
+            // in the same container is not ours).
+            .filter(|m| m.location.parts().count() == self.prefix.parts().count() + 2)
+            .filter_map(|m| m.location.filename().and_then(|f| f.parse().ok()))
+            .collect())
     }
 
     async fn sync(&self) -> Result<(), ChunkError> {
@@ -100,7 +179,27 @@ impl ChunkStore for ObjectChunkStore {
         match self.inner.head(&self.path(id)).await {
             Ok(meta) => Ok(Some(meta.last_modified.into())),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(io(e)),
+            Err(e) => Err(self.io(e)),
+        }
+    }
+
+    async fn locate_in(&self, service: &Arc<dyn ObjectStore>, id: ChunkId) -> Option<Path> {
+        if !Arc::ptr_eq(&self.inner, service) {
+            return None;
+        }
+        matches!(self.has(id).await, Ok(true)).then(|| self.path(id))
+    }
+
+    async fn copy_from(&self, source: &dyn ChunkStore, id: ChunkId) -> Result<bool, ChunkError> {
+        let Some(from) = source.locate_in(&self.inner, id).await else {
+            return self.put(id, source.get(id).await?).await;
+        };
+        // Server-side: the bytes never leave the service. Overwriting is harmless (the object's
+        // name is its content's hash), and needs no conditional-copy support from the service.
+        match self.inner.copy(&from, &self.path(id)).await {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Err(ChunkError::NotFound(id)),
+            Err(e) => Err(self.io(e)),
         }
     }
 }
