@@ -237,13 +237,20 @@ fn region_of<'a>(status: &'a serde_json::Value, region: &str) -> &'a serde_json:
 fn a_version_replicates_between_object_stores_and_local_disk_and_serves_disks() {
     let Some((az, s3)) = test_object_stores() else { return };
     let p = fresh();
+    let s3 = galleon_blob::store::conformance::s3_spec(&s3, &format!("{p}/westus"));
+    let local = tempfile::tempdir().unwrap();
     let stores = format!(
-        "{}{}[[stores]]\nregion = \"westus\"\ntype = \"Standard_LRS\"\nurl = \"s3://galleon-test/{p}/westus\"\n\
-         endpoint = \"{s3}\"\naccess_key_id = \"k\"\nsecret_access_key = \"s\"\npath_style = true\nallow_http = true\n\n\
+        "{}{}[[stores]]\nregion = \"westus\"\ntype = \"Standard_LRS\"\nurl = \"{}\"\nendpoint = \"{}\"\n\
+         access_key_id = \"{}\"\nsecret_access_key = \"{}\"\ns3_region = \"{}\"\npath_style = true\nallow_http = true\n\n\
          [[stores]]\nregion = \"northeurope\"\ntype = \"Standard_LRS\"\nurl = \"dir://{}\"\n",
         azurite_entry("eastus", &az, &format!("{p}/eastus"), ""),
         azurite_entry("westeurope", &az, &format!("{p}/westeurope"), ""),
-        tempfile::tempdir().unwrap().keep().join("northeurope").display(),
+        s3.url,
+        s3.endpoint.unwrap(),
+        s3.access_key_id.unwrap(),
+        s3.secret_access_key.unwrap(),
+        s3.region.unwrap(),
+        local.path().join("northeurope").display(),
     );
     let server = server_with(&stores, &["eastus", "westeurope", "westus", "northeurope"]);
     let raw = disk_image_and_definition(&server, "eastus");

@@ -932,3 +932,62 @@ async fn periodic_collection_is_queued_once_per_interval_whatever_the_number_of_
     assert!(app.core.start_scheduled_gc(std::time::Duration::ZERO, 3600).await.unwrap().is_some());
     app.settle().await;
 }
+
+/// Scrub on a region kept in object storage (Azurite): a rotted object and a lost one are found
+/// and repaired from another region, and a disk made in that region gives back the bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrub_repairs_objects_in_a_region_on_azurite() {
+    use galleon_blob::store::ChunkStore;
+    use std::sync::Arc;
+    let Some((az, _)) = galleon_blob::store::conformance::test_object_stores() else { return };
+    let prefix = format!("scrub-{}", uuid::Uuid::new_v4());
+    let clients = galleon_blob::store::ObjectStores::new();
+    let open = |name: &str| {
+        let spec = galleon_blob::store::conformance::azurite_spec(&az, &format!("{prefix}/{name}"));
+        Arc::new(clients.open(&spec).unwrap())
+    };
+    let (primary, second) = (open("standard_lrs-1"), open("standard_lrs-2"));
+    let (p, s) = (primary.clone(), second.clone());
+    let app = TestApp::with_stores(&move |region, name, store| match (region, name) {
+        ("eastus", "standard_lrs-1") => p.clone() as Arc<dyn ChunkStore>,
+        ("eastus", "standard_lrs-2") => s.clone() as Arc<dyn ChunkStore>,
+        _ => store,
+    })
+    .await;
+    let (_, i) = app.seed_definition("rg", "gal", "img").await;
+    let file = app.dir.path().join("imports/os.vhd");
+    let original = write_vhd(&file, 4, 67);
+    let disk = import_disk(&app, "rg", "os", &file, "Linux").await;
+    let body = json!({ "location": "westcentralus", "properties": {
+        "publishingProfile": { "targetRegions": [{ "name": "westcentralus" }, { "name": "eastus" }] },
+        "storageProfile": { "osDiskImage": { "source": { "id": disk["id"] } } } } });
+    app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body).await;
+    app.settle().await;
+
+    let mut data_chunks = Vec::new();
+    for id in primary.list().await.unwrap() {
+        if !primary.get(id).await.unwrap().starts_with(b"GLNMAN01") {
+            data_chunks.push(id);
+        }
+    }
+    assert!(data_chunks.len() >= 2, "{data_chunks:?}");
+    primary.overwrite_unchecked(data_chunks[0], bytes::Bytes::from(vec![0xA5u8; 4096])).await.unwrap();
+    primary.delete(data_chunks[1]).await.unwrap();
+
+    let reports = app.maintenance("/galleon/regions/eastus/scrub").await;
+    let report = reports.as_array().unwrap().iter().find(|s| s["store"] == "eastus/standard_lrs-1").unwrap().clone();
+    assert_eq!(
+        (report["corrupt"].as_u64(), report["missing"].as_u64(), report["repaired"].as_u64()),
+        (Some(1), Some(1), Some(2)),
+        "{report}"
+    );
+    let again = app.maintenance("/galleon/regions/eastus/scrub").await;
+    assert!(again.as_array().unwrap().iter().all(|s| s["corrupt"] == 0 && s["missing"] == 0), "{again}");
+
+    let from_version = json!({ "location": "eastus", "properties": { "creationData": { "createOption": "FromImage",
+        "galleryImageReference": { "id": format!("{i}/versions/1.0.0") } } } });
+    app.put(&format!("{}/disks/east?{DISK_API}", rg_path("rg")), from_version).await;
+    app.settle().await;
+    let url = access_url(&app, &format!("{}/disks/east", rg_path("rg")), "Read").await;
+    assert!(download(&app, &url, None).await.1 == original);
+}

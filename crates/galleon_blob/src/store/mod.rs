@@ -46,7 +46,9 @@ pub enum ChunkError {
 /// A content-addressed store of chunks.
 #[async_trait]
 pub trait ChunkStore: Send + Sync + 'static {
-    /// Stores a chunk (no-op if present). Returns true if it was written, false if it was there.
+    /// Stores a chunk (no-op if present). Returns true if it was written, false if it was there
+    /// (an object service that ignores conditional writes may report true for a harmless
+    /// rewrite: callers use the answer for statistics only).
     async fn put(&self, id: ChunkId, data: Bytes) -> Result<bool, ChunkError>;
     /// Reads a chunk, verifying its hash.
     async fn get(&self, id: ChunkId) -> Result<Bytes, ChunkError>;

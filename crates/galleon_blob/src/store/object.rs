@@ -101,6 +101,11 @@ impl ObjectChunkStore {
         }
     }
 
+    /// Replaces a chunk's object with other bytes, unchecked (tests use it to simulate bit rot).
+    pub async fn overwrite_unchecked(&self, id: ChunkId, data: Bytes) -> Result<(), ChunkError> {
+        self.inner.put(&self.path(id), PutPayload::from(data)).await.map(|_| ()).map_err(|e| self.io(e))
+    }
+
     fn path(&self, id: ChunkId) -> Path {
         let hex = id.to_hex();
         self.prefix.clone().join(&hex[..2]).join(hex)
