@@ -402,3 +402,45 @@ fn a_store_unreachable_at_start_is_named_and_the_other_regions_serve() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_latest_disk_in(&server, "eastus", &raw);
 }
+
+#[test]
+fn a_server_killed_mid_replication_to_an_object_store_finishes_after_restart() {
+    let Some((az, _)) = test_object_stores() else { return };
+    let upstream = az.trim_start_matches("http://").split('/').next().unwrap().to_string();
+    let forwarder = Forwarder::start(&upstream);
+    let p = fresh();
+    let via = format!("http://127.0.0.1:{}/devstoreaccount1", forwarder.port);
+    let stores = format!(
+        "{}{}",
+        azurite_entry("eastus", &az, &format!("{p}/eastus"), ""),
+        azurite_entry("westeurope", &via, &format!("{p}/westeurope"), ""),
+    );
+    let mut server = server_with(&stores, &["eastus", "westeurope"]);
+    let config = server.dir.path().join("galleon.toml");
+    let raw = disk_image_and_definition(&server, "eastus");
+    // Mid-replication (4 of 16 MiB sent to westeurope) the store stalls; the server is killed.
+    let start = forwarder.sent.load(Ordering::SeqCst);
+    let create = ["sig", "image-version", "create", "-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"];
+    let rest = ["--managed-image", "img", "--target-regions", "eastus", "westeurope", "--no-wait", "-o", "none"];
+    server.ok(&[&create[..], &rest[..]].concat());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while forwarder.sent.load(Ordering::SeqCst) < start + (4 << 20) {
+        assert!(Instant::now() < deadline, "replication did not start");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    forwarder.mode.store(PAUSED, Ordering::SeqCst);
+    server.stop();
+    forwarder.close();
+    forwarder.open();
+    server.restart_with(&["--config", config.to_str().unwrap()]);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        let status = replication(&server);
+        if status["state"] != "Creating" || Instant::now() > deadline {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status["state"], "Succeeded", "{status}");
+    assert_latest_disk_in(&server, "westeurope", &raw);
+}
