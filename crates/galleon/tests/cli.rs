@@ -874,3 +874,26 @@ fn a_stalled_import_fails_with_a_reason_and_blocks_nothing() {
     assert!(message.contains("timed out"), "{op}");
     assert!(!held.lock().unwrap().is_empty(), "galleon did connect to the source");
 }
+
+/// A sparse image: the pages in its holes are neither read nor sent, and the disk still holds
+/// exactly the file's bytes (data at the start, in a page that is half hole, and at the end).
+#[test]
+fn a_sparse_image_uploads_only_its_data_and_downloads_whole() {
+    let server = Server::start();
+    server.login_with_group("westcentralus");
+    let raw = server.dir.path().join("sparse.raw");
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::File::create(&raw).unwrap();
+        f.set_len(40 << 20).unwrap();
+        f.write_all_at(&[7u8; 1 << 20], 0).unwrap();
+        f.write_all_at(&[9u8; 4096], (37 << 20) + 12288).unwrap();
+        f.write_all_at(b"end", (40 << 20) - 3).unwrap();
+    }
+    let upload = ["disk", "upload", "-g", "rg", "-n", "sparse", "--file", raw.to_str().unwrap(), "--os-type", "Linux"];
+    server.ok(&[&upload[..], &["-o", "none"]].concat());
+    let out = server.dir.path().join("sparse.vhd");
+    server.ok(&["disk", "download", "-g", "rg", "-n", "sparse", "--file", out.to_str().unwrap()]);
+    let got = std::fs::read(&out).unwrap();
+    assert!(got[..40 << 20] == std::fs::read(&raw).unwrap()[..], "the disk holds the sparse file's bytes");
+}

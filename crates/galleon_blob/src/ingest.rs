@@ -63,7 +63,7 @@ pub struct IngestStats {
 
 /// The data extents of `file` within `[0, len)`, as `(start, end)`; all of it if the filesystem
 /// cannot tell.
-fn data_extents(file: &File, len: u64) -> Vec<(u64, u64)> {
+pub fn data_extents(file: &File, len: u64) -> Vec<(u64, u64)> {
     use rustix::fs::{SeekFrom, seek};
     let mut extents = Vec::new();
     let mut pos = 0u64;

@@ -24,9 +24,11 @@ const IN_FLIGHT: usize = 4;
 
 /// The page of an upload at `offset` — file bytes, or the footer's last bytes past the data —
 /// with the ids of the 1 MiB chunks it holds (`None` for zeros), so the digest needs no second
-/// pass over the file.
+/// pass over the file. A page that lies wholly in a hole of a sparse file is not read: it comes
+/// back empty, with `None` for each of its chunks.
 async fn read_page(
     file: std::sync::Arc<std::fs::File>,
+    extents: &[(u64, u64)],
     offset: u64,
     virtual_size: u64,
     upload_size: u64,
@@ -37,6 +39,9 @@ async fn read_page(
         return Ok((footer[(FOOTER_LEN as u64 - len) as usize..].to_vec(), vec![]));
     }
     let len = PAGE.min(virtual_size - offset);
+    if !extents.iter().any(|&(start, end)| start < offset + len && end > offset) {
+        return Ok((Vec::new(), vec![None; len.div_ceil(CHUNK_SIZE) as usize]));
+    }
     tokio::task::spawn_blocking(move || {
         let mut buf = vec![0u8; len as usize];
         file.read_exact_at(&mut buf, offset)?;
@@ -185,14 +190,16 @@ pub(super) async fn upload(s: &Session, u: Upload) -> anyhow::Result<Value> {
     // Pages go out IN_FLIGHT at a time (reading, encrypting, sending and the server's writes
     // overlap), and complete in order, so the journal's offset only covers pages that landed.
     let file = std::sync::Arc::new(file);
+    // Holes of a sparse image are neither read nor sent.
+    let extents = galleon_blob::ingest::data_extents(&file, virtual_size);
     let offsets: Vec<u64> = (start..upload_size).step_by(PAGE as usize).collect();
     let pages = futures_util::stream::iter(offsets)
         .map(|offset| {
-            let (file, url, footer) = (file.clone(), url.clone(), &footer);
+            let (file, url, footer, extents) = (file.clone(), url.clone(), &footer, &extents);
             async move {
-                let (page, chunks) = read_page(file, offset, virtual_size, upload_size, footer).await?;
-                let len = page.len() as u64;
-                if !is_zero(&page) {
+                let (page, chunks) = read_page(file, extents, offset, virtual_size, upload_size, footer).await?;
+                let len = if page.is_empty() { PAGE.min(virtual_size - offset) } else { page.len() as u64 };
+                if !page.is_empty() && !is_zero(&page) {
                     let headers = [
                         ("x-ms-page-write", "update".to_string()),
                         ("x-ms-range", format!("bytes={offset}-{}", offset + len - 1)),
