@@ -70,6 +70,9 @@ enum Command {
     /// Collect garbage in the region stores now (tenant owners only).
     #[command(subcommand)]
     Gc(cli::GcCommand),
+    /// The regions served and their stores: list, show what each holds, scrub (tenant owners only).
+    #[command(subcommand)]
+    Region(cli::RegionCommand),
     /// Rotate the keys access tokens are signed with (tenant owners only).
     #[command(subcommand)]
     Keys(cli::KeysCommand),
@@ -111,6 +114,7 @@ fn main() -> anyhow::Result<()> {
         Command::Subscription(c) => cli::Resource::Subscription(c),
         Command::Role(c) => cli::Resource::Role(c),
         Command::Gc(c) => cli::Resource::Gc(c),
+        Command::Region(c) => cli::Resource::Region(c),
         Command::Keys(c) => cli::Resource::Keys(c),
         Command::Node(c) => cli::Resource::Node(c),
     };

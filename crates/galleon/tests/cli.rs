@@ -897,3 +897,23 @@ fn a_sparse_image_uploads_only_its_data_and_downloads_whole() {
     let got = std::fs::read(&out).unwrap();
     assert!(got[..40 << 20] == std::fs::read(&raw).unwrap()[..], "the disk holds the sparse file's bytes");
 }
+
+/// `galleon … | head` : a reader that goes away ends the command quietly (as `az` and Unix
+/// tools do), not with a panic; operators see each region's stores.
+#[test]
+fn region_commands_show_the_stores_and_a_closed_pipe_is_not_a_crash() {
+    let server = Server::start();
+    server.login_with_group("westcentralus");
+    let stores = server.ok(&["region", "list", "--query", "[?region=='eastus']"]);
+    let stores = stores.as_array().unwrap();
+    assert_eq!(stores.len(), 6, "two stores of each type");
+    assert!(stores.iter().all(|s| s["backend"].as_str().unwrap().starts_with("dir://")), "{stores:?}");
+    let refused = server.galleon(&["region", "show", "-r", "../etc"]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("not a region name"));
+
+    let mut child = server.spawn_galleon(&["region", "list", "-o", "table"]);
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !stderr.contains("panicked"), "{stderr}");
+}

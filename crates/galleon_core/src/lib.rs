@@ -30,6 +30,7 @@ mod operation_info;
 mod page;
 mod portal_sessions;
 pub mod rbac;
+pub mod region_info;
 pub mod regions;
 mod replicate;
 mod resources;

@@ -5,7 +5,8 @@ use hyper::Method;
 use serde_json::{Value, json};
 
 use super::args::{
-    AssignmentCommand, GcCommand, KeysCommand, NodeCommand, PrincipalCommand, RoleCommand, SubscriptionCommand,
+    AssignmentCommand, GcCommand, KeysCommand, NodeCommand, PrincipalCommand, RegionCommand, RoleCommand,
+    SubscriptionCommand,
 };
 use super::{RESOURCES, ROLES, Session};
 
@@ -15,6 +16,43 @@ pub(super) async fn gc(s: &Session, command: GcCommand) -> anyhow::Result<()> {
     let accepted = s.client.call(Method::POST, &path, None).await?;
     let status = s.client.wait(&accepted, |_| {}).await?;
     s.print(&status["properties"]["output"]["value"])
+}
+
+pub(super) async fn region(s: &Session, command: RegionCommand) -> anyhow::Result<()> {
+    // A region name is a path segment: anything but letters and digits is refused here.
+    let encode = |r: &str| -> anyhow::Result<String> {
+        anyhow::ensure!(
+            !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == ' '),
+            "usage error: '{r}' is not a region name"
+        );
+        Ok(r.replace(' ', "").to_ascii_lowercase())
+    };
+    // One row per store, its region beside it (a table shows every column).
+    let rows = |regions: &[Value]| -> Value {
+        let stores = regions.iter().flat_map(|r| {
+            r["stores"].as_array().cloned().unwrap_or_default().into_iter().map(move |mut store| {
+                store["region"] = r["name"].clone();
+                store
+            })
+        });
+        Value::Array(stores.collect())
+    };
+    match command {
+        RegionCommand::List => {
+            let listed = s.client.call(Method::GET, "/galleon/regions", None).await?.body;
+            s.print(&rows(listed["value"].as_array().map(Vec::as_slice).unwrap_or_default()))
+        }
+        RegionCommand::Show { region } => {
+            let shown = s.client.call(Method::GET, &format!("/galleon/regions/{}", encode(&region)?), None).await?.body;
+            s.print(&rows(std::slice::from_ref(&shown)))
+        }
+        RegionCommand::Scrub { region } => {
+            let path = format!("/galleon/regions/{}/scrub", encode(&region)?);
+            let accepted = s.client.call(Method::POST, &path, None).await?;
+            let status = s.client.wait(&accepted, |_| {}).await?;
+            s.print(&status["properties"]["output"]["value"])
+        }
+    }
 }
 
 pub(super) async fn keys(s: &Session, command: KeysCommand) -> anyhow::Result<()> {

@@ -666,6 +666,24 @@ pub(crate) enum GcCommand {
     },
 }
 
+/// `galleon region …` (tenant owners only): the regions served and their stores.
+#[derive(Subcommand, Debug)]
+pub(crate) enum RegionCommand {
+    /// List the regions and their stores (storage type, backend).
+    List,
+    /// Show a region's stores with the chunks and bytes each holds (walks every store).
+    Show {
+        #[arg(long, short = 'r')]
+        region: String,
+    },
+    /// Re-hash every chunk of a region's stores and repair corrupt or missing ones from a good
+    /// copy elsewhere; prints each store's report.
+    Scrub {
+        #[arg(long, short = 'r')]
+        region: String,
+    },
+}
+
 /// `galleon keys …` (tenant owners only): the keys galleon signs access tokens with.
 #[derive(Subcommand, Debug)]
 pub(crate) enum KeysCommand {

@@ -21,7 +21,7 @@ mod vm;
 
 pub(crate) use args::{
     DiskCommand, GcCommand, GroupCommand, ImageCommand, KeysCommand, LoginArgs, NodeCommand, OperationCommand, Output,
-    PrincipalCommand, RoleCommand, SigCommand, SnapshotCommand, SubscriptionCommand, VmCommand,
+    PrincipalCommand, RegionCommand, RoleCommand, SigCommand, SnapshotCommand, SubscriptionCommand, VmCommand,
 };
 
 use galleon_client::{Client, ClientError, Reply};
@@ -186,29 +186,32 @@ impl Session {
             }
             _ => value,
         };
-        match self.output {
-            Output::None => Ok(()),
-            _ if value.is_null() => Ok(()),
-            Output::Table => {
-                println!("{}", format::table(value));
-                Ok(())
-            }
-            Output::Yaml => {
-                println!("{}", format::yaml(value));
-                Ok(())
-            }
-            Output::Json | Output::Jsonc => {
-                println!("{}", serde_json::to_string_pretty(value)?);
-                Ok(())
-            }
+        let text = match self.output {
+            Output::None => return Ok(()),
+            _ if value.is_null() => return Ok(()),
+            Output::Table => format::table(value),
+            Output::Yaml => format::yaml(value),
+            Output::Json | Output::Jsonc => serde_json::to_string_pretty(value)?,
             Output::Tsv => {
                 let text = format::tsv(value);
-                if !(text.is_empty() && value.as_array().is_some_and(Vec::is_empty)) {
-                    println!("{text}");
+                if text.is_empty() && value.as_array().is_some_and(Vec::is_empty) {
+                    return Ok(());
                 }
-                Ok(())
+                text
             }
-        }
+        };
+        write_stdout(&text)
+    }
+}
+
+/// Prints a command's output. A reader that went away (`galleon … | head`) ends the command
+/// quietly, as it does for other Unix tools, instead of a panic.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => Ok(other?),
     }
 }
 
@@ -246,6 +249,7 @@ pub(crate) enum Resource {
     Subscription(SubscriptionCommand),
     Role(RoleCommand),
     Gc(GcCommand),
+    Region(RegionCommand),
     Keys(KeysCommand),
     Node(NodeCommand),
 }
@@ -265,6 +269,7 @@ pub(crate) async fn run(command: Resource, globals: Globals) -> anyhow::Result<(
         Resource::Subscription(c) => access::subscription(&s, c).await,
         Resource::Role(c) => access::role(&s, c).await,
         Resource::Gc(c) => access::gc(&s, c).await,
+        Resource::Region(c) => access::region(&s, c).await,
         Resource::Keys(c) => access::keys(&s, c).await,
         Resource::Node(c) => access::node(&s, c).await,
     }

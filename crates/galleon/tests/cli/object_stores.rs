@@ -261,6 +261,25 @@ fn a_version_replicates_between_object_stores_and_local_disk_and_serves_disks() 
     for region in ["westeurope", "westus", "northeurope"] {
         assert_latest_disk_in(&server, region, &raw);
     }
+    // Operators see each region's backend and what it holds: the 16 data chunks and the
+    // manifests (the disk's, the image's, the version's share content-addressed names).
+    for (region, backend) in [("westeurope", format!("az://galleon-test/{p}/westeurope")), ("westus", s3.url.clone())] {
+        let stores = server.ok(&["region", "show", "-r", region]);
+        let store = &stores[0];
+        assert_eq!(store["backend"], backend.as_str(), "{stores}");
+        assert!(store["chunks"].as_u64().unwrap() >= 17, "{stores}");
+        assert!(store["bytes"].as_u64().unwrap() >= 16 << 20, "{stores}");
+    }
+    let listed = server.ok(&["region", "list", "--query", "[?region=='northeurope'].backend"]);
+    assert!(listed[0].as_str().unwrap().starts_with("dir://"), "{listed}");
+    // And scrub it: every chunk of the object store is re-hashed; nothing is wrong.
+    let reports = server.ok(&["region", "scrub", "-r", "westeurope"]);
+    assert_eq!(reports[0]["checked"], stores_chunks(&server, "westeurope"), "{reports}");
+    assert_eq!((reports[0]["corrupt"].as_u64(), reports[0]["missing"].as_u64()), (Some(0), Some(0)), "{reports}");
+}
+
+fn stores_chunks(server: &Server, region: &str) -> serde_json::Value {
+    server.ok(&["region", "show", "-r", region, "--query", "[0].chunks"])
 }
 
 #[test]

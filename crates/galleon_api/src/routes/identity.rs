@@ -126,6 +126,20 @@ pub(super) async fn token(
     }
 }
 
+/// `GET /galleon/regions`: the regions served and their stores (tenant administrators only).
+pub(super) async fn regions(State(s): State<AppState>) -> Json<Value> {
+    Json(json!({ "value": s.core.list_regions() }))
+}
+
+/// `GET /galleon/regions/{region}`: a region's stores with what each holds (walks every store).
+pub(super) async fn region(
+    State(s): State<AppState>,
+    ArmPath(region): ArmPath<String>,
+) -> Result<Json<Value>, crate::error::ApiError> {
+    let info = s.core.show_region(&galleon_model::region::canonical(&region)).await?;
+    Ok(Json(serde_json::to_value(info).unwrap_or_default()))
+}
+
 /// `POST /galleon/regions/{region}/scrub`: re-hash a region's stores and repair what can be
 /// repaired (galleon's own operation; not part of ARM).
 pub(super) async fn scrub(

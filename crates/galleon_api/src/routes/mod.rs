@@ -82,6 +82,8 @@ fn arm_table() -> RouteTable {
         .route("/subscriptions/{sub}/resources", get(generic::list))
         .route("/subscriptions/{sub}/resourcegroups/{rg}/resources", get(generic::list))
         .route("/tenants", get(subscriptions::tenants))
+        .route("/galleon/regions", get(identity::regions))
+        .route("/galleon/regions/{region}", get(identity::region))
         .route("/galleon/regions/{region}/scrub", post(identity::scrub))
         .route("/galleon/gc", post(identity::gc))
         .route("/galleon/keys/rotate", post(identity::rotate_keys))

@@ -129,6 +129,16 @@ async fn listing(store: &dyn ChunkStore) {
     expected.sort();
     expected.dedup();
     assert_eq!(listed, expected);
+    let usage = store.usage().await.unwrap();
+    assert_eq!(usage.chunks, listed.len() as u64, "usage counts what list lists");
+    if let Some(bytes) = usage.bytes {
+        let mut sum = 0;
+        for id in &listed {
+            sum += store.get(*id).await.unwrap().len() as u64;
+        }
+        assert_eq!(bytes, sum, "usage's bytes are the chunks' lengths");
+    }
+    assert!(!store.backend().is_empty());
 }
 
 /// Two writers of one chunk at once (two nodes replicating the same content): both succeed, at

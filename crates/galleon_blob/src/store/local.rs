@@ -33,6 +33,25 @@ impl Inner {
         let hex = id.to_hex();
         self.root.join(&hex[..2]).join(&hex[2..4]).join(hex)
     }
+
+    /// Calls `f` with every file under `ROOT/ab/cd/` (the chunk files; not `tmp`).
+    fn each_chunk_file(
+        &self,
+        mut f: impl FnMut(std::fs::DirEntry) -> Result<(), ChunkError>,
+    ) -> Result<(), ChunkError> {
+        for a in std::fs::read_dir(&self.root).map_err(io)? {
+            let a = a.map_err(io)?;
+            if a.file_name().len() != 2 || !a.file_type().map_err(io)?.is_dir() {
+                continue;
+            }
+            for b in std::fs::read_dir(a.path()).map_err(io)? {
+                for file in std::fs::read_dir(b.map_err(io)?.path()).map_err(io)? {
+                    f(file.map_err(io)?)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl LocalStore {
@@ -125,20 +144,30 @@ impl ChunkStore for LocalStore {
     async fn list(&self) -> Result<Vec<ChunkId>, ChunkError> {
         self.blocking(|s| {
             let mut out = Vec::new();
-            for a in std::fs::read_dir(&s.root).map_err(io)? {
-                let a = a.map_err(io)?;
-                if a.file_name().len() != 2 || !a.file_type().map_err(io)?.is_dir() {
-                    continue;
+            s.each_chunk_file(|f| {
+                if let Some(id) = f.file_name().to_str().and_then(|n| n.parse().ok()) {
+                    out.push(id);
                 }
-                for b in std::fs::read_dir(a.path()).map_err(io)? {
-                    for f in std::fs::read_dir(b.map_err(io)?.path()).map_err(io)? {
-                        if let Some(id) = f.map_err(io)?.file_name().to_str().and_then(|n| n.parse().ok()) {
-                            out.push(id);
-                        }
-                    }
-                }
-            }
+                Ok(())
+            })?;
             Ok(out)
+        })
+        .await
+    }
+
+    fn backend(&self) -> String {
+        format!("dir://{}", self.inner.root.display())
+    }
+
+    async fn usage(&self) -> Result<super::StoreUsage, ChunkError> {
+        self.blocking(|s| {
+            let (mut chunks, mut bytes) = (0, 0);
+            s.each_chunk_file(|f| {
+                chunks += 1;
+                bytes += f.metadata().map_err(io)?.len();
+                Ok(())
+            })?;
+            Ok(super::StoreUsage { chunks, bytes: Some(bytes) })
         })
         .await
     }

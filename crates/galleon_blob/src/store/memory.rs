@@ -68,6 +68,16 @@ impl ChunkStore for MemoryStore {
         Ok(())
     }
 
+    fn backend(&self) -> String {
+        "memory://".into()
+    }
+
+    async fn usage(&self) -> Result<super::StoreUsage, ChunkError> {
+        let chunks = self.chunks.read().map_err(poisoned)?;
+        let bytes = chunks.values().map(|c| c.len() as u64).sum();
+        Ok(super::StoreUsage { chunks: chunks.len() as u64, bytes: Some(bytes) })
+    }
+
     async fn written_at(&self, id: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError> {
         if !self.chunks.read().map_err(poisoned)?.contains_key(&id) {
             return Ok(None);

@@ -43,6 +43,15 @@ pub enum ChunkError {
     Io(String),
 }
 
+/// What a store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreUsage {
+    /// Chunks (manifests included).
+    pub chunks: u64,
+    /// Their bytes, if the backend tells.
+    pub bytes: Option<u64>,
+}
+
 /// A content-addressed store of chunks.
 #[async_trait]
 pub trait ChunkStore: Send + Sync + 'static {
@@ -62,6 +71,18 @@ pub trait ChunkStore: Send + Sync + 'static {
     async fn sync(&self) -> Result<(), ChunkError>;
     /// When a chunk was written (garbage collection spares young chunks); `None` if absent.
     async fn written_at(&self, id: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError>;
+
+    /// Where the store keeps its chunks, for operators (`dir:///srv/x`, `az://container/prefix`);
+    /// never a credential.
+    fn backend(&self) -> String {
+        "custom".into()
+    }
+
+    /// How many chunks the store holds and, where the backend tells cheaply, their bytes. Walks
+    /// the whole store: an operator's question, not a request path.
+    async fn usage(&self) -> Result<StoreUsage, ChunkError> {
+        Ok(StoreUsage { chunks: self.list().await?.len() as u64, bytes: None })
+    }
 
     /// The file holding a chunk, for stores that keep chunks as local files (so a store on the
     /// same filesystem can hard-link it instead of copying). `None` by default.

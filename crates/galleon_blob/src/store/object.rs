@@ -188,6 +188,17 @@ impl ChunkStore for ObjectChunkStore {
         }
     }
 
+    fn backend(&self) -> String {
+        self.label.clone()
+    }
+
+    async fn usage(&self) -> Result<super::StoreUsage, ChunkError> {
+        let metas: Vec<_> = self.inner.list(Some(&self.prefix)).try_collect().await.map_err(|e| self.io(e))?;
+        let ours = metas.iter().filter(|m| m.location.parts().count() == self.prefix.parts().count() + 2);
+        let (chunks, bytes) = ours.fold((0, 0), |(n, b), m| (n + 1, b + m.size));
+        Ok(super::StoreUsage { chunks, bytes: Some(bytes) })
+    }
+
     async fn locate_in(&self, service: &Arc<dyn ObjectStore>, id: ChunkId) -> Option<Path> {
         if !Arc::ptr_eq(&self.inner, service) {
             return None;
