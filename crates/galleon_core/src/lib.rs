@@ -30,6 +30,7 @@ mod operation_info;
 mod page;
 mod portal_sessions;
 pub mod rbac;
+pub mod readiness;
 pub mod region_info;
 pub mod regions;
 mod replicate;
@@ -102,6 +103,8 @@ pub struct Core {
     token_failures: auth::FailureLimiter,
     /// Where deployments send their resources (set by the API layer).
     resource_writer: std::sync::OnceLock<Arc<dyn deployments::ResourceWriter>>,
+    /// The last readiness answer (`/readyz`).
+    readiness: readiness::ReadinessCache,
 }
 
 impl Core {
@@ -121,6 +124,7 @@ impl Core {
             wake: Notify::new(),
             resource_writer: std::sync::OnceLock::new(),
             token_failures: Default::default(),
+            readiness: Default::default(),
         })
     }
 

@@ -19,6 +19,14 @@ pub(super) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// `GET /readyz`: 200 when the metadata store and every region store answer, else 503 naming
+/// what does not (no token: load balancers probe it).
+pub(super) async fn readyz(State(s): State<AppState>) -> Response {
+    let readiness = s.core.readiness().await;
+    let status = if readiness.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(serde_json::to_value(readiness).unwrap_or_default())).into_response()
+}
+
 /// ARM cloud metadata. From 2022-09-01 one object; before, an array of clouds (the form
 /// `ARM_CLOUD_METADATA_URL` expects).
 pub(super) async fn metadata_endpoints(BaseUrl(base): BaseUrl, uri: Uri) -> Json<Value> {

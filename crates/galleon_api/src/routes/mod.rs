@@ -216,6 +216,7 @@ fn graph_routes() -> Router<AppState> {
 pub(crate) fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(identity::healthz))
+        .route("/readyz", get(identity::readyz))
         // Graph at `{base}/graph/` (the advertised `microsoftGraphResourceId`) and, for clouds
         // registered before it moved there, at the root.
         .nest(galleon_core::auth::GRAPH_PATH, graph_routes())

@@ -51,3 +51,65 @@ impl ChunkStore for FailingWrites {
         self.inner.written_at(id).await
     }
 }
+
+/// A store that cannot be reached at all (every call fails), as a stopped object store.
+pub struct Unreachable;
+
+#[async_trait]
+impl ChunkStore for Unreachable {
+    async fn put(&self, _: ChunkId, _: Bytes) -> Result<bool, ChunkError> {
+        Err(Self::down())
+    }
+    async fn get(&self, _: ChunkId) -> Result<Bytes, ChunkError> {
+        Err(Self::down())
+    }
+    async fn has(&self, _: ChunkId) -> Result<bool, ChunkError> {
+        Err(Self::down())
+    }
+    async fn delete(&self, _: ChunkId) -> Result<(), ChunkError> {
+        Err(Self::down())
+    }
+    async fn list(&self) -> Result<Vec<ChunkId>, ChunkError> {
+        Err(Self::down())
+    }
+    async fn sync(&self) -> Result<(), ChunkError> {
+        Err(Self::down())
+    }
+    async fn written_at(&self, _: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError> {
+        Err(Self::down())
+    }
+}
+
+impl Unreachable {
+    fn down() -> ChunkError {
+        ChunkError::Io("store 'az://chunks/secret-prefix': the service could not be reached".into())
+    }
+}
+
+/// `/readyz` answers 200 when every store answers, and 503 naming (only by region and store)
+/// the one that does not; `/healthz` stays 200 either way.
+#[tokio::test]
+async fn readyz_names_an_unreachable_store_and_healthz_does_not_care() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    let app = super::support::TestApp::new().await;
+    let r = app.send(Request::get("/readyz").body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["database"], "ok");
+
+    let app = super::support::TestApp::with_stores(&|region, name, store| {
+        if (region, name) == ("westeurope", "standard_zrs-2") { Arc::new(Unreachable) } else { store }
+    })
+    .await;
+    let r = app.send(Request::get("/readyz").body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(r.body["unreachableStores"], serde_json::json!(["westeurope/standard_zrs-2"]));
+    assert!(!r.body.to_string().contains("secret-prefix"), "no backend detail without a token: {}", r.body);
+    let r = app.send(Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The operator's view (with a token) says why.
+    let shown = app.get("/galleon/regions/westeurope").await;
+    let store =
+        shown.body["stores"].as_array().unwrap().iter().find(|s| s["name"] == "standard_zrs-2").unwrap().clone();
+    assert!(store["error"].as_str().unwrap().contains("could not be reached"), "{store}");
+}

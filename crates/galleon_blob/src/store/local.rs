@@ -155,6 +155,16 @@ impl ChunkStore for LocalStore {
         .await
     }
 
+    async fn check(&self) -> Result<(), ChunkError> {
+        // Its directory is there (a lost mount leaves an empty mount point, or nothing).
+        self.blocking(|s| match std::fs::metadata(s.root.join("tmp")) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(ChunkError::Io("the store's tmp directory is not a directory".into())),
+            Err(e) => Err(io(e)),
+        })
+        .await
+    }
+
     fn backend(&self) -> String {
         format!("dir://{}", self.inner.root.display())
     }

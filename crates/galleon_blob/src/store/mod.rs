@@ -78,6 +78,12 @@ pub trait ChunkStore: Send + Sync + 'static {
         "custom".into()
     }
 
+    /// Whether the store can be used now (a readiness probe): by default, asks for a chunk no
+    /// one stores, which reaches the backend without moving data.
+    async fn check(&self) -> Result<(), ChunkError> {
+        self.has(ChunkId::of(b"galleon readiness probe")).await.map(|_| ())
+    }
+
     /// How many chunks the store holds and, where the backend tells cheaply, their bytes. Walks
     /// the whole store: an operator's question, not a request path.
     async fn usage(&self) -> Result<StoreUsage, ChunkError> {
