@@ -149,6 +149,22 @@ fn server_with(stores: &str, regions: &[&str]) -> Server {
     server
 }
 
+/// A server with eastus on Azurite and westeurope on Azurite through a [`Forwarder`] (its entry
+/// with `extra` settings); returns them and the stores' prefix.
+fn eastus_and_westeurope_behind_a_forwarder(az: &str, extra: &str) -> (Forwarder, Server, String) {
+    let upstream = az.trim_start_matches("http://").split('/').next().unwrap().to_string();
+    let forwarder = Forwarder::start(&upstream);
+    let p = fresh();
+    let via = format!("http://127.0.0.1:{}/devstoreaccount1", forwarder.port);
+    let stores = format!(
+        "{}{}",
+        azurite_entry("eastus", az, &format!("{p}/eastus"), ""),
+        azurite_entry("westeurope", &via, &format!("{p}/westeurope"), extra),
+    );
+    let server = server_with(&stores, &["eastus", "westeurope"]);
+    (forwarder, server, p)
+}
+
 /// Uploads a 24 MiB disk into `region`, makes a managed image and a gallery definition of it.
 fn disk_image_and_definition(server: &Server, region: &str) -> std::path::PathBuf {
     server.login_with_group(region);
@@ -285,22 +301,9 @@ fn stores_chunks(server: &Server, region: &str) -> serde_json::Value {
 #[test]
 fn a_store_lost_mid_replication_fails_its_region_only_and_an_update_finishes_it() {
     let Some((az, _)) = test_object_stores() else { return };
-    let upstream = az.trim_start_matches("http://").split('/').next().unwrap().to_string();
-    let forwarder = Forwarder::start(&upstream);
-    let p = fresh();
     // westeurope reaches Azurite through the forwarder; its client gives up on a request after 2 s.
-    let via = format!("http://127.0.0.1:{}/devstoreaccount1", forwarder.port);
-    let stores = format!(
-        "{}{}",
-        azurite_entry("eastus", &az, &format!("{p}/eastus"), ""),
-        azurite_entry(
-            "westeurope",
-            &via,
-            &format!("{p}/westeurope"),
-            "retry_timeout_seconds = 2\nrequest_timeout_seconds = 2"
-        ),
-    );
-    let server = server_with(&stores, &["eastus", "westeurope"]);
+    let (forwarder, server, p) =
+        eastus_and_westeurope_behind_a_forwarder(&az, "retry_timeout_seconds = 2\nrequest_timeout_seconds = 2");
     let raw = disk_image_and_definition(&server, "eastus");
     // The store goes away once 6 of the 16 MiB of data have gone to it.
     forwarder.close_after.store(forwarder.sent.load(Ordering::SeqCst) + (6 << 20), Ordering::SeqCst);
@@ -332,16 +335,7 @@ fn a_store_lost_mid_replication_fails_its_region_only_and_an_update_finishes_it(
 #[test]
 fn a_store_that_stalls_for_a_while_is_waited_out_and_nothing_fails() {
     let Some((az, _)) = test_object_stores() else { return };
-    let upstream = az.trim_start_matches("http://").split('/').next().unwrap().to_string();
-    let forwarder = Forwarder::start(&upstream);
-    let p = fresh();
-    let via = format!("http://127.0.0.1:{}/devstoreaccount1", forwarder.port);
-    let stores = format!(
-        "{}{}",
-        azurite_entry("eastus", &az, &format!("{p}/eastus"), ""),
-        azurite_entry("westeurope", &via, &format!("{p}/westeurope"), "request_timeout_seconds = 1"),
-    );
-    let server = server_with(&stores, &["eastus", "westeurope"]);
+    let (forwarder, server, _) = eastus_and_westeurope_behind_a_forwarder(&az, "request_timeout_seconds = 1");
     let raw = disk_image_and_definition(&server, "eastus");
     // Mid-replication the store stops answering for 4 s (requests time out after 1 s, and are
     // retried), then answers again.
@@ -425,16 +419,7 @@ fn a_store_unreachable_at_start_is_named_and_the_other_regions_serve() {
 #[test]
 fn a_server_killed_mid_replication_to_an_object_store_finishes_after_restart() {
     let Some((az, _)) = test_object_stores() else { return };
-    let upstream = az.trim_start_matches("http://").split('/').next().unwrap().to_string();
-    let forwarder = Forwarder::start(&upstream);
-    let p = fresh();
-    let via = format!("http://127.0.0.1:{}/devstoreaccount1", forwarder.port);
-    let stores = format!(
-        "{}{}",
-        azurite_entry("eastus", &az, &format!("{p}/eastus"), ""),
-        azurite_entry("westeurope", &via, &format!("{p}/westeurope"), ""),
-    );
-    let mut server = server_with(&stores, &["eastus", "westeurope"]);
+    let (forwarder, mut server, _) = eastus_and_westeurope_behind_a_forwarder(&az, "");
     let config = server.dir.path().join("galleon.toml");
     let raw = disk_image_and_definition(&server, "eastus");
     // Mid-replication (4 of 16 MiB sent to westeurope) the store stalls; the server is killed.

@@ -595,18 +595,35 @@ async fn a_removed_region_loses_its_replicas_and_a_deleted_version_its_content()
     assert_eq!(download(&app, &url, None).await.1, std::fs::read(&file).unwrap());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scrub_finds_and_repairs_corrupt_and_missing_chunks() {
-    let app = TestApp::new().await;
+/// A 4 MiB disk imported in westcentralus (its bytes from `seed`) published as version 1.0.0 of
+/// `rg/gal/img` to westcentralus and eastus; returns the definition's id and the bytes.
+async fn version_in_westcentralus_and_eastus(app: &TestApp, seed: u8) -> (String, Vec<u8>) {
     let (_, i) = app.seed_definition("rg", "gal", "img").await;
     let file = app.dir.path().join("imports/os.vhd");
-    let original = write_vhd(&file, 4, 61);
-    let disk = import_disk(&app, "rg", "os", &file, "Linux").await;
+    let original = write_vhd(&file, 4, seed);
+    let disk = import_disk(app, "rg", "os", &file, "Linux").await;
     let body = json!({ "location": "westcentralus", "properties": {
         "publishingProfile": { "targetRegions": [{ "name": "westcentralus" }, { "name": "eastus" }] },
         "storageProfile": { "osDiskImage": { "source": { "id": disk["id"] } } } } });
     app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body).await;
     app.settle().await;
+    (i, original)
+}
+
+/// The bytes of a disk made in eastus from version 1.0.0 of definition `i`.
+async fn disk_in_eastus_from(app: &TestApp, i: &str) -> Vec<u8> {
+    let from_version = json!({ "location": "eastus", "properties": { "creationData": { "createOption": "FromImage",
+        "galleryImageReference": { "id": format!("{i}/versions/1.0.0") } } } });
+    app.put(&format!("{}/disks/east?{DISK_API}", rg_path("rg")), from_version).await;
+    app.settle().await;
+    let url = access_url(app, &format!("{}/disks/east", rg_path("rg")), "Read").await;
+    download(app, &url, None).await.1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrub_finds_and_repairs_corrupt_and_missing_chunks() {
+    let app = TestApp::new().await;
+    let (i, original) = version_in_westcentralus_and_eastus(&app, 61).await;
 
     let store = app.dir.path().join("regions/eastus/standard_lrs-1");
     let data_chunks: Vec<_> =
@@ -625,12 +642,7 @@ async fn scrub_finds_and_repairs_corrupt_and_missing_chunks() {
     let again = app.maintenance("/galleon/regions/eastus/scrub").await;
     assert!(again.as_array().unwrap().iter().all(|s| s["corrupt"] == 0 && s["missing"] == 0));
 
-    let from_version = json!({ "location": "eastus", "properties": { "creationData": { "createOption": "FromImage",
-        "galleryImageReference": { "id": format!("{i}/versions/1.0.0") } } } });
-    app.put(&format!("{}/disks/east?{DISK_API}", rg_path("rg")), from_version).await;
-    app.settle().await;
-    let url = access_url(&app, &format!("{}/disks/east", rg_path("rg")), "Read").await;
-    assert!(download(&app, &url, None).await.1 == original);
+    assert_eq!(disk_in_eastus_from(&app, &i).await, original);
 }
 
 /// A symlink in the imports directory does not reach outside it, and a FIFO or device is refused
@@ -954,15 +966,7 @@ async fn scrub_repairs_objects_in_a_region_on_azurite() {
         _ => store,
     })
     .await;
-    let (_, i) = app.seed_definition("rg", "gal", "img").await;
-    let file = app.dir.path().join("imports/os.vhd");
-    let original = write_vhd(&file, 4, 67);
-    let disk = import_disk(&app, "rg", "os", &file, "Linux").await;
-    let body = json!({ "location": "westcentralus", "properties": {
-        "publishingProfile": { "targetRegions": [{ "name": "westcentralus" }, { "name": "eastus" }] },
-        "storageProfile": { "osDiskImage": { "source": { "id": disk["id"] } } } } });
-    app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body).await;
-    app.settle().await;
+    let (i, original) = version_in_westcentralus_and_eastus(&app, 67).await;
 
     let mut data_chunks = Vec::new();
     for id in primary.list().await.unwrap() {
@@ -984,10 +988,5 @@ async fn scrub_repairs_objects_in_a_region_on_azurite() {
     let again = app.maintenance("/galleon/regions/eastus/scrub").await;
     assert!(again.as_array().unwrap().iter().all(|s| s["corrupt"] == 0 && s["missing"] == 0), "{again}");
 
-    let from_version = json!({ "location": "eastus", "properties": { "creationData": { "createOption": "FromImage",
-        "galleryImageReference": { "id": format!("{i}/versions/1.0.0") } } } });
-    app.put(&format!("{}/disks/east?{DISK_API}", rg_path("rg")), from_version).await;
-    app.settle().await;
-    let url = access_url(&app, &format!("{}/disks/east", rg_path("rg")), "Read").await;
-    assert!(download(&app, &url, None).await.1 == original);
+    assert_eq!(disk_in_eastus_from(&app, &i).await, original);
 }
