@@ -54,17 +54,17 @@ arm = Arm(f"{d}/data", port)
 rg = f"/subscriptions/{arm.sub}/resourceGroups/bench"
 arm.call("PUT", f"/subscriptions/{arm.sub}/resourcegroups/bench?api-version=2024-11-01", {"location": "eastus"})
 t0 = time.monotonic()
-arm.put(f"{rg}/providers/Microsoft.Compute/disks/d?api-version=2025-01-02",
+arm.put(f"{rg}/providers/Microsoft.Compute/disks/d{run}?api-version=2025-01-02",
         {"location": "eastus", "properties": {"creationData": {"createOption": "Import", "sourceUri": f"file://{vhd}"}}})
 imp = time.monotonic() - t0
-gal = f"{rg}/providers/Microsoft.Compute/galleries/g"
+gal = f"{rg}/providers/Microsoft.Compute/galleries/g{run}"
 arm.put(f"{gal}?api-version=2024-03-03", {"location": "eastus"})
 arm.put(f"{gal}/images/i?api-version=2024-03-03", {"location": "eastus", "properties": {
     "osType": "Linux", "osState": "Generalized", "identifier": {"publisher": "p", "offer": "o", "sku": "s"}}})
 t0 = time.monotonic()
 arm.put(f"{gal}/images/i/versions/1.0.0?api-version=2024-03-03", {"location": "eastus", "properties": {
     "publishingProfile": {"targetRegions": [{"name": "eastus"}, {"name": "westus"}]},
-    "storageProfile": {"osDiskImage": {"source": {"id": f"{rg}/providers/Microsoft.Compute/disks/d"}}}}})
+    "storageProfile": {"osDiskImage": {"source": {"id": f"{rg}/providers/Microsoft.Compute/disks/d{run}"}}}}})
 rep = time.monotonic() - t0
 
 conn = f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};BlobEndpoint={endpoint};"

@@ -4,6 +4,9 @@
 # Upload = create the disk, page writes, endGetAccess (the server hashes and stores the content)
 # and the CLI's digest check; download = beginGetAccess, ranged reads, written sparse, digest
 # check.
+# A second reference for the upload: the Azure Storage SDK (azure-storage-blob) uploading the
+# same file as a page blob to Azurite on the same machine.
+# Prints every run, then the median (min-max) of each figure.
 # Usage: bench/transfer.sh [size MiB, default 1024] [runs, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +15,21 @@ runs=${2:-3}
 . bench/common.sh
 head -c $((mib << 20)) /dev/urandom > "$dir/img.raw"
 G=$PWD/target/release/galleon
+for assignment in $(scripts/objectstores.sh start "$dir/os"); do export "${assignment?}"; done
+trap 'scripts/objectstores.sh stop "$dir/os"; if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi; rm -rf "$dir"' EXIT
+venv=.venv-bench
+[ -x "$venv/bin/python" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install --quiet --disable-pip-version-check azure-storage-blob==12.31.1; }
+sdk_upload() {
+    "$venv/bin/python" - "$1" "$GALLEON_TEST_AZURITE_ENDPOINT" "$2" <<'PY'
+import sys
+from azure.storage.blob import BlobServiceClient
+path, endpoint, name = sys.argv[1:4]
+key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+conn = f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};BlobEndpoint={endpoint};"
+with open(path, "rb") as f:
+    BlobServiceClient.from_connection_string(conn).get_blob_client("galleon-test", name).upload_blob(f, blob_type="PageBlob")
+PY
+}
 start_galleon
 export GALLEON_CONFIG_DIR="$dir/cfg"
 $G login --data-dir "$dir/data" -o none >/dev/null
@@ -19,12 +37,27 @@ $G group create -n bench -l westcentralus -o none
 settle() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; sleep 0.5; }
 secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); python3 -c "print(f'{$t1 - $t0:.2f}')"; }
 printf '%-44s %s\n' "$mib MiB, every page non-zero, seconds" "runs"
+: >"$dir/results"
 for n in $(seq "$runs"); do
     settle; up=$(secs $G disk upload -g bench -n d$n --file "$dir/img.raw" -l westcentralus -o none)
     settle; cp_s=$(secs sh -c "cp '$dir/img.raw' '$dir/copy.raw' && sync")
     rm -f "$dir/copy.raw"
     settle; down=$(secs $G disk download -g bench -n d$n --file "$dir/down.vhd" -o none)
     rm -f "$dir/down.vhd"
-    printf '%-44s %6s   %6s   %6s\n' "run $n: upload / download / cp+sync" "$up" "$down" "$cp_s"
-    python3 -c "print(f'{\"\":44} upload {$up / $cp_s:.1f}x cp, download {$down / $cp_s:.1f}x cp')"
+    settle; sdk=$(secs sdk_upload "$dir/img.raw" "run$n.vhd")
+    printf '%-44s %6s   %6s   %6s   %6s\n' "run $n: upload / download / cp+sync / SDK→Azurite" "$up" "$down" "$cp_s" "$sdk"
+    echo "$up $down $cp_s $sdk" >>"$dir/results"
 done
+python3 - "$dir/results" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+def fig(i):
+    xs = [r[i] for r in rows]
+    return f"{statistics.median(xs):6.2f} s ({min(xs):.2f}-{max(xs):.2f})"
+ratio = lambda i: [r[i] / r[2] for r in rows]
+print(f"\n{len(rows)} runs, median (min-max)")
+print(f"{'galleon disk upload':44} {fig(0)}   {statistics.median(ratio(0)):.2f}x cp+sync (target 1.5x)")
+print(f"{'galleon disk download':44} {fig(1)}   {statistics.median(ratio(1)):.2f}x cp+sync (target 1.3x)")
+print(f"{'reference: cp + sync':44} {fig(2)}")
+print(f"{'reference: Azure SDK page-blob upload, Azurite':44} {fig(3)}")
+PY
