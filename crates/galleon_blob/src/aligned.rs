@@ -59,6 +59,13 @@ impl BufPool {
         self.free.lock().ok().and_then(|mut f| f.pop()).unwrap_or_else(|| AlignedBuf::new(self.size))
     }
 
+    /// Returns a buffer taken with [`BufPool::take`] and used in place.
+    pub fn give_back(&self, buf: AlignedBuf) {
+        if let Ok(mut free) = self.free.lock() {
+            free.push(buf);
+        }
+    }
+
     /// The first `n` bytes of `buf` as `Bytes`; the buffer returns to the pool when they are dropped.
     pub fn share(&self, buf: AlignedBuf, n: usize) -> Bytes {
         Bytes::from_owner(Pooled { buf: Some(buf), n, pool: self.free.clone() })
