@@ -292,15 +292,17 @@ impl Core {
             // CLI) go to the disk with O_DIRECT from a warm aligned buffer: copying them through
             // the page cache (fresh memory to fault in) was most of an upload's server time.
             // FinishUpload reads the staged file with O_DIRECT too; the rest is written normally.
-            if offset.is_multiple_of(ALIGN as u64) && data.len().is_multiple_of(ALIGN) && data.len() <= PAGE_BUF {
-                if let Ok(f) = std::fs::OpenOptions::new().write(true).custom_flags(direct_flag()).open(&path) {
-                    let mut buf = page_bufs().take();
-                    let aligned = &mut buf.as_mut_slice()[..data.len()];
-                    aligned.copy_from_slice(&data);
-                    let written = f.write_all_at(aligned, offset);
-                    page_bufs().give_back(buf);
-                    return written;
-                }
+            let whole_blocks =
+                offset.is_multiple_of(ALIGN as u64) && data.len().is_multiple_of(ALIGN) && data.len() <= PAGE_BUF;
+            if whole_blocks
+                && let Ok(f) = std::fs::OpenOptions::new().write(true).custom_flags(direct_flag()).open(&path)
+            {
+                let mut buf = page_bufs().take();
+                let aligned = &mut buf.as_mut_slice()[..data.len()];
+                aligned.copy_from_slice(&data);
+                let written = f.write_all_at(aligned, offset);
+                page_bufs().give_back(buf);
+                return written;
             }
             let f = std::fs::OpenOptions::new().write(true).open(&path)?;
             f.write_all_at(&data, offset)
