@@ -1,12 +1,14 @@
 """Creates the test container on Azurite and the test bucket on an S3 server (standard library
 only: the tests start before any venv with the Azure SDK exists).
 
-usage: objectstores_setup.py AZURITE_ACCOUNT_URL S3_URL NAME
+usage: objectstores_setup.py azure ACCOUNT_URL NAME [CA_FILE]
+       objectstores_setup.py s3 URL NAME
 """
 
 import base64
 import hashlib
 import hmac
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -17,7 +19,7 @@ ACCOUNT = "devstoreaccount1"
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
-def create_container(account_url: str, name: str) -> None:
+def create_container(account_url: str, name: str, ca_file=None) -> None:
     date = formatdate(usegmt=True)
     version = "2021-08-06"
     # SharedKey: path-style accounts put the account name in the path, so it appears twice.
@@ -30,7 +32,8 @@ def create_container(account_url: str, name: str) -> None:
         headers={"x-ms-date": date, "x-ms-version": version, "Authorization": f"SharedKey {ACCOUNT}:{sig}"},
     )
     try:
-        urllib.request.urlopen(req, timeout=10).close()
+        context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+        urllib.request.urlopen(req, timeout=10, context=context).close()
     except urllib.error.HTTPError as e:
         if e.code != 409:  # ContainerAlreadyExists
             raise
@@ -47,6 +50,8 @@ def create_bucket(s3_url: str, name: str) -> None:
 
 
 if __name__ == "__main__":
-    account_url, s3_url, name = sys.argv[1:4]
-    create_container(account_url, name)
-    create_bucket(s3_url, name)
+    kind, url, name = sys.argv[1:4]
+    if kind == "azure":
+        create_container(url, name, sys.argv[4] if len(sys.argv) > 4 else None)
+    else:
+        create_bucket(url, name)

@@ -164,6 +164,8 @@ pub(crate) struct FileStore {
     /// Plain HTTP to the endpoint (emulators, loopback).
     #[serde(default)]
     pub allow_http: bool,
+    /// PEM CA certificates to trust for the endpoint besides the system's.
+    pub ca_file: Option<PathBuf>,
     /// Seconds one request may take (default 30).
     pub request_timeout_seconds: Option<u64>,
     /// Seconds the client retries a failing request before the job sees the error (default 30).
@@ -184,6 +186,7 @@ impl FileStore {
             secret_access_key: self.secret_access_key.clone(),
             path_style: self.path_style,
             allow_http: self.allow_http,
+            ca_file: self.ca_file.clone(),
             request_timeout: self.request_timeout_seconds.map(std::time::Duration::from_secs),
             retry_timeout: self.retry_timeout_seconds.map(std::time::Duration::from_secs),
         }

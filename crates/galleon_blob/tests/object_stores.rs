@@ -143,3 +143,27 @@ async fn failures_name_the_store_and_reveal_no_secret() {
     assert!(text.contains("az://galleon-test/gone") && text.contains("could not be reached"), "{text}");
     assert!(!text.contains("127.0.0.1"), "{text}");
 }
+
+/// Over HTTPS (rustls with ring): a service whose certificate a private CA signed is used when
+/// the store names that CA in `ca_file`, and refused (naming the store) when it does not.
+#[tokio::test]
+async fn https_stores_trust_their_ca_file_and_nothing_else() {
+    let Some(_) = test_object_stores() else { return };
+    let endpoint = std::env::var("GALLEON_TEST_AZURITE_TLS_ENDPOINT").expect("scripts/objectstores.sh sets it");
+    let ca = std::env::var("GALLEON_TEST_AZURITE_CA").expect("scripts/objectstores.sh sets it");
+    let mut spec = azurite_spec(&endpoint, &fresh("tls"));
+    spec.allow_http = false;
+    spec.ca_file = Some(ca.into());
+    let store = ObjectStores::new().open(&spec).unwrap();
+    store.probe().await.unwrap();
+    conformance::run_all(&store).await;
+
+    spec.ca_file = None;
+    spec.retry_timeout = Some(std::time::Duration::from_millis(300));
+    let err = ObjectStores::new().open(&spec).unwrap().probe().await.unwrap_err().to_string();
+    assert!(err.contains(&spec.url) && err.contains("could not be reached"), "{err}");
+
+    spec.ca_file = Some("/nonexistent/ca.pem".into());
+    let err = ObjectStores::new().open(&spec).err().expect("an unreadable ca_file is refused").to_string();
+    assert!(err.contains(&spec.url) && err.contains("ca_file"), "{err}");
+}

@@ -40,6 +40,9 @@ pub struct ObjectStoreSpec {
     pub path_style: bool,
     /// Allow plain HTTP to the endpoint (emulators, loopback servers).
     pub allow_http: bool,
+    /// PEM certificates (a CA bundle) to trust for the endpoint besides the system's, for a
+    /// service whose certificate a private CA signed.
+    pub ca_file: Option<std::path::PathBuf>,
     /// How long one request may take before it is retried (default 30 s).
     pub request_timeout: Option<Duration>,
     /// How long the client retries a failing request (5xx, 429, timeouts, refused connections)
@@ -61,6 +64,7 @@ impl std::fmt::Debug for ObjectStoreSpec {
             .field("secret_access_key", &set(&self.secret_access_key))
             .field("path_style", &self.path_style)
             .field("allow_http", &self.allow_http)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -152,9 +156,13 @@ impl ObjectStores {
                 (Arc::new(fs), "chunks".into())
             }
             Location::Azure { container, prefix } => {
-                (self.shared(spec, "az", container, || azure(spec, container))?, prefix.into())
+                let options = client_options(spec).map_err(fail)?;
+                (self.shared(spec, "az", container, || azure(spec, container, options))?, prefix.into())
             }
-            Location::S3 { bucket, prefix } => (self.shared(spec, "s3", bucket, || s3(spec, bucket))?, prefix.into()),
+            Location::S3 { bucket, prefix } => {
+                let options = client_options(spec).map_err(fail)?;
+                (self.shared(spec, "s3", bucket, || s3(spec, bucket, options))?, prefix.into())
+            }
         };
         Ok(ObjectChunkStore::new(client, &prefix).with_label(&spec.url))
     }
@@ -168,8 +176,15 @@ impl ObjectStores {
     ) -> Result<Arc<dyn ObjectStore>, OpenError> {
         // Same service, container and credentials: same client (the key is never printed).
         let key = format!(
-            "{scheme}\n{name}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
-            spec.endpoint, spec.account, spec.key, spec.sas, spec.region, spec.access_key_id, spec.secret_access_key
+            "{scheme}\n{name}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            spec.endpoint,
+            spec.account,
+            spec.key,
+            spec.sas,
+            spec.region,
+            spec.access_key_id,
+            spec.secret_access_key,
+            spec.ca_file
         );
         let mut clients = self.clients.lock().expect("object store clients lock");
         if let Some(c) = clients.get(&key) {
@@ -181,11 +196,23 @@ impl ObjectStores {
     }
 }
 
-fn client_options(spec: &ObjectStoreSpec) -> ClientOptions {
-    ClientOptions::new()
+fn client_options(spec: &ObjectStoreSpec) -> Result<ClientOptions, String> {
+    let mut options = ClientOptions::new()
         .with_allow_http(spec.allow_http)
         .with_connect_timeout(Duration::from_secs(5))
-        .with_timeout(spec.request_timeout.unwrap_or(Duration::from_secs(30)))
+        .with_timeout(spec.request_timeout.unwrap_or(Duration::from_secs(30)));
+    if let Some(path) = &spec.ca_file {
+        let pem = std::fs::read(path).map_err(|e| format!("reading ca_file {}: {e}", path.display()))?;
+        let certs = object_store::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("ca_file {} holds no usable PEM certificate: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("ca_file {} holds no PEM certificate", path.display()));
+        }
+        for cert in certs {
+            options = options.with_root_certificate(cert);
+        }
+    }
+    Ok(options)
 }
 
 fn retry(spec: &ObjectStoreSpec) -> RetryConfig {
@@ -200,10 +227,14 @@ fn retry(spec: &ObjectStoreSpec) -> RetryConfig {
     }
 }
 
-fn azure(spec: &ObjectStoreSpec, container: &str) -> object_store::Result<Arc<dyn ObjectStore>> {
+fn azure(
+    spec: &ObjectStoreSpec,
+    container: &str,
+    options: ClientOptions,
+) -> object_store::Result<Arc<dyn ObjectStore>> {
     let mut b = MicrosoftAzureBuilder::from_env()
         .with_container_name(container)
-        .with_client_options(client_options(spec))
+        .with_client_options(options)
         .with_retry(retry(spec));
     if let Some(v) = &spec.account {
         b = b.with_account(v);
@@ -220,10 +251,10 @@ fn azure(spec: &ObjectStoreSpec, container: &str) -> object_store::Result<Arc<dy
     Ok(Arc::new(b.build()?))
 }
 
-fn s3(spec: &ObjectStoreSpec, bucket: &str) -> object_store::Result<Arc<dyn ObjectStore>> {
+fn s3(spec: &ObjectStoreSpec, bucket: &str, options: ClientOptions) -> object_store::Result<Arc<dyn ObjectStore>> {
     let mut b = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
-        .with_client_options(client_options(spec))
+        .with_client_options(options)
         .with_retry(retry(spec))
         .with_virtual_hosted_style_request(!spec.path_style);
     b = b.with_region(spec.region.as_deref().unwrap_or("us-east-1"));
