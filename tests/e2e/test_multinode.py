@@ -4,8 +4,9 @@ finished by another node after kill -9 of the one running it, a paused node fenc
 it lost, and a GET loop that sees no failure while a node dies.
 
 Everything is started here, inside the test's loopback-only namespace: a throwaway PostgreSQL
-cluster (scripts/postgres.sh), two nodes whose region stores are shared directories, and HAProxy
-terminating TLS with the nodes' certificate and retrying idempotent requests on another node."""
+cluster (scripts/postgres.sh), Azurite (npm; westus2's chunks live in it, the other regions' in
+shared directories), two nodes, and HAProxy terminating TLS with the nodes' certificate and
+retrying idempotent requests on another node."""
 
 import hashlib
 import json
@@ -28,6 +29,9 @@ from azure.mgmt.compute import models as m
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 REGIONS = ["eastus", "westus2", "northeurope"]
+# The region whose store is Azure Blob Storage (Azurite): the nodes share it through the service.
+OBJECT_REGION = "westus2"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 RG = "multiNodeRG"
 GALLERY = "sharedGallery"
 IMAGE = "def"
@@ -113,9 +117,12 @@ class Cluster:
         self.lb_port = free_port()
         self.lb_endpoint = f"https://127.0.0.1:{self.lb_port}"
         self.config = os.path.join(self.root, "galleon.toml")
+        self.azurite, azurite = self._start_azurite()
         stores = "".join(
             f'[[stores]]\nregion = "{r}"\ntype = "Standard_LRS"\nurl = "dir://{self.shared}/stores/{r}/standard_lrs-1"\n'
-            for r in REGIONS)
+            for r in REGIONS if r != OBJECT_REGION)
+        stores += (f'[[stores]]\nregion = "{OBJECT_REGION}"\ntype = "Standard_LRS"\nurl = "az://galleon/{OBJECT_REGION}"\n'
+                   f'account = "devstoreaccount1"\nkey = "{AZURITE_KEY}"\nendpoint = "{azurite}"\nallow_http = true\n')
         with open(self.config, "w") as f:
             f.write(f'regions = {json.dumps(REGIONS)}\nimport_allow = ["file://{self.imports}/"]\n'
                     f'replication_copy = "copy"\nuploads_dir = "{self.shared}/uploads"\n'
@@ -131,6 +138,26 @@ class Cluster:
         self.b.wait_ready(self.ca)
         self.creds = json.load(open(os.path.join(self.a.dir, "data", "credentials.json")))
         self.haproxy = self._start_haproxy(tls)
+
+    def _start_azurite(self):
+        binary = os.environ.get("AZURITE_BLOB", "")
+        if not os.path.exists(binary):
+            pytest.fail("Azurite is required for the multi-node tests (scripts/e2e.sh installs it)")
+        port = free_port()
+        proc = subprocess.Popen([binary, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+                                 "--disableTelemetry", "--skipApiVersionCheck", "--silent"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                return True
+            except OSError:
+                return False
+        wait_until("Azurite", listening, 30)
+        account = f"http://127.0.0.1:{port}/devstoreaccount1"
+        subprocess.run(["python3", os.path.join(ROOT, "scripts/objectstores_setup.py"), "azure", account, "galleon"],
+                       check=True)
+        return proc, account
 
     def _start_haproxy(self, tls):
         pem = os.path.join(self.root, "lb.pem")
@@ -213,6 +240,8 @@ backend nodes
                 n.proc.terminate()
                 n.proc.wait(timeout=15)
         subprocess.run([os.path.join(ROOT, "scripts/postgres.sh"), "stop", self.pg_dir], check=False)
+        self.azurite.terminate()
+        self.azurite.wait(timeout=10)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
