@@ -69,6 +69,10 @@ pub(crate) struct ServeArgs {
     /// with several nodes, a directory every node shares).
     #[arg(long, env = "GALLEON_UPLOADS_DIR")]
     uploads_dir: Option<PathBuf>,
+    /// Also serve `GET /metrics` (Prometheus text, no token) on this address, for a scraper on
+    /// a private network (on the API port, /metrics needs a tenant owner's token).
+    #[arg(long, env = "GALLEON_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// A database URL: it may hold a password, so it never prints.
@@ -107,6 +111,7 @@ struct FileConfig {
     database: Option<FileDatabase>,
     node_id: Option<String>,
     uploads_dir: Option<PathBuf>,
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// `[database]`: where the metadata lives when several nodes share it.
@@ -239,6 +244,8 @@ pub(crate) struct Settings {
     pub node_id: Option<String>,
     /// Where uploads are staged.
     pub uploads_dir: PathBuf,
+    /// Where `/metrics` is also served without a token, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -304,6 +311,7 @@ impl Settings {
             args.database_url.or(file.database.and_then(|d| d.url)).filter(|u| !u.trim().is_empty()).map(DatabaseUrl);
         let uploads_dir = args.uploads_dir.or(file.uploads_dir).unwrap_or_else(|| data_dir.join("uploads"));
         Ok(Self {
+            metrics_listen: args.metrics_listen.or(file.metrics_listen),
             uploads_dir,
             database_url,
             node_id: args.node_id.or(file.node_id),

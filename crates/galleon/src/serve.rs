@@ -103,6 +103,18 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     jobs::spawn_gc(core.clone(), settings.gc.0, settings.gc.1);
     let scheme = if settings.insecure_http { "http" } else { "https" };
     let state = AppState::new(core.clone(), settings.public_url.clone(), scheme);
+    if let Some(addr) = settings.metrics_listen {
+        let metrics = TcpListener::bind(addr).await.with_context(|| format!("binding the metrics address {addr}"))?;
+        let router = axum::Router::new()
+            .route("/metrics", axum::routing::get(galleon_api::metrics::render))
+            .with_state(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router).await {
+                tracing::error!(error = %e, "metrics listener");
+            }
+        });
+        println!("metrics: http://{addr}/metrics");
+    }
     // hyper hands over `Request<Incoming>`; the application takes axum's `Body`.
     let service = app(state).map_request(|req: hyper::Request<hyper::body::Incoming>| req.map(axum::body::Body::new));
 

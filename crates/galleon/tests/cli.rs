@@ -917,3 +917,24 @@ fn region_commands_show_the_stores_and_a_closed_pipe_is_not_a_crash() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && !stderr.contains("panicked"), "{stderr}");
 }
+
+/// `--metrics-listen`: Prometheus text without a token on its own address (the API port asks for
+/// a tenant owner's token for the same page).
+#[test]
+fn metrics_are_served_on_their_own_address() {
+    use std::io::{Read, Write};
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = Server::start_with(&["--metrics-listen", &format!("127.0.0.1:{port}")]);
+    server.login_with_group("westcentralus");
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("galleon_http_requests_total{method=\"PUT\""), "the group's PUT is counted: {answer}");
+    let mut other = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    other.write_all(b"GET /subscriptions HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    other.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "only /metrics is served there: {answer}");
+}

@@ -143,7 +143,7 @@ async fn authorize(
     }
     // galleon's own administration (principals, subscriptions, scrub): the tenant's Owner only,
     // never an Owner of a narrower scope.
-    if path.starts_with("/galleon/") {
+    if path.starts_with("/galleon/") || path == "/metrics" {
         return state.core.authorize_admin(claims).await;
     }
     if let Some(at) = path.find(AUTHZ) {

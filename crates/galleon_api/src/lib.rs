@@ -14,6 +14,7 @@ mod extract;
 mod inproc;
 pub mod limits;
 mod lro;
+pub mod metrics;
 mod middleware;
 pub mod normalize;
 mod objects_only;
@@ -70,11 +71,12 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// The router (ARM routes and the portal), without path normalisation (see [`app`]).
 pub fn router(state: AppState) -> Router {
-    let arm =
-        routes::arm_routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_bearer));
+    let arm = routes::arm_routes()
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_bearer))
+        .route_layer(axum::middleware::from_fn(metrics::mark_route));
     let api = Router::new()
         .merge(arm)
-        .merge(routes::public_routes())
+        .merge(routes::public_routes().route_layer(axum::middleware::from_fn(metrics::mark_route)))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -86,7 +88,10 @@ pub fn router(state: AppState) -> Router {
         public_url: state.public_url,
         scheme: state.scheme,
     });
-    portal.merge(api)
+    portal
+        .route_layer(axum::middleware::from_fn(metrics::mark_route))
+        .merge(api)
+        .layer(axum::middleware::from_fn(metrics::track))
 }
 
 /// The whole HTTP application: size limits and path normalisation around the router. Serve this.

@@ -15,6 +15,7 @@ mod api {
     pub mod groups;
     pub mod images;
     pub mod load;
+    pub mod metrics;
     pub mod portal;
     pub mod rbac;
     pub mod support;

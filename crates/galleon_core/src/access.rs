@@ -47,6 +47,7 @@ pub struct ReadHandle {
     manifest: Manifest,
     store: Arc<dyn ChunkStore>,
     modified: time::OffsetDateTime,
+    region: String,
 }
 
 impl ReadHandle {
@@ -72,7 +73,11 @@ impl ReadHandle {
     }
     /// Bytes `[start, start + len)` (clamped to the end).
     pub async fn range(&self, start: u64, len: u64) -> CoreResult<Vec<u8>> {
-        galleon_blob::export::read_range(&self.manifest, self.store.as_ref(), start, len).await.map_err(content_error)
+        let bytes = galleon_blob::export::read_range(&self.manifest, self.store.as_ref(), start, len)
+            .await
+            .map_err(content_error)?;
+        metrics::counter!("galleon_bytes_served_total", "region" => self.region.clone()).increment(bytes.len() as u64);
+        Ok(bytes)
     }
 }
 
@@ -271,7 +276,8 @@ impl Core {
         let digest = record.properties.digest.as_deref().ok_or_else(unauthorized)?;
         let manifest = self.load_manifest(&record.location, digest).await?;
         let modified = record.created_at;
-        Ok(AccessTarget::Read(ReadHandle { manifest, store: self.chunks(&record.location)?, modified }))
+        let store = self.chunks(&record.location)?;
+        Ok(AccessTarget::Read(ReadHandle { manifest, store, modified, region: record.location.clone() }))
     }
 
     /// Writes uploaded pages at `offset` of a staged upload (512-byte aligned, within its size).

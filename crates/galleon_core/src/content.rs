@@ -98,13 +98,15 @@ impl Core {
     ) -> CoreResult<(Manifest, IngestStats)> {
         let store = self.chunks(region)?;
         let rt = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || match input {
+        let (manifest, stats) = tokio::task::spawn_blocking(move || match input {
             IngestInput::Path(path) => ingest_file(&path, format, store, &rt, INGEST_WORKERS),
             IngestInput::Open(file) => ingest_open(file, format, store, &rt, INGEST_WORKERS),
         })
         .await
         .map_err(content_error)?
-        .map_err(content_error)
+        .map_err(content_error)?;
+        metrics::counter!("galleon_bytes_imported_total", "region" => region.to_string()).increment(stats.bytes_read);
+        Ok((manifest, stats))
     }
 
     /// Imports the image at an allowed URL into a region's store; returns its digest and manifest.

@@ -258,6 +258,15 @@ impl Core {
     /// worker that holds the operation now decides its end.
     async fn finish_job(&self, op: Operation, outcome: Result<(), JobError>) -> CoreResult<Option<(String, String)>> {
         let lease = op.lease.clone().expect("claimed operations carry their lease");
+        let kind = serde_json::from_value::<Job>(op.payload.clone()).map_or("unknown", |j| j.name());
+        let outcome_label = match &outcome {
+            Ok(()) => "succeeded",
+            Err(JobError::LeaseLost) => "lease_lost",
+            Err(JobError::Retry(_)) if op.attempts < MAX_ATTEMPTS => "retried",
+            Err(JobError::Later) => "later",
+            Err(_) => "failed",
+        };
+        metrics::counter!("galleon_jobs_total", "kind" => kind, "outcome" => outcome_label).increment(1);
         let (code, message) = match outcome {
             Ok(()) => return Ok(None),
             Err(JobError::LeaseLost) => {
@@ -305,10 +314,13 @@ impl Core {
                 }
             }
         };
+        let kind = serde_json::from_value::<Job>(op.payload.clone()).map_or("unknown", |j| j.name());
+        let started = std::time::Instant::now();
         let outcome = tokio::select! {
             outcome = self.run_job(op.clone()) => outcome,
             () = renew => Err(JobError::LeaseLost),
         };
+        metrics::histogram!("galleon_job_duration_seconds", "kind" => kind).record(started.elapsed().as_secs_f64());
         self.finish_job(op, outcome).await.map(drop)
     }
 

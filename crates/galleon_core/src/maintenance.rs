@@ -79,6 +79,11 @@ impl Core {
         let reports = self.collect_garbage(std::time::Duration::from_secs(grace_seconds)).await?;
         // Failure counts of the token endpoint's past windows go with the rest of the garbage.
         self.sweep_token_failures(crate::now().unix_timestamp()).await?;
+        metrics::counter!("galleon_gc_runs_total").increment(1);
+        for r in &reports {
+            metrics::counter!("galleon_gc_chunks_deleted_total", "store" => r.store.clone())
+                .increment(r.deleted as u64);
+        }
         for r in reports.iter().filter(|r| r.deleted > 0) {
             tracing::info!(store = %r.store, deleted = r.deleted, referenced = r.referenced, "garbage collected");
         }

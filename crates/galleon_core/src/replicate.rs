@@ -136,9 +136,12 @@ impl Core {
         let jobs: Vec<CopyFuture> = work.iter().map(|&(si, id)| copy(stores[si].clone(), id)).collect();
         let mut copies = futures_util::stream::iter(jobs).buffer_unordered(COPY_WORKERS);
         let mut copied = 0usize;
+        let replicated = metrics::counter!("galleon_bytes_replicated_total", "region" => region.clone());
         while let Some(result) = copies.next().await {
             result.map_err(content_error)?;
             copied += 1;
+            // Chunk bytes (a chunk is at most CHUNK_SIZE; server-side copies report no length).
+            replicated.increment(CHUNK_SIZE);
             if copied.is_multiple_of(PROGRESS_EVERY) {
                 let progress = ((copied as u64 * CHUNK_SIZE) * 100 / total).min(99) as u8;
                 self.save_progress(key, shared, idx, ReplicationState::Replicating, progress).await?;

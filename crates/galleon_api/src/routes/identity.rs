@@ -120,6 +120,7 @@ pub(super) async fn token(
         .into_response(),
         Err(CoreError::Unauthenticated(kind)) => {
             let (status, code) = crate::error::oauth_status(&kind);
+            metrics::counter!("galleon_token_failures_total", "error" => code).increment(1);
             oauth_error(status, code, &kind.to_string())
         }
         Err(e) => {

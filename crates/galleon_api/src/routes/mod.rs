@@ -82,6 +82,7 @@ fn arm_table() -> RouteTable {
         .route("/subscriptions/{sub}/resources", get(generic::list))
         .route("/subscriptions/{sub}/resourcegroups/{rg}/resources", get(generic::list))
         .route("/tenants", get(subscriptions::tenants))
+        .route("/metrics", get(crate::metrics::render))
         .route("/galleon/regions", get(identity::regions))
         .route("/galleon/regions/{region}", get(identity::region))
         .route("/galleon/regions/{region}/scrub", post(identity::scrub))

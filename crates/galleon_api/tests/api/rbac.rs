@@ -331,6 +331,7 @@ async fn only_tenant_owners_administer_galleon() {
             app.call(Method::POST, "/galleon/subscriptions", Some(json!({ "displayName": "mine" }))).await,
             app.call(Method::POST, "/galleon/regions/eastus/scrub", None).await,
             app.get("/galleon/regions").await,
+            app.get("/metrics").await,
             app.get("/galleon/regions/eastus").await,
             app.call(Method::POST, "/galleon/gc", None).await,
             app.get("/galleon/operations/44444444-0000-0000-0000-000000000010").await,
