@@ -92,11 +92,11 @@ PY
 done
 
 python3 - "$dir/results" <<'PY'
-import statistics, sys
-rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
-def fig(i):
-    xs = [r[i] for r in rows]
-    return f"{statistics.median(xs):7.2f} s ({min(xs):.2f}-{max(xs):.2f})"
+import sys
+sys.path.insert(0, "bench")
+from runs import load, fig as column
+rows = load(sys.argv[1])
+fig = lambda i: column(rows, i)
 print(f"\n{len(rows)} runs, median (min-max); Azurite 3.35.0 on disk, everything on {__import__('os').cpu_count()} shared cores")
 print(f"{'import 2 GiB (512 MiB data) into a region on Azurite':58} {fig(0)}")
 print(f"{'  reference: SDK page-blob upload, default concurrency':58} {fig(1)}")

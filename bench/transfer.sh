@@ -49,15 +49,14 @@ for n in $(seq "$runs"); do
     echo "$up $down $cp_s $sdk" >>"$dir/results"
 done
 python3 - "$dir/results" <<'PY'
-import statistics, sys
-rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
-def fig(i):
-    xs = [r[i] for r in rows]
-    return f"{statistics.median(xs):6.2f} s ({min(xs):.2f}-{max(xs):.2f})"
-ratio = lambda i: [r[i] / r[2] for r in rows]
+import sys
+sys.path.insert(0, "bench")
+from runs import load, fig as column, median_ratio
+rows = load(sys.argv[1])
+fig = lambda i: column(rows, i)
 print(f"\n{len(rows)} runs, median (min-max)")
-print(f"{'galleon disk upload':44} {fig(0)}   {statistics.median(ratio(0)):.2f}x cp+sync (target 1.5x)")
-print(f"{'galleon disk download':44} {fig(1)}   {statistics.median(ratio(1)):.2f}x cp+sync (target 1.3x)")
+print(f"{'galleon disk upload':44} {fig(0)}   {median_ratio(rows, 0, 2):.2f}x cp+sync (target 1.5x)")
+print(f"{'galleon disk download':44} {fig(1)}   {median_ratio(rows, 1, 2):.2f}x cp+sync (target 1.3x)")
 print(f"{'reference: cp + sync':44} {fig(2)}")
 print(f"{'reference: Azure SDK page-blob upload, Azurite':44} {fig(3)}")
 PY

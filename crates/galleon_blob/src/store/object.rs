@@ -231,10 +231,16 @@ mod tests {
         let fs = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
         // `chunks` is a file, so no chunk can be written under it.
         std::fs::write(dir.path().join("chunks"), b"in the way").unwrap();
-        let store = ObjectChunkStore::new(Arc::new(fs), "chunks");
         let data = Bytes::from_static(b"chunk");
-        let err = store.put(ChunkId::of(&data), data).await.unwrap_err();
-        assert!(matches!(err, ChunkError::Io(_)), "{err}");
-        assert!(!err.to_string().contains(dir.path().to_str().unwrap()), "{err}");
+        let direct = ObjectChunkStore::new(Arc::new(fs), "chunks");
+        // The same through the configuration (its URL names the directory).
+        let spec =
+            super::super::ObjectStoreSpec { url: format!("file://{}", dir.path().display()), ..Default::default() };
+        let configured = super::super::ObjectStores::new().open(&spec).unwrap();
+        for store in [direct, configured] {
+            let err = store.put(ChunkId::of(&data), data.clone()).await.unwrap_err();
+            assert!(matches!(err, ChunkError::Io(_)), "{err}");
+            assert!(!err.to_string().contains(dir.path().to_str().unwrap()), "{err}");
+        }
     }
 }

@@ -164,7 +164,10 @@ impl ObjectStores {
                 (self.shared(spec, "s3", bucket, || s3(spec, bucket, options))?, prefix.into())
             }
         };
-        Ok(ObjectChunkStore::new(client, &prefix).with_label(&spec.url))
+        // Errors name the store by its URL, which callers may see in a region's `details`: a
+        // container or bucket and prefix, never a path on this server.
+        let label = if spec.url.starts_with("file://") { "file:// store" } else { spec.url.as_str() };
+        Ok(ObjectChunkStore::new(client, &prefix).with_label(label))
     }
 
     fn shared(
