@@ -3,6 +3,7 @@ and gives tests the official SDK clients pointed at it with a service-principal 
 
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -56,9 +57,11 @@ class Server:
         raise RuntimeError("galleon did not become ready in 30 s")
 
     def stop(self):
+        """Stops the server and removes its directory (a reused server's too: stop is final)."""
         self.proc.terminate()
         self.proc.wait(timeout=10)
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

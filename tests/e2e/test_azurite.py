@@ -45,6 +45,7 @@ def azurite():
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)
+    shutil.rmtree(data, ignore_errors=True)
 
 
 def test_import_a_page_blob_by_sas_url(azurite, tmp_path):

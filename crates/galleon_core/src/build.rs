@@ -109,8 +109,14 @@ impl Core {
         let (m, _) = self
             .ingest(&value.location, crate::content::IngestInput::Path(path.clone()), Format::Vhd)
             .await
-            .map_err(|e| {
-            JobError::Fail("InvalidUpload".into(), format!("The uploaded bytes are not an acceptable fixed VHD: {e}"))
+            .map_err(|e| match e {
+            // Only bytes that are not a fixed VHD are the uploader's fault; a store that is
+            // away (or another passing fault) is retried like any job's, and reported as ours.
+            CoreError::Content(c) if c.kind == ContentErrorKind::BadInput => JobError::Fail(
+                "InvalidUpload".into(),
+                format!("The uploaded bytes are not an acceptable fixed VHD: {}", c.message),
+            ),
+            other => other.into(),
         })?;
         let digest = self.save_manifest(&value.location, &m).await?;
         let disk = &mut value.properties;

@@ -990,3 +990,69 @@ async fn scrub_repairs_objects_in_a_region_on_azurite() {
 
     assert_eq!(disk_in_eastus_from(&app, &i).await, original);
 }
+
+/// Finishing an upload while the region's store fails for a while retries and succeeds; a store
+/// that stays down fails the operation as the server's fault (`InternalError`), never as the
+/// uploader's (`InvalidUpload`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_finished_through_a_failing_store_is_retried_and_never_blamed_on_the_bytes() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::faults::FailingWrites;
+
+    let failures = Arc::new(AtomicUsize::new(0));
+    let left = failures.clone();
+    let app = TestApp::with_stores(&move |region, name, store| {
+        if (region, name) == ("westcentralus", "standard_lrs-1") {
+            Arc::new(FailingWrites { inner: store, failures: left.clone() })
+        } else {
+            store
+        }
+    })
+    .await;
+    app.put(&format!("/subscriptions/{SUB}/resourcegroups/rg?{RES}"), json!({ "location": "westcentralus" })).await;
+    let upload = |name: &'static str, seed: u8, faults: usize| {
+        let (app, failures) = (&app, failures.clone());
+        async move {
+            let file = app.dir.path().join(format!("local/{name}.vhd"));
+            let original = write_vhd(&file, 21, seed);
+            let disk = format!("{}/disks/{name}", rg_path("rg"));
+            let body = json!({ "location": "westcentralus", "properties": {
+                "creationData": { "createOption": "Upload", "uploadSizeBytes": original.len() } } });
+            let created = app.put(&format!("{disk}?{DISK_API}"), body).await;
+            assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
+            app.settle().await;
+            let url = access_url(app, &disk, "Write").await;
+            for (i, page) in original.chunks(4 << 20).enumerate() {
+                let start = i * (4 << 20);
+                let req = Request::put(format!("{url}&comp=page"))
+                    .header("x-ms-range", format!("bytes={start}-{}", start + page.len() - 1))
+                    .body(Body::from(page.to_vec()))
+                    .unwrap();
+                assert_eq!(app.send_raw(req).await.0, StatusCode::CREATED);
+            }
+            failures.store(faults, Ordering::SeqCst);
+            let end = app.call(axum::http::Method::POST, &format!("{disk}/endGetAccess?{DISK_API}"), None).await;
+            let op = end.header("azure-asyncoperation").to_string();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                app.settle_with_failures().await;
+                let status = app.poll(&op).await;
+                if status.body["status"] != "InProgress" || std::time::Instant::now() > deadline {
+                    return (status, original, disk);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+        }
+    };
+    let (status, original, disk) = upload("passing", 71, 2).await;
+    assert_eq!(status.body["status"], "Succeeded", "{}", status.body);
+    assert_eq!(failures.load(Ordering::SeqCst), 0, "both faults were hit");
+    let read = access_url(&app, &disk, "Read").await;
+    assert!(download(&app, &read, None).await.1 == original);
+
+    let (status, _, _) = upload("lasting", 72, usize::MAX).await;
+    assert_eq!(status.body["status"], "Failed", "{}", status.body);
+    assert_eq!(status.body["error"]["code"], "InternalError", "{}", status.body);
+}
