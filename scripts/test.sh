@@ -11,6 +11,8 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v qemu-img >/dev/null || need+=(qemu-utils)   # makes the VHDs the content tests import
 command -v haproxy >/dev/null || need+=(haproxy)       # the load balancer of the multi-node tests
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)   # the multi-node database
+command -v openssl >/dev/null || need+=(openssl)     # the HTTPS object store's throwaway CA
+command -v npm >/dev/null || need+=(nodejs npm)      # Azurite
 if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi
