@@ -108,31 +108,26 @@ measure() {
     done
 }
 
+# A node's token, its benchmark resources, and the measured runs; sets base, tok and url.
+measure_node() { # label name port
+    base="https://127.0.0.1:$3"
+    tok=$(token "$dir/$2/credentials.json" "$base")
+    url=$(setup "$dir/$2/credentials.json" "$base" "$tok")
+    measure "$1" "$base" "$url" "$tok"
+}
+
 # 1. SQLite, one node (its own CA).
 p=$(freeport)
 ca="$dir/sqlite/tls/ca.crt"
-mkdir -p "$dir/sqlite"
-target/release/galleon serve --data-dir "$dir/sqlite" --listen "127.0.0.1:$p" >"$dir/sqlite.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 150); do [ -f "$dir/sqlite/credentials.json" ] && curl -sf --cacert "$ca" "https://127.0.0.1:$p/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-base="https://127.0.0.1:$p"
-tok=$(token "$dir/sqlite/credentials.json" "$base")
-url=$(setup "$dir/sqlite/credentials.json" "$base" "$tok")
-measure "SQLite, 1 node" "$base" "$url" "$tok"
+start sqlite "$p"   # the node makes its CA; start's health check waits until it does
+measure_node "SQLite, 1 node" sqlite "$p"
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 # 2. PostgreSQL, one node; then a second node (same certificate) and HAProxy in front of both.
 pa=$(freeport); pb=$(freeport); lb=$(freeport)
 ca="$dir/pg-a/tls/ca.crt"
-mkdir -p "$dir/pg-a"
-target/release/galleon serve --data-dir "$dir/pg-a" --listen "127.0.0.1:$pa" --node-id pg-a --database-url "$db" \
-    --public-url "https://127.0.0.1:$lb" >"$dir/pg-a.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 150); do [ -f "$dir/pg-a/credentials.json" ] && curl -sf --cacert "$ca" "https://127.0.0.1:$pa/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-base="https://127.0.0.1:$pa"
-tok=$(token "$dir/pg-a/credentials.json" "$base")
-url=$(setup "$dir/pg-a/credentials.json" "$base" "$tok")
-measure "PostgreSQL, 1 node" "$base" "$url" "$tok"
+start pg-a "$pa" --database-url "$db" --public-url "https://127.0.0.1:$lb"
+measure_node "PostgreSQL, 1 node" pg-a "$pa"
 
 start pg-b "$pb" --database-url "$db" --tls-cert "$dir/pg-a/tls/server.crt" --tls-key "$dir/pg-a/tls/server.key" \
     --public-url "https://127.0.0.1:$lb"
