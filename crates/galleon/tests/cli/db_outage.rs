@@ -109,6 +109,10 @@ fn requests_answer_503_while_the_database_is_away_and_accepted_work_finishes_aft
     let status = curl_status(&server, &token);
     assert_eq!(status.0, 503, "{status:?}");
     assert!(status.1.contains("retry-after: 5"), "{status:?}");
+    // Monitoring sees it too: /readyz says the database is not usable.
+    let (code, body) = readyz(&server);
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("\"ready\":false") && !body.contains("\"database\":\"ok\""), "{body}");
     // The CLI, like az, asks again after Retry-After: a command started while the database is
     // away succeeds once it is back (here after 3 s).
     let waiting = server.spawn_galleon(&[&show[..], &["--query", "name", "-o", "tsv"]].concat());
@@ -178,6 +182,19 @@ fn curl_status(server: &Server, token: &str) -> (u16, String) {
     let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, head)
+}
+
+/// Status and body of `GET /readyz` (no token).
+fn readyz(server: &Server) -> (u16, String) {
+    let creds = credentials(server);
+    let url = format!("{}/readyz", creds["endpoint"].as_str().unwrap().trim_end_matches('/'));
+    let out = Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}", "--cacert", creds["caFile"].as_str().unwrap(), &url])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or((&text, "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
 }
 
 #[test]
