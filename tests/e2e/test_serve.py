@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import time
 
+import pytest
 import requests
 
 from conftest import Server
@@ -250,7 +251,8 @@ def test_configured_stores_decide_what_a_region_can_hold(tmp_path):
         s.stop()
 
 
-def test_the_server_log_holds_no_secrets_or_tokens(tmp_path):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_server_log_holds_no_secrets_or_tokens(tmp_path, log_format):
     env = dict(os.environ, RUST_LOG="debug")
     binary = os.path.abspath(os.environ.get("GALLEON_BIN", "target/debug/galleon"))
     d, port = tempfile.mkdtemp(prefix="galleon-log-"), None
@@ -259,7 +261,8 @@ def test_the_server_log_holds_no_secrets_or_tokens(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     log = open(os.path.join(d, "serve.log"), "w")
-    proc = subprocess.Popen([binary, "serve", "--data-dir", os.path.join(d, "data"), "--listen", f"127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen([binary, "--log-format", log_format, "serve", "--data-dir", os.path.join(d, "data"),
+                             "--listen", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=log, env=env)
     try:
         for _ in range(100):
             if os.path.exists(os.path.join(d, "data", "credentials.json")):
@@ -273,14 +276,32 @@ def test_the_server_log_holds_no_secrets_or_tokens(tmp_path):
             "scope": "https://management.azure.com/.default"}).json()["access_token"]
         requests.post(f"{base}/{creds['tenantId']}/oauth2/v2.0/token", verify=creds["caFile"], data={
             "grant_type": "client_credentials", "client_id": creds["clientId"], "client_secret": "wrong-secret-xyz"})
-        h = {"Authorization": f"Bearer {tok}"}
+        h = {"Authorization": f"Bearer {tok}", "x-ms-correlation-request-id": "corr-log-1", "x-ms-client-request-id": "client-log-1"}
         requests.get(f"{base}/subscriptions?api-version=2022-12-01", headers=h, verify=creds["caFile"])
         requests.get(f"{base}/subscriptions?api-version=2022-12-01", headers={"Authorization": "Bearer forged.token.value"}, verify=creds["caFile"])
+        # A signature in a query string (as access URLs carry) never reaches the log.
+        requests.get(f"{base}/access/abc/abcd?sv=2021-08-06&sig=query-signature-xyz", verify=creds["caFile"])
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
     text = open(os.path.join(d, "serve.log")).read()
     assert text.strip(), "the server logged something at debug level"
-    for secret in [creds["clientSecret"], tok, tok.split(".")[2], "wrong-secret-xyz", "forged.token.value"]:
+    for secret in [creds["clientSecret"], tok, tok.split(".")[2], "wrong-secret-xyz", "forged.token.value", "query-signature-xyz"]:
         assert secret not in text, "a secret or token reached the log"
+    if log_format == "json":
+        lines = [json.loads(line) for line in text.splitlines() if line.strip()]  # every line is JSON
+        access = [e for e in lines if e.get("target") == "galleon::access"]
+        # Every request is logged once: the two token posts, the two lists and the access URL.
+        assert len(access) == 5, access
+        ok = next(e for e in access if e.get("correlation_id") == "corr-log-1")
+        assert ok["method"] == "GET" and ok["route"] == "/subscriptions" and ok["status"] == 200, ok
+        import base64
+        payload = tok.split(".")[1]
+        oid = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["oid"]
+        assert ok["principal"] == oid, ok
+        assert ok["client_request_id"] == "client-log-1" and len(ok["request_id"]) == 36, ok
+        assert isinstance(ok["duration_ms"], float), ok
+        forged = next(e for e in access if e["status"] == 401)
+        assert forged["principal"] == "" and forged["correlation_id"] == forged["request_id"], forged
+        assert any(e["route"] == "/access/{key}/{blob}" for e in access), access

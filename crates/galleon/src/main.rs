@@ -33,6 +33,16 @@ struct Cli {
     /// A JMESPath query applied to CLI output (as az's --query).
     #[arg(long, global = true)]
     query: Option<String>,
+    /// How log lines on stderr are written: `text` for people, `json` (one object per line) for
+    /// log collectors.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "GALLEON_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -91,11 +101,14 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).with_current_span(true).with_span_list(false).init(),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let globals = cli::Globals { output: cli.output, subscription: cli.subscription, query: cli.query };
     let resource = match cli.command {

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 
 /// Refuses requests without a valid bearer token (401, ARM codes); puts the claims in the
 /// request extensions for handlers that need the caller.
-pub(crate) async fn require_bearer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub(crate) async fn require_bearer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let header = req.headers().get(AUTHORIZATION).and_then(|h| h.to_str().ok());
     let Some(header) = header else {
         return ApiError::unauthorized(
@@ -31,22 +31,30 @@ pub(crate) async fn require_bearer(State(state): State<AppState>, mut req: Reque
     };
     match state.core.authenticate(token) {
         Ok(claims) => {
-            let (method, path) = (req.method().clone(), req.uri().path().to_string());
-            let filtered = match authorize(&state, &claims, &method, &path).await {
-                Ok(()) => false,
-                // As ARM: a list the caller may not read whole shows the items it may read.
-                Err(galleon_core::CoreError::Forbidden(m)) => match list_scope(&method, &path) {
-                    Some(scope) if state.core.has_role_under(&claims.oid, &scope).await.unwrap_or(false) => true,
-                    _ => return ApiError::from(galleon_core::CoreError::Forbidden(m)).into_response(),
-                },
-                Err(e) => return ApiError::from(e).into_response(),
-            };
-            req.extensions_mut().insert(claims.clone());
-            let resp = next.run(req).await;
-            if filtered { readable_items(&state, &claims, resp).await } else { resp }
+            let caller = crate::middleware::Caller(claims.oid.clone());
+            let mut resp = authorized(&state, claims, req, next).await;
+            resp.extensions_mut().insert(caller);
+            resp
         }
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// Runs the request if `claims` may make it, else answers 403.
+async fn authorized(state: &AppState, claims: galleon_core::auth::Claims, mut req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let filtered = match authorize(state, &claims, &method, &path).await {
+        Ok(()) => false,
+        // As ARM: a list the caller may not read whole shows the items it may read.
+        Err(galleon_core::CoreError::Forbidden(m)) => match list_scope(&method, &path) {
+            Some(scope) if state.core.has_role_under(&claims.oid, &scope).await.unwrap_or(false) => true,
+            _ => return ApiError::from(galleon_core::CoreError::Forbidden(m)).into_response(),
+        },
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    req.extensions_mut().insert(claims.clone());
+    let resp = next.run(req).await;
+    if filtered { readable_items(state, &claims, resp).await } else { resp }
 }
 
 const AUTHZ: &str = "/providers/microsoft.authorization/";

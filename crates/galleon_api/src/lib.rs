@@ -80,7 +80,6 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(middleware::request_ids))
         .with_state(state.clone());
     let portal = portal::routes(portal::PortalState {
         core: state.core,
@@ -92,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(metrics::mark_route))
         .merge(api)
         .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(middleware::request_log))
 }
 
 /// The whole HTTP application: size limits and path normalisation around the router. Serve this.

@@ -33,7 +33,7 @@ pub fn handle() -> &'static PrometheusHandle {
 
 /// The route a request matched, carried on the response to the outer layer.
 #[derive(Clone)]
-struct RouteLabel(String);
+pub(crate) struct RouteLabel(pub(crate) String);
 
 /// Inside the router (a route layer): notes the matched route template on the response.
 pub(crate) async fn mark_route(path: Option<MatchedPath>, req: Request, next: Next) -> Response {

@@ -352,7 +352,24 @@ impl Core {
         Ok(())
     }
 
+    /// Runs one job with its operation id on every log line it writes, and logs how it ended.
     async fn run_job(&self, op: Operation) -> Result<(), JobError> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("job", operation_id = %op.id, job = %op.job, attempt = op.attempts);
+        let started = std::time::Instant::now();
+        let outcome = self.run_job_body(op).instrument(span.clone()).await;
+        let seconds = started.elapsed().as_secs_f64();
+        span.in_scope(|| match &outcome {
+            Ok(()) => tracing::info!(seconds, "job finished"),
+            Err(JobError::Retry(reason)) => tracing::info!(seconds, %reason, "job stopped: will retry"),
+            Err(JobError::Fail(code, _)) => tracing::info!(seconds, %code, "job failed"),
+            Err(JobError::Later) => tracing::debug!(seconds, "job waiting on other work"),
+            Err(JobError::LeaseLost) => tracing::info!(seconds, "job stopped: lease lost"),
+        });
+        outcome
+    }
+
+    async fn run_job_body(&self, op: Operation) -> Result<(), JobError> {
         let job: Job = serde_json::from_value(op.payload.clone())
             .map_err(|e| JobError::Fail("InternalError".into(), format!("undecodable job: {e}")))?;
         // Jobs that write chunks and name them in manifests hold the content lock shared, so
