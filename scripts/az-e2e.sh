@@ -120,6 +120,11 @@ fi
 grep -q AuthorizationFailed "$work/refused.txt" || { cat "$work/refused.txt" >&2; exit 1; }
 echo "+ (refused: AuthorizationFailed)" >&2
 step login --service-principal -u "$(c clientId)" -p "$(c clientSecret)" --tenant "$(c tenantId)" -o none
+# The activity log: az monitor reads what the writes above recorded.
+ops=$(step monitor activity-log list -g myGalleryRG --query "[?status.value=='Succeeded'].operationName.value" -o tsv)
+echo "$ops" | grep -q "Microsoft.Compute/galleries/images/versions/write" || { echo "activity log: $ops" >&2; exit 1; }
+failed=$(step monitor activity-log list -g myGalleryRG --status Failed --query "[].operationName.value" -o tsv)
+echo "$failed" | grep -q "Microsoft.Compute/galleries/write" || { echo "the reader's refused write is not logged: $failed" >&2; exit 1; }
 step sig image-version delete -g myGalleryRG -r myGallery -i myImageDefinition -e 1.0.0
 step sig image-definition delete -g myGalleryRG -r myGallery -i myImageDefinition
 step sig delete -g myGalleryRG -r myGallery

@@ -73,6 +73,9 @@ pub(crate) struct ServeArgs {
     /// a private network (on the API port, /metrics needs a tenant owner's token).
     #[arg(long, env = "GALLEON_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// How many days the activity log keeps events (Azure keeps 90).
+    #[arg(long, env = "GALLEON_ACTIVITY_RETENTION_DAYS")]
+    activity_retention_days: Option<u64>,
 }
 
 /// A database URL: it may hold a password, so it never prints.
@@ -112,6 +115,7 @@ struct FileConfig {
     node_id: Option<String>,
     uploads_dir: Option<PathBuf>,
     metrics_listen: Option<SocketAddr>,
+    activity_retention_days: Option<u64>,
 }
 
 /// `[database]`: where the metadata lives when several nodes share it.
@@ -246,6 +250,8 @@ pub(crate) struct Settings {
     pub uploads_dir: PathBuf,
     /// Where `/metrics` is also served without a token, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// How long the activity log keeps events.
+    pub activity_retention: std::time::Duration,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -310,7 +316,10 @@ impl Settings {
         let database_url =
             args.database_url.or(file.database.and_then(|d| d.url)).filter(|u| !u.trim().is_empty()).map(DatabaseUrl);
         let uploads_dir = args.uploads_dir.or(file.uploads_dir).unwrap_or_else(|| data_dir.join("uploads"));
+        let retention_days = args.activity_retention_days.or(file.activity_retention_days).unwrap_or(90);
+        anyhow::ensure!(retention_days > 0, "activity_retention_days must be at least 1");
         Ok(Self {
+            activity_retention: std::time::Duration::from_secs(retention_days * 24 * 3600),
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             uploads_dir,
             database_url,

@@ -101,6 +101,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     // Unreferenced chunks go after the grace period (an hour unless configured); young ones may
     // belong to an import still running.
     jobs::spawn_gc(core.clone(), settings.gc.0, settings.gc.1);
+    galleon_core::activity::spawn_upkeep(core.clone(), settings.activity_retention);
     let scheme = if settings.insecure_http { "http" } else { "https" };
     let state = AppState::new(core.clone(), settings.public_url.clone(), scheme);
     if let Some(addr) = settings.metrics_listen {

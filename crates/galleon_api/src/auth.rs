@@ -31,7 +31,7 @@ pub(crate) async fn require_bearer(State(state): State<AppState>, req: Request, 
     };
     match state.core.authenticate(token) {
         Ok(claims) => {
-            let caller = crate::middleware::Caller(claims.oid.clone());
+            let caller = crate::middleware::Caller(claims.clone());
             let mut resp = authorized(&state, claims, req, next).await;
             resp.extensions_mut().insert(caller);
             resp
@@ -125,8 +125,12 @@ async fn authorize(
     if !sub.is_empty() && state.core.require_subscription(sub).await.is_err() {
         return Ok(());
     }
-    // Operation status and the subscription itself: anyone with a role in the subscription.
-    if path.contains("/capsoperations/") || path.trim_end_matches('/') == format!("/subscriptions/{sub}") {
+    // Operation status, the activity log (filtered to what the caller may read) and the
+    // subscription itself: anyone with a role in the subscription.
+    if path.contains("/capsoperations/")
+        || path.starts_with(&format!("/subscriptions/{sub}/providers/microsoft.insights/eventtypes/"))
+        || path.trim_end_matches('/') == format!("/subscriptions/{sub}")
+    {
         return if state.core.has_any_role_in(&claims.oid, sub).await? {
             Ok(())
         } else {

@@ -6,6 +6,7 @@
 //! codes. Paths are normalised (fixed segments lowercased) before routing, so any casing of
 //! `resourceGroups`/`Microsoft.Compute` matches. This crate never touches SQL or chunk storage.
 
+mod activity;
 pub mod api_version;
 mod auth;
 mod deployments;
@@ -73,6 +74,7 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub fn router(state: AppState) -> Router {
     let arm = routes::arm_routes()
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_bearer))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), activity::record))
         .route_layer(axum::middleware::from_fn(metrics::mark_route));
     let api = Router::new()
         .merge(arm)

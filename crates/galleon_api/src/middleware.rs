@@ -15,9 +15,9 @@ const CLIENT_REQUEST_ID: &str = "x-ms-client-request-id";
 pub(crate) const CORRELATION_ID: &str = "x-ms-correlation-request-id";
 
 /// The principal a request was authenticated as, noted on the response by the authentication
-/// layer for the access log.
+/// layer for the access and activity logs (which run outside it, so they see refusals too).
 #[derive(Debug, Clone)]
-pub(crate) struct Caller(pub String);
+pub(crate) struct Caller(pub galleon_core::auth::Claims);
 
 /// Request ids: a random per-process prefix and a counter, formatted as a UUID. Unique without a
 /// random-number syscall per request.
@@ -60,7 +60,7 @@ pub(crate) async fn request_log(mut req: Request, next: Next) -> Response {
     }
     // The route template, never the path with its query: access URLs carry signatures there.
     let route = resp.extensions().get::<RouteLabel>().map_or("other", |r| r.0.as_str());
-    let principal = resp.extensions().get::<Caller>().map_or("", |c| c.0.as_str());
+    let principal = resp.extensions().get::<Caller>().map_or("", |c| c.0.oid.as_str());
     tracing::info!(
         target: "galleon::access",
         method = %method,

@@ -4,6 +4,7 @@
 #![allow(unreachable_pub)] // test modules share helpers across files
 
 mod api {
+    pub mod activity_log;
     pub mod auth;
     pub mod content;
     pub mod deployments;

@@ -1,8 +1,10 @@
-//! ARM date-times: RFC 3339 in and out; a bare `YYYY-MM-DD` is accepted as midnight UTC.
+//! ARM date-times: RFC 3339 in and out; a bare `YYYY-MM-DD` is accepted as midnight UTC, and a
+//! date-time without an offset (as Python's `isoformat()` writes, e.g. az's activity-log filter)
+//! as UTC.
 
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
-use time::{Date, OffsetDateTime};
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
 use galleon_model::Invalid;
 
@@ -10,6 +12,10 @@ use galleon_model::Invalid;
 pub fn parse(target: &str, value: &str) -> Result<OffsetDateTime, Invalid> {
     if let Ok(t) = OffsetDateTime::parse(value, &Rfc3339) {
         return Ok(t);
+    }
+    let naive = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]");
+    if let Ok(t) = PrimitiveDateTime::parse(value, naive) {
+        return Ok(t.assume_utc());
     }
     if let Ok(d) = Date::parse(value, format_description!("[year]-[month]-[day]")) {
         return Ok(d.midnight().assume_utc());

@@ -8,6 +8,7 @@
 //! This crate never names a concrete backend, HTTP or axum.
 
 pub mod access;
+pub mod activity;
 pub mod auth;
 mod build;
 pub mod content;

@@ -63,11 +63,14 @@ pub enum Kind {
     Setting,
     /// A portal session (keyed by a digest of its cookie).
     Session,
+    /// An activity log event (keyed newest first within its subscription), or a note waiting
+    /// for an accepted request's operation to end.
+    Activity,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Self::Subscription,
         Self::Group,
         Self::Gallery,
@@ -83,6 +86,7 @@ impl Kind {
         Self::Deployment,
         Self::Setting,
         Self::Session,
+        Self::Activity,
     ];
 
     /// The kind stored under `name`.
@@ -103,6 +107,7 @@ impl Kind {
             "deployment" => Self::Deployment,
             "setting" => Self::Setting,
             "session" => Self::Session,
+            "activity" => Self::Activity,
             _ => return None,
         })
     }
@@ -125,6 +130,7 @@ impl Kind {
             Self::Deployment => "deployment",
             Self::Setting => "setting",
             Self::Session => "session",
+            Self::Activity => "activity",
         }
     }
 }
@@ -366,6 +372,7 @@ mod tests {
             "deployment",
             "setting",
             "session",
+            "activity",
         ];
         assert_eq!(names.len(), Kind::ALL.len());
         for name in names {

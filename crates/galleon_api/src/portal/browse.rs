@@ -174,7 +174,8 @@ pub(super) async fn resource(State(s): State<PortalState>, signed: Signed, Path(
         "version" => super::update_version::version_page(&s, &id, &body, &signed),
         _ => other_page(&id, &body),
     };
-    page(&title, Some(&signed.session), &trail(&id), content)
+    let activity = super::activity::section(&arm, &id).await;
+    page(&title, Some(&signed.session), &trail(&id), html! { (content) (activity) })
 }
 
 async fn subscription_page(arm: &Arm<'_>, id: &str) -> Markup {

@@ -4,6 +4,7 @@
 //! one authorization, one source of truth. The only script is the project's own
 //! `assets/portal.js` (tabs, review step, region rows, progress polling, browser upload).
 
+mod activity;
 mod arm;
 mod assets;
 mod browse;

@@ -3,6 +3,7 @@
 //! `normalize` rewrites requests to match.
 
 mod access;
+mod activity_log;
 mod disks;
 mod galleries;
 mod generic;
@@ -161,6 +162,7 @@ fn arm_table() -> RouteTable {
             "/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/capsoperations/{id}",
             get(operations::get),
         )
+        .route("/subscriptions/{sub}/providers/microsoft.insights/eventtypes/{log}/values", get(activity_log::list))
         .route(VMS, get(vms::list))
         .route("/subscriptions/{sub}/providers/microsoft.compute/virtualmachines", get(vms::list))
         .route(&format!("{VMS}/{{name}}"), get(vms::get).put(vms::put).delete(vms::delete))

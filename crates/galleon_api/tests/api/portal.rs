@@ -167,6 +167,34 @@ async fn a_reader_sees_a_shared_gallery_and_cannot_change_it() {
         browser.post(&format!("/portal/delete?id={}", urlencode(&i)), &format!("csrf={csrf}&confirm=def1"), None).await;
     assert!(page.contains("AuthorizationFailed"), "{page}");
     assert_eq!(app.get(&format!("{i}?{COMPUTE}")).await.status, StatusCode::OK);
+
+    // The refusals are in the activity log, under the reader's name, and the gallery's page shows
+    // its activity (the definition written by the owner) to the reader.
+    let since = galleon_api_types::dates::format(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
+    let filter = format!("eventTimestamp ge '{since}' and status eq 'Failed'");
+    let log = app
+        .get(&format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01&$filter={}",
+            urlencode(&filter)
+        ))
+        .await;
+    let refused: Vec<_> = log.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["operationName"]["value"].as_str().unwrap(),
+                e["subStatus"]["value"].as_str().unwrap(),
+                e["caller"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let who = reader.principal.client_id.as_str();
+    assert!(refused.contains(&("Microsoft.Compute/galleries/images/write", "Forbidden", who)), "{refused:?}");
+    assert!(refused.contains(&("Microsoft.Compute/galleries/images/delete", "Forbidden", who)), "{refused:?}");
+    let (_, page) = browser.get(&format!("/portal/r{g}")).await;
+    assert!(page.contains("Activity log") && page.contains("Microsoft.Compute/galleries/images/write"), "{page}");
 }
 
 #[tokio::test]

@@ -434,6 +434,7 @@ async fn the_route_table_walk_finds_no_unguarded_route() {
             ("{client_id}", admin_client.as_str()),
             ("{action}", "resetSecret"),
             ("{run}", "r"),
+            ("{log}", "management"),
         ] {
             path = path.replace(param, value);
         }
