@@ -1,6 +1,7 @@
 //! `galleon`: a self-hosted Azure Compute Gallery. `galleon serve` runs the server; later
 //! subcommands are the CLI. This binary is the only place that names concrete backends.
 
+mod backup;
 mod bootstrap;
 mod cli;
 mod config;
@@ -98,6 +99,11 @@ enum Command {
     /// Move metadata between databases (one node's SQLite into a shared PostgreSQL).
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Back up a data directory while its server runs: metadata snapshot, credentials, and
+    /// every chunk (incrementally: a second backup copies only new chunks).
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new data directory, checking every chunk's digest.
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -114,6 +120,8 @@ fn main() -> anyhow::Result<()> {
     let resource = match cli.command {
         Command::Serve(args) => return runtime.block_on(serve::run(config::Settings::resolve(args)?)),
         Command::Db(c) => return runtime.block_on(db::run(c)),
+        Command::Backup(args) => return runtime.block_on(backup::backup(args)),
+        Command::Restore(args) => return runtime.block_on(backup::restore(args)),
         Command::Init(args) => return runtime.block_on(serve::init(config::Settings::resolve(args)?)),
         Command::Login(args) => return finish(runtime.block_on(cli::login(args, globals.output))),
         Command::Group(c) => cli::Resource::Group(c),

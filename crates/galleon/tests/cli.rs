@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "cli/backup.rs"]
+mod backup;
 #[path = "cli/db_copy.rs"]
 mod db_copy;
 #[path = "cli/db_outage.rs"]

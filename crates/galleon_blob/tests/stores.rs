@@ -52,8 +52,16 @@ async fn interrupted_writes_are_cleared_on_open() {
     let dir = tempfile::tempdir().unwrap();
     drop(LocalStore::open(dir.path()).unwrap());
     std::fs::write(dir.path().join("tmp").join("half-written"), b"x").unwrap();
+    // A write of a process that is gone (pid 0 never names one) is cleared; one of a live
+    // process (pid 1 always runs) is its own, and stays while it is recent.
+    let dead = format!("{}.0.1", "ab".repeat(32));
+    let live = format!("{}.1.1", "cd".repeat(32));
+    for name in [&dead, &live] {
+        std::fs::write(dir.path().join("tmp").join(name), b"x").unwrap();
+    }
     let store = LocalStore::open(dir.path()).unwrap();
-    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("tmp")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from(&live)]);
     assert!(store.list().await.unwrap().is_empty());
 }
 

@@ -166,7 +166,7 @@ fn eastus_and_westeurope_behind_a_forwarder(az: &str, extra: &str) -> (Forwarder
 }
 
 /// Uploads a 24 MiB disk into `region`, makes a managed image and a gallery definition of it.
-fn disk_image_and_definition(server: &Server, region: &str) -> std::path::PathBuf {
+pub(super) fn disk_image_and_definition(server: &Server, region: &str) -> std::path::PathBuf {
     server.login_with_group(region);
     let raw = server.dir.path().join("disk.raw");
     // 24 MiB, 16 of them data (each its own chunk), the rest zeros.
@@ -183,14 +183,14 @@ fn disk_image_and_definition(server: &Server, region: &str) -> std::path::PathBu
     raw
 }
 
-fn version_create(server: &Server, version: &str, regions: &[&str]) -> std::process::Output {
+pub(super) fn version_create(server: &Server, version: &str, regions: &[&str]) -> std::process::Output {
     let create = ["sig", "image-version", "create", "-g", "rg", "-r", "gal", "-i", "def", "-e", version];
     let rest = ["--managed-image", "img", "--target-regions"];
     server.galleon(&[&create[..], &rest[..], regions, &["-o", "none"]].concat())
 }
 
 /// A disk from the definition's `latest` in `region`, downloaded: the uploaded bytes.
-fn assert_latest_disk_in(server: &Server, region: &str, raw: &Path) {
+pub(super) fn assert_latest_disk_in(server: &Server, region: &str, raw: &Path) {
     let definition =
         server.ok(&["sig", "image-definition", "show", "-g", "rg", "-r", "gal", "-i", "def", "--query", "id"]);
     let latest = format!("{}/versions/latest", definition.as_str().unwrap());

@@ -54,13 +54,33 @@ impl Inner {
     }
 }
 
+/// Whether a temporary file (named `{chunk}.{pid}.{n}`) may still be written by another live
+/// process: its pid runs on this machine and the file changed in the last ten minutes.
+fn in_flight_elsewhere(entry: &std::fs::DirEntry) -> bool {
+    let name = entry.file_name();
+    let Some(pid) = name.to_str().and_then(|n| n.split('.').nth(1)).and_then(|p| p.parse::<u32>().ok()) else {
+        return false;
+    };
+    let recent = entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < std::time::Duration::from_secs(600)));
+    pid != std::process::id() && recent && Path::new(&format!("/proc/{pid}")).exists()
+}
+
 impl LocalStore {
-    /// Opens (creating if needed) a store rooted at `root`, clearing interrupted writes.
+    /// Opens (creating if needed) a store rooted at `root`, clearing interrupted writes: the
+    /// temporary files of processes that are gone. Another process may be writing to the same
+    /// store (a server while `galleon backup` reads it, or a second node): its recent temporary
+    /// files are left alone.
     pub fn open(root: &Path) -> Result<Self, ChunkError> {
         let tmp = root.join("tmp");
         std::fs::create_dir_all(&tmp).map_err(io)?;
         for entry in std::fs::read_dir(&tmp).map_err(io)? {
-            let _ = std::fs::remove_file(entry.map_err(io)?.path());
+            let entry = entry.map_err(io)?;
+            if !in_flight_elsewhere(&entry) {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
         Ok(Self { inner: Arc::new(Inner { root: root.to_path_buf(), tmp_seq: AtomicU64::new(0) }) })
     }

@@ -33,6 +33,9 @@ const MIGRATIONS: &[&str] = &[
      UPDATE operations SET lease_until = lease_until * 1000;",
 ];
 
+/// The schema version this galleon writes.
+pub(super) const LATEST: usize = MIGRATIONS.len();
+
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
     let err = |e: rusqlite::Error| StoreError::Backend(format!("migration: {e}"));
     let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).map_err(err)? as usize;

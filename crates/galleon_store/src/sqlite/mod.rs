@@ -60,6 +60,29 @@ impl SqliteStore {
         })
     }
 
+    /// Writes a consistent copy of the database at `path` to `to` (which must not exist), while
+    /// a server may be writing to it: SQLite's `VACUUM INTO` reads one snapshot of the WAL
+    /// database through its own read-only connection, so the server's writes neither wait long
+    /// nor tear the copy. The copy is mode 0600 (it holds secret hashes and signing keys).
+    pub fn snapshot(path: &Path, to: &Path) -> Result<(), StoreError> {
+        use std::os::unix::fs::PermissionsExt;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(backend)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(backend)?;
+        let target = to.to_str().ok_or_else(|| StoreError::Backend(format!("{} is not UTF-8", to.display())))?;
+        conn.execute("VACUUM INTO ?1", params![target]).map_err(backend)?;
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o600)).map_err(backend)?;
+        Ok(())
+    }
+
+    /// The schema version of the database at `path` and the newest this galleon knows.
+    pub fn schema_versions(path: &Path) -> Result<(usize, usize), StoreError> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(backend)?;
+        let current = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).map_err(backend)?;
+        Ok((current as usize, migrations::LATEST))
+    }
+
     /// Frees every operation lease, whoever holds it. Only for a process that owns the database
     /// alone (the server holds its data-directory lock): any lease found at start-up belongs to a
     /// process that died, and its jobs should resume now rather than when the lease would have
