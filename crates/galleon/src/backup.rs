@@ -119,6 +119,7 @@ fn ids_path(root: &Path, region: &str, store: &str) -> PathBuf {
 pub(crate) async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     let settings = Settings::resolve(args.serve)?;
     let (data, to) = (&settings.data_dir, &args.to);
+    crate::bootstrap::check_format_readable(data)?;
     anyhow::ensure!(
         data.join("metadata.db").is_file() || settings.database_url.is_some(),
         "{} has no metadata.db: is it a galleon data directory?",

@@ -44,6 +44,43 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Option
     }
 }
 
+/// The layout of a data directory this galleon writes (the files beside the database: region
+/// stores, TLS, credentials, uploads). Directories from before the `format` file existed are
+/// format 1. The metadata database has its own schema version (see `galleon_store`).
+pub(crate) const DATA_FORMAT: u32 = 1;
+
+/// Checks the data directory's format: a newer one is refused (an older galleon must not write
+/// a layout it does not know); an older one is brought up to this format in place.
+pub(crate) fn check_format(dir: &Path) -> anyhow::Result<()> {
+    let found = check_format_readable(dir)?;
+    let path = dir.join("format");
+    // Migrations from older formats go here, one step at a time; format 1 is the first.
+    if found < DATA_FORMAT || !path.exists() {
+        write_private(&path, format!("{DATA_FORMAT}\n").as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The data directory's format, refused when it is newer than this galleon's; changes nothing
+/// (for `galleon backup`, which reads a directory a server is using).
+pub(crate) fn check_format_readable(dir: &Path) -> anyhow::Result<u32> {
+    let path = dir.join("format");
+    let found = match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            text.trim().parse::<u32>().with_context(|| format!("{} does not hold a format number", path.display()))?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 1,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    anyhow::ensure!(
+        found <= DATA_FORMAT,
+        "the data directory {} has format {found}, written by a newer galleon; this galleon (v{}) reads formats up to {DATA_FORMAT}: upgrade galleon",
+        dir.display(),
+        env!("CARGO_PKG_VERSION")
+    );
+    Ok(found)
+}
+
 /// Takes the data directory for this process. One server per directory: the SQLite store
 /// caches what it reads and relies on being its only writer, and a node's id is kept here.
 pub(crate) fn lock(dir: &Path) -> anyhow::Result<std::fs::File> {
@@ -51,7 +88,10 @@ pub(crate) fn lock(dir: &Path) -> anyhow::Result<std::fs::File> {
     let path = dir.join("galleon.lock");
     let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
     match file.try_lock() {
-        Ok(()) => Ok(file),
+        Ok(()) => {
+            check_format(dir)?;
+            Ok(file)
+        }
         Err(std::fs::TryLockError::WouldBlock) => {
             anyhow::bail!("another galleon is already serving {} (it holds {})", dir.display(), path.display())
         }

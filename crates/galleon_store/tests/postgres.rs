@@ -190,3 +190,15 @@ async fn cached_kinds_follow_other_nodes_writes() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+#[tokio::test]
+async fn a_database_from_a_newer_release_is_refused() {
+    let Some(url) = url() else { return };
+    let schema = schema("newer");
+    drop(PgStore::connect_in_schema(&url, &schema).await.unwrap());
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.batch_execute(&format!("UPDATE {schema}.schema_version SET version = version + 1")).await.unwrap();
+    let err = PgStore::connect_in_schema(&url, &schema).await.err().expect("a newer schema is refused").to_string();
+    assert!(err.contains("is newer than this galleon") && err.contains("upgrade galleon"), "{err}");
+}

@@ -115,3 +115,38 @@ fn backups_and_restores_refuse_directories_that_are_not_theirs() {
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no finished backup"));
     assert!(!target.exists(), "a refused restore makes nothing");
 }
+
+#[test]
+fn a_data_directory_from_a_newer_galleon_is_refused_and_an_older_one_upgraded() {
+    let server = Server::start();
+    let data = server.data();
+    assert_eq!(std::fs::read_to_string(data.join("format")).unwrap().trim(), "1", "new directories carry their format");
+    drop(server);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // A directory from before the format file: taken as format 1, and marked so.
+    let init = galleon(&["init", "--data-dir", data.to_str().unwrap()]);
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    std::fs::remove_file(data.join("format")).unwrap();
+    let again = galleon(&["init", "--data-dir", data.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(std::fs::read_to_string(data.join("format")).unwrap().trim(), "1");
+    // One from a newer galleon: refused by serve, backup and restore alike, and left as it was.
+    std::fs::write(data.join("format"), "2\n").unwrap();
+    let before = std::fs::read_dir(&data).unwrap().count();
+    let serve = Command::new(BIN)
+        .args(["serve", "--data-dir", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&serve.stderr);
+    assert!(!serve.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("has format 2, written by a newer galleon") && stderr.contains("upgrade galleon"),
+        "{stderr}"
+    );
+    let to = dir.path().join("b");
+    let backup = galleon(&["backup", "--to", to.to_str().unwrap(), "--data-dir", data.to_str().unwrap()]);
+    assert!(!backup.status.success() && String::from_utf8_lossy(&backup.stderr).contains("newer galleon"));
+    assert_eq!(std::fs::read_to_string(data.join("format")).unwrap(), "2\n");
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), before);
+}
