@@ -96,12 +96,15 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         last_seen: t,
     };
     core.record_node(&me).await?;
+    // The metrics recorder first: what the background tasks record from now on is kept.
+    let _ = galleon_api::metrics::handle();
     spawn_housekeeping(core.clone(), me);
     jobs::spawn_worker(core.clone());
     // Unreferenced chunks go after the grace period (an hour unless configured); young ones may
     // belong to an import still running.
     jobs::spawn_gc(core.clone(), settings.gc.0, settings.gc.1);
     galleon_core::activity::spawn_upkeep(core.clone(), settings.activity_retention);
+    galleon_core::region_info::spawn_usage_gauges(core.clone(), Duration::from_secs(300));
     let scheme = if settings.insecure_http { "http" } else { "https" };
     let state = AppState::new(core.clone(), settings.public_url.clone(), scheme);
     if let Some(addr) = settings.metrics_listen {

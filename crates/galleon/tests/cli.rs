@@ -934,6 +934,7 @@ fn metrics_are_served_on_their_own_address() {
     conn.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("galleon_http_requests_total{method=\"PUT\""), "the group's PUT is counted: {answer}");
+    assert!(answer.contains("galleon_store_chunks{region=\"westcentralus\",store=\"standard_lrs-1\"} 0"), "{answer}");
     let mut other = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     other.write_all(b"GET /subscriptions HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n").unwrap();
     let mut answer = String::new();

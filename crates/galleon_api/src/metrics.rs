@@ -66,6 +66,11 @@ pub async fn render(State(s): State<AppState>) -> Response {
     if let Ok(n) = s.core.operations_in_progress().await {
         metrics::gauge!("galleon_operations_in_progress").set(n as f64);
     }
+    if let Some(pool) = s.core.database_pool() {
+        for (state, n) in [("max", pool.max), ("open", pool.open), ("idle", pool.idle), ("waiting", pool.waiting)] {
+            metrics::gauge!("galleon_db_pool_connections", "state" => state).set(n as f64);
+        }
+    }
     let text = handle().render();
     ([("content-type", "text/plain; version=0.0.4")], text).into_response()
 }

@@ -215,6 +215,11 @@ impl Core {
         Ok(repaired)
     }
 
+    /// The metadata store's connection pool, when it has one.
+    pub fn database_pool(&self) -> Option<galleon_store::PoolStatus> {
+        self.store().pool_status()
+    }
+
     /// How many operations are still in progress (waiting for or held by a worker).
     pub async fn operations_in_progress(&self) -> CoreResult<usize> {
         Ok(self.store().operations_in_progress().await?)
@@ -316,10 +321,13 @@ impl Core {
         };
         let kind = serde_json::from_value::<Job>(op.payload.clone()).map_or("unknown", |j| j.name());
         let started = std::time::Instant::now();
+        let running = metrics::gauge!("galleon_jobs_running", "kind" => kind);
+        running.increment(1.0);
         let outcome = tokio::select! {
             outcome = self.run_job(op.clone()) => outcome,
             () = renew => Err(JobError::LeaseLost),
         };
+        running.decrement(1.0);
         metrics::histogram!("galleon_job_duration_seconds", "kind" => kind).record(started.elapsed().as_secs_f64());
         self.finish_job(op, outcome).await.map(drop)
     }

@@ -79,3 +79,32 @@ impl Core {
         Ok(info)
     }
 }
+
+impl Core {
+    /// Sets the `galleon_store_chunks` and `galleon_store_bytes` gauges of every region store
+    /// (each store is walked: this runs on a timer, not per scrape).
+    pub async fn record_store_usage(&self) {
+        for region in self.config.regions.clone() {
+            let Ok(info) = self.show_region(&region).await else { continue };
+            for s in info.stores {
+                let labels = [("region", region.clone()), ("store", s.name.clone())];
+                if let Some(n) = s.chunks {
+                    metrics::gauge!("galleon_store_chunks", &labels).set(n as f64);
+                }
+                if let Some(b) = s.bytes {
+                    metrics::gauge!("galleon_store_bytes", &labels).set(b as f64);
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the store usage gauges current: at start, then every `every`.
+pub fn spawn_usage_gauges(core: std::sync::Arc<Core>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            core.record_store_usage().await;
+            tokio::time::sleep(every).await;
+        }
+    })
+}

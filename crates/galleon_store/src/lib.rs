@@ -281,6 +281,19 @@ impl HeldLock {
     }
 }
 
+/// A connection pool's use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections the pool may open.
+    pub max: usize,
+    /// Connections open now.
+    pub open: usize,
+    /// Of those, idle.
+    pub idle: usize,
+    /// Requests waiting for a connection.
+    pub waiting: usize,
+}
+
 /// The metadata store. Every method is safe to call concurrently.
 #[async_trait]
 pub trait MetadataStore: Send + Sync + 'static {
@@ -338,6 +351,11 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// `LISTEN/NOTIFY`), so a worker wakes at once instead of at its next poll. `None` for a
     /// store only one process uses.
     fn job_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
+
+    /// How the store's connection pool is used, for a store that has one (PostgreSQL).
+    fn pool_status(&self) -> Option<PoolStatus> {
         None
     }
 

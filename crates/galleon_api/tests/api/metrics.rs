@@ -32,8 +32,18 @@ async fn metrics_count_requests_by_route_jobs_by_outcome_and_bytes_by_region() {
     )
     .await;
     app.settle().await;
+    app.core.record_store_usage().await;
 
     let text = scrape(&app).await;
+    let chunks = text
+        .lines()
+        .find(|l| l.starts_with("galleon_store_chunks{region=\"westcentralus\",store=\"standard_lrs-1\"}"))
+        .unwrap_or_else(|| panic!("no store gauge in:\n{text}"));
+    assert!(chunks.rsplit(' ').next().unwrap().parse::<f64>().unwrap() >= 3.0, "{chunks}");
+    assert!(text.contains("galleon_store_bytes{region=\"westcentralus\""), "{text}");
+    if std::env::var("GALLEON_TEST_BACKEND").as_deref() == Ok("postgres") {
+        assert!(text.contains("galleon_db_pool_connections{state=\"max\"}"), "{text}");
+    }
     let gallery_route =
         "route=\"/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}\"";
     let counted = |l: &&str| {

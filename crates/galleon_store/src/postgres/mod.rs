@@ -596,6 +596,11 @@ impl MetadataStore for PgStore {
         }
     }
 
+    fn pool_status(&self) -> Option<crate::PoolStatus> {
+        let s = self.pool.status();
+        Some(crate::PoolStatus { max: s.max_size, open: s.size, idle: s.available, waiting: s.waiting })
+    }
+
     async fn release_leases(&self, owner: &str) -> Result<usize, StoreError> {
         let client = self.client().await?;
         let n = client
