@@ -100,6 +100,9 @@ impl ChunkStore for Unreadable {
     async fn written_at(&self, id: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError> {
         self.0.written_at(id).await
     }
+    async fn size(&self, id: ChunkId) -> Result<Option<u64>, ChunkError> {
+        self.0.size(id).await
+    }
     async fn locate_in(
         &self,
         service: &Arc<dyn galleon_blob::store::ObjectStore>,

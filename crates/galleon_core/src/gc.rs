@@ -40,6 +40,8 @@ pub struct GcReport {
     pub referenced: usize,
     /// Unreferenced chunks deleted.
     pub deleted: usize,
+    /// Their bytes.
+    pub bytes_deleted: u64,
     /// Unreferenced chunks kept because they are younger than the grace period.
     pub young: usize,
 }
@@ -126,8 +128,10 @@ impl Core {
                 for id in all.into_iter().filter(|id| !referenced.contains(id)) {
                     match store.written_at(id).await.map_err(content_error)? {
                         Some(t) if t <= cutoff => {
+                            let size = store.size(id).await.map_err(content_error)?.unwrap_or(0);
                             store.delete(id).await.map_err(content_error)?;
                             report.deleted += 1;
+                            report.bytes_deleted += size;
                         }
                         Some(_) => report.young += 1,
                         None => {}

@@ -83,6 +83,8 @@ impl Core {
         for r in &reports {
             metrics::counter!("galleon_gc_chunks_deleted_total", "store" => r.store.clone())
                 .increment(r.deleted as u64);
+            metrics::counter!("galleon_gc_bytes_reclaimed_total", "store" => r.store.clone())
+                .increment(r.bytes_deleted);
         }
         for r in reports.iter().filter(|r| r.deleted > 0) {
             tracing::info!(store = %r.store, deleted = r.deleted, referenced = r.referenced, "garbage collected");

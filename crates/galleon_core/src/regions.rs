@@ -93,6 +93,15 @@ impl ChunkStore for RegionView {
         Ok(None)
     }
 
+    async fn size(&self, id: ChunkId) -> Result<Option<u64>, ChunkError> {
+        for store in &self.stores {
+            if let Some(n) = store.size(id).await? {
+                return Ok(Some(n));
+            }
+        }
+        Ok(None)
+    }
+
     fn local_path(&self, id: ChunkId) -> Option<std::path::PathBuf> {
         self.stores.iter().find_map(|s| s.local_path(id))
     }

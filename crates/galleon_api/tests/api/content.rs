@@ -345,6 +345,10 @@ async fn garbage_collection_removes_only_unreferenced_old_chunks() {
     let report = app.core.collect_garbage(std::time::Duration::ZERO).await.unwrap();
     let west: usize = report.iter().filter(|r| r.store.starts_with("westcentralus/")).map(|r| r.deleted).sum();
     assert!(west >= 2, "the deleted disk's chunks and manifest go: {report:?}");
+    // 1 MiB data chunks and one small manifest: what was freed is counted.
+    let freed: u64 = report.iter().filter(|r| r.store.starts_with("westcentralus/")).map(|r| r.bytes_deleted).sum();
+    let mib = 1u64 << 20;
+    assert!(freed > (west as u64 - 1) * mib && freed < west as u64 * mib, "{freed} bytes: {report:?}");
     // What is still referenced serves as before.
     let url = access_url(&app, &format!("{}/disks/keep", rg_path("rg")), "Read").await;
     assert!(download(&app, &url, None).await.1 == kept);

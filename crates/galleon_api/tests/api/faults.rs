@@ -50,6 +50,9 @@ impl ChunkStore for FailingWrites {
     async fn written_at(&self, id: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError> {
         self.inner.written_at(id).await
     }
+    async fn size(&self, id: ChunkId) -> Result<Option<u64>, ChunkError> {
+        self.inner.size(id).await
+    }
 }
 
 /// A store that cannot be reached at all (every call fails), as a stopped object store.
@@ -76,6 +79,9 @@ impl ChunkStore for Unreachable {
         Err(Self::down())
     }
     async fn written_at(&self, _: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError> {
+        Err(Self::down())
+    }
+    async fn size(&self, _: ChunkId) -> Result<Option<u64>, ChunkError> {
         Err(Self::down())
     }
 }

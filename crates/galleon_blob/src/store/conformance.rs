@@ -89,10 +89,12 @@ async fn put_get_has_delete(store: &dyn ChunkStore) {
     assert!(!store.has(id).await.unwrap());
     assert!(matches!(store.get(id).await, Err(ChunkError::NotFound(x)) if x == id));
     assert_eq!(store.written_at(id).await.unwrap(), None);
+    assert_eq!(store.size(id).await.unwrap(), None);
     let before = std::time::SystemTime::now() - std::time::Duration::from_secs(5);
     assert!(store.put(id, data.clone()).await.unwrap());
     assert!(store.has(id).await.unwrap());
     assert!(store.written_at(id).await.unwrap().unwrap() >= before);
+    assert_eq!(store.size(id).await.unwrap(), Some(1 << 20));
     assert_eq!(store.get(id).await.unwrap(), data);
     store.sync().await.unwrap();
     store.delete(id).await.unwrap();

@@ -244,6 +244,15 @@ impl ChunkStore for LocalStore {
         .await
     }
 
+    async fn size(&self, id: ChunkId) -> Result<Option<u64>, ChunkError> {
+        self.blocking(move |s| match std::fs::metadata(s.path(id)) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        })
+        .await
+    }
+
     async fn sync(&self) -> Result<(), ChunkError> {
         // One syncfs for everything written since the last sync (chunk files and renames).
         self.blocking(|s| {

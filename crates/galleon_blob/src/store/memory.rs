@@ -78,6 +78,10 @@ impl ChunkStore for MemoryStore {
         Ok(super::StoreUsage { chunks: chunks.len() as u64, bytes: Some(bytes) })
     }
 
+    async fn size(&self, id: ChunkId) -> Result<Option<u64>, ChunkError> {
+        Ok(self.chunks.read().map_err(poisoned)?.get(&id).map(|d| d.len() as u64))
+    }
+
     async fn written_at(&self, id: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError> {
         if !self.chunks.read().map_err(poisoned)?.contains_key(&id) {
             return Ok(None);

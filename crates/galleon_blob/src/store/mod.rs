@@ -71,6 +71,8 @@ pub trait ChunkStore: Send + Sync + 'static {
     async fn sync(&self) -> Result<(), ChunkError>;
     /// When a chunk was written (garbage collection spares young chunks); `None` if absent.
     async fn written_at(&self, id: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError>;
+    /// A chunk's size in bytes (what deleting it frees), without reading it; `None` if absent.
+    async fn size(&self, id: ChunkId) -> Result<Option<u64>, ChunkError>;
 
     /// Where the store keeps its chunks, for operators (`dir:///srv/x`, `az://container/prefix`);
     /// never a credential.

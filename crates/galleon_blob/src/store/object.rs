@@ -188,6 +188,14 @@ impl ChunkStore for ObjectChunkStore {
         }
     }
 
+    async fn size(&self, id: ChunkId) -> Result<Option<u64>, ChunkError> {
+        match self.inner.head(&self.path(id)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.io(e)),
+        }
+    }
+
     fn backend(&self) -> String {
         self.label.clone()
     }
