@@ -166,6 +166,25 @@ async fn authorize(
     state.core.authorize(claims, path, if read { Action::Read } else { Action::Write }).await
 }
 
+/// As [`require_read_of`], except that `/SharedGalleries/…` sources are checked against their
+/// gallery's sharing with `subscription` (where the resource is made) or the caller's tenant.
+pub(crate) async fn require_read_or_shared<'a>(
+    state: &AppState,
+    claims: &galleon_core::auth::Claims,
+    subscription: &str,
+    sources: impl IntoIterator<Item = &'a str>,
+    target: &str,
+) -> Result<(), ApiError> {
+    let (shared, own): (Vec<&str>, Vec<&str>) =
+        sources.into_iter().partition(|id| galleon_core::sharing::is_shared_id(id));
+    require_read_of(state, claims, own).await?;
+    for id in shared {
+        let who = galleon_core::sharing::Consumer { subscription, tenant: &claims.tid, by_tenant: false };
+        state.core.resolve_shared_source(who, id, target).await?;
+    }
+    Ok(())
+}
+
 /// Refuses a create that names a source (an image version, disk, snapshot, managed image, VM)
 /// the caller cannot read: sharing a gallery means Reader on it, and that is what using its
 /// versions takes.

@@ -83,7 +83,9 @@ impl From<CoreError> for ApiError {
             CoreError::Invalid(invalid) => invalid.into(),
             CoreError::SubscriptionNotFound(_) => Self::new(StatusCode::NOT_FOUND, "SubscriptionNotFound", message),
             CoreError::ResourceGroupNotFound(_) => Self::new(StatusCode::NOT_FOUND, "ResourceGroupNotFound", message),
-            CoreError::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, "ResourceNotFound", message),
+            CoreError::NotFound { .. } | CoreError::NotShared(_) => {
+                Self::new(StatusCode::NOT_FOUND, "ResourceNotFound", message)
+            }
             CoreError::ParentNotFound(_) => Self::new(StatusCode::NOT_FOUND, "ParentResourceNotFound", message),
             CoreError::OperationNotFound(_) => Self::new(StatusCode::NOT_FOUND, "OperationNotFound", message),
             CoreError::Conflict { code, .. } => Self::new(StatusCode::CONFLICT, code, message),

@@ -19,6 +19,7 @@ mod api {
     pub mod metrics;
     pub mod portal;
     pub mod rbac;
+    pub mod sharing;
     pub mod support;
     pub mod upgrade;
     pub mod versions;

@@ -113,13 +113,29 @@ pub struct CreationData {
 
 /// `{"id": …}` image reference.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct ImageReference {
     /// The id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// A version (or definition) of a gallery shared with the disk's subscription or the
+    /// caller's tenant: `/SharedGalleries/{u}/Images/{i}[/Versions/{v}]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_gallery_image_id: Option<String>,
     /// The data disk of the image to take (the OS disk when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lun: Option<i64>,
+}
+
+/// An image reference as ARM shows it: a shared gallery's image under `sharedGalleryImageId`,
+/// any other under `id`.
+pub fn image_reference(image_id: String) -> ImageReference {
+    let shared = image_id.trim_start_matches('/').to_ascii_lowercase().starts_with("sharedgalleries/");
+    if shared {
+        ImageReference { shared_gallery_image_id: Some(image_id), ..Default::default() }
+    } else {
+        ImageReference { id: Some(image_id), ..Default::default() }
+    }
 }
 
 /// A request body as the model's request.
@@ -133,7 +149,7 @@ pub fn to_request(body: DiskResource) -> DiskRequest {
         source_resource_id: c.source_resource_id,
         upload_size_bytes: c.upload_size_bytes,
         image_lun: c.gallery_image_reference.as_ref().or(c.image_reference.as_ref()).and_then(|r| r.lun),
-        image_id: c.gallery_image_reference.or(c.image_reference).and_then(|r| r.id),
+        image_id: c.gallery_image_reference.or(c.image_reference).and_then(|r| r.id.or(r.shared_gallery_image_id)),
         disk_size_gb: p.disk_size_gb,
         os_type: p.os_type,
         hyper_v_generation: p.hyper_v_generation,
@@ -160,7 +176,7 @@ pub fn to_wire(r: &Tracked<Disk>, type_name: &str) -> DiskResource {
         Creation::Copy { source_resource_id } => creation.source_resource_id = Some(source_resource_id.clone()),
         Creation::FromImage { image_id, lun } => {
             creation.gallery_image_reference =
-                Some(ImageReference { id: Some(image_id.clone()), lun: lun.map(i64::from) })
+                Some(ImageReference { lun: lun.map(i64::from), ..image_reference(image_id.clone()) })
         }
     }
     let tier = if d.sku.to_ascii_lowercase().starts_with("premium") { "Premium" } else { "Standard" };

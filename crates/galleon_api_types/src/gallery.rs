@@ -22,22 +22,66 @@ pub struct GalleryProperties {
     /// Read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
-    /// Not implemented yet: refused.
-    #[serde(default, skip_serializing)]
-    pub sharing_profile: Option<serde_json::Value>,
+    /// Who the gallery is shared with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing_profile: Option<SharingProfile>,
     /// Not implemented yet: refused.
     #[serde(default, skip_serializing)]
     pub soft_delete_policy: Option<serde_json::Value>,
 }
 
+/// `properties.sharingProfile`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SharingProfile {
+    /// `Private`, `Groups` (or `Community`, not served yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
+    /// Read-only: shown with `$expand=SharingProfile/Groups`, changed only through `share`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<SharingGroup>>,
+    /// Community galleries are not served yet: refused.
+    #[serde(default, skip_serializing)]
+    pub community_gallery_info: Option<serde_json::Value>,
+}
+
+/// One entry of `sharingProfile.groups` and of a `share` request's `groups`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SharingGroup {
+    /// `Subscriptions` or `AADTenants`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// The ids.
+    #[serde(default)]
+    pub ids: Vec<String>,
+}
+
+/// The body of `POST …/galleries/{g}/share`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SharingUpdate {
+    /// `Add`, `Remove`, `Reset` or `EnableCommunity`.
+    #[serde(default)]
+    pub operation_type: Option<String>,
+    /// The subscriptions and tenants to add or remove.
+    #[serde(default)]
+    pub groups: Vec<SharingGroup>,
+}
+
 /// Refuses what a gallery request sets that galleon does not implement.
 pub fn refuse_unsupported(r: &GalleryResource) -> Result<(), galleon_model::Invalid> {
     let p = r.properties.as_ref();
+    let community = p.and_then(|p| p.sharing_profile.as_ref()).is_some_and(|s| s.community_gallery_info.is_some());
     crate::refuse_unsupported(&[
         ("identity", r.identity.is_some()),
-        ("properties.sharingProfile", p.is_some_and(|p| p.sharing_profile.is_some())),
+        ("properties.sharingProfile.communityGalleryInfo", community),
         ("properties.softDeletePolicy", p.is_some_and(|p| p.soft_delete_policy.is_some())),
     ])
+}
+
+/// The permissions a request sets, if any.
+pub fn requested_permissions(r: &GalleryResource) -> Option<String> {
+    r.properties.as_ref()?.sharing_profile.as_ref()?.permissions.clone()
 }
 
 /// `identifier` of a gallery.
@@ -54,6 +98,23 @@ pub type GalleryResource = Resource<GalleryProperties>;
 
 /// The model as ARM shows it.
 pub fn to_wire(g: &Tracked<Gallery>) -> GalleryResource {
+    to_wire_with(g, false)
+}
+
+/// The model as ARM shows it, with the sharing groups when `groups` (`$expand=SharingProfile/Groups`).
+pub fn to_wire_with(g: &Tracked<Gallery>, groups: bool) -> GalleryResource {
+    let sharing = &g.properties.sharing;
+    let profile = SharingProfile {
+        permissions: Some(sharing.permissions.as_str().into()),
+        groups: groups.then(|| {
+            sharing
+                .groups
+                .iter()
+                .map(|grp| SharingGroup { kind: grp.kind.as_str().into(), ids: grp.ids.clone() })
+                .collect()
+        }),
+        community_gallery_info: None,
+    };
     Resource {
         name: Some(g.name.clone()),
         id: Some(g.id.clone()),
@@ -65,6 +126,7 @@ pub fn to_wire(g: &Tracked<Gallery>) -> GalleryResource {
             description: g.properties.description.clone(),
             identifier: Some(GalleryIdentifier { unique_name: g.properties.unique_name.clone() }),
             provisioning_state: Some(g.provisioning_state.as_str().into()),
+            sharing_profile: Some(profile),
             ..Default::default()
         }),
     }

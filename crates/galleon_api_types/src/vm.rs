@@ -94,7 +94,7 @@ pub fn to_request(p: VmProperties) -> VmRequest {
     });
     VmRequest {
         vm_size: p.hardware_profile.as_ref().and_then(|h| h.get("vmSize")).and_then(|s| s.as_str()).map(String::from),
-        image_id: sp.image_reference.and_then(|r| r.id),
+        image_id: sp.image_reference.and_then(|r| r.id.or(r.shared_gallery_image_id)),
         os_create_option: os.create_option,
         os_disk_id: os.managed_disk.and_then(|m| m.id),
         os_disk_name: os.name,
@@ -176,7 +176,7 @@ pub fn to_wire(r: &Tracked<VirtualMachine>, expand_instance_view: bool) -> VmRes
         properties: Some(VmProperties {
             hardware_profile: Some(json!({ "vmSize": vm.vm_size })),
             storage_profile: Some(VmStorageProfile {
-                image_reference: vm.image_reference.clone().map(|id| ImageReference { id: Some(id), lun: None }),
+                image_reference: vm.image_reference.clone().map(crate::disk::image_reference),
                 os_disk: Some(os_disk),
                 data_disks: Some(data_disks),
             }),

@@ -37,6 +37,10 @@ pub enum CoreError {
         /// Message.
         message: String,
     },
+    /// A shared gallery (or what is in it) that does not exist or is not shared with the caller
+    /// (404 `ResourceNotFound`: the two are not told apart).
+    #[error("The shared resource '{0}' was not found, or is not shared with this subscription or tenant.")]
+    NotShared(String),
     /// The operation id is unknown (404).
     #[error("The operation '{0}' was not found.")]
     OperationNotFound(String),

@@ -16,6 +16,9 @@ use crate::{Core, CoreError, CoreResult, Page, PageRequest};
 pub struct GalleryRequest {
     /// `properties.description`.
     pub description: Option<String>,
+    /// `properties.sharingProfile.permissions` (kept as it is when absent; groups change only
+    /// through `share`).
+    pub permissions: Option<String>,
 }
 
 const TYPE: &str = "Microsoft.Compute/galleries";
@@ -40,9 +43,14 @@ impl Core {
             None if patch => return Err(not_found(r)),
             None => {
                 let location = self.region(env.location.as_deref(), TYPE)?;
+                let mut sharing = galleon_model::sharing::Sharing::default();
+                if let Some(p) = &req.permissions {
+                    sharing.set_permissions(p)?;
+                }
                 let properties = Gallery {
                     description: req.description,
                     unique_name: unique_name(&r.group.subscription, &r.gallery),
+                    sharing,
                 };
                 let value = Self::creating(r.id(), &r.gallery, location, env.tags, properties);
                 (value, None)
@@ -55,6 +63,9 @@ impl Core {
                 let mut properties = old.value.properties.clone();
                 if req.description.is_some() || !patch {
                     properties.description = req.description;
+                }
+                if let Some(p) = &req.permissions {
+                    properties.sharing.set_permissions(p)?;
                 }
                 (Self::updating(&old.value, properties, env.tags, patch)?, Some(old.rev))
             }

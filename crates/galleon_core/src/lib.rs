@@ -37,6 +37,7 @@ pub mod regions;
 mod replicate;
 mod resources;
 mod scrub;
+pub mod sharing;
 mod subscriptions;
 mod version_sources;
 mod versions;

@@ -175,7 +175,9 @@ impl Core {
     ) -> CoreResult<(Tracked<ImageVersion>, Tracked<ImageDefinition>)> {
         let bad =
             || Invalid::param(target, format!("'{id}' is not the id of a gallery image version or image definition."));
-        let parsed = ResourceId::parse(id).ok_or_else(bad)?;
+        // A shared gallery's id (checked when the request was accepted) stands for its own.
+        let private = self.private_id_of_shared(id).await?;
+        let parsed = ResourceId::parse(private.as_deref().unwrap_or(id)).ok_or_else(bad)?;
         let names: Vec<&str> = parsed.segments.iter().map(|(_, n)| n.as_str()).collect();
         let types: Vec<String> = parsed.segments.iter().map(|(t, _)| t.to_ascii_lowercase()).collect();
         let image = match types.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {

@@ -21,6 +21,7 @@ pub mod refs;
 pub mod region;
 pub mod resource;
 pub mod resource_id;
+pub mod sharing;
 pub mod states;
 pub mod version_number;
 pub mod vm;

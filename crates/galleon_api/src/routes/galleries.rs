@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
-use galleon_api_types::gallery::{GalleryResource, TYPE, to_wire};
+use galleon_api_types::gallery::{GalleryResource, SharingUpdate, TYPE, to_wire, to_wire_with};
 use galleon_core::{Envelope, GalleryRequest};
 use galleon_model::{GalleryRef, GroupRef};
 
 use super::list_response;
 use crate::AppState;
-use crate::api_version::{ApiVersion, COMPUTE_GALLERY};
+use crate::api_version::{ApiVersion, COMPUTE_GALLERY, query_param};
 use crate::error::ApiError;
 use crate::extract::{ArmJson, ArmPath, BaseUrl, ListQuery, ListScope};
 use crate::lro;
@@ -31,10 +31,11 @@ async fn write(
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_GALLERY, TYPE)?;
     galleon_api_types::gallery::refuse_unsupported(&body)?;
+    let permissions = galleon_api_types::gallery::requested_permissions(&body);
     let props = body.properties.unwrap_or_default();
     let env = Envelope::new(body.location, body.tags)?;
-    let accepted =
-        s.core.put_gallery(&gallery_ref(&path), env, GalleryRequest { description: props.description }, patch).await?;
+    let req = GalleryRequest { description: props.description, permissions };
+    let accepted = s.core.put_gallery(&gallery_ref(&path), env, req, patch).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource)))
 }
 
@@ -50,13 +51,35 @@ pub(super) async fn put_or_patch(
     write(s, api, path, base, body, method == Method::PATCH).await
 }
 
+/// GET; `$expand=SharingProfile/Groups` adds who the gallery is shared with.
 pub(super) async fn get(
     State(s): State<AppState>,
     api: ApiVersion,
     ArmPath(path): GalleryPath,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, TYPE)?;
-    Ok(Json(to_wire(&s.core.get_gallery(&gallery_ref(&path)).await?)).into_response())
+    let expand = query_param(uri.query(), "$expand");
+    let groups = expand.is_some_and(|e| e.split(',').any(|x| x.trim().eq_ignore_ascii_case("SharingProfile/Groups")));
+    Ok(Json(to_wire_with(&s.core.get_gallery(&gallery_ref(&path)).await?, groups)).into_response())
+}
+
+/// `POST …/share`: Add, Remove or Reset who the gallery is shared with. Sharing hands out read
+/// access, so it takes what a role assignment takes (Owner), not just write access.
+pub(super) async fn share(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath(path): GalleryPath,
+    BaseUrl(base): BaseUrl,
+    axum::Extension(claims): axum::Extension<galleon_core::auth::Claims>,
+    ArmJson(body): ArmJson<SharingUpdate>,
+) -> Result<Response, ApiError> {
+    let api = api.require(COMPUTE_GALLERY, TYPE)?;
+    let r = gallery_ref(&path);
+    s.core.authorize(&claims, &r.id(), galleon_model::rbac::Action::Authorize).await?;
+    let groups: Vec<(String, Vec<String>)> = body.groups.into_iter().map(|g| (g.kind, g.ids)).collect();
+    let op = s.core.share_gallery(&r, body.operation_type.as_deref(), &groups).await?;
+    Ok(lro::delete_started(&base, api, Some(op)))
 }
 
 /// A group's or a subscription's list.

@@ -16,6 +16,7 @@ mod network;
 mod operations;
 mod principals;
 mod role_assignments;
+mod shared_galleries;
 mod subscriptions;
 mod versions;
 mod vms;
@@ -45,6 +46,7 @@ const IMAGE: &str =
     "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}";
 const VERSIONS: &str =
     "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}/versions";
+const SHARED: &str = "/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/sharedgalleries";
 const VERSION: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}/versions/{version}";
 
 /// A router that remembers the patterns it was given, so a test can walk every ARM route.
@@ -150,6 +152,16 @@ fn arm_table() -> RouteTable {
         .route(
             GALLERY,
             get(galleries::get).put(galleries::put_or_patch).patch(galleries::put_or_patch).delete(galleries::delete),
+        )
+        .route(&format!("{GALLERY}/share"), post(galleries::share))
+        .route(SHARED, get(shared_galleries::list_galleries))
+        .route(&format!("{SHARED}/{{gallery}}"), get(shared_galleries::get_gallery))
+        .route(&format!("{SHARED}/{{gallery}}/images"), get(shared_galleries::list_images))
+        .route(&format!("{SHARED}/{{gallery}}/images/{{image}}"), get(shared_galleries::get_image))
+        .route(&format!("{SHARED}/{{gallery}}/images/{{image}}/versions"), get(shared_galleries::list_versions))
+        .route(
+            &format!("{SHARED}/{{gallery}}/images/{{image}}/versions/{{version}}"),
+            get(shared_galleries::get_version),
         )
         .route(IMAGES, get(images::list))
         .route(IMAGE, get(images::get).put(images::put_or_patch).patch(images::put_or_patch).delete(images::delete))

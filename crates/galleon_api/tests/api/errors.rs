@@ -161,7 +161,10 @@ async fn unsupported_properties_plans_and_tags_are_refused() {
     };
     let cases = [
         (gallery(json!({ "identity": { "type": "SystemAssigned" } })), "identity"),
-        (gallery(json!({ "sharingProfile": { "permissions": "Groups" } })), "properties.sharingProfile"),
+        (
+            gallery(json!({ "sharingProfile": { "permissions": "Community", "communityGalleryInfo": {} } })),
+            "properties.sharingProfile.communityGalleryInfo",
+        ),
         (gallery(json!({ "softDeletePolicy": "wrong type" })), "properties.softDeletePolicy"),
     ];
     for (body, target) in cases {

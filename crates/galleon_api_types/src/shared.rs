@@ -1,0 +1,80 @@
+//! The consumer's view of a directly shared gallery (`Microsoft.Compute/locations/sharedGalleries`):
+//! `name`, `location`, `identifier.uniqueId` and the properties a consumer may see, with no `id`,
+//! `type` or tags (nothing that names the publisher's resource group).
+
+use galleon_model::gallery::Gallery;
+use galleon_model::image_definition::ImageDefinition;
+use galleon_model::image_version::ImageVersion;
+use galleon_model::resource::Tracked;
+use serde_json::{Map, Value, json};
+
+/// `/SharedGalleries/{u}`.
+pub fn gallery_unique_id(unique_name: &str) -> String {
+    format!("/SharedGalleries/{unique_name}")
+}
+
+fn envelope(name: &str, location: &str, unique_id: String, properties: Value) -> Value {
+    json!({ "name": name, "location": location, "identifier": { "uniqueId": unique_id }, "properties": properties })
+}
+
+/// A shared gallery.
+pub fn gallery(g: &Tracked<Gallery>) -> Value {
+    let u = &g.properties.unique_name;
+    envelope(u, &g.location, gallery_unique_id(u), json!({ "artifactTags": {} }))
+}
+
+/// Keeps the named properties of a private wire body.
+fn pick(properties: &Value, keys: &[&str]) -> Map<String, Value> {
+    keys.iter().filter_map(|k| properties.get(*k).map(|v| (k.to_string(), v.clone()))).collect()
+}
+
+/// A definition of a shared gallery.
+pub fn image(unique_name: &str, d: &Tracked<ImageDefinition>) -> Value {
+    let private = serde_json::to_value(crate::image::to_wire(d)).unwrap_or_default();
+    let mut p = pick(
+        &private["properties"],
+        &[
+            "osType",
+            "osState",
+            "identifier",
+            "endOfLifeDate",
+            "hyperVGeneration",
+            "features",
+            "architecture",
+            "purchasePlan",
+            "recommended",
+            "disallowed",
+            "eula",
+            "privacyStatementUri",
+        ],
+    );
+    p.insert("artifactTags".into(), json!({}));
+    let id = format!("{}/Images/{}", gallery_unique_id(unique_name), d.name);
+    envelope(&d.name, &d.location, id, Value::Object(p))
+}
+
+/// A version of a shared definition (`diskSizeGB` where the private view says `sizeInGB`).
+pub fn version(unique_name: &str, image: &str, v: &Tracked<ImageVersion>) -> Value {
+    let private = serde_json::to_value(crate::version::to_wire(v, "2024-03-03", false)).unwrap_or_default();
+    let publishing = &private["properties"]["publishingProfile"];
+    let mut p = pick(publishing, &["publishedDate", "endOfLifeDate", "excludeFromLatest"]);
+    let disk = |d: &Value| {
+        let mut out = pick(d, &["lun", "hostCaching"]);
+        if let Some(size) = d.get("sizeInGB") {
+            out.insert("diskSizeGB".into(), size.clone());
+        }
+        Value::Object(out)
+    };
+    let storage = &private["properties"]["storageProfile"];
+    let mut sp = Map::new();
+    if storage["osDiskImage"].is_object() {
+        sp.insert("osDiskImage".into(), disk(&storage["osDiskImage"]));
+    }
+    if let Some(data) = storage["dataDiskImages"].as_array() {
+        sp.insert("dataDiskImages".into(), Value::Array(data.iter().map(disk).collect()));
+    }
+    p.insert("storageProfile".into(), Value::Object(sp));
+    p.insert("artifactTags".into(), json!({}));
+    let id = format!("{}/Images/{image}/Versions/{}", gallery_unique_id(unique_name), v.name);
+    envelope(&v.name, &v.location, id, Value::Object(p))
+}

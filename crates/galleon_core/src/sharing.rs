@@ -1,0 +1,301 @@
+//! Direct sharing: the `share` action on a gallery, and the consumer's read-only view of the
+//! galleries shared with its subscription or tenant (`…/locations/{l}/sharedGalleries/…`), whose
+//! `/SharedGalleries/{u}/Images/{i}[/Versions/{v}]` ids disks and VMs are made from.
+//!
+//! Visibility is decided here, by [`Sharing::shared_with`], and nowhere else: a gallery is seen
+//! through these paths only by a caller acting in a subscription in its groups, or whose tenant
+//! is in them, and only in the gallery's own region. Anything else is "not found", so probing
+//! names reveals nothing.
+
+use std::sync::Arc;
+
+use galleon_model::gallery::{Gallery, publisher_of};
+use galleon_model::image_definition::ImageDefinition;
+use galleon_model::image_version::ImageVersion;
+use galleon_model::resource::Tracked;
+use galleon_model::resource_id::ResourceId;
+use galleon_model::sharing::{ShareOperation, Sharing};
+use galleon_model::{GalleryRef, GroupRef, ImageRef, Invalid};
+use galleon_store::{Batch, Expect, Kind, typed};
+
+use crate::{Core, CoreError, CoreResult, OperationInfo, Page, PageRequest};
+
+/// Who is asking through the shared paths: the subscription in the URL (or the disk's), and
+/// the caller's tenant.
+#[derive(Debug, Clone, Copy)]
+pub struct Consumer<'a> {
+    /// The subscription the caller acts in.
+    pub subscription: &'a str,
+    /// The caller's tenant.
+    pub tenant: &'a str,
+    /// `sharedTo=tenant`: list what is shared with the tenant instead of the subscription.
+    pub by_tenant: bool,
+}
+
+impl Consumer<'_> {
+    fn sees(&self, sharing: &Sharing) -> bool {
+        if self.by_tenant {
+            sharing.shared_with(None, Some(self.tenant))
+        } else {
+            sharing.shared_with(Some(self.subscription), Some(self.tenant))
+        }
+    }
+}
+
+/// A `/SharedGalleries/{u}/Images/{i}[/Versions/{v}]` id, split.
+fn parse_shared_id(id: &str) -> Option<(String, String, Option<String>)> {
+    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        [g, u, i, img] if g.eq_ignore_ascii_case("SharedGalleries") && i.eq_ignore_ascii_case("Images") => {
+            Some((u.to_string(), img.to_string(), None))
+        }
+        [g, u, i, img, v, ver]
+            if g.eq_ignore_ascii_case("SharedGalleries")
+                && i.eq_ignore_ascii_case("Images")
+                && v.eq_ignore_ascii_case("Versions") =>
+        {
+            Some((u.to_string(), img.to_string(), Some(ver.to_string())))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `id` is a shared-gallery id (`/SharedGalleries/…`).
+pub fn is_shared_id(id: &str) -> bool {
+    id.trim_start_matches('/').get(..15).is_some_and(|p| p.eq_ignore_ascii_case("SharedGalleries"))
+}
+
+fn not_shared(what: &str) -> CoreError {
+    CoreError::NotShared(what.to_string())
+}
+
+fn gallery_ref_of(g: &Tracked<Gallery>) -> Option<GalleryRef> {
+    let id = ResourceId::parse(&g.id)?;
+    Some(GroupRef::new(&id.subscription, &id.resource_group).gallery(&g.name))
+}
+
+impl Core {
+    /// `POST …/galleries/{g}/share`: changes who the gallery is shared with. Answered with an
+    /// operation that has already succeeded (the change is one write).
+    pub async fn share_gallery(
+        &self,
+        r: &GalleryRef,
+        operation_type: Option<&str>,
+        groups: &[(String, Vec<String>)],
+    ) -> CoreResult<OperationInfo> {
+        let op = operation_type.ok_or_else(|| {
+            Invalid::param(
+                "sharingUpdate.operationType",
+                "'operationType' is required: Add, Remove, Reset or EnableCommunity.",
+            )
+        })?;
+        let op = ShareOperation::parse("sharingUpdate.operationType", op)?;
+        let record = self.load::<Gallery>(Kind::Gallery, &r.key()).await?.ok_or_else(|| CoreError::NotFound {
+            type_path: format!("Microsoft.Compute/galleries/{}", r.gallery),
+            group: r.group.resource_group.clone(),
+        })?;
+        Self::check_idle(&record.value)?;
+        let mut value = record.value;
+        value.properties.sharing.apply(op, groups)?;
+        let job = crate::jobs::Job::Provision { kind: Kind::Gallery.as_str().into() };
+        let mut operation = self.new_operation(&r.group.subscription, &value.location, &r.key(), &job);
+        operation.status = galleon_store::OpStatus::Succeeded;
+        operation.end_time = Some(crate::now());
+        let batch = Batch::new()
+            .put(typed::doc(Kind::Gallery, &r.key(), None, &value), Expect::Rev(record.rev))
+            .operation(operation.clone());
+        self.store().apply(batch).await?;
+        Ok(operation.into())
+    }
+
+    /// Every gallery (all subscriptions), for the consumer's scan.
+    async fn all_galleries(&self) -> CoreResult<Vec<Tracked<Gallery>>> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page =
+                typed::list::<Tracked<Gallery>>(self.store(), Kind::Gallery, "/subscriptions/", after.as_deref(), 500)
+                    .await?;
+            let full = page.len() == 500;
+            after = page.last().map(|(k, _)| k.clone());
+            out.extend(page.into_iter().map(|(_, r)| r.value));
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The gallery with `unique_name`, whoever may see it.
+    async fn gallery_by_unique_name(&self, unique_name: &str) -> CoreResult<Option<Tracked<Gallery>>> {
+        let Some(publisher) = publisher_of(unique_name) else { return Ok(None) };
+        let prefix = format!("/subscriptions/{}/", publisher.to_ascii_lowercase());
+        let mut after: Option<String> = None;
+        loop {
+            let page =
+                typed::list::<Tracked<Gallery>>(self.store(), Kind::Gallery, &prefix, after.as_deref(), 500).await?;
+            let full = page.len() == 500;
+            after = page.last().map(|(k, _)| k.clone());
+            if let Some((_, g)) =
+                page.into_iter().find(|(_, g)| g.value.properties.unique_name.eq_ignore_ascii_case(unique_name))
+            {
+                return Ok(Some(g.value));
+            }
+            if !full {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// The galleries shared with the consumer in `location`.
+    pub async fn shared_galleries(&self, who: Consumer<'_>, location: &str) -> CoreResult<Vec<Arc<Tracked<Gallery>>>> {
+        self.require_subscription(who.subscription).await?;
+        let location = galleon_model::region::canonical(location);
+        let mut out: Vec<Arc<Tracked<Gallery>>> = self
+            .all_galleries()
+            .await?
+            .into_iter()
+            .filter(|g| g.location == location && who.sees(&g.properties.sharing))
+            .map(Arc::new)
+            .collect();
+        out.sort_by(|a, b| a.properties.unique_name.cmp(&b.properties.unique_name));
+        Ok(out)
+    }
+
+    /// One gallery shared with the consumer, in its region.
+    pub async fn shared_gallery(
+        &self,
+        who: Consumer<'_>,
+        location: &str,
+        unique_name: &str,
+    ) -> CoreResult<Tracked<Gallery>> {
+        self.require_subscription(who.subscription).await?;
+        let location = galleon_model::region::canonical(location);
+        match self.gallery_by_unique_name(unique_name).await? {
+            Some(g) if g.location == location && who.sees(&g.properties.sharing) => Ok(g),
+            _ => Err(not_shared(&format!("Microsoft.Compute/locations/{location}/sharedGalleries/{unique_name}"))),
+        }
+    }
+
+    async fn shared_gallery_ref(&self, who: Consumer<'_>, location: &str, unique_name: &str) -> CoreResult<GalleryRef> {
+        let g = self.shared_gallery(who, location, unique_name).await?;
+        gallery_ref_of(&g).ok_or_else(|| not_shared(unique_name))
+    }
+
+    /// The definitions of a shared gallery.
+    pub async fn shared_images(
+        &self,
+        who: Consumer<'_>,
+        location: &str,
+        unique_name: &str,
+        page: &PageRequest,
+    ) -> CoreResult<Page<Tracked<ImageDefinition>>> {
+        let g = self.shared_gallery_ref(who, location, unique_name).await?;
+        self.list_images(&g, page).await
+    }
+
+    fn shared_image_ref(g: GalleryRef, image: &str) -> ImageRef {
+        g.image(image)
+    }
+
+    /// One definition of a shared gallery.
+    pub async fn shared_image(
+        &self,
+        who: Consumer<'_>,
+        location: &str,
+        unique_name: &str,
+        image: &str,
+    ) -> CoreResult<Tracked<ImageDefinition>> {
+        let g = self.shared_gallery_ref(who, location, unique_name).await?;
+        self.get_image(&Self::shared_image_ref(g, image)).await.map_err(|e| hide(e, unique_name, image))
+    }
+
+    /// The versions of a shared definition.
+    pub async fn shared_versions(
+        &self,
+        who: Consumer<'_>,
+        location: &str,
+        unique_name: &str,
+        image: &str,
+        page: &PageRequest,
+    ) -> CoreResult<Page<Tracked<ImageVersion>>> {
+        let g = self.shared_gallery_ref(who, location, unique_name).await?;
+        self.list_versions(&Self::shared_image_ref(g, image), page).await.map_err(|e| hide(e, unique_name, image))
+    }
+
+    /// One version of a shared definition.
+    pub async fn shared_version(
+        &self,
+        who: Consumer<'_>,
+        location: &str,
+        unique_name: &str,
+        image: &str,
+        version: &str,
+    ) -> CoreResult<Tracked<ImageVersion>> {
+        let g = self.shared_gallery_ref(who, location, unique_name).await?;
+        self.get_version(&Self::shared_image_ref(g, image).version(version))
+            .await
+            .map_err(|e| hide(e, unique_name, image))
+    }
+
+    /// The gallery id behind a `/SharedGalleries/…` id when the consumer may use it: what disks
+    /// and VMs made from a shared image are built from. Refused like a missing source otherwise.
+    pub async fn resolve_shared_source(&self, who: Consumer<'_>, shared_id: &str, target: &str) -> CoreResult<String> {
+        let refused = || {
+            Invalid::param(
+                target,
+                format!(
+                    "The shared gallery image '{shared_id}' was not found, or is not shared with this subscription or tenant."
+                ),
+            )
+        };
+        let (unique, image, version) = parse_shared_id(shared_id).ok_or_else(refused)?;
+        let g = match self.gallery_by_unique_name(&unique).await? {
+            Some(g) if who.sees(&g.properties.sharing) => g,
+            _ => return Err(refused().into()),
+        };
+        let mut id = format!("{}/images/{image}", g.id);
+        if let Some(v) = version {
+            id.push_str(&format!("/versions/{v}"));
+        }
+        Ok(id)
+    }
+
+    /// The gallery id behind a `/SharedGalleries/…` id, without an access check (the request
+    /// that named it was checked when it was accepted; jobs building from it resolve it again).
+    pub(crate) async fn private_id_of_shared(&self, shared_id: &str) -> CoreResult<Option<String>> {
+        let Some((unique, image, version)) = parse_shared_id(shared_id) else { return Ok(None) };
+        let Some(g) = self.gallery_by_unique_name(&unique).await? else { return Ok(None) };
+        let mut id = format!("{}/images/{image}", g.id);
+        if let Some(v) = version {
+            id.push_str(&format!("/versions/{v}"));
+        }
+        Ok(Some(id))
+    }
+}
+
+/// Errors about what is inside a shared gallery name the shared path, never the publisher's
+/// resource group.
+fn hide(e: CoreError, unique_name: &str, image: &str) -> CoreError {
+    match e {
+        CoreError::NotFound { .. } | CoreError::ParentNotFound(_) => {
+            not_shared(&format!("sharedGalleries/{unique_name}/images/{image}"))
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_shared_id, parse_shared_id};
+
+    #[test]
+    fn shared_ids_parse_in_any_casing() {
+        assert_eq!(
+            parse_shared_id("/SharedGalleries/s-G/Images/img/Versions/1.0.0"),
+            Some(("s-G".into(), "img".into(), Some("1.0.0".into())))
+        );
+        assert_eq!(parse_shared_id("/sharedgalleries/s-G/images/img"), Some(("s-G".into(), "img".into(), None)));
+        assert_eq!(parse_shared_id("/SharedGalleries/s-G"), None);
+        assert!(is_shared_id("/sharedGalleries/x/Images/y") && !is_shared_id("/subscriptions/x"));
+    }
+}
