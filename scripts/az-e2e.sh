@@ -101,6 +101,33 @@ step deployment group delete -g myResourceGroup -n net1
 step vm delete -g myResourceGroup -n myVM2 --yes
 step vm delete -g myResourceGroup -n myVM --yes
 
+# Direct sharing with another subscription (made through galleon's API): it lists the gallery,
+# its definitions and versions through sharedGalleries, makes a disk from a shared version, and
+# sees nothing once the share is removed.
+token=$("$az" account get-access-token --query accessToken -o tsv)
+other=$(curl -s --cacert "$(c caFile)" -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+  -d '{"displayName":"consumer"}' "https://127.0.0.1:$port/galleon/subscriptions" | python3 -c "import json,sys;print(json.load(sys.stdin)['subscriptionId'])")
+step login --service-principal -u "$(c clientId)" -p "$(c clientSecret)" --tenant "$(c tenantId)" -o none
+step account set --subscription "$sub"
+step sig update -g myGalleryRG -r myGallery --permissions Groups -o none
+step sig share add -g myGalleryRG -r myGallery --subscription-ids "$other" -o none
+ids=$(step sig show -g myGalleryRG -r myGallery --sharing-groups --query "sharingProfile.groups[0].ids[0]" -o tsv)
+[ "$ids" = "$other" ] || { echo "sharing groups: $ids" >&2; exit 1; }
+unique=$(step sig show -g myGalleryRG -r myGallery --query identifier.uniqueName -o tsv)
+listed=$(step sig list-shared --location westcentralus --subscription "$other" --query "[].name" -o tsv)
+[ "$listed" = "$unique" ] || { echo "list-shared: $listed" >&2; exit 1; }
+step sig image-definition list-shared --location westcentralus --gallery-unique-name "$unique" --subscription "$other" --query "[].name" -o tsv
+shared_version=$(step sig image-version list-shared --location westcentralus --gallery-unique-name "$unique" \
+  --gallery-image-definition myImageDefinition --subscription "$other" --query "[0].uniqueId" -o tsv)
+step group create -n consumerRG -l westcentralus --subscription "$other" -o none
+step disk create -g consumerRG -n fromShared --gallery-image-reference "$shared_version" --subscription "$other" -o none
+state=$(step disk show -g consumerRG -n fromShared --subscription "$other" --query provisioningState -o tsv)
+[ "$state" = Succeeded ] || { echo "disk from a shared version: $state" >&2; exit 1; }
+step sig share remove -g myGalleryRG -r myGallery --subscription-ids "$other" -o none
+left=$(step sig list-shared --location westcentralus --subscription "$other" --query "length(@)" -o tsv)
+[ "$left" = 0 ] || { echo "still shared after remove: $left" >&2; exit 1; }
+step sig share reset -g myGalleryRG -r myGallery -o none
+
 # Sharing the gallery: a second service principal (made through galleon's API) gets Reader on it
 # with `az role assignment create`, logs in with az, reads, and is refused a write.
 token=$("$az" account get-access-token --query accessToken -o tsv)

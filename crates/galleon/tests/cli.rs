@@ -18,6 +18,8 @@ mod db_outage;
 mod mixed_load;
 #[path = "cli/object_stores.rs"]
 mod object_stores;
+#[path = "cli/sharing.rs"]
+mod sharing;
 #[path = "cli/wire.rs"]
 mod wire;
 

@@ -130,6 +130,9 @@ pub(crate) enum SigCommand {
         location: Option<String>,
         #[arg(long, allow_hyphen_values = true)]
         description: Option<String>,
+        /// Sharing: `Private` (default) or `Groups` (then `sig share add`).
+        #[arg(long)]
+        permissions: Option<String>,
         #[arg(long)]
         no_wait: bool,
     },
@@ -137,18 +140,24 @@ pub(crate) enum SigCommand {
     Show {
         #[command(flatten)]
         gallery: GalleryRef,
+        /// Also show the subscriptions and tenants it is shared with.
+        #[arg(long)]
+        sharing_groups: bool,
     },
     /// List galleries (in a resource group, or the subscription).
     List {
         #[arg(long, short = 'g')]
         resource_group: Option<String>,
     },
-    /// Update a gallery (`--description`, or az's generic --set/--add/--remove).
+    /// Update a gallery (`--description`, `--permissions`, or az's generic --set/--add/--remove).
     Update {
         #[command(flatten)]
         gallery: GalleryRef,
         #[arg(long, allow_hyphen_values = true)]
         description: Option<String>,
+        /// Sharing: `Private` or `Groups`.
+        #[arg(long)]
+        permissions: Option<String>,
         #[command(flatten)]
         generic: GenericUpdate,
         #[arg(long)]
@@ -161,6 +170,19 @@ pub(crate) enum SigCommand {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Share a gallery with subscriptions and tenants (it must have `--permissions Groups`).
+    #[command(subcommand)]
+    Share(ShareCommand),
+    /// List the galleries shared with the subscription (or, with `--shared-to tenant`, the tenant).
+    ListShared {
+        #[command(flatten)]
+        at: SharedAt,
+    },
+    /// Show a gallery shared with the subscription.
+    ShowShared {
+        #[command(flatten)]
+        gallery: SharedGalleryRef,
+    },
     /// Image definitions.
     #[command(subcommand)]
     ImageDefinition(DefinitionCommand),
@@ -169,12 +191,72 @@ pub(crate) enum SigCommand {
     ImageVersion(VersionCommand),
 }
 
+/// `galleon sig share …` (az sig share).
+#[derive(Subcommand, Debug)]
+pub(crate) enum ShareCommand {
+    /// Share the gallery with more subscriptions or tenants.
+    Add(ShareIds),
+    /// Stop sharing the gallery with some subscriptions or tenants.
+    Remove(ShareIds),
+    /// Make the gallery private again: every subscription and tenant removed.
+    Reset {
+        #[command(flatten)]
+        gallery: GalleryRef,
+    },
+}
+
+/// The ids `sig share add|remove` take.
+#[derive(Args, Debug)]
+pub(crate) struct ShareIds {
+    #[command(flatten)]
+    pub gallery: GalleryRef,
+    /// Subscription ids (space-separated).
+    #[arg(long, num_args = 1..)]
+    pub subscription_ids: Vec<String>,
+    /// Tenant ids (space-separated).
+    #[arg(long, num_args = 1..)]
+    pub tenant_ids: Vec<String>,
+}
+
+/// Where shared galleries are listed: the region, and whose share.
+#[derive(Args, Debug)]
+pub(crate) struct SharedAt {
+    #[arg(long, short = 'l')]
+    pub location: String,
+    /// `tenant`: what is shared with the caller's tenant (default: with the subscription).
+    #[arg(long)]
+    pub shared_to: Option<String>,
+}
+
+/// A shared gallery: its region and unique name.
+#[derive(Args, Debug)]
+pub(crate) struct SharedGalleryRef {
+    #[arg(long, short = 'l')]
+    pub location: String,
+    #[arg(long)]
+    pub gallery_unique_name: String,
+}
+
 /// `galleon sig image-definition …`.
 #[derive(Subcommand, Debug)]
 pub(crate) enum DefinitionCommand {
     /// Create an image definition.
     #[command(after_help = DEFINITION_EXAMPLE)]
     Create(Box<DefinitionCreate>),
+    /// List the image definitions of a gallery shared with the subscription.
+    ListShared {
+        #[command(flatten)]
+        gallery: SharedGalleryRef,
+        #[arg(long)]
+        shared_to: Option<String>,
+    },
+    /// Show an image definition of a gallery shared with the subscription.
+    ShowShared {
+        #[command(flatten)]
+        gallery: SharedGalleryRef,
+        #[arg(long, short = 'i')]
+        gallery_image_definition: String,
+    },
     /// Show an image definition.
     Show {
         #[command(flatten)]
@@ -211,6 +293,24 @@ pub(crate) enum VersionCommand {
     /// Create an image version and replicate it to its target regions.
     #[command(after_help = VERSION_EXAMPLE)]
     Create(Box<VersionCreate>),
+    /// List the versions of a definition in a gallery shared with the subscription.
+    ListShared {
+        #[command(flatten)]
+        gallery: SharedGalleryRef,
+        #[arg(long, short = 'i')]
+        gallery_image_definition: String,
+        #[arg(long)]
+        shared_to: Option<String>,
+    },
+    /// Show a version of a definition in a gallery shared with the subscription.
+    ShowShared {
+        #[command(flatten)]
+        gallery: SharedGalleryRef,
+        #[arg(long, short = 'i')]
+        gallery_image_definition: String,
+        #[arg(long, short = 'e')]
+        gallery_image_version: String,
+    },
     /// Show an image version.
     Show {
         #[command(flatten)]

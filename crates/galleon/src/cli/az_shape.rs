@@ -10,8 +10,35 @@ pub(crate) fn az_shape(value: &Value) -> Value {
     match value {
         Value::Array(items) => Value::Array(items.iter().map(az_shape).collect()),
         Value::Object(map) if is_resource(map) => resource(map),
+        Value::Object(map) if is_shared(map) => shared(map),
         other => other.clone(),
     }
+}
+
+/// A shared or community gallery resource: no id, an `identifier.uniqueId` (`/SharedGalleries/…`).
+fn is_shared(map: &Map<String, Value>) -> bool {
+    let unique = map.get("identifier").and_then(|i| i.get("uniqueId")).and_then(Value::as_str).unwrap_or_default();
+    !map.contains_key("id")
+        && map.get("properties").is_some_and(Value::is_object)
+        && (unique.starts_with("/SharedGalleries/") || unique.starts_with("/CommunityGalleries/"))
+}
+
+/// Its SDK model, as az prints it: `properties` and `identifier` lifted.
+fn shared(map: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    for (k, v) in map {
+        match k.as_str() {
+            "properties" | "identifier" => {
+                for (pk, pv) in v.as_object().into_iter().flatten() {
+                    out.insert(sdk_key(pk), nested(pk, pv));
+                }
+            }
+            _ => {
+                out.insert(sdk_key(k), nested(k, v));
+            }
+        }
+    }
+    Value::Object(out)
 }
 
 /// A provider resource (or sub-resource) whose SDK model lifts `properties`: an id under a
@@ -124,6 +151,20 @@ mod tests {
         ] {
             assert_eq!(sdk_key(wire), az, "{wire}");
         }
+    }
+
+    #[test]
+    fn shared_galleries_print_as_az_prints_them() {
+        // What `az sig list-shared` printed for galleon's answer (recorded with az 2.91).
+        let wire = json!({ "name": "s-G", "location": "westcentralus", "identifier": { "uniqueId": "/SharedGalleries/s-G" },
+            "properties": { "artifactTags": {} } });
+        assert_eq!(
+            az_shape(&json!([wire])),
+            json!([{ "artifactTags": {}, "location": "westcentralus", "name": "s-G", "uniqueId": "/SharedGalleries/s-G" }])
+        );
+        let version = json!({ "name": "1.0.0", "location": "w", "identifier": { "uniqueId": "/SharedGalleries/s-G/Images/i/Versions/1.0.0" },
+            "properties": { "storageProfile": { "osDiskImage": { "diskSizeGB": 1 } } } });
+        assert_eq!(az_shape(&version)["storageProfile"]["osDiskImage"]["diskSizeGb"], 1);
     }
 
     #[test]

@@ -55,7 +55,14 @@ pub(super) async fn disk(s: &Session, command: DiskCommand) -> anyhow::Result<()
         } => {
             let creation = match source.as_deref() {
                 None if gallery_image_reference.is_some() => {
-                    let mut reference = json!({ "id": gallery_image_reference });
+                    // As az: the key follows the id's shape.
+                    let id = gallery_image_reference.unwrap_or_default();
+                    let key = if id.trim_start_matches('/').to_ascii_lowercase().starts_with("sharedgalleries/") {
+                        "sharedGalleryImageId"
+                    } else {
+                        "id"
+                    };
+                    let mut reference = json!({ key: id });
                     if let Some(lun) = gallery_image_reference_lun {
                         reference["lun"] = json!(lun);
                     }

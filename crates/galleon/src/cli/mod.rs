@@ -14,6 +14,7 @@ mod login;
 mod operation;
 mod profile;
 mod progress;
+mod share;
 mod sig;
 mod target_regions;
 mod transfer;

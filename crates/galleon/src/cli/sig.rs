@@ -11,7 +11,7 @@ use super::{COMPUTE, RESOURCES, Session, location_of, target_regions};
 
 pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> {
     let value = match command {
-        SigCommand::Create { gallery, location, description, no_wait } => {
+        SigCommand::Create { gallery, location, description, permissions, no_wait } => {
             let location = match location {
                 Some(l) => l,
                 None => location_of(&s.get(&s.group_path(&gallery.resource_group), RESOURCES).await?)?,
@@ -20,19 +20,28 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
             if let Some(d) = description {
                 body["properties"]["description"] = json!(d);
             }
+            if let Some(p) = permissions {
+                body["properties"]["sharingProfile"] = json!({ "permissions": p });
+            }
             s.change(Method::PUT, &gallery_path(s, &gallery), COMPUTE, Some(&body), no_wait).await?
         }
-        SigCommand::Show { gallery } => s.get(&gallery_path(s, &gallery), COMPUTE).await?,
+        SigCommand::Show { gallery, sharing_groups } => {
+            let api = if sharing_groups { format!("{COMPUTE}&$expand=sharingProfile/Groups") } else { COMPUTE.into() };
+            s.get(&gallery_path(s, &gallery), &api).await?
+        }
         SigCommand::List { resource_group: Some(group) } => {
             s.list(&format!("{}/providers/Microsoft.Compute/galleries", s.group_path(&group)), COMPUTE).await?
         }
         SigCommand::List { resource_group: None } => {
             s.list(&format!("/subscriptions/{}/providers/Microsoft.Compute/galleries", s.subscription), COMPUTE).await?
         }
-        SigCommand::Update { gallery, description, generic, no_wait } => {
+        SigCommand::Update { gallery, description, permissions, generic, no_wait } => {
             s.update(&gallery_path(s, &gallery), COMPUTE, no_wait, |g| {
                 if let Some(d) = description {
                     g["properties"]["description"] = json!(d);
+                }
+                if let Some(p) = permissions {
+                    g["properties"]["sharingProfile"] = json!({ "permissions": p });
                 }
                 generic.apply(g).map_err(anyhow::Error::msg)
             })
@@ -41,6 +50,9 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
         SigCommand::Delete { gallery, no_wait } => {
             s.change(Method::DELETE, &gallery_path(s, &gallery), COMPUTE, None, no_wait).await?
         }
+        SigCommand::Share(command) => super::share::share(s, command).await?,
+        SigCommand::ListShared { at } => super::share::list_galleries(s, at).await?,
+        SigCommand::ShowShared { gallery } => super::share::show_gallery(s, gallery).await?,
         SigCommand::ImageDefinition(command) => definition(s, command).await?,
         SigCommand::ImageVersion(command) => version(s, command).await?,
     };
@@ -110,6 +122,12 @@ async fn definition(s: &Session, command: DefinitionCommand) -> anyhow::Result<V
             s.change(Method::PUT, &definition_path(s, &definition), COMPUTE, Some(&body), no_wait).await?
         }
         DefinitionCommand::Show { definition } => s.get(&definition_path(s, &definition), COMPUTE).await?,
+        DefinitionCommand::ListShared { gallery, shared_to } => {
+            super::share::list_images(s, gallery, shared_to).await?
+        }
+        DefinitionCommand::ShowShared { gallery, gallery_image_definition } => {
+            super::share::show_image(s, gallery, &gallery_image_definition).await?
+        }
         DefinitionCommand::List { gallery } => {
             s.list(&format!("{}/images", gallery_path(s, &gallery)), COMPUTE).await?
         }
@@ -177,6 +195,12 @@ async fn version(s: &Session, command: VersionCommand) -> anyhow::Result<Value> 
         VersionCommand::Show { version, expand } => {
             let api = expand.map_or_else(|| COMPUTE.to_string(), |e| format!("{COMPUTE}&$expand={e}"));
             s.get(&version_path(s, &version), &api).await?
+        }
+        VersionCommand::ListShared { gallery, gallery_image_definition, shared_to } => {
+            super::share::list_versions(s, gallery, &gallery_image_definition, shared_to).await?
+        }
+        VersionCommand::ShowShared { gallery, gallery_image_definition, gallery_image_version } => {
+            super::share::show_version(s, gallery, &gallery_image_definition, &gallery_image_version).await?
         }
         VersionCommand::List { definition } => {
             s.list(&format!("{}/versions", definition_path(s, &definition)), COMPUTE).await?

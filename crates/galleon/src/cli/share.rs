@@ -1,0 +1,101 @@
+//! `galleon sig share …` and the `…-shared` commands: a gallery shared with subscriptions and
+//! tenants, and the consumer's read-only view of it, with az's arguments and output.
+
+use hyper::Method;
+use serde_json::{Value, json};
+
+use super::args::{ShareCommand, ShareIds, SharedAt, SharedGalleryRef};
+use super::{COMPUTE, Session};
+
+/// The api-version az's share commands send.
+const SHARE: &str = "api-version=2023-07-03";
+
+fn shared_path(s: &Session, location: &str) -> String {
+    format!("/subscriptions/{}/providers/Microsoft.Compute/locations/{location}/sharedGalleries", s.subscription)
+}
+
+/// `sharedTo=tenant` when asked (az maps its legacy `subscription` to nothing).
+fn shared_to(api: &str, to: Option<&str>) -> String {
+    match to {
+        Some(t) if t.eq_ignore_ascii_case("tenant") => format!("{api}&sharedTo=tenant"),
+        _ => api.to_string(),
+    }
+}
+
+fn groups(ids: &ShareIds) -> anyhow::Result<Value> {
+    anyhow::ensure!(
+        !ids.subscription_ids.is_empty() || !ids.tenant_ids.is_empty(),
+        "usage error: --subscription-ids or --tenant-ids is required"
+    );
+    let mut groups = Vec::new();
+    if !ids.subscription_ids.is_empty() {
+        groups.push(json!({ "type": "Subscriptions", "ids": ids.subscription_ids }));
+    }
+    if !ids.tenant_ids.is_empty() {
+        groups.push(json!({ "type": "AADTenants", "ids": ids.tenant_ids }));
+    }
+    Ok(Value::Array(groups))
+}
+
+/// `sig share add|remove|reset`: a POST that is long-running; az prints the empty result.
+pub(super) async fn share(s: &Session, command: ShareCommand) -> anyhow::Result<Value> {
+    let (gallery, body) = match command {
+        ShareCommand::Add(ids) => {
+            let body = json!({ "operationType": "Add", "groups": groups(&ids)? });
+            (ids.gallery, body)
+        }
+        ShareCommand::Remove(ids) => {
+            let body = json!({ "operationType": "Remove", "groups": groups(&ids)? });
+            (ids.gallery, body)
+        }
+        ShareCommand::Reset { gallery } => (gallery, json!({ "operationType": "Reset", "groups": [] })),
+    };
+    let path = format!("{}/share", s.gallery_path(&gallery.resource_group, &gallery.gallery_name));
+    let reply = s.client.call(Method::POST, &format!("{path}?{SHARE}"), Some(&body)).await?;
+    s.client.wait(&reply, |_| {}).await?;
+    Ok(json!({}))
+}
+
+/// `sig list-shared`.
+pub(super) async fn list_galleries(s: &Session, at: SharedAt) -> anyhow::Result<Value> {
+    Ok(s.list(&shared_path(s, &at.location), &shared_to(SHARE, at.shared_to.as_deref())).await?)
+}
+
+/// `sig show-shared`.
+pub(super) async fn show_gallery(s: &Session, g: SharedGalleryRef) -> anyhow::Result<Value> {
+    Ok(s.get(&format!("{}/{}", shared_path(s, &g.location), g.gallery_unique_name), COMPUTE).await?)
+}
+
+/// `sig image-definition list-shared`.
+pub(super) async fn list_images(s: &Session, g: SharedGalleryRef, to: Option<String>) -> anyhow::Result<Value> {
+    let path = format!("{}/{}/images", shared_path(s, &g.location), g.gallery_unique_name);
+    Ok(s.list(&path, &shared_to(SHARE, to.as_deref())).await?)
+}
+
+/// `sig image-definition show-shared`.
+pub(super) async fn show_image(s: &Session, g: SharedGalleryRef, image: &str) -> anyhow::Result<Value> {
+    let path = format!("{}/{}/images/{image}", shared_path(s, &g.location), g.gallery_unique_name);
+    Ok(s.get(&path, COMPUTE).await?)
+}
+
+/// `sig image-version list-shared`.
+pub(super) async fn list_versions(
+    s: &Session,
+    g: SharedGalleryRef,
+    image: &str,
+    to: Option<String>,
+) -> anyhow::Result<Value> {
+    let path = format!("{}/{}/images/{image}/versions", shared_path(s, &g.location), g.gallery_unique_name);
+    Ok(s.list(&path, &shared_to(SHARE, to.as_deref())).await?)
+}
+
+/// `sig image-version show-shared`.
+pub(super) async fn show_version(
+    s: &Session,
+    g: SharedGalleryRef,
+    image: &str,
+    version: &str,
+) -> anyhow::Result<Value> {
+    let path = format!("{}/{}/images/{image}/versions/{version}", shared_path(s, &g.location), g.gallery_unique_name);
+    Ok(s.get(&path, COMPUTE).await?)
+}
