@@ -208,3 +208,60 @@ def test_storage_sdk_reads_and_uploads_disks_as_page_blobs(server, compute, mana
     back = compute.disks.begin_grant_access("myResourceGroup", "uploaded", m.GrantAccessData(access="Read", duration_in_seconds=600)).result()
     assert BlobClient.from_blob_url(back.access_sas, connection_verify=ca).download_blob().readall() == original
     compute.disks.begin_revoke_access("myResourceGroup", "uploaded").result()
+
+
+def test_a_gallery_shared_with_another_subscription_is_used_there_until_unshared(server, compute, resources, credential, managed_image):
+    """Direct sharing with the SDK's own operations (gallery_sharing_profile, shared_galleries,
+    shared_gallery_images, shared_gallery_image_versions) and a second principal that acts only
+    in its own subscription."""
+    from azure.identity import ClientSecretCredential
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    image, original = managed_image
+    c = server.creds
+    resources.resource_groups.create_or_update("pubRG", {"location": LOCATION})
+    compute.galleries.begin_create_or_update("pubRG", "pub", m.Gallery(
+        location=LOCATION, sharing_profile=m.SharingProfile(permissions="Groups"))).result()
+    compute.gallery_images.begin_create_or_update("pubRG", "pub", "img", m.GalleryImage(
+        location=LOCATION, os_type="Linux", os_state="Generalized", hyper_v_generation="V2",
+        identifier=m.GalleryImageIdentifier(publisher="p", offer="o", sku="shared"))).result()
+    compute.gallery_image_versions.begin_create_or_update("pubRG", "pub", "img", "1.0.0", m.GalleryImageVersion(
+        location=LOCATION, storage_profile=m.GalleryImageVersionStorageProfile(source=m.GalleryArtifactVersionFullSource(id=image.id)))).result()
+
+    # Another team: its own subscription, its own principal (Contributor there, nothing here).
+    admin = {"Authorization": f"Bearer {credential.get_token('https://management.azure.com/.default').token}"}
+    other = requests.post(f"{server.endpoint}/galleon/subscriptions", json={"displayName": "team"}, headers=admin, verify=c["caFile"]).json()["subscriptionId"]
+    team = requests.post(f"{server.endpoint}/galleon/principals", json={"displayName": "team"}, headers=admin, verify=c["caFile"]).json()
+    r = requests.put(f"{server.endpoint}/subscriptions/{other}/providers/Microsoft.Authorization/roleAssignments/52222222-0000-0000-0000-000000000001?api-version=2022-04-01",
+                     headers=admin, verify=c["caFile"], json={"properties": {"roleDefinitionId": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+                                                                            "principalId": team["objectId"], "principalType": "ServicePrincipal"}})
+    assert r.status_code == 201, r.text
+    cred = ClientSecretCredential(c["tenantId"], team["clientId"], team["clientSecret"], authority=server.endpoint,
+                                  disable_instance_discovery=True, connection_verify=c["caFile"])
+    theirs = ComputeManagementClient(cred, other, base_url=server.endpoint, connection_verify=c["caFile"])
+    ResourceManagementClient(cred, other, base_url=server.endpoint, connection_verify=c["caFile"]).resource_groups.create_or_update("consumerRG", {"location": LOCATION})
+    assert list(theirs.shared_galleries.list(LOCATION)) == []
+
+    compute.gallery_sharing_profile.begin_update("pubRG", "pub", m.SharingUpdate(
+        operation_type="Add", groups=[m.SharingProfileGroup(type="Subscriptions", ids=[other])])).result()
+    unique = compute.galleries.get("pubRG", "pub").identifier.unique_name
+    shared = list(theirs.shared_galleries.list(LOCATION))
+    assert [g.name for g in shared] == [unique]
+    assert [i.name for i in theirs.shared_gallery_images.list(LOCATION, unique)] == ["img"]
+    versions = list(theirs.shared_gallery_image_versions.list(LOCATION, unique, "img"))
+    assert [v.name for v in versions] == ["1.0.0"]
+    disk = theirs.disks.begin_create_or_update("consumerRG", "fromShared", m.Disk(location=LOCATION, creation_data=m.CreationData(
+        create_option="FromImage", gallery_image_reference=m.ImageDiskReference(shared_gallery_image_id=versions[0].unique_id)))).result()
+    assert disk.provisioning_state == "Succeeded" and disk.disk_size_bytes == len(original) - 512
+    with pytest.raises(HttpResponseError) as refused:
+        theirs.galleries.begin_create_or_update("pubRG", "pub", m.Gallery(location=LOCATION, description="mine")).result()
+    assert refused.value.status_code in (403, 404)
+
+    compute.gallery_sharing_profile.begin_update("pubRG", "pub", m.SharingUpdate(
+        operation_type="Remove", groups=[m.SharingProfileGroup(type="Subscriptions", ids=[other])])).result()
+    assert list(theirs.shared_galleries.list(LOCATION)) == []
+    with pytest.raises(HttpResponseError):
+        theirs.disks.begin_create_or_update("consumerRG", "afterRemove", m.Disk(location=LOCATION, creation_data=m.CreationData(
+            create_option="FromImage", gallery_image_reference=m.ImageDiskReference(shared_gallery_image_id=versions[0].unique_id)))).result()
+    assert theirs.disks.get("consumerRG", "fromShared").provisioning_state == "Succeeded", "disks made stay"
