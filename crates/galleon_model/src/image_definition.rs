@@ -200,6 +200,8 @@ impl ImageDefinition {
             check_ranges(rec)?;
         }
         check_plan(req.purchase_plan.as_ref())?;
+        let features = req.features.unwrap_or_default();
+        check_features(&features, hyper_v_generation, architecture)?;
         Ok(Self {
             description: req.description,
             eula: req.eula,
@@ -214,7 +216,7 @@ impl ImageDefinition {
             recommended: req.recommended,
             disallowed_disk_types: req.disallowed_disk_types.unwrap_or_default(),
             purchase_plan: req.purchase_plan,
-            features: req.features.unwrap_or_default(),
+            features,
             allow_update_image: req.allow_update_image,
         })
     }
@@ -292,9 +294,67 @@ impl ImageDefinition {
         }
         if req.features.is_some() || !patch {
             next.features = req.features.unwrap_or_default();
+            check_features(&next.features, next.hyper_v_generation, next.architecture)?;
         }
         Ok(next)
     }
+}
+
+/// The `SecurityType` values Azure knows (`Standard` is what no feature means).
+pub const SECURITY_TYPES: &[&str] = &[
+    "Standard",
+    "TrustedLaunch",
+    "TrustedLaunchSupported",
+    "ConfidentialVM",
+    "ConfidentialVmSupported",
+    "TrustedLaunchAndConfidentialVmSupported",
+];
+
+/// The definition's `SecurityType`, if a feature sets one other than `Standard`.
+pub fn security_type(features: &[Feature]) -> Option<&str> {
+    features
+        .iter()
+        .find(|f| f.name.eq_ignore_ascii_case("SecurityType"))
+        .map(|f| f.value.as_str())
+        .filter(|v| !v.eq_ignore_ascii_case("Standard"))
+}
+
+/// Feature names are unique; a `SecurityType` is one Azure knows, and trusted launch and
+/// confidential VMs (like Arm64) are Hyper-V generation 2 only.
+fn check_features(
+    features: &[Feature],
+    generation: HyperVGeneration,
+    architecture: Architecture,
+) -> Result<(), Invalid> {
+    let target = format!("{PROPS}.features");
+    for (i, f) in features.iter().enumerate() {
+        if features[..i].iter().any(|g| g.name.eq_ignore_ascii_case(&f.name)) {
+            return Err(Invalid::param(&target, format!("The feature '{}' is given more than once.", f.name)));
+        }
+    }
+    if let Some(f) = features.iter().find(|f| f.name.eq_ignore_ascii_case("SecurityType"))
+        && !SECURITY_TYPES.iter().any(|t| t.eq_ignore_ascii_case(&f.value))
+    {
+        return Err(Invalid::param(
+            &target,
+            format!("The SecurityType '{}' is not valid. Allowed values are: {}.", f.value, SECURITY_TYPES.join(", ")),
+        ));
+    }
+    if let Some(t) = security_type(features)
+        && generation == HyperVGeneration::V1
+    {
+        return Err(Invalid::param(
+            &target,
+            format!("The security type '{t}' needs a Hyper-V generation 2 image: set hyperVGeneration to V2."),
+        ));
+    }
+    if architecture == Architecture::Arm64 && generation == HyperVGeneration::V1 {
+        return Err(Invalid::param(
+            format!("{PROPS}.hyperVGeneration"),
+            "Arm64 images are Hyper-V generation 2: set hyperVGeneration to V2.",
+        ));
+    }
+    Ok(())
 }
 
 /// A purchase plan names its plan, publisher and product (an empty one would match no source).
@@ -367,6 +427,43 @@ mod tests {
         assert_eq!(d.hyper_v_generation, HyperVGeneration::V1);
         assert_eq!(d.architecture, Architecture::X64);
         assert_eq!(d.architecture.as_str(), "x64");
+    }
+
+    #[test]
+    fn security_types_and_arm64_follow_azure_rules() {
+        let feature = |v: &str| Feature { name: "SecurityType".into(), value: v.into(), starts_at_version: None };
+        let with = |generation: &str, features: Vec<Feature>, arch: Option<&str>| DefinitionRequest {
+            hyper_v_generation: Some(generation.into()),
+            features: Some(features),
+            architecture: arch.map(Into::into),
+            ..req()
+        };
+        for t in SECURITY_TYPES {
+            assert!(ImageDefinition::create(with("V2", vec![feature(t)], None), NOW).is_ok(), "{t} on V2");
+        }
+        let e = ImageDefinition::create(with("V1", vec![feature("TrustedLaunch")], None), NOW).unwrap_err();
+        assert!(e.message.contains("generation 2") && e.target.ends_with("features"), "{e:?}");
+        assert!(ImageDefinition::create(with("V1", vec![feature("standard")], None), NOW).is_ok(), "Standard on V1");
+        assert!(ImageDefinition::create(with("V2", vec![feature("Trusted")], None), NOW).is_err(), "unknown value");
+        assert!(
+            ImageDefinition::create(with("V2", vec![feature("TrustedLaunch"), feature("Standard")], None), NOW)
+                .is_err()
+        );
+        assert!(ImageDefinition::create(with("V1", vec![], Some("Arm64")), NOW).is_err());
+        assert!(ImageDefinition::create(with("V2", vec![], Some("arm64")), NOW).is_ok());
+        // Other features are kept as given.
+        let other = Feature { name: "IsHibernateSupported".into(), value: "True".into(), starts_at_version: None };
+        assert!(ImageDefinition::create(with("V1", vec![other], None), NOW).is_ok());
+        // An update cannot bring a V1 definition a trusted-launch type.
+        let v1 = ImageDefinition::create(req(), NOW).unwrap();
+        assert!(
+            v1.update(
+                DefinitionRequest { features: Some(vec![feature("TrustedLaunch")]), ..Default::default() },
+                true,
+                NOW
+            )
+            .is_err()
+        );
     }
 
     #[test]

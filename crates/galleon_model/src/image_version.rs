@@ -16,6 +16,16 @@ use crate::resource_id::{ResourceId, ResourceKind};
 use crate::states::ReplicationState;
 
 arm_enum!(
+    /// `publishingProfile.replicationMode`.
+    ReplicationMode {
+        /// Every target region gets its own copy (the default).
+        Full => "Full",
+        /// The image stays in its source region only, not copied: quick, for development.
+        Shallow => "Shallow",
+    }
+);
+
+arm_enum!(
     /// Storage account type of a replica.
     StorageAccountType { StandardLrs => "Standard_LRS", StandardZrs => "Standard_ZRS", PremiumLrs => "Premium_LRS" }
 );
@@ -244,6 +254,20 @@ impl VersionRequest {
     }
 }
 
+/// Shallow replication keeps the image where its source is: the version's own region only.
+fn check_shallow(regions: &[TargetRegion], location: &str) -> Result<(), Invalid> {
+    match regions.iter().find(|r| r.name != location) {
+        Some(other) => Err(Invalid::param(
+            format!("{PP}.targetRegions"),
+            format!(
+                "A version with replicationMode Shallow stays in its source region '{location}'; it cannot target '{}'. Use replicationMode Full to replicate it.",
+                other.name
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 impl ImageVersion {
     /// Builds a version from a create request: defaults, then every rule of design §3 that can
     /// be checked without looking at the source itself. `location` is the version's canonical region.
@@ -261,6 +285,13 @@ impl ImageVersion {
             .unwrap_or_else(|| vec![TargetRegionRequest { name: Some(location.to_string()), ..Default::default() }]);
         let target_regions = resolve_regions(&requested, replica_count, storage_account_type, &[])?;
         check_location_targeted(&target_regions, location)?;
+        let replication_mode = match &pubreq.replication_mode {
+            Some(m) => Some(ReplicationMode::parse(&format!("{PP}.replicationMode"), m)?),
+            None => None,
+        };
+        if replication_mode == Some(ReplicationMode::Shallow) {
+            check_shallow(&target_regions, location)?;
+        }
         if let Some(eol) = pubreq.end_of_life_date {
             check_future_eol(eol, now, &format!("{PP}.endOfLifeDate"))?;
         }
@@ -274,7 +305,7 @@ impl ImageVersion {
                 end_of_life_date: pubreq.end_of_life_date,
                 published_date: now,
                 storage_account_type,
-                replication_mode: pubreq.replication_mode.clone(),
+                replication_mode: replication_mode.map(|m| m.as_str().to_string()),
             },
             storage,
             source_kind,
@@ -321,6 +352,14 @@ impl ImageVersion {
                 return Err(Invalid::immutable(format!("{PP}.storageAccountType")));
             }
         }
+        let mode_of =
+            |m: Option<&str>| m.and_then(|m| ReplicationMode::parse("", m).ok()).unwrap_or(ReplicationMode::Full);
+        let current_mode = mode_of(self.publishing.replication_mode.as_deref());
+        if let Some(m) = &pubreq.replication_mode
+            && ReplicationMode::parse(&format!("{PP}.replicationMode"), m)? != current_mode
+        {
+            return Err(Invalid::immutable(format!("{PP}.replicationMode")));
+        }
         if let Some(count) = replica_count(pubreq.replica_count, &format!("{PP}.replicaCount"))? {
             next.publishing.replica_count = count;
         }
@@ -344,6 +383,9 @@ impl ImageVersion {
                 &self.publishing.target_regions,
             )?;
             check_location_targeted(&regions, location)?;
+            if current_mode == ReplicationMode::Shallow {
+                check_shallow(&regions, location)?;
+            }
             let removed: Vec<&str> = self
                 .publishing
                 .target_regions

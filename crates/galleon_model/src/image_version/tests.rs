@@ -258,3 +258,39 @@ fn raising_a_replica_count_makes_the_region_pending_again() {
     let states: Vec<_> = next.replication.iter().map(|s| s.state).collect();
     assert_eq!(states, [ReplicationState::Completed, ReplicationState::Unknown, ReplicationState::Completed]);
 }
+
+#[test]
+fn replication_mode_is_checked_kept_and_shallow_stays_home() {
+    let with_mode = |mode: &str, regions: Vec<TargetRegionRequest>| VersionRequest {
+        publishing: Some(PublishingRequest {
+            replication_mode: Some(mode.into()),
+            target_regions: Some(regions),
+            ..Default::default()
+        }),
+        source_id: Some(MI.into()),
+        ..Default::default()
+    };
+    let home = || vec![region("westcentralus", None, None)];
+    let v = ImageVersion::create(with_mode("shallow", home()), "westcentralus", NOW).unwrap();
+    assert_eq!(v.publishing.replication_mode.as_deref(), Some("Shallow"), "stored in ARM casing");
+    let far = vec![region("westcentralus", None, None), region("eastus", None, None)];
+    let e = ImageVersion::create(with_mode("Shallow", far.clone()), "westcentralus", NOW).unwrap_err();
+    assert!(e.message.contains("Shallow") && e.target.ends_with("targetRegions"), "{e:?}");
+    assert!(ImageVersion::create(with_mode("Deep", home()), "westcentralus", NOW).is_err());
+    // Not updatable, and a shallow version cannot grow regions.
+    let changed = ImageVersion::create(with_mode("Full", home()), "westcentralus", NOW).unwrap();
+    let e = v.update(with_mode("Full", home()), "westcentralus", true, NOW).unwrap_err();
+    assert!(e.target.ends_with("replicationMode"), "{e:?}");
+    assert!(changed.update(with_mode("Shallow", home()), "westcentralus", true, NOW).is_err());
+    let mut grow = with_mode("Shallow", far);
+    grow.source_id = None;
+    assert!(v.update(grow, "westcentralus", true, NOW).is_err());
+    // Leaving it out keeps it.
+    let mut same = with_mode("Shallow", home());
+    same.publishing.as_mut().unwrap().replication_mode = None;
+    same.source_id = None;
+    assert_eq!(
+        v.update(same, "westcentralus", true, NOW).unwrap().publishing.replication_mode.as_deref(),
+        Some("Shallow")
+    );
+}
