@@ -11,6 +11,7 @@ pub mod disk;
 pub mod gallery;
 pub mod image;
 pub mod managed_image;
+pub mod security_profile;
 pub mod shared;
 pub mod version;
 pub mod vm;

@@ -38,9 +38,9 @@ pub struct VersionProperties {
     /// Read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
-    /// Not implemented yet: refused.
-    #[serde(default, skip_serializing)]
-    pub security_profile: Option<Value>,
+    /// UEFI settings (set at creation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_profile: Option<crate::security_profile::SecurityProfileWire>,
     /// Not implemented yet: refused.
     #[serde(default, skip_serializing)]
     pub restore: Option<Value>,
@@ -245,13 +245,16 @@ fn disk_source(s: DiskSourceWire) -> DiskSource {
 /// A request body as the model's request.
 pub fn to_request(p: VersionProperties) -> Result<VersionRequest, Invalid> {
     crate::refuse_unsupported(&[
-        ("properties.securityProfile", p.security_profile.is_some()),
         ("properties.restore", p.restore.is_some()),
         (
             "properties.publishingProfile.targetExtendedLocations",
             p.publishing_profile.as_ref().is_some_and(|x| x.target_extended_locations.is_some()),
         ),
     ])?;
+    let uefi = match p.security_profile.clone() {
+        Some(sp) => crate::security_profile::to_request(sp)?,
+        None => None,
+    };
     let publishing = p.publishing_profile.clone();
     let legacy = publishing
         .as_ref()
@@ -297,6 +300,7 @@ pub fn to_request(p: VersionProperties) -> Result<VersionRequest, Invalid> {
         safety: p
             .safety_profile
             .map(|s| (s.allow_deletion_of_replicated_locations, s.block_deletion_before_end_of_life)),
+        uefi,
     })
 }
 
@@ -387,7 +391,7 @@ pub fn to_wire(r: &Tracked<ImageVersion>, api_version: &str, expand: bool) -> Ve
             }),
             replication_status,
             provisioning_state: Some(r.provisioning_state.as_str().into()),
-            security_profile: None,
+            security_profile: v.uefi.as_ref().map(crate::security_profile::to_wire),
             restore: None,
         }),
         identity: None,

@@ -49,6 +49,9 @@ impl Core {
                 let location = location.expect("PUT has a location");
                 Self::check_parent_location(&location, &image.value.location, &r.image.image)?;
                 let properties = ImageVersion::create(req, &location, now())?;
+                if properties.uefi.is_some() {
+                    galleon_model::uefi::UefiSettings::check_definition(&image.value.properties.features)?;
+                }
                 self.check_version_sources(&properties, &image.value.properties, &location).await?;
                 let value = Self::creating(r.id(), &r.version, location, env.tags, properties);
                 (value, None)

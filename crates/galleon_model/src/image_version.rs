@@ -177,6 +177,9 @@ pub struct ImageVersion {
     pub safety: SafetyProfile,
     /// Replication state per target region, in target-region order.
     pub replication: Vec<RegionStatus>,
+    /// `securityProfile.uefiSettings`; set at creation only.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub uefi: Option<crate::uefi::UefiSettings>,
 }
 
 /// A target region as a request gives it.
@@ -237,6 +240,8 @@ pub struct VersionRequest {
     pub data_disks: Option<Vec<(Option<i64>, DiskRequest)>>,
     /// `safetyProfile`: (allowDeletionOfReplicatedLocations, blockDeletionBeforeEndOfLife).
     pub safety: Option<(Option<bool>, Option<bool>)>,
+    /// `securityProfile.uefiSettings`.
+    pub uefi: Option<crate::uefi::UefiRequest>,
 }
 
 const PP: &str = "galleryImageVersion.properties.publishingProfile";
@@ -297,6 +302,7 @@ impl ImageVersion {
         }
         let (allow, block) = req.safety.unwrap_or_default();
         let replication = target_regions.iter().map(|r| unknown_status(&r.name)).collect();
+        let uefi = req.uefi.as_ref().map(crate::uefi::UefiSettings::parse).transpose()?;
         Ok(Self {
             publishing: PublishingProfile {
                 target_regions,
@@ -314,6 +320,7 @@ impl ImageVersion {
                 block_deletion_before_end_of_life: block.unwrap_or(false),
             },
             replication,
+            uefi,
         })
     }
 
@@ -333,6 +340,11 @@ impl ImageVersion {
             if !same_sources(&storage, &self.storage) {
                 return Err(Invalid::immutable(format!("{SP}.source.id")));
             }
+        }
+        if let Some(u) = &req.uefi
+            && Some(crate::uefi::UefiSettings::parse(u)?) != self.uefi
+        {
+            return Err(Invalid::immutable("galleryImageVersion.properties.securityProfile.uefiSettings"));
         }
         let mut next = self.clone();
         if let Some((allow, block)) = req.safety {

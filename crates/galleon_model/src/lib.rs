@@ -23,6 +23,7 @@ pub mod resource;
 pub mod resource_id;
 pub mod sharing;
 pub mod states;
+pub mod uefi;
 pub mod version_number;
 pub mod vm;
 

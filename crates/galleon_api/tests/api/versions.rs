@@ -250,3 +250,47 @@ async fn lists_page_and_deletes_respect_the_safety_profile() {
     assert_eq!(app.get(&format!("{i}/versions/1.0.0?{COMPUTE}")).await.code(), "ResourceNotFound");
     assert_eq!(app.delete(&format!("{i}/versions/1.0.0?{COMPUTE}")).await.status, StatusCode::NO_CONTENT);
 }
+
+/// `securityProfile.uefiSettings`: kept and returned for trusted-launch definitions, refused
+/// otherwise, fixed once the version exists; nothing else in the profile is dropped silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uefi_settings_follow_the_definitions_security_type() {
+    let app = TestApp::new().await;
+    let (g, i) = app.seed_definition("rg", "gal", "img").await;
+    let sha = "3q2+7w3q2+7w3q2+7w3q2+7w3q2+7w3q2+7w3q2+7w0=";
+    let uefi = json!({ "uefiSettings": { "signatureTemplateNames": ["MicrosoftUefiCertificateAuthorityTemplate"],
+        "additionalSignatures": { "dbx": [{ "type": "sha256", "value": [sha] }] } } });
+    let mut body = seed_version_body();
+    body["properties"]["securityProfile"] = uefi.clone();
+    let r = app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["properties"]["securityProfile"], uefi, "returned as given");
+    app.settle().await;
+    let got = app.get(&format!("{i}/versions/1.0.0?{COMPUTE}")).await;
+    assert_eq!(got.body["properties"]["securityProfile"], uefi);
+
+    // Fixed once created: the same settings may be repeated, other ones are refused.
+    let mut changed = body.clone();
+    changed["properties"]["securityProfile"]["uefiSettings"]["signatureTemplateNames"] =
+        json!(["MicrosoftWindowsTemplate"]);
+    let r = app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), changed).await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "PropertyChangeNotAllowed"), "{}", r.body);
+    assert!(app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body.clone()).await.status.is_success());
+    app.settle().await;
+
+    // A definition without trusted launch support takes none.
+    let mut plain = definition_body("westcentralus", "p", "o", "plain");
+    plain["properties"]["features"] = json!([]);
+    assert!(app.put(&format!("{g}/images/plain?api-version=2021-10-01"), plain).await.status.is_success());
+    app.settle().await;
+    let r = app.put(&format!("{g}/images/plain/versions/1.0.0?{COMPUTE}"), body.clone()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("TrustedLaunchSupported"), "{}", r.body);
+    assert_eq!(app.get(&format!("{g}/images/plain/versions/1.0.0?{COMPUTE}")).await.status, StatusCode::NOT_FOUND);
+
+    // The rest of the profile is refused by name.
+    let mut other = body;
+    other["properties"]["securityProfile"]["secretsProvisioningSettings"] = json!({});
+    let r = app.put(&format!("{i}/versions/2.0.0?{COMPUTE}"), other).await;
+    assert_eq!(r.body["error"]["target"], "properties.securityProfile.secretsProvisioningSettings", "{}", r.body);
+}
