@@ -20,6 +20,7 @@ mod api {
     pub mod portal;
     pub mod rbac;
     pub mod sharing;
+    pub mod soft_delete;
     pub mod support;
     pub mod upgrade;
     pub mod versions;

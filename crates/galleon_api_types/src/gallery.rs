@@ -25,9 +25,9 @@ pub struct GalleryProperties {
     /// Who the gallery is shared with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sharing_profile: Option<SharingProfile>,
-    /// Not implemented yet: refused.
-    #[serde(default, skip_serializing)]
-    pub soft_delete_policy: Option<serde_json::Value>,
+    /// Soft delete of image versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_delete_policy: Option<SoftDeletePolicyWire>,
 }
 
 /// `properties.sharingProfile`.
@@ -75,8 +75,32 @@ pub fn refuse_unsupported(r: &GalleryResource) -> Result<(), galleon_model::Inva
     crate::refuse_unsupported(&[
         ("identity", r.identity.is_some()),
         ("properties.sharingProfile.communityGalleryInfo", community),
-        ("properties.softDeletePolicy", p.is_some_and(|p| p.soft_delete_policy.is_some())),
     ])
+}
+
+/// `properties.softDeletePolicy`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SoftDeletePolicyWire {
+    /// On or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_soft_delete_enabled: Option<bool>,
+    /// Days a deleted version stays listed and restorable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_period_in_days: Option<i64>,
+    /// Days after that it may still be restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period_in_days: Option<i64>,
+}
+
+/// The soft-delete policy a request sets, if any.
+pub fn requested_soft_delete(r: &GalleryResource) -> Option<galleon_model::soft_delete::SoftDeleteRequest> {
+    let p = r.properties.as_ref()?.soft_delete_policy.as_ref()?;
+    Some(galleon_model::soft_delete::SoftDeleteRequest {
+        enabled: p.is_soft_delete_enabled,
+        retention_days: p.retention_period_in_days,
+        grace_days: p.grace_period_in_days,
+    })
 }
 
 /// The permissions a request sets, if any.
@@ -127,7 +151,11 @@ pub fn to_wire_with(g: &Tracked<Gallery>, groups: bool) -> GalleryResource {
             identifier: Some(GalleryIdentifier { unique_name: g.properties.unique_name.clone() }),
             provisioning_state: Some(g.provisioning_state.as_str().into()),
             sharing_profile: Some(profile),
-            ..Default::default()
+            soft_delete_policy: g.properties.soft_delete.map(|p| SoftDeletePolicyWire {
+                is_soft_delete_enabled: Some(p.enabled),
+                retention_period_in_days: Some(i64::from(p.retention_days)),
+                grace_period_in_days: Some(i64::from(p.grace_days)),
+            }),
         }),
     }
 }

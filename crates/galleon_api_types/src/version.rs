@@ -41,9 +41,9 @@ pub struct VersionProperties {
     /// UEFI settings (set at creation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_profile: Option<crate::security_profile::SecurityProfileWire>,
-    /// Not implemented yet: refused.
+    /// `true` restores the soft-deleted version of this name (request only).
     #[serde(default, skip_serializing)]
-    pub restore: Option<Value>,
+    pub restore: Option<bool>,
 }
 
 /// `publishingProfile`.
@@ -244,13 +244,10 @@ fn disk_source(s: DiskSourceWire) -> DiskSource {
 
 /// A request body as the model's request.
 pub fn to_request(p: VersionProperties) -> Result<VersionRequest, Invalid> {
-    crate::refuse_unsupported(&[
-        ("properties.restore", p.restore.is_some()),
-        (
-            "properties.publishingProfile.targetExtendedLocations",
-            p.publishing_profile.as_ref().is_some_and(|x| x.target_extended_locations.is_some()),
-        ),
-    ])?;
+    crate::refuse_unsupported(&[(
+        "properties.publishingProfile.targetExtendedLocations",
+        p.publishing_profile.as_ref().is_some_and(|x| x.target_extended_locations.is_some()),
+    )])?;
     let uefi = match p.security_profile.clone() {
         Some(sp) => crate::security_profile::to_request(sp)?,
         None => None,
@@ -301,6 +298,7 @@ pub fn to_request(p: VersionProperties) -> Result<VersionRequest, Invalid> {
             .safety_profile
             .map(|s| (s.allow_deletion_of_replicated_locations, s.block_deletion_before_end_of_life)),
         uefi,
+        restore: p.restore,
     })
 }
 
@@ -396,4 +394,23 @@ pub fn to_wire(r: &Tracked<ImageVersion>, api_version: &str, expand: bool) -> Ve
         }),
         identity: None,
     }
+}
+
+/// A soft-deleted version as `…/softDeletedArtifactTypes/Images/artifacts/{i}/versions` lists it.
+pub fn soft_deleted_wire(gallery_id: &str, image: &str, r: &Tracked<ImageVersion>) -> Value {
+    let d = r.properties.soft_deleted;
+    let time = |t: Option<time::OffsetDateTime>| t.map(dates::format);
+    serde_json::json!({
+        "name": r.name,
+        "id": format!("{gallery_id}/softDeletedArtifactTypes/Images/artifacts/{image}/versions/{}", r.name),
+        "type": "Microsoft.Compute/galleries/softDeletedArtifactTypes/artifacts/versions",
+        "location": r.location,
+        "properties": {
+            "resourceArmId": r.id,
+            "softDeletedArtifactType": "Images",
+            "softDeletedTime": time(d.map(|d| d.deleted_at)),
+            "consumptionEndTime": time(d.map(|d| d.consumption_end)),
+            "hardDeletionTargetTime": time(d.map(|d| d.hard_delete_at)),
+        },
+    })
 }

@@ -204,11 +204,7 @@ impl Core {
     /// An operation on the disk that has already succeeded (access grants and no-op ends
     /// finish in the request itself).
     fn done_operation(&self, r: &DiskRef, location: &str) -> Operation {
-        let job = Job::Provision { kind: r.kind.store_kind().as_str().into() };
-        let mut op = self.new_operation(&r.group.subscription, location, &r.key(), &job);
-        op.status = OpStatus::Succeeded;
-        op.end_time = Some(now());
-        op
+        self.finished_operation(&r.group.subscription, location, &r.key(), r.kind.store_kind())
     }
 
     /// Revokes the access URL. For an upload, the staged bytes become the disk's content (a

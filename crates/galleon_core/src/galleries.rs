@@ -19,6 +19,8 @@ pub struct GalleryRequest {
     /// `properties.sharingProfile.permissions` (kept as it is when absent; groups change only
     /// through `share`).
     pub permissions: Option<String>,
+    /// `properties.softDeletePolicy` (kept as it is when absent).
+    pub soft_delete: Option<galleon_model::soft_delete::SoftDeleteRequest>,
 }
 
 const TYPE: &str = "Microsoft.Compute/galleries";
@@ -47,10 +49,16 @@ impl Core {
                 if let Some(p) = &req.permissions {
                     sharing.set_permissions(p)?;
                 }
+                let soft_delete = req
+                    .soft_delete
+                    .as_ref()
+                    .map(|p| galleon_model::soft_delete::SoftDeletePolicy::from_request(p, None))
+                    .transpose()?;
                 let properties = Gallery {
                     description: req.description,
                     unique_name: unique_name(&r.group.subscription, &r.gallery),
                     sharing,
+                    soft_delete,
                 };
                 let value = Self::creating(r.id(), &r.gallery, location, env.tags, properties);
                 (value, None)
@@ -66,6 +74,11 @@ impl Core {
                 }
                 if let Some(p) = &req.permissions {
                     properties.sharing.set_permissions(p)?;
+                }
+                if let Some(p) = &req.soft_delete {
+                    let current = properties.soft_delete;
+                    properties.soft_delete =
+                        Some(galleon_model::soft_delete::SoftDeletePolicy::from_request(p, current.as_ref())?);
                 }
                 (Self::updating(&old.value, properties, env.tags, patch)?, Some(old.rev))
             }

@@ -77,6 +77,9 @@ impl Core {
                 let full = docs.len() == 500;
                 after = docs.last().map(|d| d.key.clone());
                 for doc in docs {
+                    if crate::soft_delete::is_soft_key(&doc.key) {
+                        continue;
+                    }
                     let Some(r) = generic(&doc.body) else { continue };
                     if resource_type.is_some_and(|t| !t.eq_ignore_ascii_case(&r.resource_type)) {
                         continue;

@@ -107,6 +107,7 @@ impl Core {
             return Ok(None);
         };
         Self::check_idle(&existing.value)?;
+        self.refuse_if_soft_deleted(r).await?;
         self.refuse_if_children(Kind::Version, &format!("{}/", r.key())).await?;
         let unique = Some(existing.value.properties.identifier.key());
         Ok(Some(

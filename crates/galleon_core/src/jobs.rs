@@ -162,6 +162,16 @@ impl Core {
         }
     }
 
+    /// An operation that succeeded as it was recorded (a change made in one write, answered
+    /// with the LRO headers clients expect).
+    pub(crate) fn finished_operation(&self, subscription: &str, location: &str, key: &str, kind: Kind) -> Operation {
+        let job = Job::Provision { kind: kind.as_str().into() };
+        let mut op = self.new_operation(subscription, location, key, &job);
+        op.status = OpStatus::Succeeded;
+        op.end_time = Some(now());
+        op
+    }
+
     /// The operation `id` of `subscription`.
     pub async fn get_operation(&self, subscription: &str, id: &str) -> CoreResult<OperationInfo> {
         match self.store().get_operation(id).await? {

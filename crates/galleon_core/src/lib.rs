@@ -38,6 +38,7 @@ mod replicate;
 mod resources;
 mod scrub;
 pub mod sharing;
+mod soft_delete;
 mod subscriptions;
 mod version_sources;
 mod versions;

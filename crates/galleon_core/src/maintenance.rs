@@ -76,6 +76,11 @@ impl Core {
 
     /// Runs a garbage collection (outside the jobs' shared lock: it takes it exclusively).
     pub(crate) async fn job_gc(&self, op: Operation, grace_seconds: u64) -> Result<(), JobError> {
+        // Soft-deleted versions past their hard deletion time go first, so their chunks do too.
+        let purged = self.purge_soft_deleted().await?;
+        if purged > 0 {
+            tracing::info!(purged, "soft-deleted versions past their hard deletion time removed");
+        }
         let reports = self.collect_garbage(std::time::Duration::from_secs(grace_seconds)).await?;
         // Failure counts of the token endpoint's past windows go with the rest of the garbage.
         self.sweep_token_failures(crate::now().unix_timestamp()).await?;

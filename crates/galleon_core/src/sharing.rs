@@ -97,10 +97,7 @@ impl Core {
         Self::check_idle(&record.value)?;
         let mut value = record.value;
         value.properties.sharing.apply(op, groups)?;
-        let job = crate::jobs::Job::Provision { kind: Kind::Gallery.as_str().into() };
-        let mut operation = self.new_operation(&r.group.subscription, &value.location, &r.key(), &job);
-        operation.status = galleon_store::OpStatus::Succeeded;
-        operation.end_time = Some(crate::now());
+        let operation = self.finished_operation(&r.group.subscription, &value.location, &r.key(), Kind::Gallery);
         let batch = Batch::new()
             .put(typed::doc(Kind::Gallery, &r.key(), None, &value), Expect::Rev(record.rev))
             .operation(operation.clone());

@@ -43,6 +43,24 @@ impl Core {
         let image = self.load_parent::<ImageDefinition>(Kind::Image, &r.image.key(), &parent_display(&r.image)).await?;
         let existing = self.load::<ImageVersion>(Kind::Version, &r.key()).await?;
         let location = if patch { None } else { Some(self.region(env.location.as_deref(), TYPE)?) };
+        // A soft-deleted version of this name: a PUT (az's undelete) or a PATCH with `restore`
+        // brings it back as it was.
+        if existing.is_none()
+            && (!patch || req.restore == Some(true))
+            && let Some(restored) = self.restore_version(r, location.as_deref(), env.tags.clone()).await?
+        {
+            return Ok(restored);
+        }
+        if req.restore == Some(true) && existing.is_none() {
+            return Err(galleon_model::Invalid::param(
+                "galleryImageVersion.properties.restore",
+                format!(
+                    "There is no soft-deleted version '{}' to restore (or its hard deletion time has passed).",
+                    r.version
+                ),
+            )
+            .into());
+        }
         let (value, previous) = match existing {
             None if patch => return Err(not_found(r)),
             None => {
@@ -148,6 +166,9 @@ impl Core {
         };
         Self::check_idle(&existing.value)?;
         existing.value.properties.check_delete(now())?;
+        if let Some(policy) = self.soft_delete_policy(&r.image.gallery).await? {
+            return Ok(Some(self.soft_delete_version(r, existing, policy).await?));
+        }
         Ok(Some(
             self.begin_delete(Kind::Version, &r.key(), existing, None, None, &r.image.gallery.group.subscription)
                 .await?,

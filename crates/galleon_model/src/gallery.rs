@@ -11,6 +11,9 @@ pub struct Gallery {
     /// `sharingProfile` (private for galleries stored before sharing existed).
     #[cfg_attr(feature = "serde", serde(default))]
     pub sharing: crate::sharing::Sharing,
+    /// `softDeletePolicy`, once set.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub soft_delete: Option<crate::soft_delete::SoftDeletePolicy>,
 }
 
 /// Azure's `identifier.uniqueName`: the subscription id, a dash and the upper-cased gallery name.

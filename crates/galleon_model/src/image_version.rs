@@ -180,6 +180,9 @@ pub struct ImageVersion {
     /// `securityProfile.uefiSettings`; set at creation only.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub uefi: Option<crate::uefi::UefiSettings>,
+    /// Set while the version is soft-deleted.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub soft_deleted: Option<crate::soft_delete::SoftDeletion>,
 }
 
 /// A target region as a request gives it.
@@ -242,6 +245,8 @@ pub struct VersionRequest {
     pub safety: Option<(Option<bool>, Option<bool>)>,
     /// `securityProfile.uefiSettings`.
     pub uefi: Option<crate::uefi::UefiRequest>,
+    /// `restore`: bring back the soft-deleted version of this name.
+    pub restore: Option<bool>,
 }
 
 const PP: &str = "galleryImageVersion.properties.publishingProfile";
@@ -321,6 +326,7 @@ impl ImageVersion {
             },
             replication,
             uefi,
+            soft_deleted: None,
         })
     }
 

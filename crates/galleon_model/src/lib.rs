@@ -22,6 +22,7 @@ pub mod region;
 pub mod resource;
 pub mod resource_id;
 pub mod sharing;
+pub mod soft_delete;
 pub mod states;
 pub mod uefi;
 pub mod version_number;

@@ -17,6 +17,7 @@ mod operations;
 mod principals;
 mod role_assignments;
 mod shared_galleries;
+mod soft_deleted;
 mod subscriptions;
 mod versions;
 mod vms;
@@ -154,6 +155,14 @@ fn arm_table() -> RouteTable {
             get(galleries::get).put(galleries::put_or_patch).patch(galleries::put_or_patch).delete(galleries::delete),
         )
         .route(&format!("{GALLERY}/share"), post(galleries::share))
+        .route(
+            &format!("{GALLERY}/softdeletedartifacttypes/{{artifact}}/artifacts/{{image}}/versions"),
+            get(soft_deleted::list),
+        )
+        .route(
+            &format!("{GALLERY}/softdeletedartifacttypes/{{artifact}}/artifacts/{{image}}/versions/{{version}}"),
+            axum::routing::delete(soft_deleted::delete),
+        )
         .route(SHARED, get(shared_galleries::list_galleries))
         .route(&format!("{SHARED}/{{gallery}}"), get(shared_galleries::get_gallery))
         .route(&format!("{SHARED}/{{gallery}}/images"), get(shared_galleries::list_images))

@@ -165,7 +165,6 @@ async fn unsupported_properties_plans_and_tags_are_refused() {
             gallery(json!({ "sharingProfile": { "permissions": "Community", "communityGalleryInfo": {} } })),
             "properties.sharingProfile.communityGalleryInfo",
         ),
-        (gallery(json!({ "softDeletePolicy": "wrong type" })), "properties.softDeletePolicy"),
     ];
     for (body, target) in cases {
         let r = app.put(&format!("{}?{COMPUTE}", gallery_path("rg", "other")), body).await;

@@ -435,6 +435,7 @@ async fn the_route_table_walk_finds_no_unguarded_route() {
             ("{action}", "resetSecret"),
             ("{run}", "r"),
             ("{log}", "management"),
+            ("{artifact}", "Images"),
         ] {
             path = path.replace(param, value);
         }
