@@ -128,6 +128,16 @@ left=$(step sig list-shared --location westcentralus --subscription "$other" --q
 [ "$left" = 0 ] || { echo "still shared after remove: $left" >&2; exit 1; }
 step sig share reset -g myGalleryRG -r myGallery -o none
 
+# Soft delete: a deleted version is listed as soft-deleted and comes back with undelete.
+step sig update -g myGalleryRG -r myGallery --soft-delete true -o none
+step sig image-version delete -g myGalleryRG -r myGallery -i myImageDefinition -e 1.0.0
+listed=$(step sig image-version list-soft-deleted -g myGalleryRG -r myGallery -i myImageDefinition --query "[].name" -o tsv)
+[ "$listed" = 1.0.0 ] || { echo "list-soft-deleted: $listed" >&2; exit 1; }
+step sig image-version undelete -g myGalleryRG -r myGallery -i myImageDefinition -e 1.0.0 -o none
+state=$(step sig image-version show -g myGalleryRG -r myGallery -i myImageDefinition -e 1.0.0 --query provisioningState -o tsv)
+[ "$state" = Succeeded ] || { echo "undeleted version: $state" >&2; exit 1; }
+step sig update -g myGalleryRG -r myGallery --soft-delete false -o none
+
 # Sharing the gallery: a second service principal (made through galleon's API) gets Reader on it
 # with `az role assignment create`, logs in with az, reads, and is refused a write.
 token=$("$az" account get-access-token --query accessToken -o tsv)

@@ -20,6 +20,8 @@ mod mixed_load;
 mod object_stores;
 #[path = "cli/sharing.rs"]
 mod sharing;
+#[path = "cli/soft_delete.rs"]
+mod soft_delete;
 #[path = "cli/wire.rs"]
 mod wire;
 

@@ -133,6 +133,8 @@ pub(crate) enum SigCommand {
         /// Sharing: `Private` (default) or `Groups` (then `sig share add`).
         #[arg(long)]
         permissions: Option<String>,
+        #[command(flatten)]
+        soft_delete: SoftDeleteArgs,
         #[arg(long)]
         no_wait: bool,
     },
@@ -158,6 +160,8 @@ pub(crate) enum SigCommand {
         /// Sharing: `Private` or `Groups`.
         #[arg(long)]
         permissions: Option<String>,
+        #[command(flatten)]
+        soft_delete: SoftDeleteArgs,
         #[command(flatten)]
         generic: GenericUpdate,
         #[arg(long)]
@@ -189,6 +193,20 @@ pub(crate) enum SigCommand {
     /// Image versions.
     #[command(subcommand)]
     ImageVersion(VersionCommand),
+}
+
+/// `--soft-delete` and its periods (az sig create|update).
+#[derive(Args, Debug, Default)]
+pub(crate) struct SoftDeleteArgs {
+    /// Keep deleted image versions restorable for a while (`true` or `false`).
+    #[arg(long)]
+    pub soft_delete: Option<bool>,
+    /// Days a deleted version stays listed and restorable.
+    #[arg(long)]
+    pub soft_delete_retention_period: Option<u32>,
+    /// Days after that it may still be restored.
+    #[arg(long)]
+    pub soft_delete_grace_period: Option<u32>,
 }
 
 /// `galleon sig share …` (az sig share).
@@ -293,6 +311,18 @@ pub(crate) enum VersionCommand {
     /// Create an image version and replicate it to its target regions.
     #[command(after_help = VERSION_EXAMPLE)]
     Create(Box<VersionCreate>),
+    /// List a definition's soft-deleted versions.
+    ListSoftDeleted {
+        #[command(flatten)]
+        definition: DefinitionRef,
+    },
+    /// Restore a soft-deleted version.
+    Undelete {
+        #[command(flatten)]
+        version: VersionRef,
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// List the versions of a definition in a gallery shared with the subscription.
     ListShared {
         #[command(flatten)]

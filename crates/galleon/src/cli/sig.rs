@@ -11,7 +11,7 @@ use super::{COMPUTE, RESOURCES, Session, location_of, target_regions};
 
 pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> {
     let value = match command {
-        SigCommand::Create { gallery, location, description, permissions, no_wait } => {
+        SigCommand::Create { gallery, location, description, permissions, soft_delete, no_wait } => {
             let location = match location {
                 Some(l) => l,
                 None => location_of(&s.get(&s.group_path(&gallery.resource_group), RESOURCES).await?)?,
@@ -23,6 +23,7 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
             if let Some(p) = permissions {
                 body["properties"]["sharingProfile"] = json!({ "permissions": p });
             }
+            soft_delete.apply(&mut body);
             s.change(Method::PUT, &gallery_path(s, &gallery), COMPUTE, Some(&body), no_wait).await?
         }
         SigCommand::Show { gallery, sharing_groups } => {
@@ -35,7 +36,7 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
         SigCommand::List { resource_group: None } => {
             s.list(&format!("/subscriptions/{}/providers/Microsoft.Compute/galleries", s.subscription), COMPUTE).await?
         }
-        SigCommand::Update { gallery, description, permissions, generic, no_wait } => {
+        SigCommand::Update { gallery, description, permissions, soft_delete, generic, no_wait } => {
             s.update(&gallery_path(s, &gallery), COMPUTE, no_wait, |g| {
                 if let Some(d) = description {
                     g["properties"]["description"] = json!(d);
@@ -43,6 +44,7 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
                 if let Some(p) = permissions {
                     g["properties"]["sharingProfile"] = json!({ "permissions": p });
                 }
+                soft_delete.apply(g);
                 generic.apply(g).map_err(anyhow::Error::msg)
             })
             .await?
@@ -57,6 +59,28 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
         SigCommand::ImageVersion(command) => version(s, command).await?,
     };
     s.print(&value)
+}
+
+/// The api-version az's soft-delete commands send.
+const SOFT_DELETE: &str = "api-version=2026-03-03";
+
+impl super::args::SoftDeleteArgs {
+    /// Sets `softDeletePolicy` from the flags given (none: unchanged).
+    fn apply(&self, body: &mut Value) {
+        let mut policy = Map::new();
+        if let Some(on) = self.soft_delete {
+            policy.insert("isSoftDeleteEnabled".into(), json!(on));
+        }
+        if let Some(d) = self.soft_delete_retention_period {
+            policy.insert("retentionPeriodInDays".into(), json!(d));
+        }
+        if let Some(d) = self.soft_delete_grace_period {
+            policy.insert("gracePeriodInDays".into(), json!(d));
+        }
+        if !policy.is_empty() {
+            body["properties"]["softDeletePolicy"] = Value::Object(policy);
+        }
+    }
 }
 
 fn gallery_path(s: &Session, g: &GalleryRef) -> String {
@@ -215,6 +239,20 @@ async fn version(s: &Session, command: VersionCommand) -> anyhow::Result<Value> 
             };
             s.wait_for(&version_path(s, &version), COMPUTE, &timing, done).await?;
             Value::Null
+        }
+        VersionCommand::ListSoftDeleted { definition } => {
+            let path = format!(
+                "{}/softDeletedArtifactTypes/Images/artifacts/{}/versions",
+                gallery_path(s, &definition.gallery),
+                definition.gallery_image_definition
+            );
+            s.list(&path, SOFT_DELETE).await?
+        }
+        VersionCommand::Undelete { version, no_wait } => {
+            // As az: a PUT of the version's home location brings it back.
+            let gallery = s.get(&gallery_path(s, &version.definition.gallery), COMPUTE).await?;
+            let body = json!({ "location": location_of(&gallery)?, "tags": {} });
+            s.change(Method::PUT, &version_path(s, &version), COMPUTE, Some(&body), no_wait).await?
         }
         VersionCommand::Delete { version, no_wait } => {
             s.change(Method::DELETE, &version_path(s, &version), COMPUTE, None, no_wait).await?
