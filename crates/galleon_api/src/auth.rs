@@ -137,6 +137,14 @@ async fn authorize(
             state.core.authorize(claims, &format!("/subscriptions/{sub}"), Action::Read).await
         };
     }
+    // Published community galleries: anyone signed in, whatever their roles (the core shows
+    // only galleries whose owner published them).
+    if path.starts_with(&format!("/subscriptions/{sub}/providers/microsoft.compute/locations/"))
+        && path.contains("/communitygalleries/")
+        && matches!(*method, Method::GET | Method::HEAD)
+    {
+        return Ok(());
+    }
     // Provider metadata and locations: anyone signed in (in the subscription, for its own view).
     let segments = path.trim_end_matches('/').split('/').count();
     if path == "/providers" || (path.starts_with("/providers/") && segments == 3) {

@@ -122,17 +122,23 @@ pub struct ImageReference {
     /// caller's tenant: `/SharedGalleries/{u}/Images/{i}[/Versions/{v}]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_gallery_image_id: Option<String>,
+    /// A version (or definition) of a published community gallery:
+    /// `/CommunityGalleries/{publicName}/Images/{i}[/Versions/{v}]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community_gallery_image_id: Option<String>,
     /// The data disk of the image to take (the OS disk when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lun: Option<i64>,
 }
 
-/// An image reference as ARM shows it: a shared gallery's image under `sharedGalleryImageId`,
-/// any other under `id`.
+/// An image reference as ARM shows it: a shared gallery's image under `sharedGalleryImageId`, a
+/// community gallery's under `communityGalleryImageId`, any other under `id`.
 pub fn image_reference(image_id: String) -> ImageReference {
-    let shared = image_id.trim_start_matches('/').to_ascii_lowercase().starts_with("sharedgalleries/");
-    if shared {
+    let lower = image_id.trim_start_matches('/').to_ascii_lowercase();
+    if lower.starts_with("sharedgalleries/") {
         ImageReference { shared_gallery_image_id: Some(image_id), ..Default::default() }
+    } else if lower.starts_with("communitygalleries/") {
+        ImageReference { community_gallery_image_id: Some(image_id), ..Default::default() }
     } else {
         ImageReference { id: Some(image_id), ..Default::default() }
     }
@@ -149,7 +155,10 @@ pub fn to_request(body: DiskResource) -> DiskRequest {
         source_resource_id: c.source_resource_id,
         upload_size_bytes: c.upload_size_bytes,
         image_lun: c.gallery_image_reference.as_ref().or(c.image_reference.as_ref()).and_then(|r| r.lun),
-        image_id: c.gallery_image_reference.or(c.image_reference).and_then(|r| r.id.or(r.shared_gallery_image_id)),
+        image_id: c
+            .gallery_image_reference
+            .or(c.image_reference)
+            .and_then(|r| r.id.or(r.shared_gallery_image_id).or(r.community_gallery_image_id)),
         disk_size_gb: p.disk_size_gb,
         os_type: p.os_type,
         hyper_v_generation: p.hyper_v_generation,

@@ -40,9 +40,33 @@ pub struct SharingProfile {
     /// Read-only: shown with `$expand=SharingProfile/Groups`, changed only through `share`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<SharingGroup>>,
-    /// Community galleries are not served yet: refused.
-    #[serde(default, skip_serializing)]
-    pub community_gallery_info: Option<serde_json::Value>,
+    /// The publisher's information of a community gallery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community_gallery_info: Option<CommunityGalleryInfo>,
+}
+
+/// `sharingProfile.communityGalleryInfo`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CommunityGalleryInfo {
+    /// The publisher's URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher_uri: Option<String>,
+    /// The publisher's email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher_contact: Option<String>,
+    /// End-user license agreement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eula: Option<String>,
+    /// Prefix of the public name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_name_prefix: Option<String>,
+    /// Read-only: whether `EnableCommunity` published it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community_gallery_enabled: Option<bool>,
+    /// Read-only: its public names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_names: Option<Vec<String>>,
 }
 
 /// One entry of `sharingProfile.groups` and of a `share` request's `groups`.
@@ -70,12 +94,7 @@ pub struct SharingUpdate {
 
 /// Refuses what a gallery request sets that galleon does not implement.
 pub fn refuse_unsupported(r: &GalleryResource) -> Result<(), galleon_model::Invalid> {
-    let p = r.properties.as_ref();
-    let community = p.and_then(|p| p.sharing_profile.as_ref()).is_some_and(|s| s.community_gallery_info.is_some());
-    crate::refuse_unsupported(&[
-        ("identity", r.identity.is_some()),
-        ("properties.sharingProfile.communityGalleryInfo", community),
-    ])
+    crate::refuse_unsupported(&[("identity", r.identity.is_some())])
 }
 
 /// `properties.softDeletePolicy`.
@@ -100,6 +119,17 @@ pub fn requested_soft_delete(r: &GalleryResource) -> Option<galleon_model::soft_
         enabled: p.is_soft_delete_enabled,
         retention_days: p.retention_period_in_days,
         grace_days: p.grace_period_in_days,
+    })
+}
+
+/// The community information a request sets, if any.
+pub fn requested_community(r: &GalleryResource) -> Option<galleon_model::sharing::CommunityRequest> {
+    let c = r.properties.as_ref()?.sharing_profile.as_ref()?.community_gallery_info.as_ref()?;
+    Some(galleon_model::sharing::CommunityRequest {
+        publisher_uri: c.publisher_uri.clone(),
+        publisher_contact: c.publisher_contact.clone(),
+        eula: c.eula.clone(),
+        public_name_prefix: c.public_name_prefix.clone(),
     })
 }
 
@@ -137,7 +167,14 @@ pub fn to_wire_with(g: &Tracked<Gallery>, groups: bool) -> GalleryResource {
                 .map(|grp| SharingGroup { kind: grp.kind.as_str().into(), ids: grp.ids.clone() })
                 .collect()
         }),
-        community_gallery_info: None,
+        community_gallery_info: sharing.community.as_ref().map(|c| CommunityGalleryInfo {
+            publisher_uri: Some(c.publisher_uri.clone()),
+            publisher_contact: Some(c.publisher_contact.clone()),
+            eula: Some(c.eula.clone()),
+            public_name_prefix: Some(c.public_name_prefix.clone()),
+            community_gallery_enabled: Some(c.enabled),
+            public_names: Some(c.public_names.clone()),
+        }),
     };
     Resource {
         name: Some(g.name.clone()),

@@ -1,6 +1,7 @@
-//! The consumer's view of a directly shared gallery (`Microsoft.Compute/locations/sharedGalleries`):
-//! `name`, `location`, `identifier.uniqueId` and the properties a consumer may see, with no `id`,
-//! `type` or tags (nothing that names the publisher's resource group).
+//! The consumer's view of a directly shared gallery (`Microsoft.Compute/locations/sharedGalleries`)
+//! and of a community gallery (`…/communityGalleries`): `name`, `location`,
+//! `identifier.uniqueId` and the properties a consumer may see, with no `id`, `type` or tags
+//! (nothing that names the publisher's resource group).
 
 use galleon_model::gallery::Gallery;
 use galleon_model::image_definition::ImageDefinition;
@@ -11,6 +12,41 @@ use serde_json::{Map, Value, json};
 /// `/SharedGalleries/{u}`.
 pub fn gallery_unique_id(unique_name: &str) -> String {
     format!("/SharedGalleries/{unique_name}")
+}
+
+/// The fixed disclaimer community galleries carry.
+pub const DISCLAIMER: &str = "https://aka.ms/community-gallery-disclaimer";
+
+/// A community gallery (its public name in place of the unique name).
+pub fn community_gallery(public_name: &str, g: &Tracked<Gallery>) -> Value {
+    let c = g.properties.sharing.community.as_ref();
+    let metadata = json!({
+        "publisherUri": c.map(|c| c.publisher_uri.as_str()),
+        "publisherContact": c.map(|c| c.publisher_contact.as_str()),
+        "eula": c.map(|c| c.eula.as_str()),
+        "publicNames": c.map(|c| c.public_names.clone()).unwrap_or_default(),
+    });
+    let mut v = envelope(
+        public_name,
+        &g.location,
+        format!("/CommunityGalleries/{public_name}"),
+        json!({ "disclaimer": DISCLAIMER, "communityMetadata": metadata }),
+    );
+    v["communityMetadata"] = metadata;
+    v
+}
+
+/// Rewrites a shared view's ids and adds the disclaimer, for the community path.
+pub fn community(mut shared: Value, public_name: &str, unique_name: &str) -> Value {
+    if let Some(id) = shared["identifier"]["uniqueId"].as_str() {
+        let rewritten = id.replacen(&gallery_unique_id(unique_name), &format!("/CommunityGalleries/{public_name}"), 1);
+        shared["identifier"]["uniqueId"] = Value::String(rewritten);
+    }
+    if let Some(p) = shared["properties"].as_object_mut() {
+        p.remove("artifactTags");
+        p.insert("disclaimer".into(), DISCLAIMER.into());
+    }
+    shared
 }
 
 fn envelope(name: &str, location: &str, unique_id: String, properties: Value) -> Value {

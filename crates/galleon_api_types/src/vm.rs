@@ -94,7 +94,7 @@ pub fn to_request(p: VmProperties) -> VmRequest {
     });
     VmRequest {
         vm_size: p.hardware_profile.as_ref().and_then(|h| h.get("vmSize")).and_then(|s| s.as_str()).map(String::from),
-        image_id: sp.image_reference.and_then(|r| r.id.or(r.shared_gallery_image_id)),
+        image_id: sp.image_reference.and_then(|r| r.id.or(r.shared_gallery_image_id).or(r.community_gallery_image_id)),
         os_create_option: os.create_option,
         os_disk_id: os.managed_disk.and_then(|m| m.id),
         os_disk_name: os.name,

@@ -19,11 +19,26 @@ pub struct GalleryRequest {
     /// `properties.sharingProfile.permissions` (kept as it is when absent; groups change only
     /// through `share`).
     pub permissions: Option<String>,
+    /// `properties.sharingProfile.communityGalleryInfo`.
+    pub community: Option<galleon_model::sharing::CommunityRequest>,
     /// `properties.softDeletePolicy` (kept as it is when absent).
     pub soft_delete: Option<galleon_model::soft_delete::SoftDeleteRequest>,
 }
 
 const TYPE: &str = "Microsoft.Compute/galleries";
+
+impl GalleryRequest {
+    /// The sharing permissions (and community information) the request sets, if any.
+    fn apply_sharing(&self, sharing: &mut galleon_model::sharing::Sharing) -> CoreResult<()> {
+        let permissions = match (&self.permissions, &self.community) {
+            (Some(p), _) => p.as_str(),
+            (None, Some(_)) => "Community",
+            (None, None) => return Ok(()),
+        };
+        let guid = uuid::Uuid::new_v4().to_string();
+        Ok(sharing.set_permissions(permissions, self.community.as_ref(), &guid)?)
+    }
+}
 
 fn not_found(r: &GalleryRef) -> CoreError {
     CoreError::NotFound { type_path: format!("{TYPE}/{}", r.gallery), group: r.group.resource_group.clone() }
@@ -46,9 +61,7 @@ impl Core {
             None => {
                 let location = self.region(env.location.as_deref(), TYPE)?;
                 let mut sharing = galleon_model::sharing::Sharing::default();
-                if let Some(p) = &req.permissions {
-                    sharing.set_permissions(p)?;
-                }
+                req.apply_sharing(&mut sharing)?;
                 let soft_delete = req
                     .soft_delete
                     .as_ref()
@@ -70,11 +83,9 @@ impl Core {
                 }
                 let mut properties = old.value.properties.clone();
                 if req.description.is_some() || !patch {
-                    properties.description = req.description;
+                    properties.description = req.description.clone();
                 }
-                if let Some(p) = &req.permissions {
-                    properties.sharing.set_permissions(p)?;
-                }
+                req.apply_sharing(&mut properties.sharing)?;
                 if let Some(p) = &req.soft_delete {
                     let current = properties.soft_delete;
                     properties.soft_delete =

@@ -42,27 +42,37 @@ impl Consumer<'_> {
     }
 }
 
-/// A `/SharedGalleries/{u}/Images/{i}[/Versions/{v}]` id, split.
-fn parse_shared_id(id: &str) -> Option<(String, String, Option<String>)> {
+/// How a shared id names its gallery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// `/SharedGalleries/{uniqueName}`: direct sharing.
+    Shared,
+    /// `/CommunityGalleries/{publicName}`: a community gallery.
+    Community,
+}
+
+/// A `/SharedGalleries/{u}/Images/{i}[/Versions/{v}]` or `/CommunityGalleries/…` id, split.
+fn parse_shared_id(id: &str) -> Option<(Via, String, String, Option<String>)> {
     let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+    let via = match parts.first() {
+        Some(g) if g.eq_ignore_ascii_case("SharedGalleries") => Via::Shared,
+        Some(g) if g.eq_ignore_ascii_case("CommunityGalleries") => Via::Community,
+        _ => return None,
+    };
     match parts.as_slice() {
-        [g, u, i, img] if g.eq_ignore_ascii_case("SharedGalleries") && i.eq_ignore_ascii_case("Images") => {
-            Some((u.to_string(), img.to_string(), None))
-        }
-        [g, u, i, img, v, ver]
-            if g.eq_ignore_ascii_case("SharedGalleries")
-                && i.eq_ignore_ascii_case("Images")
-                && v.eq_ignore_ascii_case("Versions") =>
-        {
-            Some((u.to_string(), img.to_string(), Some(ver.to_string())))
+        [_, u, i, img] if i.eq_ignore_ascii_case("Images") => Some((via, u.to_string(), img.to_string(), None)),
+        [_, u, i, img, v, ver] if i.eq_ignore_ascii_case("Images") && v.eq_ignore_ascii_case("Versions") => {
+            Some((via, u.to_string(), img.to_string(), Some(ver.to_string())))
         }
         _ => None,
     }
 }
 
-/// Whether `id` is a shared-gallery id (`/SharedGalleries/…`).
+/// Whether `id` names an image through sharing (`/SharedGalleries/…` or `/CommunityGalleries/…`).
 pub fn is_shared_id(id: &str) -> bool {
-    id.trim_start_matches('/').get(..15).is_some_and(|p| p.eq_ignore_ascii_case("SharedGalleries"))
+    let p = id.trim_start_matches('/');
+    p.get(..15).is_some_and(|x| x.eq_ignore_ascii_case("SharedGalleries"))
+        || p.get(..18).is_some_and(|x| x.eq_ignore_ascii_case("CommunityGalleries"))
 }
 
 fn not_shared(what: &str) -> CoreError {
@@ -234,8 +244,27 @@ impl Core {
             .map_err(|e| hide(e, unique_name, image))
     }
 
-    /// The gallery id behind a `/SharedGalleries/…` id when the consumer may use it: what disks
-    /// and VMs made from a shared image are built from. Refused like a missing source otherwise.
+    /// The gallery behind a shared or community id, and whether the consumer may see it.
+    async fn gallery_behind(
+        &self,
+        via: Via,
+        name: &str,
+        who: Option<Consumer<'_>>,
+    ) -> CoreResult<Option<Tracked<Gallery>>> {
+        let g = match via {
+            Via::Shared => self.gallery_by_unique_name(name).await?,
+            Via::Community => self.gallery_by_public_name(name).await?,
+        };
+        Ok(g.filter(|g| match (via, who) {
+            (Via::Community, _) => g.properties.sharing.public(),
+            (Via::Shared, Some(who)) => who.sees(&g.properties.sharing),
+            (Via::Shared, None) => true,
+        }))
+    }
+
+    /// The gallery id behind a `/SharedGalleries/…` or `/CommunityGalleries/…` id when the
+    /// consumer may use it: what disks, VMs and versions made from a shared image are built
+    /// from. Refused like a missing source otherwise.
     pub async fn resolve_shared_source(&self, who: Consumer<'_>, shared_id: &str, target: &str) -> CoreResult<String> {
         let refused = || {
             Invalid::param(
@@ -245,29 +274,95 @@ impl Core {
                 ),
             )
         };
-        let (unique, image, version) = parse_shared_id(shared_id).ok_or_else(refused)?;
-        let g = match self.gallery_by_unique_name(&unique).await? {
-            Some(g) if who.sees(&g.properties.sharing) => g,
-            _ => return Err(refused().into()),
-        };
-        let mut id = format!("{}/images/{image}", g.id);
-        if let Some(v) = version {
-            id.push_str(&format!("/versions/{v}"));
-        }
-        Ok(id)
+        let (via, name, image, version) = parse_shared_id(shared_id).ok_or_else(refused)?;
+        let g = self.gallery_behind(via, &name, Some(who)).await?.ok_or_else(refused)?;
+        Ok(private_id(&g, &image, version.as_deref()))
     }
 
-    /// The gallery id behind a `/SharedGalleries/…` id, without an access check (the request
+    /// The gallery id behind a shared or community id, without an access check (the request
     /// that named it was checked when it was accepted; jobs building from it resolve it again).
     pub(crate) async fn private_id_of_shared(&self, shared_id: &str) -> CoreResult<Option<String>> {
-        let Some((unique, image, version)) = parse_shared_id(shared_id) else { return Ok(None) };
-        let Some(g) = self.gallery_by_unique_name(&unique).await? else { return Ok(None) };
-        let mut id = format!("{}/images/{image}", g.id);
-        if let Some(v) = version {
-            id.push_str(&format!("/versions/{v}"));
-        }
-        Ok(Some(id))
+        let Some((via, name, image, version)) = parse_shared_id(shared_id) else { return Ok(None) };
+        let g = self.gallery_behind(via, &name, None).await?;
+        Ok(g.map(|g| private_id(&g, &image, version.as_deref())))
     }
+
+    /// The gallery with community public name `name`.
+    async fn gallery_by_public_name(&self, name: &str) -> CoreResult<Option<Tracked<Gallery>>> {
+        Ok(self
+            .all_galleries()
+            .await?
+            .into_iter()
+            .find(|g| g.properties.sharing.community.as_ref().is_some_and(|c| c.named(name))))
+    }
+
+    /// A published community gallery, in its region (anyone signed in may read it).
+    pub async fn community_gallery(&self, location: &str, public_name: &str) -> CoreResult<Tracked<Gallery>> {
+        let location = galleon_model::region::canonical(location);
+        match self.gallery_behind(Via::Community, public_name, None).await? {
+            Some(g) if g.location == location => Ok(g),
+            _ => Err(not_shared(&format!("Microsoft.Compute/locations/{location}/communityGalleries/{public_name}"))),
+        }
+    }
+
+    async fn community_gallery_ref(&self, location: &str, public_name: &str) -> CoreResult<GalleryRef> {
+        let g = self.community_gallery(location, public_name).await?;
+        gallery_ref_of(&g).ok_or_else(|| not_shared(public_name))
+    }
+
+    /// The definitions of a community gallery.
+    pub async fn community_images(
+        &self,
+        location: &str,
+        public_name: &str,
+        page: &PageRequest,
+    ) -> CoreResult<Page<Tracked<ImageDefinition>>> {
+        let g = self.community_gallery_ref(location, public_name).await?;
+        self.list_images(&g, page).await
+    }
+
+    /// One definition of a community gallery.
+    pub async fn community_image(
+        &self,
+        location: &str,
+        public_name: &str,
+        image: &str,
+    ) -> CoreResult<Tracked<ImageDefinition>> {
+        let g = self.community_gallery_ref(location, public_name).await?;
+        self.get_image(&g.image(image)).await.map_err(|e| hide(e, public_name, image))
+    }
+
+    /// The versions of a community definition.
+    pub async fn community_versions(
+        &self,
+        location: &str,
+        public_name: &str,
+        image: &str,
+        page: &PageRequest,
+    ) -> CoreResult<Page<Tracked<ImageVersion>>> {
+        let g = self.community_gallery_ref(location, public_name).await?;
+        self.list_versions(&g.image(image), page).await.map_err(|e| hide(e, public_name, image))
+    }
+
+    /// One version of a community definition.
+    pub async fn community_version(
+        &self,
+        location: &str,
+        public_name: &str,
+        image: &str,
+        version: &str,
+    ) -> CoreResult<Tracked<ImageVersion>> {
+        let g = self.community_gallery_ref(location, public_name).await?;
+        self.get_version(&g.image(image).version(version)).await.map_err(|e| hide(e, public_name, image))
+    }
+}
+
+fn private_id(g: &Tracked<Gallery>, image: &str, version: Option<&str>) -> String {
+    let mut id = format!("{}/images/{image}", g.id);
+    if let Some(v) = version {
+        id.push_str(&format!("/versions/{v}"));
+    }
+    id
 }
 
 /// Errors about what is inside a shared gallery name the shared path, never the publisher's
@@ -283,16 +378,24 @@ fn hide(e: CoreError, unique_name: &str, image: &str) -> CoreError {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_shared_id, parse_shared_id};
+    use super::{Via, is_shared_id, parse_shared_id};
 
     #[test]
     fn shared_ids_parse_in_any_casing() {
         assert_eq!(
             parse_shared_id("/SharedGalleries/s-G/Images/img/Versions/1.0.0"),
-            Some(("s-G".into(), "img".into(), Some("1.0.0".into())))
+            Some((Via::Shared, "s-G".into(), "img".into(), Some("1.0.0".into())))
         );
-        assert_eq!(parse_shared_id("/sharedgalleries/s-G/images/img"), Some(("s-G".into(), "img".into(), None)));
+        assert_eq!(
+            parse_shared_id("/sharedgalleries/s-G/images/img"),
+            Some((Via::Shared, "s-G".into(), "img".into(), None))
+        );
+        assert_eq!(
+            parse_shared_id("/communityGalleries/p-1/images/img"),
+            Some((Via::Community, "p-1".into(), "img".into(), None))
+        );
         assert_eq!(parse_shared_id("/SharedGalleries/s-G"), None);
         assert!(is_shared_id("/sharedGalleries/x/Images/y") && !is_shared_id("/subscriptions/x"));
+        assert!(is_shared_id("/CommunityGalleries/x/Images/y"));
     }
 }

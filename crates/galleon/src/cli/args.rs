@@ -135,6 +135,8 @@ pub(crate) enum SigCommand {
         permissions: Option<String>,
         #[command(flatten)]
         soft_delete: SoftDeleteArgs,
+        #[command(flatten)]
+        community: CommunityArgs,
         #[arg(long)]
         no_wait: bool,
     },
@@ -163,6 +165,8 @@ pub(crate) enum SigCommand {
         #[command(flatten)]
         soft_delete: SoftDeleteArgs,
         #[command(flatten)]
+        community: CommunityArgs,
+        #[command(flatten)]
         generic: GenericUpdate,
         #[arg(long)]
         no_wait: bool,
@@ -187,12 +191,39 @@ pub(crate) enum SigCommand {
         #[command(flatten)]
         gallery: SharedGalleryRef,
     },
+    /// Show a published community gallery.
+    ShowCommunity {
+        #[command(flatten)]
+        gallery: CommunityGalleryRef,
+    },
     /// Image definitions.
     #[command(subcommand)]
     ImageDefinition(DefinitionCommand),
     /// Image versions.
     #[command(subcommand)]
     ImageVersion(VersionCommand),
+}
+
+/// A community gallery's publisher information (az sig create|update with `--permissions Community`).
+#[derive(Args, Debug, Default)]
+pub(crate) struct CommunityArgs {
+    #[arg(long)]
+    pub publisher_uri: Option<String>,
+    #[arg(long, alias = "publisher-contact")]
+    pub publisher_email: Option<String>,
+    #[arg(long)]
+    pub eula: Option<String>,
+    #[arg(long)]
+    pub public_name_prefix: Option<String>,
+}
+
+/// A community gallery: its region and public name.
+#[derive(Args, Debug)]
+pub(crate) struct CommunityGalleryRef {
+    #[arg(long, short = 'l')]
+    pub location: String,
+    #[arg(long)]
+    pub public_gallery_name: String,
 }
 
 /// `--soft-delete` and its periods (az sig create|update).
@@ -218,6 +249,11 @@ pub(crate) enum ShareCommand {
     Remove(ShareIds),
     /// Make the gallery private again: every subscription and tenant removed.
     Reset {
+        #[command(flatten)]
+        gallery: GalleryRef,
+    },
+    /// Publish a community gallery (`--permissions Community`) to everyone.
+    EnableCommunity {
         #[command(flatten)]
         gallery: GalleryRef,
     },
@@ -261,6 +297,18 @@ pub(crate) enum DefinitionCommand {
     /// Create an image definition.
     #[command(after_help = DEFINITION_EXAMPLE)]
     Create(Box<DefinitionCreate>),
+    /// List the image definitions of a community gallery.
+    ListCommunity {
+        #[command(flatten)]
+        gallery: CommunityGalleryRef,
+    },
+    /// Show an image definition of a community gallery.
+    ShowCommunity {
+        #[command(flatten)]
+        gallery: CommunityGalleryRef,
+        #[arg(long, short = 'i')]
+        gallery_image_definition: String,
+    },
     /// List the image definitions of a gallery shared with the subscription.
     ListShared {
         #[command(flatten)]
@@ -322,6 +370,22 @@ pub(crate) enum VersionCommand {
         version: VersionRef,
         #[arg(long)]
         no_wait: bool,
+    },
+    /// List the versions of a definition in a community gallery.
+    ListCommunity {
+        #[command(flatten)]
+        gallery: CommunityGalleryRef,
+        #[arg(long, short = 'i')]
+        gallery_image_definition: String,
+    },
+    /// Show a version of a definition in a community gallery.
+    ShowCommunity {
+        #[command(flatten)]
+        gallery: CommunityGalleryRef,
+        #[arg(long, short = 'i')]
+        gallery_image_definition: String,
+        #[arg(long, short = 'e')]
+        gallery_image_version: String,
     },
     /// List the versions of a definition in a gallery shared with the subscription.
     ListShared {

@@ -57,8 +57,11 @@ pub(super) async fn disk(s: &Session, command: DiskCommand) -> anyhow::Result<()
                 None if gallery_image_reference.is_some() => {
                     // As az: the key follows the id's shape.
                     let id = gallery_image_reference.unwrap_or_default();
-                    let key = if id.trim_start_matches('/').to_ascii_lowercase().starts_with("sharedgalleries/") {
+                    let lower = id.trim_start_matches('/').to_ascii_lowercase();
+                    let key = if lower.starts_with("sharedgalleries/") {
                         "sharedGalleryImageId"
+                    } else if lower.starts_with("communitygalleries/") {
+                        "communityGalleryImageId"
                     } else {
                         "id"
                     };

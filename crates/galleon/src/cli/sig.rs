@@ -11,7 +11,7 @@ use super::{COMPUTE, RESOURCES, Session, location_of, target_regions};
 
 pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> {
     let value = match command {
-        SigCommand::Create { gallery, location, description, permissions, soft_delete, no_wait } => {
+        SigCommand::Create { gallery, location, description, permissions, soft_delete, community, no_wait } => {
             let location = match location {
                 Some(l) => l,
                 None => location_of(&s.get(&s.group_path(&gallery.resource_group), RESOURCES).await?)?,
@@ -24,6 +24,7 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
                 body["properties"]["sharingProfile"] = json!({ "permissions": p });
             }
             soft_delete.apply(&mut body);
+            community.apply(&mut body);
             s.change(Method::PUT, &gallery_path(s, &gallery), COMPUTE, Some(&body), no_wait).await?
         }
         SigCommand::Show { gallery, sharing_groups } => {
@@ -36,7 +37,7 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
         SigCommand::List { resource_group: None } => {
             s.list(&format!("/subscriptions/{}/providers/Microsoft.Compute/galleries", s.subscription), COMPUTE).await?
         }
-        SigCommand::Update { gallery, description, permissions, soft_delete, generic, no_wait } => {
+        SigCommand::Update { gallery, description, permissions, soft_delete, community, generic, no_wait } => {
             s.update(&gallery_path(s, &gallery), COMPUTE, no_wait, |g| {
                 if let Some(d) = description {
                     g["properties"]["description"] = json!(d);
@@ -45,6 +46,7 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
                     g["properties"]["sharingProfile"] = json!({ "permissions": p });
                 }
                 soft_delete.apply(g);
+                community.apply(g);
                 generic.apply(g).map_err(anyhow::Error::msg)
             })
             .await?
@@ -55,6 +57,7 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
         SigCommand::Share(command) => super::share::share(s, command).await?,
         SigCommand::ListShared { at } => super::share::list_galleries(s, at).await?,
         SigCommand::ShowShared { gallery } => super::share::show_gallery(s, gallery).await?,
+        SigCommand::ShowCommunity { gallery } => super::share::show_community(s, gallery).await?,
         SigCommand::ImageDefinition(command) => definition(s, command).await?,
         SigCommand::ImageVersion(command) => version(s, command).await?,
     };
@@ -146,6 +149,10 @@ async fn definition(s: &Session, command: DefinitionCommand) -> anyhow::Result<V
             s.change(Method::PUT, &definition_path(s, &definition), COMPUTE, Some(&body), no_wait).await?
         }
         DefinitionCommand::Show { definition } => s.get(&definition_path(s, &definition), COMPUTE).await?,
+        DefinitionCommand::ListCommunity { gallery } => super::share::community_images(s, gallery, None).await?,
+        DefinitionCommand::ShowCommunity { gallery, gallery_image_definition } => {
+            super::share::community_images(s, gallery, Some(&gallery_image_definition)).await?
+        }
         DefinitionCommand::ListShared { gallery, shared_to } => {
             super::share::list_images(s, gallery, shared_to).await?
         }
@@ -219,6 +226,13 @@ async fn version(s: &Session, command: VersionCommand) -> anyhow::Result<Value> 
         VersionCommand::Show { version, expand } => {
             let api = expand.map_or_else(|| COMPUTE.to_string(), |e| format!("{COMPUTE}&$expand={e}"));
             s.get(&version_path(s, &version), &api).await?
+        }
+        VersionCommand::ListCommunity { gallery, gallery_image_definition } => {
+            super::share::community_versions(s, gallery, &gallery_image_definition, None).await?
+        }
+        VersionCommand::ShowCommunity { gallery, gallery_image_definition, gallery_image_version } => {
+            super::share::community_versions(s, gallery, &gallery_image_definition, Some(&gallery_image_version))
+                .await?
         }
         VersionCommand::ListShared { gallery, gallery_image_definition, shared_to } => {
             super::share::list_versions(s, gallery, &gallery_image_definition, shared_to).await?

@@ -86,4 +86,45 @@ fn a_gallery_shared_with_another_subscription_is_listed_and_used_there() {
     server.ok(&["sig", "share", "reset", "-g", "rg", "-r", "gal", "-o", "none"]);
     let p = server.ok(&["sig", "show", "-g", "rg", "-r", "gal", "--query", "sharingProfile.permissions"]);
     assert_eq!(p, "Private");
+
+    // A community gallery: published with enable-community, read and used by anyone signed in.
+    let public = server.ok(&[
+        "sig",
+        "update",
+        "-g",
+        "rg",
+        "-r",
+        "gal",
+        "--permissions",
+        "Community",
+        "--publisher-uri",
+        "https://example.org",
+        "--publisher-email",
+        "images@example.org",
+        "--eula",
+        "none",
+        "--public-name-prefix",
+        "team",
+        "--query",
+        "sharingProfile.communityGalleryInfo.publicNames[0]",
+    ]);
+    let public = public.as_str().unwrap();
+    server.ok(&["sig", "share", "enable-community", "-g", "rg", "-r", "gal", "-o", "none"]);
+    let community = ["-l", "westcentralus", "--public-gallery-name", public];
+    let shown = server.ok(&[&["sig", "show-community", "--query", "uniqueId"][..], &community[..]].concat());
+    assert_eq!(shown, format!("/CommunityGalleries/{public}").as_str());
+    let version = server.ok(&[
+        &["sig", "image-version", "list-community", "-i", "def", "--query", "[0].uniqueId"][..],
+        &community[..],
+    ]
+    .concat());
+    let version = version.as_str().unwrap().to_string();
+    let create = ["disk", "create", "-g", "mine", "-n", "from-community", "--gallery-image-reference", &version];
+    let disk = server.ok(&[
+        &create[..],
+        &there[..],
+        &["--query", "creationData.galleryImageReference.communityGalleryImageId"][..],
+    ]
+    .concat());
+    assert_eq!(disk, version.as_str());
 }

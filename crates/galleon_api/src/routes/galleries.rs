@@ -33,9 +33,10 @@ async fn write(
     galleon_api_types::gallery::refuse_unsupported(&body)?;
     let permissions = galleon_api_types::gallery::requested_permissions(&body);
     let soft_delete = galleon_api_types::gallery::requested_soft_delete(&body);
+    let community = galleon_api_types::gallery::requested_community(&body);
     let props = body.properties.unwrap_or_default();
     let env = Envelope::new(body.location, body.tags)?;
-    let req = GalleryRequest { description: props.description, permissions, soft_delete };
+    let req = GalleryRequest { description: props.description, permissions, community, soft_delete };
     let accepted = s.core.put_gallery(&gallery_ref(&path), env, req, patch).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource)))
 }

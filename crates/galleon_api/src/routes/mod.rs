@@ -47,6 +47,7 @@ const IMAGE: &str =
     "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}";
 const VERSIONS: &str =
     "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}/versions";
+const COMMUNITY: &str = "/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/communitygalleries";
 const SHARED: &str = "/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/sharedgalleries";
 const VERSION: &str = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/galleries/{gallery}/images/{image}/versions/{version}";
 
@@ -171,6 +172,17 @@ fn arm_table() -> RouteTable {
         .route(
             &format!("{SHARED}/{{gallery}}/images/{{image}}/versions/{{version}}"),
             get(shared_galleries::get_version),
+        )
+        .route(&format!("{COMMUNITY}/{{gallery}}"), get(shared_galleries::get_community_gallery))
+        .route(&format!("{COMMUNITY}/{{gallery}}/images"), get(shared_galleries::list_community_images))
+        .route(&format!("{COMMUNITY}/{{gallery}}/images/{{image}}"), get(shared_galleries::get_community_image))
+        .route(
+            &format!("{COMMUNITY}/{{gallery}}/images/{{image}}/versions"),
+            get(shared_galleries::list_community_versions),
+        )
+        .route(
+            &format!("{COMMUNITY}/{{gallery}}/images/{{image}}/versions/{{version}}"),
+            get(shared_galleries::get_community_version),
         )
         .route(IMAGES, get(images::list))
         .route(IMAGE, get(images::get).put(images::put_or_patch).patch(images::put_or_patch).delete(images::delete))

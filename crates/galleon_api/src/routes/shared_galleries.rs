@@ -1,4 +1,4 @@
-//! The consumer's side of direct sharing: `…/locations/{location}/sharedGalleries[/{u}[/images[/{i}
+//! The consumer's side of direct sharing and community galleries: `…/locations/{location}/sharedGalleries[/{u}[/images[/{i}
 //! [/versions[/{v}]]]]]`, read-only. The subscription in the path is the consumer's (the caller
 //! needs a role in it, as for any read there); what is shared with it is decided by the core.
 
@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::extract::{ArmPath, BaseUrl, ListQuery};
 
 const TYPE: &str = "Microsoft.Compute/locations/sharedGalleries";
+const COMMUNITY: &str = "Microsoft.Compute/locations/communityGalleries";
 
 fn consumer<'a>(sub: &'a str, claims: &'a Claims, uri: &Uri) -> Consumer<'a> {
     let by_tenant = query_param(uri.query(), "sharedTo").is_some_and(|v| v.eq_ignore_ascii_case("tenant"));
@@ -98,4 +99,66 @@ pub(super) async fn get_version(
     api.require(COMPUTE_GALLERY, TYPE)?;
     let version = s.core.shared_version(consumer(&sub, &claims, &uri), &location, &u, &i, &v).await?;
     Ok(Json(shared::version(&u, &i, &version)).into_response())
+}
+
+// Community galleries: anyone signed in reads a published one.
+
+pub(super) async fn get_community_gallery(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((_sub, location, p)): ArmPath<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    api.require(COMPUTE_GALLERY, COMMUNITY)?;
+    let g = s.core.community_gallery(&location, &p).await?;
+    Ok(Json(shared::community_gallery(&p, &g)).into_response())
+}
+
+pub(super) async fn list_community_images(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((_sub, location, p)): ArmPath<(String, String, String)>,
+    BaseUrl(base): BaseUrl,
+    q: ListQuery,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    api.require(COMPUTE_GALLERY, COMMUNITY)?;
+    let u = s.core.community_gallery(&location, &p).await?.properties.unique_name;
+    let page = s.core.community_images(&location, &p, &q.page).await?;
+    Ok(list_response(&base, &uri, page, |d| shared::community(shared::image(&u, d), &p, &u)))
+}
+
+pub(super) async fn get_community_image(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((_sub, location, p, i)): ArmPath<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    api.require(COMPUTE_GALLERY, COMMUNITY)?;
+    let u = s.core.community_gallery(&location, &p).await?.properties.unique_name;
+    let d = s.core.community_image(&location, &p, &i).await?;
+    Ok(Json(shared::community(shared::image(&u, &d), &p, &u)).into_response())
+}
+
+pub(super) async fn list_community_versions(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((_sub, location, p, i)): ArmPath<(String, String, String, String)>,
+    BaseUrl(base): BaseUrl,
+    q: ListQuery,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    api.require(COMPUTE_GALLERY, COMMUNITY)?;
+    let u = s.core.community_gallery(&location, &p).await?.properties.unique_name;
+    let page = s.core.community_versions(&location, &p, &i, &q.page).await?;
+    Ok(list_response(&base, &uri, page, |v| shared::community(shared::version(&u, &i, v), &p, &u)))
+}
+
+pub(super) async fn get_community_version(
+    State(s): State<AppState>,
+    api: ApiVersion,
+    ArmPath((_sub, location, p, i, v)): ArmPath<(String, String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    api.require(COMPUTE_GALLERY, COMMUNITY)?;
+    let u = s.core.community_gallery(&location, &p).await?.properties.unique_name;
+    let version = s.core.community_version(&location, &p, &i, &v).await?;
+    Ok(Json(shared::community(shared::version(&u, &i, &version), &p, &u)).into_response())
 }

@@ -163,7 +163,7 @@ async fn unsupported_properties_plans_and_tags_are_refused() {
         (gallery(json!({ "identity": { "type": "SystemAssigned" } })), "identity"),
         (
             gallery(json!({ "sharingProfile": { "permissions": "Community", "communityGalleryInfo": {} } })),
-            "properties.sharingProfile.communityGalleryInfo",
+            "gallery.properties.sharingProfile.communityGalleryInfo.publicNamePrefix",
         ),
     ];
     for (body, target) in cases {

@@ -173,7 +173,7 @@ async fn sharing_takes_an_owner_and_bad_requests_change_nothing() {
         (json!({ "operationType": "Add", "groups": [{ "type": "Users", "ids": [other] }] }), "unknown group type"),
         (json!({ "operationType": "Add", "groups": [{ "type": "Subscriptions", "ids": ["me"] }] }), "not a GUID"),
         (json!({ "operationType": "Add", "groups": [] }), "nothing to add"),
-        (json!({ "operationType": "EnableCommunity" }), "community"),
+        (json!({ "operationType": "EnableCommunity" }), "not a community gallery"),
     ] {
         let r = app.call(Method::POST, &format!("{g}/share?{SHARE_API}"), Some(body)).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{what}: {}", r.body);
@@ -202,4 +202,94 @@ async fn sharing_takes_an_owner_and_bad_requests_change_nothing() {
     assert!(tagged.status.is_success(), "{}", tagged.body);
     let r = share(&app, &g, "Add", "Subscriptions", &[other]).await;
     assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "AuthorizationFailed"), "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_community_gallery_is_read_and_used_by_anyone_signed_in() {
+    let mut app = TestApp::new().await;
+    let (g, i) = app.seed_definition("rg", "gal", "img").await;
+    let r = app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), seed_version_body()).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    app.settle().await;
+    let admin = app.token.clone();
+    let info = json!({ "publisherUri": "https://images.example.org", "publisherContact": "images@example.org",
+        "eula": "https://images.example.org/eula", "publicNamePrefix": "team1" });
+    let r = app
+        .patch(
+            &format!("{g}?{COMPUTE}"),
+            json!({ "properties": { "sharingProfile": { "permissions": "Community", "communityGalleryInfo": info } } }),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let c = &r.body["properties"]["sharingProfile"]["communityGalleryInfo"];
+    assert_eq!(c["communityGalleryEnabled"], false);
+    let public = c["publicNames"][0].as_str().unwrap().to_string();
+    assert!(public.starts_with("team1-") && public.len() == "team1-".len() + 36, "{public}");
+    app.settle().await;
+
+    // Anyone signed in: a principal with no role anywhere, and one who owns another subscription.
+    let (stranger, _) = token_of(&app, "stranger").await;
+    let created = app.call(Method::POST, "/galleon/subscriptions", Some(json!({ "displayName": "team b" }))).await;
+    let other = created.body["subscriptionId"].as_str().unwrap().to_string();
+    let (team, team_oid) = token_of(&app, "team b").await;
+    assign(&app, &format!("/subscriptions/{other}"), &team_oid, CONTRIBUTOR, 2).await;
+    let community =
+        format!("/subscriptions/{SUB}/providers/Microsoft.Compute/locations/westcentralus/communityGalleries/{public}");
+
+    app.token = stranger.clone();
+    assert_eq!(app.get(&format!("{community}?{SHARE_API}")).await.status, StatusCode::NOT_FOUND, "not published yet");
+    app.token = admin.clone();
+    let r = share(&app, &g, "EnableCommunity", "Subscriptions", &[]).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+
+    app.token = stranger.clone();
+    let gallery = app.get(&format!("{community}?{SHARE_API}")).await;
+    assert_eq!(gallery.status, StatusCode::OK, "{}", gallery.body);
+    assert_eq!(gallery.body["identifier"]["uniqueId"], format!("/CommunityGalleries/{public}"));
+    assert_eq!(gallery.body["properties"]["communityMetadata"]["publisherContact"], "images@example.org");
+    assert!(!gallery.body.to_string().contains("/resourceGroups/"));
+    let versions = app.get(&format!("{community}/images/img/versions?{SHARE_API}")).await;
+    let unique_id = versions.body["value"][0]["identifier"]["uniqueId"].as_str().unwrap().to_string();
+    assert_eq!(unique_id, format!("/CommunityGalleries/{public}/Images/img/Versions/1.0.0"));
+    assert_eq!(versions.body["value"][0]["properties"]["disclaimer"], "https://aka.ms/community-gallery-disclaimer");
+    assert_eq!(app.get(&format!("{community}/images/img?{SHARE_API}")).await.status, StatusCode::OK);
+    // Read-only for them, as for everyone.
+    assert_eq!(app.patch(&format!("{g}?{COMPUTE}"), json!({ "tags": {} })).await.status, StatusCode::FORBIDDEN);
+
+    // A disk from it in the other team's subscription.
+    app.token = team;
+    let rg2 = format!("/subscriptions/{other}/resourceGroups/consumer");
+    assert!(app.put(&format!("{rg2}?{RES}"), json!({ "location": "westcentralus" })).await.status.is_success());
+    let body = json!({ "location": "westcentralus", "properties": { "creationData": {
+        "createOption": "FromImage", "galleryImageReference": { "communityGalleryImageId": unique_id } } } });
+    let r = app
+        .put(&format!("{rg2}/providers/Microsoft.Compute/disks/community?api-version=2025-01-02"), body.clone())
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    assert_eq!(
+        r.body["properties"]["creationData"]["galleryImageReference"]["communityGalleryImageId"],
+        unique_id.as_str()
+    );
+    app.settle().await;
+    let disk = app.get(&format!("{rg2}/providers/Microsoft.Compute/disks/community?api-version=2025-01-02")).await;
+    assert_eq!(disk.body["properties"]["provisioningState"], "Succeeded", "{}", disk.body);
+
+    // Reset: gone for everyone; new disks refused.
+    app.token = admin.clone();
+    share(&app, &g, "Reset", "Subscriptions", &[]).await;
+    app.token = stranger;
+    assert_eq!(app.get(&format!("{community}?{SHARE_API}")).await.status, StatusCode::NOT_FOUND);
+
+    // What a community gallery needs.
+    app.token = admin;
+    for bad in [
+        json!({ "permissions": "Community" }),
+        json!({ "permissions": "Groups", "communityGalleryInfo": info }),
+        json!({ "permissions": "Community", "communityGalleryInfo": { "publisherUri": "x", "publisherContact": "nobody", "eula": "e", "publicNamePrefix": "p" } }),
+    ] {
+        let r = app.patch(&format!("{g}?{COMPUTE}"), json!({ "properties": { "sharingProfile": bad } })).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+    }
+    let r = share(&app, &g, "EnableCommunity", "Subscriptions", &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "a private gallery cannot be published: {}", r.body);
 }
