@@ -127,6 +127,16 @@ step sig share remove -g myGalleryRG -r myGallery --subscription-ids "$other" -o
 left=$(step sig list-shared --location westcentralus --subscription "$other" --query "length(@)" -o tsv)
 [ "$left" = 0 ] || { echo "still shared after remove: $left" >&2; exit 1; }
 step sig share reset -g myGalleryRG -r myGallery -o none
+# A community gallery: published, then read through communityGalleries.
+public=$(step sig update -g myGalleryRG -r myGallery --permissions Community --publisher-uri https://example.org \
+  --publisher-email images@example.org --eula none --public-name-prefix team \
+  --query "sharingProfile.communityGalleryInfo.publicNames[0]" -o tsv)
+step sig share enable-community -g myGalleryRG -r myGallery -o none
+shown=$(step sig show-community --location westcentralus --public-gallery-name "$public" --query uniqueId -o tsv)
+[ "$shown" = "/CommunityGalleries/$public" ] || { echo "show-community: $shown" >&2; exit 1; }
+step sig image-version list-community --location westcentralus --public-gallery-name "$public" \
+  --gallery-image-definition myImageDefinition --query "[].name" -o tsv
+step sig share reset -g myGalleryRG -r myGallery -o none
 
 # Soft delete: a deleted version is listed as soft-deleted and comes back with undelete.
 step sig update -g myGalleryRG -r myGallery --soft-delete true -o none

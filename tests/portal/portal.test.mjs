@@ -228,6 +228,34 @@ async function versionId() {
   return `/subscriptions/${sub}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/galleries/myGallery/images/myImageDefinition/versions/1.0.0`;
 }
 
+test("share a gallery from its Sharing page, then stop sharing it", async () => {
+  const sub = galleon.creds.subscriptionId;
+  const gallery = `/subscriptions/${sub}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/galleries/myGallery`;
+  await page.goto(`${galleon.url}/portal/r${gallery}`);
+  await page.click("a.button:has-text('Sharing')");
+  await page.waitForURL(/\/portal\/sharing\?id=/);
+  await page.check("input[name=permissions][value=Groups]");
+  await page.click("button:has-text('Save')");
+  await page.waitForSelector("text=Sharing method saved.");
+  // The change finishes in the background; the add form appears once the page shows Groups.
+  const team = "3b4d2f10-0000-4000-8000-00000000abcd";
+  for (let i = 0; i < 50 && !(await page.isVisible("#target")); i++) {
+    await page.waitForTimeout(200);
+    await page.reload();
+  }
+  await page.fill("#target", team);
+  await page.click("button:has-text('Add')");
+  await page.waitForSelector(`#shared-with code:has-text('${team}')`);
+  await shot("sharing");
+  await page.click("#shared-with button:has-text('Remove')");
+  await page.waitForSelector("text=Removed.");
+  assert.equal(await page.locator(`#shared-with code:has-text('${team}')`).count(), 0);
+  await page.click("button:has-text('Stop sharing')");
+  await page.waitForSelector("input[name=permissions][value=Private]:checked");
+  await page.click("nav.sidenav >> text=Shared with me");
+  await page.waitForSelector("text=Nothing is shared with you.");
+});
+
 test("sign out ends the session", async () => {
   await page.goto(`${galleon.url}/portal/galleries`);
   await page.click("button:has-text('Sign out')");

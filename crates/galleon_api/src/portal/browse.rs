@@ -237,6 +237,7 @@ async fn gallery_page(arm: &Arm<'_>, id: &str, g: &Value) -> Markup {
                     a href=(format!("/portal/create/definition?gallery={}", urlencode(id))) { "VM image definition" }
                 }
             }
+            a.button href=(format!("/portal/sharing?id={}", urlencode(id))) { "Sharing" }
             (delete_button(id))
         }
         (essentials(&[

@@ -53,6 +53,7 @@ pub(crate) fn page(title: &str, session: Option<&Session>, crumbs: &[Crumb], con
                         nav.sidenav aria-label="Portal" {
                             a href="/portal/galleries" { "Azure Compute Galleries" }
                             a href="/portal/subscriptions" { "Subscriptions" }
+                            a href="/portal/shared" { "Shared with me" }
                             a href="/portal/upload" { "Upload a VHD" }
                         }
                     }

@@ -17,6 +17,7 @@ mod html;
 mod paths;
 mod region_rows;
 mod session;
+mod sharing;
 mod signin;
 mod update_version;
 mod upload;
@@ -72,6 +73,8 @@ pub(crate) fn routes(state: PortalState) -> Router {
         .route("/portal/update/version", post(update_version::submit))
         .route("/portal/status", get(update_version::status))
         .route("/portal/delete", get(delete::confirm).post(delete::submit))
+        .route("/portal/sharing", get(sharing::form).post(sharing::submit))
+        .route("/portal/shared", get(sharing::shared_with_me))
         .route("/portal/upload", get(upload::form))
         .route("/portal/upload/start", post(upload::start))
         .route("/portal/upload/finish", post(upload::finish))

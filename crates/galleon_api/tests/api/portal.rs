@@ -297,3 +297,47 @@ async fn a_gallery_reader_sees_its_gallery_and_no_other() {
     let other = app.get(&format!("/subscriptions/{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/disks?api-version=2025-01-02")).await;
     assert_eq!(other.status, StatusCode::FORBIDDEN, "{}", other.body);
 }
+
+/// The Sharing page changes sharing through ARM (with the user's token), shows who it is shared
+/// with, and the other subscription's owner finds the gallery under "Shared with me".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sharing_page_shares_a_gallery_and_shared_with_me_lists_it() {
+    let app = TestApp::new().await;
+    let (g, _) = app.seed_definition("rg1", "g1", "def1").await;
+    let owner = Browser::sign_in(&app, &app.client_id, &app.secret).await;
+    let (status, page) = owner.get(&format!("/portal/sharing?id={}", urlencode(&g))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Sharing method") && page.contains("value=\"Private\" checked"), "{page}");
+    let csrf = owner.csrf().await;
+    let at = format!("/portal/sharing?id={}", urlencode(&g));
+    let (status, page) = owner.post(&at, &format!("csrf={csrf}&op=permissions&permissions=Groups"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Sharing method saved.") && page.contains("value=\"Groups\" checked"), "{page}");
+    app.settle().await;
+    // The other team's subscription, where the owner (tenant admin) acts too.
+    let created =
+        app.call(axum::http::Method::POST, "/galleon/subscriptions", Some(json!({ "displayName": "b" }))).await;
+    let other = created.body["subscriptionId"].as_str().unwrap().to_string();
+    app.settle().await;
+    let (_, page) = owner.post(&at, &format!("csrf={csrf}&op=add&kind=Subscriptions&target={other}"), None).await;
+    assert!(page.contains("Shared.") && page.contains(&other), "{page}");
+    let (_, page) = owner.post(&at, &format!("csrf={csrf}&op=add&kind=Subscriptions&target=not-a-guid"), None).await;
+    assert!(page.contains("InvalidParameter"), "ARM's refusal is shown: {page}");
+    let (_, mine) = owner.get("/portal/shared").await;
+    assert!(mine.contains(&format!("{SUB}-G1")), "{mine}");
+    let (_, page) = owner.post(&at, &format!("csrf={csrf}&op=remove&kind=Subscriptions&target={other}"), None).await;
+    assert!(page.contains("Removed.") && !page.contains(&format!("<code>{other}</code>")), "{page}");
+    let (_, mine) = owner.get("/portal/shared").await;
+    assert!(mine.contains("Nothing is shared with you."), "{mine}");
+    // Community: saved with its information, published, public name shown.
+    let form = format!(
+        "csrf={csrf}&op=permissions&permissions=Community&publisherUri=https%3A%2F%2Fx.org&publisherContact=a%40x.org&eula=e&publicNamePrefix=pub"
+    );
+    let (_, page) = owner.post(&at, &form, None).await;
+    assert!(page.contains("pub-") && page.contains("Publish to the community"), "{page}");
+    app.settle().await;
+    let (_, page) = owner.post(&at, &format!("csrf={csrf}&op=enable-community"), None).await;
+    assert!(page.contains("Published to the community.") && !page.contains("Publish to the community<"), "{page}");
+    let (_, page) = owner.post(&at, &format!("csrf={csrf}&op=reset"), None).await;
+    assert!(page.contains("value=\"Private\" checked"), "{page}");
+}
