@@ -134,6 +134,8 @@ public=$(step sig update -g myGalleryRG -r myGallery --permissions Community --p
 step sig share enable-community -g myGalleryRG -r myGallery -o none
 shown=$(step sig show-community --location westcentralus --public-gallery-name "$public" --query uniqueId -o tsv)
 [ "$shown" = "/CommunityGalleries/$public" ] || { echo "show-community: $shown" >&2; exit 1; }
+listed=$(step sig list-community --location westcentralus --query "[].name" -o tsv)
+[ "$listed" = "$public" ] || { echo "list-community: $listed" >&2; exit 1; }
 step sig image-version list-community --location westcentralus --public-gallery-name "$public" \
   --gallery-image-definition myImageDefinition --query "[].name" -o tsv
 step sig share reset -g myGalleryRG -r myGallery -o none

@@ -265,3 +265,50 @@ def test_a_gallery_shared_with_another_subscription_is_used_there_until_unshared
         theirs.disks.begin_create_or_update("consumerRG", "afterRemove", m.Disk(location=LOCATION, creation_data=m.CreationData(
             create_option="FromImage", gallery_image_reference=m.ImageDiskReference(shared_gallery_image_id=versions[0].unique_id)))).result()
     assert theirs.disks.get("consumerRG", "fromShared").provisioning_state == "Succeeded", "disks made stay"
+
+
+def test_a_community_gallery_is_read_and_used_by_another_subscription_until_reset(server, compute, resources, credential, managed_image):
+    """A community gallery with the SDK's community_galleries operations, read by a principal that
+    has no role on it, only Contributor in its own subscription."""
+    from azure.identity import ClientSecretCredential
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    image, original = managed_image
+    c = server.creds
+    resources.resource_groups.create_or_update("communityRG", {"location": LOCATION})
+    g = compute.galleries.begin_create_or_update("communityRG", "pub", m.Gallery(location=LOCATION, sharing_profile=m.SharingProfile(
+        permissions="Community", community_gallery_info=m.CommunityGalleryInfo(
+            publisher_uri="https://images.example.org", publisher_contact="images@example.org", eula="none", public_name_prefix="sdk")))).result()
+    public = g.sharing_profile.community_gallery_info.public_names[0]
+    compute.gallery_images.begin_create_or_update("communityRG", "pub", "img", m.GalleryImage(
+        location=LOCATION, os_type="Linux", os_state="Generalized", hyper_v_generation="V2",
+        identifier=m.GalleryImageIdentifier(publisher="p", offer="o", sku="community"))).result()
+    compute.gallery_image_versions.begin_create_or_update("communityRG", "pub", "img", "1.0.0", m.GalleryImageVersion(
+        location=LOCATION, storage_profile=m.GalleryImageVersionStorageProfile(source=m.GalleryArtifactVersionFullSource(id=image.id)))).result()
+    compute.gallery_sharing_profile.begin_update("communityRG", "pub", m.SharingUpdate(operation_type="EnableCommunity")).result()
+
+    admin = {"Authorization": f"Bearer {credential.get_token('https://management.azure.com/.default').token}"}
+    other = requests.post(f"{server.endpoint}/galleon/subscriptions", json={"displayName": "public"}, headers=admin, verify=c["caFile"]).json()["subscriptionId"]
+    user = requests.post(f"{server.endpoint}/galleon/principals", json={"displayName": "public user"}, headers=admin, verify=c["caFile"]).json()
+    r = requests.put(f"{server.endpoint}/subscriptions/{other}/providers/Microsoft.Authorization/roleAssignments/53333333-0000-0000-0000-000000000001?api-version=2022-04-01",
+                     headers=admin, verify=c["caFile"], json={"properties": {"roleDefinitionId": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+                                                                            "principalId": user["objectId"], "principalType": "ServicePrincipal"}})
+    assert r.status_code == 201, r.text
+    cred = ClientSecretCredential(c["tenantId"], user["clientId"], user["clientSecret"], authority=server.endpoint,
+                                  disable_instance_discovery=True, connection_verify=c["caFile"])
+    theirs = ComputeManagementClient(cred, other, base_url=server.endpoint, connection_verify=c["caFile"])
+    ResourceManagementClient(cred, other, base_url=server.endpoint, connection_verify=c["caFile"]).resource_groups.create_or_update("usersRG", {"location": LOCATION})
+
+    gallery = theirs.community_galleries.get(LOCATION, public)
+    assert gallery.unique_id == f"/CommunityGalleries/{public}"
+    assert [i.name for i in theirs.community_gallery_images.list(LOCATION, public)] == ["img"]
+    versions = list(theirs.community_gallery_image_versions.list(LOCATION, public, "img"))
+    assert [v.name for v in versions] == ["1.0.0"]
+    disk = theirs.disks.begin_create_or_update("usersRG", "fromCommunity", m.Disk(location=LOCATION, creation_data=m.CreationData(
+        create_option="FromImage", gallery_image_reference=m.ImageDiskReference(community_gallery_image_id=versions[0].unique_id)))).result()
+    assert disk.provisioning_state == "Succeeded" and disk.disk_size_bytes == len(original) - 512
+
+    compute.gallery_sharing_profile.begin_update("communityRG", "pub", m.SharingUpdate(operation_type="Reset")).result()
+    with pytest.raises(ResourceNotFoundError):
+        theirs.community_galleries.get(LOCATION, public)

@@ -145,6 +145,10 @@ async fn authorize(
     {
         return Ok(());
     }
+    // Resource Graph (answered for published community galleries only): anyone signed in.
+    if path == "/providers/microsoft.resourcegraph/resources" {
+        return Ok(());
+    }
     // Provider metadata and locations: anyone signed in (in the subscription, for its own view).
     let segments = path.trim_end_matches('/').split('/').count();
     if path == "/providers" || (path.starts_with("/providers/") && segments == 3) {

@@ -142,7 +142,7 @@ pub struct FullSource {
     /// VM id (newer api-versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtual_machine_id: Option<String>,
-    /// Community gallery image (not supported by galleon; refused when given).
+    /// A community gallery's image or version (`/CommunityGalleries/{p}/Images/{i}[/Versions/{v}]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub community_gallery_image_id: Option<String>,
 }
@@ -260,12 +260,6 @@ pub fn to_request(p: VersionProperties) -> Result<VersionRequest, Invalid> {
         .and_then(|m| m.id.clone());
     let storage = p.storage_profile.unwrap_or_default();
     let source = storage.source.unwrap_or_default();
-    if source.community_gallery_image_id.is_some() {
-        return Err(Invalid::param(
-            "galleryImageVersion.properties.storageProfile.source.communityGalleryImageId",
-            "Community gallery images are not available in galleon; use a managed image, virtual machine, gallery image version, disk, snapshot or VHD.",
-        ));
-    }
     let publishing = match publishing {
         None => None,
         Some(x) => Some(PublishingRequest {
@@ -291,6 +285,7 @@ pub fn to_request(p: VersionProperties) -> Result<VersionRequest, Invalid> {
         publishing,
         legacy_managed_image_id: legacy,
         source_id: source.id,
+        community_source_id: source.community_gallery_image_id,
         virtual_machine_id: source.virtual_machine_id,
         os_disk: storage.os_disk_image.map(disk_request),
         data_disks: storage.data_disk_images.map(|ds| ds.into_iter().map(|d| (d.lun, disk_request(d.disk))).collect()),
@@ -347,10 +342,16 @@ pub fn to_wire(r: &Tracked<ImageVersion>, api_version: &str, expand: bool) -> Ve
     let s = &v.storage;
     let has_source = s.source_id.is_some() || s.virtual_machine_id.is_some();
     let storage = StorageWire {
-        source: (has_source && !legacy).then(|| FullSource {
-            id: s.source_id.clone(),
-            virtual_machine_id: s.virtual_machine_id.clone(),
-            community_gallery_image_id: None,
+        source: (has_source && !legacy).then(|| {
+            let community = s
+                .source_id
+                .as_deref()
+                .is_some_and(|id| id.trim_start_matches('/').to_ascii_lowercase().starts_with("communitygalleries/"));
+            FullSource {
+                id: s.source_id.clone().filter(|_| !community),
+                virtual_machine_id: s.virtual_machine_id.clone(),
+                community_gallery_image_id: s.source_id.clone().filter(|_| community),
+            }
         }),
         os_disk_image: s.os_disk.as_ref().map(disk_wire),
         data_disk_images: (!s.data_disks.is_empty()).then(|| {

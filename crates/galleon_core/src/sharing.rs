@@ -296,6 +296,20 @@ impl Core {
             .find(|g| g.properties.sharing.community.as_ref().is_some_and(|c| c.named(name))))
     }
 
+    /// Every published community gallery (in `location`, when given), by public name.
+    pub async fn community_galleries(&self, location: Option<&str>) -> CoreResult<Vec<(String, Tracked<Gallery>)>> {
+        let location = location.map(galleon_model::region::canonical);
+        let mut out: Vec<(String, Tracked<Gallery>)> = self
+            .all_galleries()
+            .await?
+            .into_iter()
+            .filter(|g| g.properties.sharing.public() && location.as_ref().is_none_or(|l| &g.location == l))
+            .filter_map(|g| Some((g.properties.sharing.community.as_ref()?.public_names.first()?.clone(), g)))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
     /// A published community gallery, in its region (anyone signed in may read it).
     pub async fn community_gallery(&self, location: &str, public_name: &str) -> CoreResult<Tracked<Gallery>> {
         let location = galleon_model::region::canonical(location);

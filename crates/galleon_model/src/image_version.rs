@@ -235,6 +235,8 @@ pub struct VersionRequest {
     pub legacy_managed_image_id: Option<String>,
     /// `storageProfile.source.id`.
     pub source_id: Option<String>,
+    /// `storageProfile.source.communityGalleryImageId`.
+    pub community_source_id: Option<String>,
     /// `storageProfile.source.virtualMachineId`.
     pub virtual_machine_id: Option<String>,
     /// `storageProfile.osDiskImage`.
@@ -258,6 +260,7 @@ impl VersionRequest {
     pub fn storage_is_empty(&self) -> bool {
         self.legacy_managed_image_id.is_none()
             && self.source_id.is_none()
+            && self.community_source_id.is_none()
             && self.virtual_machine_id.is_none()
             && self.os_disk.as_ref().is_none_or(|d| d.source.is_none() && d.host_caching.is_none())
             && self.data_disks.as_ref().is_none_or(Vec::is_empty)
@@ -629,6 +632,23 @@ fn resolve_storage(req: &VersionRequest) -> Result<(StorageProfile, SourceKind),
             &[ResourceKind::VirtualMachine][..],
             "be a virtual machine",
         ));
+    }
+    if let Some(id) = &req.community_source_id {
+        if !candidates.is_empty() || artifact.is_some() {
+            return Err(one_kind());
+        }
+        let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+        let shape = matches!(parts.as_slice(), [g, _, i, _] | [g, _, i, _, _, _]
+            if g.eq_ignore_ascii_case("CommunityGalleries") && i.eq_ignore_ascii_case("Images"));
+        if !shape {
+            return Err(Invalid::param(
+                format!("{SP}.source.communityGalleryImageId"),
+                format!(
+                    "'{id}' is not a community gallery image: /CommunityGalleries/{{publicName}}/Images/{{image}}[/Versions/{{version}}]."
+                ),
+            ));
+        }
+        artifact = Some((id.clone(), SourceKind::GalleryImageVersion));
     }
     if candidates.len() > 1 {
         return Err(one_kind());

@@ -173,6 +173,7 @@ fn arm_table() -> RouteTable {
             &format!("{SHARED}/{{gallery}}/images/{{image}}/versions/{{version}}"),
             get(shared_galleries::get_version),
         )
+        .route("/providers/microsoft.resourcegraph/resources", post(shared_galleries::resource_graph))
         .route(&format!("{COMMUNITY}/{{gallery}}"), get(shared_galleries::get_community_gallery))
         .route(&format!("{COMMUNITY}/{{gallery}}/images"), get(shared_galleries::list_community_images))
         .route(&format!("{COMMUNITY}/{{gallery}}/images/{{image}}"), get(shared_galleries::get_community_image))

@@ -162,3 +162,80 @@ pub(super) async fn get_community_version(
     let version = s.core.community_version(&location, &p, &i, &v).await?;
     Ok(Json(shared::community(shared::version(&u, &i, &version), &p, &u)).into_response())
 }
+
+/// The one Resource Graph query az sends (`az sig list-community`): community galleries, of a
+/// region when it says so. Its location, or `None` for all; anything else is not answered.
+fn community_query(query: &str) -> Option<Option<String>> {
+    let mut parts = query.split('|').map(str::trim).filter(|p| !p.is_empty());
+    if !parts.next()?.eq_ignore_ascii_case("communitygalleryresources") {
+        return None;
+    }
+    let mut location = None;
+    for clause in parts {
+        let rest = clause.strip_prefix("where ")?.trim();
+        let (field, value) = rest.split_once("==")?;
+        let value = value.trim().trim_matches('\'').to_string();
+        match field.trim() {
+            "type" if value.eq_ignore_ascii_case("microsoft.compute/locations/communitygalleries") => {}
+            "location" => location = Some(value),
+            _ => return None,
+        }
+    }
+    Some(location)
+}
+
+/// `POST /providers/Microsoft.ResourceGraph/resources`, for community galleries only.
+pub(super) async fn resource_graph(
+    State(s): State<AppState>,
+    crate::extract::ArmJson(body): crate::extract::ArmJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let query = body["query"].as_str().unwrap_or_default();
+    let Some(location) = community_query(query) else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "galleon answers Resource Graph queries for community galleries only: communitygalleryresources | where type == 'microsoft.compute/locations/communitygalleries' [| where location == '…'].",
+        ));
+    };
+    let top = body["options"]["$top"].as_u64().unwrap_or(100).clamp(1, 1000) as usize;
+    let skip = body["options"]["$skipToken"].as_str().and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
+    let all = s.core.community_galleries(location.as_deref()).await?;
+    let data: Vec<serde_json::Value> = all
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|(p, g)| {
+            let view = shared::community_gallery(p, g);
+            serde_json::json!({
+                "id": format!("/providers/Microsoft.Compute/locations/{}/CommunityGalleries/{p}", g.location),
+                "name": p, "type": "microsoft.compute/locations/communitygalleries", "tenantId": "", "kind": "",
+                "location": g.location, "resourceGroup": "", "subscriptionId": "", "managedBy": "", "sku": null,
+                "plan": null, "properties": view, "tags": null, "identity": null, "zones": null, "extendedLocation": null,
+            })
+        })
+        .collect();
+    let mut answer = serde_json::json!({ "totalRecords": all.len(), "count": data.len(), "data": data });
+    if skip + top < all.len() {
+        answer["$skipToken"] = (skip + top).to_string().into();
+    }
+    Ok(Json(answer).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::community_query;
+
+    #[test]
+    fn only_the_community_query_is_answered() {
+        let az = "communitygalleryresources| where type == 'microsoft.compute/locations/communitygalleries' | where location == 'eastus2' ";
+        assert_eq!(community_query(az), Some(Some("eastus2".into())));
+        assert_eq!(
+            community_query(
+                "communitygalleryresources| where type == 'microsoft.compute/locations/communitygalleries'"
+            ),
+            Some(None)
+        );
+        assert_eq!(community_query("resources | where type == 'microsoft.compute/galleries'"), None);
+        assert_eq!(community_query("communitygalleryresources | project name"), None);
+    }
+}

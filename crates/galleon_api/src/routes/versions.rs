@@ -46,7 +46,10 @@ async fn write(
     for disk in req.os_disk.iter().chain(req.data_disks.iter().flatten().map(|(_, d)| d)) {
         ids.extend(disk.source.as_ref().and_then(|s| s.id.clone()));
     }
-    crate::auth::require_read_of(&s, &claims, ids.iter().map(String::as_str)).await?;
+    ids.extend(req.community_source_id.iter().cloned());
+    let target = "galleryImageVersion.properties.storageProfile.source.communityGalleryImageId";
+    let (sub, ..) = &path;
+    crate::auth::require_read_or_shared(&s, &claims, sub, ids.iter().map(String::as_str), target).await?;
     let env = Envelope::new(body.location, body.tags)?;
     let accepted = s.core.put_version(&version_ref(&path), env, req, patch).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource, api, false)))

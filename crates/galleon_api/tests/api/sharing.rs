@@ -253,6 +253,19 @@ async fn a_published_community_gallery_is_read_and_used_by_anyone_signed_in() {
     assert_eq!(unique_id, format!("/CommunityGalleries/{public}/Images/img/Versions/1.0.0"));
     assert_eq!(versions.body["value"][0]["properties"]["disclaimer"], "https://aka.ms/community-gallery-disclaimer");
     assert_eq!(app.get(&format!("{community}/images/img?{SHARE_API}")).await.status, StatusCode::OK);
+    // `az sig list-community` asks Resource Graph.
+    let query = json!({ "query": "communitygalleryresources| where type == 'microsoft.compute/locations/communitygalleries' | where location == 'westcentralus' ", "options": { "$top": 30 } });
+    let graph = app
+        .call(Method::POST, "/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01", Some(query))
+        .await;
+    assert_eq!(graph.status, StatusCode::OK, "{}", graph.body);
+    assert_eq!(graph.body["data"][0]["name"], public.as_str());
+    assert_eq!(graph.body["data"][0]["properties"]["identifier"]["uniqueId"], format!("/CommunityGalleries/{public}"));
+    let other_query = json!({ "query": "resources | project name" });
+    let refused = app
+        .call(Method::POST, "/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01", Some(other_query))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     // Read-only for them, as for everyone.
     assert_eq!(app.patch(&format!("{g}?{COMPUTE}"), json!({ "tags": {} })).await.status, StatusCode::FORBIDDEN);
 
@@ -273,6 +286,28 @@ async fn a_published_community_gallery_is_read_and_used_by_anyone_signed_in() {
     app.settle().await;
     let disk = app.get(&format!("{rg2}/providers/Microsoft.Compute/disks/community?api-version=2025-01-02")).await;
     assert_eq!(disk.body["properties"]["provisioningState"], "Succeeded", "{}", disk.body);
+
+    // ...and a version of their own from it, in their own gallery.
+    let their_gallery = format!("{rg2}/providers/Microsoft.Compute/galleries/theirs");
+    assert!(
+        app.put(&format!("{their_gallery}?{COMPUTE}"), json!({ "location": "westcentralus" }))
+            .await
+            .status
+            .is_success()
+    );
+    let def = definition_body("westcentralus", "them", "o", "s");
+    assert!(app.put(&format!("{their_gallery}/images/copy?api-version=2021-10-01"), def).await.status.is_success());
+    app.settle().await;
+    let image_level = format!("/CommunityGalleries/{public}/Images/img");
+    let body = json!({ "location": "westcentralus", "properties": {
+        "storageProfile": { "source": { "communityGalleryImageId": image_level } } } });
+    let r = app.put(&format!("{their_gallery}/images/copy/versions/1.0.0?{COMPUTE}"), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    app.settle().await;
+    let copy = app.get(&format!("{their_gallery}/images/copy/versions/1.0.0?{COMPUTE}")).await;
+    assert_eq!(copy.body["properties"]["provisioningState"], "Succeeded", "{}", copy.body);
+    assert_eq!(copy.body["properties"]["storageProfile"]["source"]["communityGalleryImageId"], image_level.as_str());
+    assert!(copy.body["properties"]["storageProfile"]["source"].get("id").is_none());
 
     // Reset: gone for everyone; new disks refused.
     app.token = admin.clone();
