@@ -111,6 +111,7 @@ step login --service-principal -u "$(c clientId)" -p "$(c clientSecret)" --tenan
 step account set --subscription "$sub"
 step sig update -g myGalleryRG -r myGallery --permissions Groups -o none
 step sig share add -g myGalleryRG -r myGallery --subscription-ids "$other" -o none
+step sig share wait -g myGalleryRG -r myGallery --updated --timeout 60
 ids=$(step sig show -g myGalleryRG -r myGallery --sharing-groups --query "sharingProfile.groups[0].ids[0]" -o tsv)
 [ "$ids" = "$other" ] || { echo "sharing groups: $ids" >&2; exit 1; }
 unique=$(step sig show -g myGalleryRG -r myGallery --query identifier.uniqueName -o tsv)

@@ -257,6 +257,15 @@ pub(crate) enum ShareCommand {
         #[command(flatten)]
         gallery: GalleryRef,
     },
+    /// Wait until the gallery's sharing change is done (`--updated`), or it exists or is gone.
+    Wait {
+        #[command(flatten)]
+        gallery: GalleryRef,
+        #[command(flatten)]
+        condition: WaitFor,
+        #[command(flatten)]
+        timing: WaitTiming,
+    },
 }
 
 /// The ids `sig share add|remove` take.
@@ -820,6 +829,17 @@ pub(crate) struct WaitFor {
     /// Until the resource exists.
     #[arg(long)]
     pub exists: bool,
+}
+
+impl WaitFor {
+    /// Whether the resource as read (`None`: not found) meets the condition.
+    pub(crate) fn met(&self, found: Option<&serde_json::Value>) -> bool {
+        match found {
+            None => self.deleted,
+            Some(v) if self.created || self.updated => v["properties"]["provisioningState"] == "Succeeded",
+            Some(_) => self.exists,
+        }
+    }
 }
 
 /// How long `wait` polls.

@@ -40,6 +40,11 @@ fn groups(ids: &ShareIds) -> anyhow::Result<Value> {
 /// `sig share add|remove|reset`: a POST that is long-running; az prints the empty result.
 pub(super) async fn share(s: &Session, command: ShareCommand) -> anyhow::Result<Value> {
     let (gallery, body) = match command {
+        ShareCommand::Wait { gallery, condition, timing } => {
+            let path = s.gallery_path(&gallery.resource_group, &gallery.gallery_name);
+            s.wait_for(&path, &format!("{COMPUTE}&$select=Permissions"), &timing, |found| condition.met(found)).await?;
+            return Ok(Value::Null);
+        }
         ShareCommand::Add(ids) => {
             let body = json!({ "operationType": "Add", "groups": groups(&ids)? });
             (ids.gallery, body)

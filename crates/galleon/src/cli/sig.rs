@@ -245,13 +245,7 @@ async fn version(s: &Session, command: VersionCommand) -> anyhow::Result<Value> 
         }
         VersionCommand::Update(u) => update_version(s, *u).await?,
         VersionCommand::Wait { version, condition, timing } => {
-            let state = |v: &Value| v["properties"]["provisioningState"].as_str().map(str::to_string);
-            let done = |found: Option<&Value>| match found {
-                None => condition.deleted,
-                Some(v) if condition.created || condition.updated => state(v).as_deref() == Some("Succeeded"),
-                Some(_) => condition.exists,
-            };
-            s.wait_for(&version_path(s, &version), COMPUTE, &timing, done).await?;
+            s.wait_for(&version_path(s, &version), COMPUTE, &timing, |found| condition.met(found)).await?;
             Value::Null
         }
         VersionCommand::ListSoftDeleted { definition } => {

@@ -26,6 +26,7 @@ fn a_gallery_shared_with_another_subscription_is_listed_and_used_there() {
         server.ok(&["sig", "update", "-g", "rg", "-r", "gal", "--permissions", "Groups", "--query", "sharingProfile"]);
     assert_eq!(p["permissions"], "Groups");
     server.ok(&["sig", "share", "add", "-g", "rg", "-r", "gal", "--subscription-ids", other, "-o", "none"]);
+    server.ok(&["sig", "share", "wait", "-g", "rg", "-r", "gal", "--updated", "--timeout", "30"]);
     let groups = server.ok(&[
         "sig",
         "show",
