@@ -260,6 +260,26 @@ pub fn to_request(p: VersionProperties) -> Result<VersionRequest, Invalid> {
         .and_then(|m| m.id.clone());
     let storage = p.storage_profile.unwrap_or_default();
     let source = storage.source.unwrap_or_default();
+    // galleon does not encrypt replicas with customer keys: a request for it is refused, never
+    // echoed as if it were done (an empty `encryption` asks for nothing).
+    let regions = publishing.as_ref().and_then(|x| x.target_regions.as_ref());
+    for (i, r) in regions.into_iter().flatten().enumerate() {
+        let asks = |v: &Value| match v {
+            Value::Null => false,
+            Value::Object(m) => m
+                .values()
+                .any(|x| !x.is_null() && x != &Value::Object(Default::default()) && x != &Value::Array(vec![])),
+            _ => true,
+        };
+        if r.encryption.as_ref().is_some_and(asks) {
+            return Err(Invalid::param(
+                format!("properties.publishingProfile.targetRegions[{i}].encryption"),
+                format!(
+                    "The property 'properties.publishingProfile.targetRegions[{i}].encryption' (disk encryption sets) is not supported by galleon: replicas are not encrypted with customer keys."
+                ),
+            ));
+        }
+    }
     let publishing = match publishing {
         None => None,
         Some(x) => Some(PublishingRequest {

@@ -178,6 +178,16 @@ async fn unsupported_properties_plans_and_tags_are_refused() {
         let r = app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body).await;
         assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "InvalidParameter"), "{field}: {}", r.body);
     }
+    // Customer-key encryption of replicas is not something galleon does: refused by name.
+    let mut body = seed_version_body();
+    body["properties"]["publishingProfile"]["targetRegions"][1]["encryption"] = json!({ "osDiskImage": { "diskEncryptionSetId": "/subscriptions/x/resourceGroups/r/providers/Microsoft.Compute/diskEncryptionSets/des" } });
+    let r = app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.body["error"]["target"], "properties.publishingProfile.targetRegions[1].encryption", "{}", r.body);
+    let mut body = seed_version_body();
+    body["properties"]["publishingProfile"]["targetRegions"][1]["encryption"] = json!({});
+    let r = app.put(&format!("{i}/versions/0.0.1?{COMPUTE}"), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "an empty encryption asks for nothing: {}", r.body);
     let mut body = seed_version_body();
     body["properties"]["publishingProfile"]["targetExtendedLocations"] = json!([]);
     let r = app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), body).await;
