@@ -25,6 +25,10 @@ pub struct GalleryProperties {
     /// Who the gallery is shared with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sharing_profile: Option<SharingProfile>,
+    /// Read-only: how the sharing stands (a change is applied in one write, so it has always
+    /// succeeded when read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing_status: Option<serde_json::Value>,
     /// Soft delete of image versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soft_delete_policy: Option<SoftDeletePolicyWire>,
@@ -188,6 +192,10 @@ pub fn to_wire_with(g: &Tracked<Gallery>, groups: bool) -> GalleryResource {
             identifier: Some(GalleryIdentifier { unique_name: g.properties.unique_name.clone() }),
             provisioning_state: Some(g.provisioning_state.as_str().into()),
             sharing_profile: Some(profile),
+            sharing_status: (sharing.permissions != galleon_model::sharing::Permission::Private).then(|| {
+                serde_json::json!({ "aggregatedState": "Succeeded",
+                    "summary": [{ "region": g.location, "state": "Succeeded", "details": "" }] })
+            }),
             soft_delete_policy: g.properties.soft_delete.map(|p| SoftDeletePolicyWire {
                 is_soft_delete_enabled: Some(p.enabled),
                 retention_period_in_days: Some(i64::from(p.retention_days)),

@@ -191,6 +191,11 @@ pub(crate) enum SigCommand {
         #[command(flatten)]
         gallery: SharedGalleryRef,
     },
+    /// List the published community galleries (of a region, with `--location`).
+    ListCommunity {
+        #[arg(long, short = 'l')]
+        location: Option<String>,
+    },
     /// Show a published community gallery.
     ShowCommunity {
         #[command(flatten)]

@@ -115,6 +115,40 @@ fn community_path(s: &Session, g: &CommunityGalleryRef) -> String {
     )
 }
 
+/// `sig list-community`: as az, through Resource Graph; az prints id, location, name,
+/// communityMetadata and uniqueId of each.
+pub(super) async fn list_community(s: &Session, location: Option<&str>) -> anyhow::Result<Value> {
+    let mut query =
+        "communitygalleryresources| where type == 'microsoft.compute/locations/communitygalleries'".to_string();
+    if let Some(l) = location {
+        query.push_str(&format!(" | where location == '{}'", l.replace('\'', "")));
+    }
+    let mut out = Vec::new();
+    let mut skip: Option<String> = None;
+    loop {
+        let mut options = json!({ "$top": 100 });
+        if let Some(t) = &skip {
+            options["$skipToken"] = json!(t);
+        }
+        let body = json!({ "query": query, "options": options });
+        let reply = s
+            .client
+            .call(Method::POST, "/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01", Some(&body))
+            .await?;
+        for item in reply.body["data"].as_array().into_iter().flatten() {
+            out.push(json!({
+                "id": item["id"], "location": item["location"], "name": item["name"],
+                "communityMetadata": item["properties"]["properties"]["communityMetadata"],
+                "uniqueId": item["properties"]["identifier"]["uniqueId"],
+            }));
+        }
+        match reply.body["$skipToken"].as_str() {
+            Some(t) => skip = Some(t.to_string()),
+            None => return Ok(Value::Array(out)),
+        }
+    }
+}
+
 /// `sig show-community`.
 pub(super) async fn show_community(s: &Session, g: CommunityGalleryRef) -> anyhow::Result<Value> {
     Ok(s.get(&community_path(s, &g), COMPUTE).await?)

@@ -58,6 +58,7 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
         SigCommand::ListShared { at } => super::share::list_galleries(s, at).await?,
         SigCommand::ShowShared { gallery } => super::share::show_gallery(s, gallery).await?,
         SigCommand::ShowCommunity { gallery } => super::share::show_community(s, gallery).await?,
+        SigCommand::ListCommunity { location } => super::share::list_community(s, location.as_deref()).await?,
         SigCommand::ImageDefinition(command) => definition(s, command).await?,
         SigCommand::ImageVersion(command) => version(s, command).await?,
     };

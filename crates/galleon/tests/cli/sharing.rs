@@ -112,6 +112,8 @@ fn a_gallery_shared_with_another_subscription_is_listed_and_used_there() {
     let public = public.as_str().unwrap();
     server.ok(&["sig", "share", "enable-community", "-g", "rg", "-r", "gal", "-o", "none"]);
     let community = ["-l", "westcentralus", "--public-gallery-name", public];
+    let listed = server.ok(&["sig", "list-community", "-l", "westcentralus", "--query", "[].name"]);
+    assert_eq!(listed, serde_json::json!([public]));
     let shown = server.ok(&[&["sig", "show-community", "--query", "uniqueId"][..], &community[..]].concat());
     assert_eq!(shown, format!("/CommunityGalleries/{public}").as_str());
     let version = server.ok(&[

@@ -227,6 +227,14 @@ pub(super) async fn shared_with_me(State(s): State<PortalState>, signed: Signed)
             }
         }
     }
+    let query = json!({ "query": "communitygalleryresources | where type == 'microsoft.compute/locations/communitygalleries'" });
+    let community = match arm
+        .call(Method::POST, "/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01", Some(&query))
+        .await
+    {
+        Ok(reply) => reply.body["data"].as_array().cloned().unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
     let content: Markup = html! {
         p { "Galleries other owners share with your subscriptions. You can read them and create disks and VMs from their versions." }
         @if rows.is_empty() {
@@ -239,6 +247,23 @@ pub(super) async fn shared_with_me(State(s): State<PortalState>, signed: Signed)
                     td { (text(&g["location"])) }
                     td { code { (sub) } }
                 } } }
+            }
+        }
+        h2 { "Community galleries" }
+        @if community.is_empty() {
+            p.empty { "No community gallery is published." }
+        } @else {
+            table.list #community {
+                thead { tr { th { "Public name" } th { "Region" } th { "Publisher" } th { "Contact" } } }
+                tbody { @for c in &community {
+                    @let meta = &c["properties"]["properties"]["communityMetadata"];
+                    tr {
+                        td { code { (text(&c["name"])) } }
+                        td { (text(&c["location"])) }
+                        td { (text(&meta["publisherUri"])) }
+                        td { (text(&meta["publisherContact"])) }
+                    }
+                } }
             }
         }
     };

@@ -338,6 +338,8 @@ async fn the_sharing_page_shares_a_gallery_and_shared_with_me_lists_it() {
     app.settle().await;
     let (_, page) = owner.post(&at, &format!("csrf={csrf}&op=enable-community"), None).await;
     assert!(page.contains("Published to the community.") && !page.contains("Publish to the community<"), "{page}");
+    let (_, mine) = owner.get("/portal/shared").await;
+    assert!(mine.contains("id=\"community\"") && mine.contains("a@x.org"), "{mine}");
     let (_, page) = owner.post(&at, &format!("csrf={csrf}&op=reset"), None).await;
     assert!(page.contains("value=\"Private\" checked"), "{page}");
 }

@@ -71,6 +71,7 @@ async fn a_shared_gallery_is_read_and_used_by_its_groups_only_and_unsharing_take
     assert_eq!(app.poll(r.header("azure-asyncoperation")).await.body["status"], "Succeeded");
     let plain = app.get(&format!("{g}?{COMPUTE}")).await;
     assert!(plain.body["properties"]["sharingProfile"].get("groups").is_none(), "groups only when expanded");
+    assert_eq!(plain.body["properties"]["sharingStatus"]["aggregatedState"], "Succeeded");
     let expanded = app.get(&format!("{g}?{COMPUTE}&$expand=SharingProfile/Groups")).await;
     assert_eq!(
         expanded.body["properties"]["sharingProfile"]["groups"],
