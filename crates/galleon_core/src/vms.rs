@@ -47,6 +47,8 @@ struct ImageContent {
     generation: HyperVGeneration,
     /// The image's data disks: LUN and digest.
     data_disks: Vec<(i32, String)>,
+    /// What it boots on (managed images are x64).
+    architecture: galleon_model::image_definition::Architecture,
 }
 
 impl Core {
@@ -55,7 +57,13 @@ impl Core {
             let img = self.managed_image_by_id(image_id, location, target).await?.properties;
             let digest = img.os_disk.digest.clone().unwrap_or_default();
             let data_disks = img.data_disks.iter().filter_map(|(lun, d)| Some((*lun, d.digest.clone()?))).collect();
-            return Ok(ImageContent { digest, os_type: img.os_type, generation: img.hyper_v_generation, data_disks });
+            return Ok(ImageContent {
+                digest,
+                os_type: img.os_type,
+                generation: img.hyper_v_generation,
+                data_disks,
+                architecture: galleon_model::image_definition::Architecture::X64,
+            });
         }
         let (version, def) = self.version_by_id(image_id, location, target).await?;
         let storage = version.properties.storage;
@@ -66,6 +74,7 @@ impl Core {
             os_type: def.properties.os_type,
             generation: def.properties.hyper_v_generation,
             data_disks,
+            architecture: def.properties.architecture,
         })
     }
 
@@ -101,6 +110,7 @@ impl Core {
         match &vm.os_disk_plan {
             OsDiskPlan::FromImage(id) => {
                 let image = self.image_content(id, &location, "properties.storageProfile.imageReference.id").await?;
+                galleon_model::vm::check_architecture(&vm.vm_size, image.architecture)?;
                 // As in Azure: with no data disks named, the image's data disks come with the VM;
                 // a FromImage data disk must be one the image has.
                 if vm.data_disks.is_empty() {

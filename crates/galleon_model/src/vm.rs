@@ -200,8 +200,58 @@ impl VirtualMachine {
     }
 }
 
+/// The processor architecture a VM size runs: Azure's Arm64 sizes carry `p` among the
+/// lowercase feature letters after the vCPU count (`Standard_D2ps_v5`, `Standard_E4pds_v5`,
+/// `Standard_B2pts_v2`); every other size is x64.
+pub fn size_architecture(vm_size: &str) -> crate::image_definition::Architecture {
+    let rest = vm_size.strip_prefix("Standard_").or_else(|| vm_size.strip_prefix("standard_")).unwrap_or(vm_size);
+    let series = rest.split('_').next().unwrap_or_default();
+    let features =
+        series.trim_start_matches(|c: char| c.is_ascii_uppercase()).trim_start_matches(|c: char| c.is_ascii_digit());
+    if features.contains('p') && features.chars().all(|c| c.is_ascii_lowercase()) {
+        crate::image_definition::Architecture::Arm64
+    } else {
+        crate::image_definition::Architecture::X64
+    }
+}
+
+/// A VM of `vm_size` can boot an image of `image`'s architecture.
+pub fn check_architecture(vm_size: &str, image: crate::image_definition::Architecture) -> Result<(), Invalid> {
+    let size = size_architecture(vm_size);
+    if size == image {
+        return Ok(());
+    }
+    Err(Invalid::param(
+        "properties.hardwareProfile.vmSize",
+        format!(
+            "The VM size '{vm_size}' runs {} images; the image is {}. Choose a size of the image's architecture.",
+            size.as_str(),
+            image.as_str()
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn arm64_sizes_are_told_apart() {
+        use crate::image_definition::Architecture::{Arm64, X64};
+        for (size, arch) in [
+            ("Standard_D2ps_v5", Arm64),
+            ("Standard_E4pds_v5", Arm64),
+            ("Standard_B2pts_v2", Arm64),
+            ("Standard_D2plds_v5", Arm64),
+            ("Standard_DS1_v2", X64),
+            ("Standard_D2s_v5", X64),
+            ("Standard_B1ms", X64),
+            ("Standard_D2as_v5", X64),
+        ] {
+            assert_eq!(super::size_architecture(size), arch, "{size}");
+        }
+        assert!(super::check_architecture("Standard_D2ps_v5", X64).is_err());
+        assert!(super::check_architecture("Standard_DS1_v2", X64).is_ok());
+    }
+
     use super::*;
 
     const VERSION: &str =

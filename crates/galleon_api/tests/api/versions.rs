@@ -294,3 +294,28 @@ async fn uefi_settings_follow_the_definitions_security_type() {
     let r = app.put(&format!("{i}/versions/2.0.0?{COMPUTE}"), other).await;
     assert_eq!(r.body["error"]["target"], "properties.securityProfile.secretsProvisioningSettings", "{}", r.body);
 }
+
+/// An Arm64 image boots only on an Arm64 VM size (and an x64 one only on an x64 size).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vm_sizes_must_match_the_images_architecture() {
+    let app = TestApp::new().await;
+    let (g, _) = app.seed_definition("rg", "gal", "img").await;
+    let mut def = definition_body("westcentralus", "p", "o", "arm");
+    def["properties"]["architecture"] = json!("Arm64");
+    assert!(app.put(&format!("{g}/images/arm?api-version=2021-10-01"), def).await.status.is_success());
+    app.settle().await;
+    let v = format!("{g}/images/arm/versions/1.0.0");
+    assert!(app.put(&format!("{v}?{COMPUTE}"), seed_version_body()).await.status.is_success());
+    app.settle().await;
+    let vm = |size: &str| {
+        json!({ "location": "westcentralus", "properties": {
+            "hardwareProfile": { "vmSize": size },
+            "storageProfile": { "imageReference": { "id": v }, "osDisk": { "createOption": "FromImage" } } } })
+    };
+    let vms = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines");
+    let r = app.put(&format!("{vms}/x64?api-version=2024-11-01"), vm("Standard_D2s_v5")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.body["error"]["target"], "properties.hardwareProfile.vmSize");
+    let r = app.put(&format!("{vms}/arm?api-version=2024-11-01"), vm("Standard_D2ps_v5")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
