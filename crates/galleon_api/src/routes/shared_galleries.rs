@@ -103,6 +103,12 @@ pub(super) async fn get_version(
 
 // Community galleries: anyone signed in reads a published one.
 
+/// The unique name behind a published community gallery (its views are the shared ones,
+/// renamed).
+async fn unique_name_of(s: &AppState, location: &str, public_name: &str) -> Result<String, ApiError> {
+    Ok(s.core.community_gallery(location, public_name).await?.properties.unique_name)
+}
+
 pub(super) async fn get_community_gallery(
     State(s): State<AppState>,
     api: ApiVersion,
@@ -122,7 +128,7 @@ pub(super) async fn list_community_images(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, COMMUNITY)?;
-    let u = s.core.community_gallery(&location, &p).await?.properties.unique_name;
+    let u = unique_name_of(&s, &location, &p).await?;
     let page = s.core.community_images(&location, &p, &q.page).await?;
     Ok(list_response(&base, &uri, page, |d| shared::community(shared::image(&u, d), &p, &u)))
 }
@@ -133,7 +139,7 @@ pub(super) async fn get_community_image(
     ArmPath((_sub, location, p, i)): ArmPath<(String, String, String, String)>,
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, COMMUNITY)?;
-    let u = s.core.community_gallery(&location, &p).await?.properties.unique_name;
+    let u = unique_name_of(&s, &location, &p).await?;
     let d = s.core.community_image(&location, &p, &i).await?;
     Ok(Json(shared::community(shared::image(&u, &d), &p, &u)).into_response())
 }
@@ -147,7 +153,7 @@ pub(super) async fn list_community_versions(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, COMMUNITY)?;
-    let u = s.core.community_gallery(&location, &p).await?.properties.unique_name;
+    let u = unique_name_of(&s, &location, &p).await?;
     let page = s.core.community_versions(&location, &p, &i, &q.page).await?;
     Ok(list_response(&base, &uri, page, |v| shared::community(shared::version(&u, &i, v), &p, &u)))
 }
@@ -158,7 +164,7 @@ pub(super) async fn get_community_version(
     ArmPath((_sub, location, p, i, v)): ArmPath<(String, String, String, String, String)>,
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, COMMUNITY)?;
-    let u = s.core.community_gallery(&location, &p).await?.properties.unique_name;
+    let u = unique_name_of(&s, &location, &p).await?;
     let version = s.core.community_version(&location, &p, &i, &v).await?;
     Ok(Json(shared::community(shared::version(&u, &i, &version), &p, &u)).into_response())
 }

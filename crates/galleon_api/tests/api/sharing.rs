@@ -28,6 +28,28 @@ async fn assign(app: &TestApp, scope: &str, oid: &str, role: &str, n: u32) {
 
 const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 
+/// A gallery `gal` whose definition `img` has version 1.0.0, built; returns (gallery, definition,
+/// the admin's token).
+async fn published_version() -> (TestApp, String, String, String) {
+    let app = TestApp::new().await;
+    let (g, i) = app.seed_definition("rg", "gal", "img").await;
+    let r = app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), seed_version_body()).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    app.settle().await;
+    let admin = app.token.clone();
+    (app, g, i, admin)
+}
+
+/// Another team: its own subscription, where its own principal is Contributor; returns (the
+/// subscription, the principal's token).
+async fn other_team(app: &TestApp, n: u32) -> (String, String) {
+    let created = app.call(Method::POST, "/galleon/subscriptions", Some(json!({ "displayName": "team b" }))).await;
+    let other = created.body["subscriptionId"].as_str().unwrap().to_string();
+    let (team, team_oid) = token_of(app, "team b").await;
+    assign(app, &format!("/subscriptions/{other}"), &team_oid, CONTRIBUTOR, n).await;
+    (other, team)
+}
+
 async fn share(app: &TestApp, g: &str, op: &str, kind: &str, ids: &[&str]) -> Resp {
     let body = json!({ "operationType": op, "groups": [{ "type": kind, "ids": ids }] });
     app.call(Method::POST, &format!("{g}/share?{SHARE_API}"), Some(body)).await
@@ -35,18 +57,8 @@ async fn share(app: &TestApp, g: &str, op: &str, kind: &str, ids: &[&str]) -> Re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_gallery_is_read_and_used_by_its_groups_only_and_unsharing_takes_that_away() {
-    let mut app = TestApp::new().await;
-    let (g, i) = app.seed_definition("rg", "gal", "img").await;
-    let r = app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), seed_version_body()).await;
-    assert!(r.status.is_success(), "{}", r.body);
-    app.settle().await;
-    let admin = app.token.clone();
-
-    // Another team: its own subscription, where its principal is Contributor.
-    let created = app.call(Method::POST, "/galleon/subscriptions", Some(json!({ "displayName": "team b" }))).await;
-    let other = created.body["subscriptionId"].as_str().unwrap().to_string();
-    let (team, team_oid) = token_of(&app, "team b").await;
-    assign(&app, &format!("/subscriptions/{other}"), &team_oid, CONTRIBUTOR, 1).await;
+    let (mut app, g, i, admin) = published_version().await;
+    let (other, team) = other_team(&app, 1).await;
     let shared = format!("/subscriptions/{other}/providers/Microsoft.Compute/locations/westcentralus/sharedGalleries");
     let unique = format!("{SUB}-GAL");
 
@@ -207,12 +219,7 @@ async fn sharing_takes_an_owner_and_bad_requests_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_community_gallery_is_read_and_used_by_anyone_signed_in() {
-    let mut app = TestApp::new().await;
-    let (g, i) = app.seed_definition("rg", "gal", "img").await;
-    let r = app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), seed_version_body()).await;
-    assert!(r.status.is_success(), "{}", r.body);
-    app.settle().await;
-    let admin = app.token.clone();
+    let (mut app, g, _, admin) = published_version().await;
     let info = json!({ "publisherUri": "https://images.example.org", "publisherContact": "images@example.org",
         "eula": "https://images.example.org/eula", "publicNamePrefix": "team1" });
     let r = app
@@ -230,10 +237,7 @@ async fn a_published_community_gallery_is_read_and_used_by_anyone_signed_in() {
 
     // Anyone signed in: a principal with no role anywhere, and one who owns another subscription.
     let (stranger, _) = token_of(&app, "stranger").await;
-    let created = app.call(Method::POST, "/galleon/subscriptions", Some(json!({ "displayName": "team b" }))).await;
-    let other = created.body["subscriptionId"].as_str().unwrap().to_string();
-    let (team, team_oid) = token_of(&app, "team b").await;
-    assign(&app, &format!("/subscriptions/{other}"), &team_oid, CONTRIBUTOR, 2).await;
+    let (other, team) = other_team(&app, 2).await;
     let community =
         format!("/subscriptions/{SUB}/providers/Microsoft.Compute/locations/westcentralus/communityGalleries/{public}");
 
