@@ -210,16 +210,32 @@ def test_storage_sdk_reads_and_uploads_disks_as_page_blobs(server, compute, mana
     compute.disks.begin_revoke_access("myResourceGroup", "uploaded").result()
 
 
-def test_a_gallery_shared_with_another_subscription_is_used_there_until_unshared(server, compute, resources, credential, managed_image):
-    """Direct sharing with the SDK's own operations (gallery_sharing_profile, shared_galleries,
-    shared_gallery_images, shared_gallery_image_versions) and a second principal that acts only
-    in its own subscription."""
+def other_team(server, credential, name, assignment, group):
+    """Another team: a new subscription, a new principal that is Contributor there and nowhere
+    else, a resource group of its own; returns (subscription id, its ComputeManagementClient)."""
     from azure.identity import ClientSecretCredential
     from azure.mgmt.compute import ComputeManagementClient
     from azure.mgmt.resource.resources import ResourceManagementClient
 
-    image, original = managed_image
     c = server.creds
+    admin = {"Authorization": f"Bearer {credential.get_token('https://management.azure.com/.default').token}"}
+    other = requests.post(f"{server.endpoint}/galleon/subscriptions", json={"displayName": name}, headers=admin, verify=c["caFile"]).json()["subscriptionId"]
+    team = requests.post(f"{server.endpoint}/galleon/principals", json={"displayName": name}, headers=admin, verify=c["caFile"]).json()
+    r = requests.put(f"{server.endpoint}/subscriptions/{other}/providers/Microsoft.Authorization/roleAssignments/{assignment}?api-version=2022-04-01",
+                     headers=admin, verify=c["caFile"], json={"properties": {"roleDefinitionId": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+                                                                            "principalId": team["objectId"], "principalType": "ServicePrincipal"}})
+    assert r.status_code == 201, r.text
+    cred = ClientSecretCredential(c["tenantId"], team["clientId"], team["clientSecret"], authority=server.endpoint,
+                                  disable_instance_discovery=True, connection_verify=c["caFile"])
+    ResourceManagementClient(cred, other, base_url=server.endpoint, connection_verify=c["caFile"]).resource_groups.create_or_update(group, {"location": LOCATION})
+    return other, ComputeManagementClient(cred, other, base_url=server.endpoint, connection_verify=c["caFile"])
+
+
+def test_a_gallery_shared_with_another_subscription_is_used_there_until_unshared(server, compute, resources, credential, managed_image):
+    """Direct sharing with the SDK's own operations (gallery_sharing_profile, shared_galleries,
+    shared_gallery_images, shared_gallery_image_versions) and a second principal that acts only
+    in its own subscription."""
+    image, original = managed_image
     resources.resource_groups.create_or_update("pubRG", {"location": LOCATION})
     compute.galleries.begin_create_or_update("pubRG", "pub", m.Gallery(
         location=LOCATION, sharing_profile=m.SharingProfile(permissions="Groups"))).result()
@@ -230,17 +246,7 @@ def test_a_gallery_shared_with_another_subscription_is_used_there_until_unshared
         location=LOCATION, storage_profile=m.GalleryImageVersionStorageProfile(source=m.GalleryArtifactVersionFullSource(id=image.id)))).result()
 
     # Another team: its own subscription, its own principal (Contributor there, nothing here).
-    admin = {"Authorization": f"Bearer {credential.get_token('https://management.azure.com/.default').token}"}
-    other = requests.post(f"{server.endpoint}/galleon/subscriptions", json={"displayName": "team"}, headers=admin, verify=c["caFile"]).json()["subscriptionId"]
-    team = requests.post(f"{server.endpoint}/galleon/principals", json={"displayName": "team"}, headers=admin, verify=c["caFile"]).json()
-    r = requests.put(f"{server.endpoint}/subscriptions/{other}/providers/Microsoft.Authorization/roleAssignments/52222222-0000-0000-0000-000000000001?api-version=2022-04-01",
-                     headers=admin, verify=c["caFile"], json={"properties": {"roleDefinitionId": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-                                                                            "principalId": team["objectId"], "principalType": "ServicePrincipal"}})
-    assert r.status_code == 201, r.text
-    cred = ClientSecretCredential(c["tenantId"], team["clientId"], team["clientSecret"], authority=server.endpoint,
-                                  disable_instance_discovery=True, connection_verify=c["caFile"])
-    theirs = ComputeManagementClient(cred, other, base_url=server.endpoint, connection_verify=c["caFile"])
-    ResourceManagementClient(cred, other, base_url=server.endpoint, connection_verify=c["caFile"]).resource_groups.create_or_update("consumerRG", {"location": LOCATION})
+    other, theirs = other_team(server, credential, "team", "52222222-0000-0000-0000-000000000001", "consumerRG")
     assert list(theirs.shared_galleries.list(LOCATION)) == []
 
     compute.gallery_sharing_profile.begin_update("pubRG", "pub", m.SharingUpdate(
@@ -270,12 +276,7 @@ def test_a_gallery_shared_with_another_subscription_is_used_there_until_unshared
 def test_a_community_gallery_is_read_and_used_by_another_subscription_until_reset(server, compute, resources, credential, managed_image):
     """A community gallery with the SDK's community_galleries operations, read by a principal that
     has no role on it, only Contributor in its own subscription."""
-    from azure.identity import ClientSecretCredential
-    from azure.mgmt.compute import ComputeManagementClient
-    from azure.mgmt.resource.resources import ResourceManagementClient
-
     image, original = managed_image
-    c = server.creds
     resources.resource_groups.create_or_update("communityRG", {"location": LOCATION})
     g = compute.galleries.begin_create_or_update("communityRG", "pub", m.Gallery(location=LOCATION, sharing_profile=m.SharingProfile(
         permissions="Community", community_gallery_info=m.CommunityGalleryInfo(
@@ -288,17 +289,7 @@ def test_a_community_gallery_is_read_and_used_by_another_subscription_until_rese
         location=LOCATION, storage_profile=m.GalleryImageVersionStorageProfile(source=m.GalleryArtifactVersionFullSource(id=image.id)))).result()
     compute.gallery_sharing_profile.begin_update("communityRG", "pub", m.SharingUpdate(operation_type="EnableCommunity")).result()
 
-    admin = {"Authorization": f"Bearer {credential.get_token('https://management.azure.com/.default').token}"}
-    other = requests.post(f"{server.endpoint}/galleon/subscriptions", json={"displayName": "public"}, headers=admin, verify=c["caFile"]).json()["subscriptionId"]
-    user = requests.post(f"{server.endpoint}/galleon/principals", json={"displayName": "public user"}, headers=admin, verify=c["caFile"]).json()
-    r = requests.put(f"{server.endpoint}/subscriptions/{other}/providers/Microsoft.Authorization/roleAssignments/53333333-0000-0000-0000-000000000001?api-version=2022-04-01",
-                     headers=admin, verify=c["caFile"], json={"properties": {"roleDefinitionId": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-                                                                            "principalId": user["objectId"], "principalType": "ServicePrincipal"}})
-    assert r.status_code == 201, r.text
-    cred = ClientSecretCredential(c["tenantId"], user["clientId"], user["clientSecret"], authority=server.endpoint,
-                                  disable_instance_discovery=True, connection_verify=c["caFile"])
-    theirs = ComputeManagementClient(cred, other, base_url=server.endpoint, connection_verify=c["caFile"])
-    ResourceManagementClient(cred, other, base_url=server.endpoint, connection_verify=c["caFile"]).resource_groups.create_or_update("usersRG", {"location": LOCATION})
+    _, theirs = other_team(server, credential, "public", "53333333-0000-0000-0000-000000000001", "usersRG")
 
     gallery = theirs.community_galleries.get(LOCATION, public)
     assert gallery.unique_id == f"/CommunityGalleries/{public}"
