@@ -341,3 +341,15 @@ async fn named_locks(store: &dyn MetadataStore) {
     assert!(store.lock("content", LockMode::Shared, long).await.unwrap().is_some());
     assert!(store.lock("scrub/eastus", LockMode::Exclusive, long).await.unwrap().is_some());
 }
+
+/// A document from the JSON form the stored-format fixtures use
+/// (`{"kind", "key", "unique", "body"}`), revision 0 (the store sets it).
+pub fn doc_from_fixture(d: &serde_json::Value) -> crate::Doc {
+    crate::Doc {
+        kind: crate::Kind::parse(d["kind"].as_str().unwrap_or_default()).expect("a fixture names a known kind"),
+        key: d["key"].as_str().unwrap_or_default().to_string(),
+        unique: d["unique"].as_str().map(str::to_string),
+        rev: 0,
+        body: d["body"].clone(),
+    }
+}

@@ -121,14 +121,7 @@ async fn write_sqlite_fixture() {
     let store = SqliteStore::open(std::path::Path::new(&path)).unwrap();
     let mut batch = Batch::new();
     for d in &docs {
-        let doc = Doc {
-            kind: Kind::parse(d["kind"].as_str().unwrap()).unwrap(),
-            key: d["key"].as_str().unwrap().to_string(),
-            unique: d["unique"].as_str().map(str::to_string),
-            rev: 0,
-            body: d["body"].clone(),
-        };
-        batch = batch.put(doc, Expect::Absent);
+        batch = batch.put(galleon_store::conformance::doc_from_fixture(d), Expect::Absent);
     }
     let mut done = conformance::operation("fixture-done");
     done.status = galleon_store::OpStatus::Succeeded;

@@ -7,7 +7,7 @@
 //! cargo test -p galleon_api --test api write_store_fixture`.
 
 use axum::http::StatusCode;
-use galleon_store::{Batch, Doc, Expect, Kind};
+use galleon_store::{Batch, Expect, Kind};
 use serde_json::{Value, json};
 
 use super::support::*;
@@ -31,14 +31,7 @@ async fn documents_written_by_the_previous_format_load() {
         let raw = metadata_store(app.dir.path()).await;
         let mut batch = Batch::new();
         for d in &docs {
-            let doc = Doc {
-                kind: Kind::parse(d["kind"].as_str().unwrap()).unwrap(),
-                key: d["key"].as_str().unwrap().to_string(),
-                unique: d["unique"].as_str().map(str::to_string),
-                rev: 0,
-                body: d["body"].clone(),
-            };
-            batch = batch.put(doc, Expect::Any);
+            batch = batch.put(galleon_store::conformance::doc_from_fixture(d), Expect::Any);
         }
         raw.apply(batch).await.unwrap();
         drop(raw);
