@@ -9,9 +9,14 @@ use galleon_model::image_version::ImageVersion;
 use galleon_model::resource::Tracked;
 use serde_json::{Map, Value, json};
 
-/// `/SharedGalleries/{u}`.
+/// `/SharedGalleries/{u}`: the prefix of a shared gallery's ids.
 pub fn gallery_unique_id(unique_name: &str) -> String {
     format!("/SharedGalleries/{unique_name}")
+}
+
+/// `/CommunityGalleries/{p}`: the prefix of a community gallery's ids.
+pub fn community_unique_id(public_name: &str) -> String {
+    format!("/CommunityGalleries/{public_name}")
 }
 
 /// The fixed disclaimer community galleries carry.
@@ -29,24 +34,21 @@ pub fn community_gallery(public_name: &str, g: &Tracked<Gallery>) -> Value {
     let mut v = envelope(
         public_name,
         &g.location,
-        format!("/CommunityGalleries/{public_name}"),
+        community_unique_id(public_name),
         json!({ "disclaimer": DISCLAIMER, "communityMetadata": metadata }),
     );
     v["communityMetadata"] = metadata;
     v
 }
 
-/// Rewrites a shared view's ids and adds the disclaimer, for the community path.
-pub fn community(mut shared: Value, public_name: &str, unique_name: &str) -> Value {
-    if let Some(id) = shared["identifier"]["uniqueId"].as_str() {
-        let rewritten = id.replacen(&gallery_unique_id(unique_name), &format!("/CommunityGalleries/{public_name}"), 1);
-        shared["identifier"]["uniqueId"] = Value::String(rewritten);
-    }
-    if let Some(p) = shared["properties"].as_object_mut() {
+/// A shared view (made with a community prefix) as the community path shows it: with the
+/// disclaimer, without artifact tags.
+pub fn community(mut view: Value) -> Value {
+    if let Some(p) = view["properties"].as_object_mut() {
         p.remove("artifactTags");
         p.insert("disclaimer".into(), DISCLAIMER.into());
     }
-    shared
+    view
 }
 
 fn envelope(name: &str, location: &str, unique_id: String, properties: Value) -> Value {
@@ -64,8 +66,8 @@ fn pick(properties: &Value, keys: &[&str]) -> Map<String, Value> {
     keys.iter().filter_map(|k| properties.get(*k).map(|v| (k.to_string(), v.clone()))).collect()
 }
 
-/// A definition of a shared gallery.
-pub fn image(unique_name: &str, d: &Tracked<ImageDefinition>) -> Value {
+/// A definition of a shared (or community) gallery whose ids start with `prefix`.
+pub fn image(prefix: &str, d: &Tracked<ImageDefinition>) -> Value {
     let private = serde_json::to_value(crate::image::to_wire(d)).unwrap_or_default();
     let mut p = pick(
         &private["properties"],
@@ -85,12 +87,13 @@ pub fn image(unique_name: &str, d: &Tracked<ImageDefinition>) -> Value {
         ],
     );
     p.insert("artifactTags".into(), json!({}));
-    let id = format!("{}/Images/{}", gallery_unique_id(unique_name), d.name);
+    let id = format!("{prefix}/Images/{}", d.name);
     envelope(&d.name, &d.location, id, Value::Object(p))
 }
 
-/// A version of a shared definition (`diskSizeGB` where the private view says `sizeInGB`).
-pub fn version(unique_name: &str, image: &str, v: &Tracked<ImageVersion>) -> Value {
+/// A version of a shared (or community) definition whose ids start with `prefix` (`diskSizeGB`
+/// where the private view says `sizeInGB`).
+pub fn version(prefix: &str, image: &str, v: &Tracked<ImageVersion>) -> Value {
     let private = serde_json::to_value(crate::version::to_wire(v, "2024-03-03", false)).unwrap_or_default();
     let publishing = &private["properties"]["publishingProfile"];
     let mut p = pick(publishing, &["publishedDate", "endOfLifeDate", "excludeFromLatest"]);
@@ -111,6 +114,6 @@ pub fn version(unique_name: &str, image: &str, v: &Tracked<ImageVersion>) -> Val
     }
     p.insert("storageProfile".into(), Value::Object(sp));
     p.insert("artifactTags".into(), json!({}));
-    let id = format!("{}/Images/{image}/Versions/{}", gallery_unique_id(unique_name), v.name);
+    let id = format!("{prefix}/Images/{image}/Versions/{}", v.name);
     envelope(&v.name, &v.location, id, Value::Object(p))
 }

@@ -15,7 +15,7 @@ use galleon_model::image_version::ImageVersion;
 use galleon_model::resource::Tracked;
 use galleon_model::resource_id::ResourceId;
 use galleon_model::sharing::{ShareOperation, Sharing};
-use galleon_model::{GalleryRef, GroupRef, ImageRef, Invalid};
+use galleon_model::{GalleryRef, GroupRef, Invalid};
 use galleon_store::{Batch, Expect, Kind, typed};
 
 use crate::{Core, CoreError, CoreResult, OperationInfo, Page, PageRequest};
@@ -200,10 +200,6 @@ impl Core {
         self.list_images(&g, page).await
     }
 
-    fn shared_image_ref(g: GalleryRef, image: &str) -> ImageRef {
-        g.image(image)
-    }
-
     /// One definition of a shared gallery.
     pub async fn shared_image(
         &self,
@@ -213,7 +209,7 @@ impl Core {
         image: &str,
     ) -> CoreResult<Tracked<ImageDefinition>> {
         let g = self.shared_gallery_ref(who, location, unique_name).await?;
-        self.get_image(&Self::shared_image_ref(g, image)).await.map_err(|e| hide(e, unique_name, image))
+        self.get_image(&g.image(image)).await.map_err(|e| hide(e, unique_name, image))
     }
 
     /// The versions of a shared definition.
@@ -226,7 +222,7 @@ impl Core {
         page: &PageRequest,
     ) -> CoreResult<Page<Tracked<ImageVersion>>> {
         let g = self.shared_gallery_ref(who, location, unique_name).await?;
-        self.list_versions(&Self::shared_image_ref(g, image), page).await.map_err(|e| hide(e, unique_name, image))
+        self.list_versions(&g.image(image), page).await.map_err(|e| hide(e, unique_name, image))
     }
 
     /// One version of a shared definition.
@@ -239,9 +235,7 @@ impl Core {
         version: &str,
     ) -> CoreResult<Tracked<ImageVersion>> {
         let g = self.shared_gallery_ref(who, location, unique_name).await?;
-        self.get_version(&Self::shared_image_ref(g, image).version(version))
-            .await
-            .map_err(|e| hide(e, unique_name, image))
+        self.get_version(&g.image(image).version(version)).await.map_err(|e| hide(e, unique_name, image))
     }
 
     /// The gallery behind a shared or community id, and whether the consumer may see it.

@@ -60,7 +60,8 @@ pub(super) async fn list_images(
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, TYPE)?;
     let page = s.core.shared_images(consumer(&sub, &claims, &uri), &location, &u, &q.page).await?;
-    Ok(list_response(&base, &uri, page, |d| shared::image(&u, d)))
+    let prefix = shared::gallery_unique_id(&u);
+    Ok(list_response(&base, &uri, page, |d| shared::image(&prefix, d)))
 }
 
 pub(super) async fn get_image(
@@ -72,7 +73,7 @@ pub(super) async fn get_image(
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, TYPE)?;
     let d = s.core.shared_image(consumer(&sub, &claims, &uri), &location, &u, &i).await?;
-    Ok(Json(shared::image(&u, &d)).into_response())
+    Ok(Json(shared::image(&shared::gallery_unique_id(&u), &d)).into_response())
 }
 
 pub(super) async fn list_versions(
@@ -86,7 +87,8 @@ pub(super) async fn list_versions(
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, TYPE)?;
     let page = s.core.shared_versions(consumer(&sub, &claims, &uri), &location, &u, &i, &q.page).await?;
-    Ok(list_response(&base, &uri, page, |v| shared::version(&u, &i, v)))
+    let prefix = shared::gallery_unique_id(&u);
+    Ok(list_response(&base, &uri, page, |v| shared::version(&prefix, &i, v)))
 }
 
 pub(super) async fn get_version(
@@ -98,16 +100,10 @@ pub(super) async fn get_version(
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, TYPE)?;
     let version = s.core.shared_version(consumer(&sub, &claims, &uri), &location, &u, &i, &v).await?;
-    Ok(Json(shared::version(&u, &i, &version)).into_response())
+    Ok(Json(shared::version(&shared::gallery_unique_id(&u), &i, &version)).into_response())
 }
 
 // Community galleries: anyone signed in reads a published one.
-
-/// The unique name behind a published community gallery (its views are the shared ones,
-/// renamed).
-async fn unique_name_of(s: &AppState, location: &str, public_name: &str) -> Result<String, ApiError> {
-    Ok(s.core.community_gallery(location, public_name).await?.properties.unique_name)
-}
 
 pub(super) async fn get_community_gallery(
     State(s): State<AppState>,
@@ -128,9 +124,9 @@ pub(super) async fn list_community_images(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, COMMUNITY)?;
-    let u = unique_name_of(&s, &location, &p).await?;
     let page = s.core.community_images(&location, &p, &q.page).await?;
-    Ok(list_response(&base, &uri, page, |d| shared::community(shared::image(&u, d), &p, &u)))
+    let prefix = shared::community_unique_id(&p);
+    Ok(list_response(&base, &uri, page, |d| shared::community(shared::image(&prefix, d))))
 }
 
 pub(super) async fn get_community_image(
@@ -139,9 +135,8 @@ pub(super) async fn get_community_image(
     ArmPath((_sub, location, p, i)): ArmPath<(String, String, String, String)>,
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, COMMUNITY)?;
-    let u = unique_name_of(&s, &location, &p).await?;
     let d = s.core.community_image(&location, &p, &i).await?;
-    Ok(Json(shared::community(shared::image(&u, &d), &p, &u)).into_response())
+    Ok(Json(shared::community(shared::image(&shared::community_unique_id(&p), &d))).into_response())
 }
 
 pub(super) async fn list_community_versions(
@@ -153,9 +148,9 @@ pub(super) async fn list_community_versions(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, COMMUNITY)?;
-    let u = unique_name_of(&s, &location, &p).await?;
     let page = s.core.community_versions(&location, &p, &i, &q.page).await?;
-    Ok(list_response(&base, &uri, page, |v| shared::community(shared::version(&u, &i, v), &p, &u)))
+    let prefix = shared::community_unique_id(&p);
+    Ok(list_response(&base, &uri, page, |v| shared::community(shared::version(&prefix, &i, v))))
 }
 
 pub(super) async fn get_community_version(
@@ -164,9 +159,8 @@ pub(super) async fn get_community_version(
     ArmPath((_sub, location, p, i, v)): ArmPath<(String, String, String, String, String)>,
 ) -> Result<Response, ApiError> {
     api.require(COMPUTE_GALLERY, COMMUNITY)?;
-    let u = unique_name_of(&s, &location, &p).await?;
     let version = s.core.community_version(&location, &p, &i, &v).await?;
-    Ok(Json(shared::community(shared::version(&u, &i, &version), &p, &u)).into_response())
+    Ok(Json(shared::community(shared::version(&shared::community_unique_id(&p), &i, &version))).into_response())
 }
 
 /// The one Resource Graph query az sends (`az sig list-community`): community galleries, of a
