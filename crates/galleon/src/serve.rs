@@ -104,7 +104,9 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     // belong to an import still running.
     jobs::spawn_gc(core.clone(), settings.gc.0, settings.gc.1);
     galleon_core::activity::spawn_upkeep(core.clone(), settings.activity_retention);
-    galleon_core::region_info::spawn_usage_gauges(core.clone(), Duration::from_secs(300));
+    // Walking a store lists every chunk (a full bucket listing for object stores): as often as
+    // garbage collection, which lists them anyway, not more.
+    galleon_core::region_info::spawn_usage_gauges(core.clone(), settings.gc.0);
     let scheme = if settings.insecure_http { "http" } else { "https" };
     let state = AppState::new(core.clone(), settings.public_url.clone(), scheme);
     if let Some(addr) = settings.metrics_listen {
