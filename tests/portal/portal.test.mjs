@@ -256,6 +256,33 @@ test("share a gallery from its Sharing page, then stop sharing it", async () => 
   await page.waitForSelector("text=Nothing is shared with you.");
 });
 
+test("publish a gallery to the community from its Sharing page", async () => {
+  const sub = galleon.creds.subscriptionId;
+  const gallery = `/subscriptions/${sub}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/galleries/myGallery`;
+  await page.goto(`${galleon.url}/portal/sharing?id=${encodeURIComponent(gallery)}`);
+  await page.check("input[name=permissions][value=Community]");
+  await page.click("summary:has-text('Community gallery information')");
+  await page.fill("#publisherUri", "https://images.example.org");
+  await page.fill("#publisherContact", "images@example.org");
+  await page.fill("#eula", "https://images.example.org/eula");
+  await page.fill("#publicNamePrefix", "portal");
+  await page.click("button:has-text('Save')");
+  await page.waitForSelector("text=Sharing method saved.");
+  // The change finishes in the background; the publish button appears once it has.
+  for (let i = 0; i < 50 && !(await page.isVisible("button:has-text('Publish to the community')")); i++) {
+    await page.waitForTimeout(200);
+    await page.reload();
+  }
+  assert.match(await page.textContent(".essentials"), /portal-[0-9a-f-]{36}/);
+  await page.click("button:has-text('Publish to the community')");
+  await page.waitForSelector("text=Published to the community.");
+  await page.click("nav.sidenav >> text=Shared with me");
+  await page.waitForSelector("#community >> text=images@example.org");
+  await page.goto(`${galleon.url}/portal/sharing?id=${encodeURIComponent(gallery)}`);
+  await page.click("button:has-text('Stop sharing')");
+  await page.waitForSelector("input[name=permissions][value=Private]:checked");
+});
+
 test("sign out ends the session", async () => {
   await page.goto(`${galleon.url}/portal/galleries`);
   await page.click("button:has-text('Sign out')");
