@@ -824,6 +824,11 @@ fn owners_share_a_gallery_with_a_new_principal_from_the_cli() {
     );
     let collected = server.ok(&["gc", "run", "--grace-seconds", "0"]);
     assert!(collected.as_array().unwrap().iter().any(|r| r["store"] == "eastus/standard_lrs-1"), "{collected}");
+    let status = server.ok(&["gc", "status"]);
+    assert_eq!(status["lastRun"]["stores"], collected, "{status}");
+    assert_eq!(status["running"], false, "{status}");
+    let status = as_b(&["gc", "status"]);
+    assert!(String::from_utf8_lossy(&status.stderr).contains("(AuthorizationFailed)"), "owners only");
 
     // A new secret replaces the old one; deleting the principal ends its access.
     server.ok(&["principal", "reset-secret", "--client-id", client_id, "-o", "none"]);

@@ -30,7 +30,7 @@ use crate::content::content_error;
 use crate::{Core, CoreResult};
 
 /// What one collection did in one store.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GcReport {
     /// Region and store (`eastus/standard_lrs-1`).
     pub store: String,

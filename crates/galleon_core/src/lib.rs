@@ -60,6 +60,7 @@ pub(crate) use galleon_store::Operation;
 pub use galleries::GalleryRequest;
 pub use gc::GcReport;
 pub use jobs::Accepted;
+pub use maintenance::{GcRun, GcStatus};
 pub use managed_images::IMAGE_TYPE;
 pub use operation_info::{OperationInfo, OperationState};
 pub use page::{DEFAULT_PAGE, MAX_PAGE, Page, PageRequest};

@@ -3,15 +3,62 @@
 //! the reports are the operation's result. Their status is at `/galleon/operations/{id}`, open
 //! to tenant administrators only.
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use time::OffsetDateTime;
 
-use galleon_store::{Batch, Expect, Kind, StoreError};
+use galleon_store::{Batch, Expect, Kind, StoreError, typed};
 
+use crate::gc::GcReport;
 use crate::jobs::{Job, JobError, finished};
 use crate::{Core, CoreError, CoreResult, Operation, OperationInfo};
 
 /// Where maintenance operations are filed (they belong to no subscription).
 const TENANT: &str = "";
+/// The shared schedule of the periodic collection (one record for every node).
+const SCHEDULE: &str = "gc-schedule";
+/// The last collection that finished, for `gc status`.
+const LAST_RUN: &str = "gc-last-run";
+
+#[derive(Serialize, Deserialize)]
+struct Schedule {
+    /// When the last periodic collection was queued (Unix seconds).
+    last: i64,
+    /// The interval it was queued under (absent in records of older releases).
+    #[serde(default)]
+    every: Option<u64>,
+}
+
+/// What the last finished collection did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GcRun {
+    pub operation_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub start_time: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub end_time: OffsetDateTime,
+    /// Soft-deleted versions past their hard deletion time that it removed.
+    pub soft_deleted_purged: usize,
+    pub chunks_deleted: usize,
+    pub bytes_reclaimed: u64,
+    /// One report per region store.
+    pub stores: Vec<GcReport>,
+}
+
+/// `galleon gc status`: whether a collection is running, when the periodic one was last queued
+/// and is next due, and what the last one did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GcStatus {
+    pub running: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_scheduled: Option<OffsetDateTime>,
+    pub interval_seconds: Option<u64>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_due: Option<OffsetDateTime>,
+    pub last_run: Option<GcRun>,
+}
 
 impl Core {
     /// Queues a garbage collection sparing chunks younger than `grace_seconds`.
@@ -27,13 +74,8 @@ impl Core {
         every: std::time::Duration,
         grace_seconds: u64,
     ) -> CoreResult<Option<OperationInfo>> {
-        #[derive(serde::Serialize, serde::Deserialize)]
-        struct Schedule {
-            last: i64,
-        }
-        const KEY: &str = "gc-schedule";
         let t = crate::now().unix_timestamp();
-        let found = galleon_store::typed::get::<Schedule>(self.store(), Kind::Setting, KEY).await?;
+        let found = typed::get::<Schedule>(self.store(), Kind::Setting, SCHEDULE).await?;
         let expect = match &found {
             // A second of slack: timers on different nodes drift.
             Some(r) if t - r.value.last < (every.as_secs() as i64).saturating_sub(1) => return Ok(None),
@@ -41,7 +83,7 @@ impl Core {
             None => Expect::Absent,
         };
         let op = self.new_operation(TENANT, "global", "/galleon/gc", &Job::Gc { grace_seconds });
-        let schedule = galleon_store::typed::doc(Kind::Setting, KEY, None, &Schedule { last: t });
+        let schedule = typed::doc(Kind::Setting, SCHEDULE, None, &Schedule { last: t, every: Some(every.as_secs()) });
         match self.store().apply(Batch::new().put(schedule, expect).operation(op.clone())).await {
             Ok(()) => {
                 self.wake.notify_one();
@@ -51,6 +93,21 @@ impl Core {
             Err(StoreError::Conflict { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Whether a collection is running, the periodic schedule, and the last run's reports.
+    pub async fn gc_status(&self) -> CoreResult<GcStatus> {
+        let running = self.store().keys_in_progress().await?.iter().any(|k| k == "/galleon/gc");
+        let schedule = typed::get::<Schedule>(self.store(), Kind::Setting, SCHEDULE).await?.map(|r| r.value);
+        let at = |t: i64| OffsetDateTime::from_unix_timestamp(t).ok();
+        let last_run = typed::get::<GcRun>(self.store(), Kind::Setting, LAST_RUN).await?.map(|r| r.value);
+        Ok(GcStatus {
+            running,
+            last_scheduled: schedule.as_ref().and_then(|s| at(s.last)),
+            interval_seconds: schedule.as_ref().and_then(|s| s.every),
+            next_due: schedule.as_ref().and_then(|s| at(s.last + s.every? as i64)),
+            last_run,
+        })
     }
 
     /// Queues a scrub of a region's stores.
@@ -94,7 +151,21 @@ impl Core {
         for r in reports.iter().filter(|r| r.deleted > 0) {
             tracing::info!(store = %r.store, deleted = r.deleted, referenced = r.referenced, "garbage collected");
         }
-        self.finish_with_result(op, json!({ "value": reports })).await
+        let mut op = op;
+        op.result = Some(json!({ "value": reports }));
+        let op = finished(op, None);
+        let run = GcRun {
+            operation_id: op.id.clone(),
+            start_time: op.start_time,
+            end_time: op.end_time.unwrap_or_else(crate::now),
+            soft_deleted_purged: purged,
+            chunks_deleted: reports.iter().map(|r| r.deleted).sum(),
+            bytes_reclaimed: reports.iter().map(|r| r.bytes_deleted).sum(),
+            stores: reports,
+        };
+        let last = typed::doc(Kind::Setting, LAST_RUN, None, &run);
+        self.store().apply(Batch::new().put(last, Expect::Any).operation(op)).await?;
+        Ok(())
     }
 
     /// Runs a scrub.

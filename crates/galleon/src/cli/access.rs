@@ -11,7 +11,10 @@ use super::args::{
 use super::{RESOURCES, ROLES, Session};
 
 pub(super) async fn gc(s: &Session, command: GcCommand) -> anyhow::Result<()> {
-    let GcCommand::Run { grace_seconds } = command;
+    let grace_seconds = match command {
+        GcCommand::Run { grace_seconds } => grace_seconds,
+        GcCommand::Status => return s.print(&s.client.call(Method::GET, "/galleon/gc", None).await?.body),
+    };
     let path = format!("/galleon/gc?graceSeconds={grace_seconds}");
     let accepted = s.client.call(Method::POST, &path, None).await?;
     let status = s.client.wait(&accepted, |_| {}).await?;

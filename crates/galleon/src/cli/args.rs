@@ -883,6 +883,9 @@ pub(crate) enum GcCommand {
         #[arg(long, default_value_t = 3600)]
         grace_seconds: u64,
     },
+    /// Whether a collection is running, when the periodic one is next due, and what the last
+    /// one deleted in each store.
+    Status,
 }
 
 /// `galleon region …` (tenant owners only): the regions served and their stores.

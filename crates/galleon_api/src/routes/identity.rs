@@ -195,6 +195,11 @@ pub(super) async fn gc(
     Ok(maintenance_accepted(&base, &op))
 }
 
+/// `GET /galleon/gc`: whether a collection runs, the periodic schedule, and what the last one did.
+pub(super) async fn gc_status(State(s): State<AppState>) -> Result<Json<Value>, crate::error::ApiError> {
+    Ok(Json(serde_json::to_value(s.core.gc_status().await?).unwrap_or_default()))
+}
+
 /// 202 with the maintenance operation's status URL.
 fn maintenance_accepted(base: &str, op: &galleon_core::OperationInfo) -> Response {
     let url = format!("{base}/galleon/operations/{}", op.id);

@@ -91,7 +91,7 @@ fn arm_table() -> RouteTable {
         .route("/galleon/regions", get(identity::regions))
         .route("/galleon/regions/{region}", get(identity::region))
         .route("/galleon/regions/{region}/scrub", post(identity::scrub))
-        .route("/galleon/gc", post(identity::gc))
+        .route("/galleon/gc", get(identity::gc_status).post(identity::gc))
         .route("/galleon/keys/rotate", post(identity::rotate_keys))
         .route("/galleon/nodes", get(identity::nodes))
         .route("/galleon/operations/{id}", get(identity::maintenance_operation))

@@ -947,6 +947,44 @@ async fn periodic_collection_is_queued_once_per_interval_whatever_the_number_of_
     assert!(app.core.start_scheduled_gc(hour, 3600).await.unwrap().is_none());
     assert!(app.core.start_scheduled_gc(std::time::Duration::ZERO, 3600).await.unwrap().is_some());
     app.settle().await;
+    // `gc status` names the schedule the last timer queued under.
+    let status = app.get("/galleon/gc").await.body;
+    assert_eq!(status["intervalSeconds"], 0, "{status}");
+    assert_eq!(status["lastScheduled"], status["nextDue"], "{status}");
+    assert_eq!(status["running"], false, "{status}");
+}
+
+/// `GET /galleon/gc` (`galleon gc status`): nothing before the first collection; afterwards the
+/// last run's operation, times and per-store reports, with the totals summed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_status_reports_the_last_collection() {
+    let app = TestApp::new().await;
+    let before = app.get("/galleon/gc").await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+    assert_eq!(
+        before.body,
+        json!({ "running": false, "lastScheduled": null, "intervalSeconds": null,
+        "nextDue": null, "lastRun": null })
+    );
+
+    app.seed_definition("rg", "gal", "img").await;
+    let file = app.dir.path().join("imports/a.vhd");
+    write_vhd(&file, 3, 21);
+    import_disk(&app, "rg", "gone", &file, "Linux").await;
+    app.delete(&format!("{}/disks/gone?{DISK_API}", rg_path("rg"))).await;
+    app.settle().await;
+    let r = app.call(axum::http::Method::POST, "/galleon/gc?graceSeconds=0", None).await;
+    let op = r.header("azure-asyncoperation").to_string();
+    let reports = app.settle_until_done(&op).await.body["properties"]["output"]["value"].clone();
+
+    let last = app.get("/galleon/gc").await.body["lastRun"].clone();
+    assert_eq!(last["operationId"].as_str(), op.rsplit('/').next(), "{last}");
+    assert_eq!(last["stores"], reports, "{last}");
+    let deleted: u64 = reports.as_array().unwrap().iter().map(|r| r["deleted"].as_u64().unwrap()).sum();
+    assert!(deleted >= 3, "the deleted disk's chunks went: {reports}");
+    assert_eq!(last["chunksDeleted"], deleted);
+    assert!(last["bytesReclaimed"].as_u64().unwrap() > 2 << 20, "{last}");
+    assert!(last["startTime"].as_str().unwrap() <= last["endTime"].as_str().unwrap(), "{last}");
 }
 
 /// Scrub on a region kept in object storage (Azurite): a rotted object and a lost one are found
