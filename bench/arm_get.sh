@@ -4,10 +4,11 @@
 # (same TLS and HTTP stack, no token check, no metadata read). Target (design §10): at least
 # 20,000 GET/s with p99 under 5 ms on two cores.
 #
-# Usage: bench/arm_get.sh [seconds per run, default 10]
+# Usage: bench/arm_get.sh [seconds per run, default 10] [rounds, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
+runs=${2:-3}
 conns=64
 # One wrk thread: the load generator shares the two cores with the server (WRK_THREADS=2 to compare).
 threads=${WRK_THREADS:-1}
@@ -32,27 +33,57 @@ arm -X PUT -d "{\"location\":\"westcentralus\",\"properties\":{\"publishingProfi
 version_url="$gal/images/img/versions/1.0.0?api-version=2024-03-03&\$expand=ReplicationStatus"
 arm "$version_url"
 
-run() { # name url [auth]
+# One wrk run: prints "requests/s p50-ms p99-ms non-2xx".
+probe() { # url [auth]
     local out
-    if [ "${3:-}" = auth ]; then
-        out=$(wrk -t"$threads" -c$conns -d"${secs}s" --latency -H "Authorization: Bearer $token" "$2")
+    if [ "${2:-}" = auth ]; then
+        out=$(wrk -t"$threads" -c$conns -d"${secs}s" --latency -H "Authorization: Bearer $token" "$1")
     else
-        out=$(wrk -t"$threads" -c$conns -d"${secs}s" --latency "$2")
+        out=$(wrk -t"$threads" -c$conns -d"${secs}s" --latency "$1")
     fi
-    local rps p50 p99 errors
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-    p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-    errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-    printf "%-44s %12s %10s %10s %8s\n" "$1" "$rps" "$p50" "$p99" "${errors:-0}"
+    python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+def ms(v):
+    n, unit = re.match(r"([\d.]+)(\w+)", v).groups()
+    return float(n) * {"us": 1e-3, "ms": 1, "s": 1e3, "m": 6e4}[unit]
+rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+print(rps, f"{p50:.3f}", f"{p99:.3f}", errors.group(1) if errors else 0)
+PY
 }
 
+names=("reference: GET /healthz (TLS+HTTP only)" "GET image version + ReplicationStatus" "GET gallery" "GET versions list")
+urls=("$base/healthz" "$version_url" "$gal?api-version=2026-03-03" "$gal/images/img/versions?api-version=2024-03-03")
+auth=("" auth auth auth)
+
 wrk -t"$threads" -c$conns -d3s "$base/healthz" >/dev/null   # warm-up: connections, page cache, allocator
-echo "wrk, $threads threads, $conns connections, ${secs}s per run, $(nproc) cores shared by server and load generator"
-printf "%-44s %12s %10s %10s %8s\n" "request" "requests/s" "p50" "p99" "non-2xx"
-run "reference: GET /healthz (TLS+HTTP only)" "$base/healthz"
-run "GET image version + ReplicationStatus" "$version_url" auth
-run "GET gallery" "$gal?api-version=2026-03-03" auth
-run "GET versions list" "$gal/images/img/versions?api-version=2024-03-03" auth
+echo "wrk, $threads threads, $conns connections, ${secs}s per run, $runs rounds (the four requests alternate), $(nproc) cores shared by server and load generator"
+: >"$dir/results"
+for round in $(seq "$runs"); do
+    for i in "${!urls[@]}"; do
+        read -r rps p50 p99 errors < <(probe "${urls[$i]}" "${auth[$i]}")
+        printf "round %s  %-42s %10s/s p50 %7s ms p99 %7s ms non-2xx %s\n" "$round" "${names[$i]}" "$rps" "$p50" "$p99" "$errors"
+        echo "$i $rps $p50 $p99 $errors" >>"$dir/results"
+    done
+done
+python3 - "$dir/results" "${names[@]}" <<'PY'
+import statistics, sys
+path, names = sys.argv[1], sys.argv[2:]
+rows = [line.split() for line in open(path) if line.strip()]
+def fig(xs, fmt):
+    return f"{fmt.format(statistics.median(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))})"
+print(f"\nmedian (min-max) of {len(rows) // len(names)} runs each")
+print(f"{'request':42} {'requests/s':>22} {'p50 ms':>20} {'p99 ms':>22} {'non-2xx':>8}")
+health = statistics.median(float(r[1]) for r in rows if r[0] == "0")
+for i, name in enumerate(names):
+    mine = [r for r in rows if r[0] == str(i)]
+    rps = [float(r[1]) for r in mine]
+    share = "" if i == 0 else f"  {statistics.median(rps) / health:.2f}x /healthz"
+    print(f"{name:42} {fig(rps, '{:.0f}'):>22} {fig([float(r[2]) for r in mine], '{:.2f}'):>20} "
+          f"{fig([float(r[3]) for r in mine], '{:.2f}'):>22} {sum(int(r[4]) for r in mine):>8}{share}")
+PY
 [ -n "${PERF_OUT:-}" ] && { perf record -g -p $pid -o "$PERF_OUT" -- sleep 6 >/dev/null 2>&1 & wrk -t"$threads" -c$conns -d6s -H "Authorization: Bearer $token" "$version_url" >/dev/null; wait $!; }
 echo "target: >= 20000 requests/s and p99 < 5 ms for ARM GETs"

@@ -18,3 +18,21 @@ start_galleon() {
     cat "$dir/serve.log" >&2
     return 1
 }
+
+stop_galleon() {
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; fi
+    pid=
+}
+
+# A fresh server on an empty data directory whose imports/ holds hard links to $dir/images/*:
+# runs that import the same bytes again must not find their chunks already stored.
+fresh_galleon() {
+    stop_galleon
+    rm -rf "$dir/data"
+    mkdir -p "$dir/data/imports"
+    ln "$dir"/images/* "$dir/data/imports/"
+    start_galleon "$@"
+}
+
+# Writes back dirty data and drops the clean page cache, so every measured step starts alike.
+settle() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; sleep 1; }

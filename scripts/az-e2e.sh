@@ -16,30 +16,10 @@ cargo build --quiet -p galleon
 work=$(mktemp -d)
 cat > "$work/run.sh" <<'INNER'
 set -euo pipefail
-ip link set lo up 2>/dev/null || true
 work=$1; bin=$2; az=$3
-port=18443
-"$bin" serve --data-dir "$work/data" --listen "127.0.0.1:$port" > "$work/serve.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -f "$work/data/credentials.json" ] && break; sleep 0.1; done
-sleep 0.5
-c() { python3 -c "import json;print(json.load(open('$work/data/credentials.json'))['$1'])"; }
-export AZURE_CONFIG_DIR="$work/azcfg" AZURE_CORE_COLLECT_TELEMETRY=false AZURE_CORE_INSTANCE_DISCOVERY=false AZURE_CORE_NO_COLOR=true
-cat /etc/ssl/certs/ca-certificates.crt "$(c caFile)" > "$work/bundle.pem"
-export REQUESTS_CA_BUNDLE="$work/bundle.pem" SSL_CERT_FILE="$work/bundle.pem"
-# Echo each command, but never a secret.
-step() { if [ "$1" = login ]; then echo "+ az login --service-principal (secret not shown)" >&2; else echo "+ az $*" >&2; fi; "$az" "$@"; }
-step cloud register -n galleon --endpoint-resource-manager "https://127.0.0.1:$port/" -o none
-step cloud set -n galleon -o none
-step config set core.instance_discovery=false -o none
-step login --service-principal -u "$(c clientId)" -p "$(c clientSecret)" --tenant "$(c tenantId)" -o none
-sub=$(c subscriptionId)
+. "$4/az-env.sh"
 
 # A source for the seed's --managed-image: a disk from a VHD, captured as a managed image.
-mkdir -p "$work/data/imports"
-truncate -s 8M "$work/os.raw"; printf 'galleon' | dd of="$work/os.raw" conv=notrunc status=none
-qemu-img convert -f raw -O vpc -o subformat=fixed,force_size=on "$work/os.raw" "$work/data/imports/os.vhd"
 step group create -n myResourceGroup -l westcentralus -o none
 step disk create -g myResourceGroup -n osdisk --source "file://$work/data/imports/os.vhd" --os-type Linux --hyper-v-generation V2 -o none
 step image create -g myResourceGroup -n myImage --source "$(step disk show -g myResourceGroup -n osdisk --query id -o tsv)" --os-type Linux --hyper-v-generation V2 -o none
@@ -180,5 +160,5 @@ step sig image-definition delete -g myGalleryRG -r myGallery -i myImageDefinitio
 step sig delete -g myGalleryRG -r myGallery
 echo "az e2e: all seed commands passed"
 INNER
-run=(bash "$work/run.sh" "$work" "$PWD/target/debug/galleon" "$PWD/$venv/bin/az")
+run=(bash "$work/run.sh" "$work" "$PWD/target/debug/galleon" "$PWD/$venv/bin/az" "$PWD/scripts")
 if unshare -n true 2>/dev/null; then unshare -n -- "${run[@]}"; else "${run[@]}"; fi

@@ -107,7 +107,15 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // The command's words without its arguments (`sig image-version show`).
+    let mut words = Vec::new();
+    let mut at = &matches;
+    while let Some((name, sub)) = at.subcommand() {
+        words.push(name);
+        at = sub;
+    }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr);
@@ -116,7 +124,8 @@ fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().flatten_event(true).with_current_span(true).with_span_list(false).init(),
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let globals = cli::Globals { output: cli.output, subscription: cli.subscription, query: cli.query };
+    let globals =
+        cli::Globals { output: cli.output, subscription: cli.subscription, query: cli.query, command: words.join(" ") };
     let resource = match cli.command {
         Command::Serve(args) => return runtime.block_on(serve::run(config::Settings::resolve(args)?)),
         Command::Db(c) => return runtime.block_on(db::run(c)),

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "cli/az_fixtures.rs"]
+mod az_fixtures;
 #[path = "cli/backup.rs"]
 mod backup;
 #[path = "cli/db_copy.rs"]
@@ -144,7 +146,12 @@ impl Server {
 
     /// Runs `galleon ARGS` with this test's CLI profile.
     fn galleon(&self, args: &[&str]) -> Output {
-        Command::new(BIN).args(args).env("GALLEON_CONFIG_DIR", self.dir.path().join("cli")).output().unwrap()
+        Command::new(BIN)
+            .args(args)
+            .env("GALLEON_CONFIG_DIR", self.dir.path().join("cli"))
+            .env("HOME", self.dir.path().join("home"))
+            .output()
+            .unwrap()
     }
 
     /// Starts `galleon ARGS` with this test's CLI profile, output captured.
@@ -262,8 +269,8 @@ fn the_seed_commands_work_from_the_galleon_cli() {
     ]);
     assert_eq!(
         full["recommended"],
-        serde_json::json!({ "vCpUs": { "min": 2, "max": 16 }, "memory": { "min": 4, "max": 64 } }),
-        "az prints the SDK's names (v_cp_us)"
+        serde_json::json!({ "vCPUs": { "min": 2, "max": 16 }, "memory": { "min": 4, "max": 64 } }),
+        "az 2.91 prints the wire's names (its aaz Create, serialized_name=\"vCPUs\")"
     );
     assert_eq!(full["purchasePlan"], serde_json::json!({ "name": "pn", "product": "pp", "publisher": "ppub" }));
     assert_eq!((full["hyperVGeneration"].as_str(), full["osState"].as_str()), (Some("V2"), Some("Generalized")));
@@ -328,6 +335,8 @@ fn the_seed_commands_work_from_the_galleon_cli() {
         "osdisk",
         "--os-type",
         "Linux",
+        "--hyper-v-generation",
+        "V2",
         "-o",
         "none",
     ]);
@@ -514,7 +523,9 @@ fn the_seed_commands_work_from_the_galleon_cli() {
     assert!(yaml.lines().any(|l| l == "name: myGallery") && yaml.lines().any(|l| l == "description: images"), "{yaml}");
     let out = server.galleon(&["sig", "list", "-o", "tsv"]);
     let tsv = String::from_utf8(out.stdout).unwrap();
-    assert!(tsv.contains("\tmyGallery\t") && tsv.contains("\tmyGalleryRG\tMicrosoft.Compute/galleries"), "{tsv}");
+    // Every top-level value in key order, nested objects as empty columns (az's tsv).
+    assert!(tsv.contains("\tmyGallery\t") && tsv.contains("\tmyGalleryRG\t"), "{tsv}");
+    assert!(tsv.trim_end().ends_with("\tMicrosoft.Compute/galleries"), "{tsv}");
     assert!(server.galleon(&["sig", "show", "-g", "myGalleryRG", "-r", "myGallery", "-o", "none"]).stdout.is_empty());
 
     // Deletes.
@@ -639,7 +650,9 @@ fn upload_image_version_vm_from_latest_and_download_give_back_the_bytes() {
         "diskState",
     ]);
     assert_eq!(state, "Unattached");
-    server.ok(&["image", "create", "-g", "rg", "-n", "img", "--source", "up", "--os-type", "Linux", "-o", "none"]);
+    // V2, as az's definitions are by default.
+    let image = ["image", "create", "-g", "rg", "-n", "img", "--source", "up", "--os-type", "Linux"];
+    server.ok(&[&image[..], &["--hyper-v-generation", "V2", "-o", "none"]].concat());
     server.gallery_with_definition("def");
     let regions = server.ok(&[
         "sig",
@@ -665,22 +678,26 @@ fn upload_image_version_vm_from_latest_and_download_give_back_the_bytes() {
     let definition =
         server.ok(&["sig", "image-definition", "show", "-g", "rg", "-r", "gal", "-i", "def", "--query", "id"]);
     let latest = format!("{}/versions/latest", definition.as_str().unwrap());
+    // As az: the key in ~/.ssh/id_rsa.pub, a network made for the VM, az's summary printed.
+    std::fs::create_dir_all(server.dir.path().join("home/.ssh")).unwrap();
+    std::fs::write(server.dir.path().join("home/.ssh/id_rsa.pub"), "ssh-rsa AAAAB3NzaC1yc2E= me@host\n").unwrap();
+    let create = ["vm", "create", "-g", "rg", "-n", "vm1", "--image", &latest, "--admin-username", "azureuser"];
+    let created = server.ok(&[&create[..], &["--generate-ssh-keys"]].concat());
+    assert_eq!(created["privateIpAddress"], "10.0.0.4", "{created}");
+    assert_eq!(created["powerState"], "VM running", "{created}");
     let vm = server.ok(&[
         "vm",
-        "create",
+        "show",
         "-g",
         "rg",
         "-n",
         "vm1",
-        "--image",
-        &latest,
-        "--admin-username",
-        "azureuser",
-        "--generate-ssh-keys",
         "--query",
-        "{state: provisioningState, disk: storageProfile.osDisk.name}",
+        "{state: provisioningState, disk: storageProfile.osDisk.name, key: osProfile.linuxConfiguration.ssh.publicKeys[0].keyData, nic: networkProfile.networkInterfaces[0].id}",
     ]);
     assert_eq!(vm["state"], "Succeeded", "{vm}");
+    assert_eq!(vm["key"], "ssh-rsa AAAAB3NzaC1yc2E= me@host", "{vm}");
+    assert!(vm["nic"].as_str().unwrap().ends_with("/networkInterfaces/vm1VMNic"), "{vm}");
     let out = server.dir.path().join("out.vhd");
     server.ok(&["disk", "download", "-g", "rg", "-n", vm["disk"].as_str().unwrap(), "--file", out.to_str().unwrap()]);
     let got = std::fs::read(&out).unwrap();

@@ -587,6 +587,9 @@ pub(crate) enum DiskCommand {
         os_type: Option<String>,
         #[arg(long)]
         hyper_v_generation: Option<String>,
+        /// The disk's storage type (az's default).
+        #[arg(long, default_value = "Premium_LRS")]
+        sku: String,
         /// Default: the resource group's location.
         #[arg(long, short = 'l')]
         location: Option<String>,
@@ -776,15 +779,19 @@ pub(crate) struct VmCreate {
     /// With --attach-os-disk: Windows or Linux.
     #[arg(long)]
     pub os_type: Option<String>,
-    #[arg(long, default_value = "Standard_DS1_v2")]
+    /// The VM size (az's default).
+    #[arg(long, default_value = "Standard_D2s_v5")]
     pub size: String,
     #[arg(long)]
     pub admin_username: Option<String>,
     #[arg(long)]
     pub admin_password: Option<String>,
-    /// Accepted for az compatibility: galleon runs no guests, so no key is made.
+    /// Make ~/.ssh/id_rsa(.pub) with ssh-keygen if missing (Linux VMs without a password).
     #[arg(long)]
     pub generate_ssh_keys: bool,
+    /// An SSH public key, or a file holding one (default: ~/.ssh/id_rsa.pub).
+    #[arg(long)]
+    pub ssh_key_values: Option<String>,
     /// New empty data disks, sizes in GiB.
     #[arg(long, num_args = 1..)]
     pub data_disk_sizes_gb: Vec<u64>,

@@ -11,8 +11,21 @@ pub(crate) fn az_shape(value: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(az_shape).collect()),
         Value::Object(map) if is_resource(map) => resource(map),
         Value::Object(map) if is_shared(map) => shared(map),
+        Value::Object(map) if is_group(map) => {
+            // The SDK's ResourceGroup model, which az prints with every attribute.
+            let mut out = map.clone();
+            out.entry("managedBy").or_insert(Value::Null);
+            Value::Object(out)
+        }
         other => other.clone(),
     }
+}
+
+/// A resource group (`/subscriptions/{s}/resourceGroups/{g}`).
+fn is_group(map: &Map<String, Value>) -> bool {
+    map.get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.Resources/resourceGroups"))
 }
 
 /// A shared or community gallery resource: no id, an `identifier.uniqueId` (`/SharedGalleries/…`).
@@ -23,25 +36,25 @@ fn is_shared(map: &Map<String, Value>) -> bool {
         && (unique.starts_with("/SharedGalleries/") || unique.starts_with("/CommunityGalleries/"))
 }
 
-/// Its SDK model, as az prints it: `properties` and `identifier` lifted.
+/// Its SDK model, as az prints it: `properties` and `identifier` lifted, SDK attribute names.
 fn shared(map: &Map<String, Value>) -> Value {
     let mut out = Map::new();
     for (k, v) in map {
         match k.as_str() {
             "properties" | "identifier" => {
                 for (pk, pv) in v.as_object().into_iter().flatten() {
-                    out.insert(sdk_key(pk), nested(pk, pv));
+                    out.insert(sdk_key(pk), nested(pk, pv, Keys::Sdk));
                 }
             }
             _ => {
-                out.insert(sdk_key(k), nested(k, v));
+                out.insert(sdk_key(k), nested(k, v, Keys::Sdk));
             }
         }
     }
     Value::Object(out)
 }
 
-/// A provider resource (or sub-resource) whose SDK model lifts `properties`: an id under a
+/// A provider resource (or sub-resource) whose model lifts `properties`: an id under a
 /// provider and a `properties` object. Resource groups and deployments keep `properties`, as
 /// their SDK models (and so az) do.
 fn is_resource(map: &Map<String, Value>) -> bool {
@@ -52,38 +65,73 @@ fn is_resource(map: &Map<String, Value>) -> bool {
         && !id.contains("/providers/microsoft.resources/")
 }
 
+/// Which names az prints: the wire's (its generated `aaz` commands, which 2.91 uses for the
+/// compute resources galleon serves) or the Python SDK's attribute names in camelCase (the
+/// shared and community gallery commands).
+#[derive(Clone, Copy)]
+enum Keys {
+    Wire,
+    Sdk,
+}
+
+impl Keys {
+    fn name(self, key: &str) -> String {
+        match self {
+            Keys::Wire => key.to_string(),
+            Keys::Sdk => sdk_key(key),
+        }
+    }
+}
+
+/// A resource as az prints it: `properties` lifted, wire names, resource groups added.
 fn resource(map: &Map<String, Value>) -> Value {
     let mut out = Map::new();
     for (k, v) in map {
         if k == "properties" {
             for (pk, pv) in v.as_object().into_iter().flatten() {
-                out.insert(sdk_key(pk), nested(pk, pv));
+                out.insert(pk.clone(), nested(pk, pv, Keys::Wire));
             }
         } else {
-            out.insert(sdk_key(k), nested(k, v));
+            out.insert(k.clone(), nested(k, v, Keys::Wire));
         }
     }
-    if let Some(group) = map.get("id").and_then(Value::as_str).and_then(resource_group) {
-        out.entry("resourceGroup").or_insert(Value::String(group));
-    }
+    add_resource_group(&mut out);
     Value::Object(out)
 }
 
-/// A value inside a resource: sub-resources are lifted too; user maps (tags) keep their keys.
-fn nested(key: &str, value: &Value) -> Value {
-    if key == "tags" {
+/// A value inside a resource: sub-resources are lifted too, and every object with a resource
+/// id gets its `resourceGroup` (as az's output does). User maps (tags) keep their keys, and az
+/// leaves `sourceVault` alone.
+fn nested(key: &str, value: &Value, keys: Keys) -> Value {
+    if key == "tags" || key == "sourceVault" {
         return value.clone();
     }
     match value {
-        Value::Array(items) => Value::Array(items.iter().map(|v| nested("", v)).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| nested("", v, keys)).collect()),
         Value::Object(map) if is_resource(map) => resource(map),
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (sdk_key(k), nested(k, v))).collect()),
+        Value::Object(map) => {
+            let mut out: Map<String, Value> = map.iter().map(|(k, v)| (keys.name(k), nested(k, v, keys))).collect();
+            if let Keys::Wire = keys {
+                add_resource_group(&mut out);
+            }
+            Value::Object(out)
+        }
         other => other.clone(),
     }
 }
 
+/// `resourceGroup` from the object's `id`, unless it has one.
+fn add_resource_group(out: &mut Map<String, Value>) {
+    if out.keys().any(|k| k.eq_ignore_ascii_case("resourceGroup")) {
+        return;
+    }
+    if let Some(group) = out.get("id").and_then(Value::as_str).and_then(resource_group) {
+        out.insert("resourceGroup".into(), Value::String(group));
+    }
+}
+
 /// The resource group an id names, as az adds it.
-fn resource_group(id: &str) -> Option<String> {
+pub(super) fn resource_group(id: &str) -> Option<String> {
     let mut parts = id.split('/');
     while let Some(p) = parts.next() {
         if p.eq_ignore_ascii_case("resourceGroups") {
@@ -179,7 +227,7 @@ mod tests {
         let v = &az[0];
         assert_eq!(v["replicationStatus"]["aggregatedState"], "Completed");
         assert_eq!(v["provisioningState"], "Succeeded");
-        assert_eq!(v["storageProfile"]["osDiskImage"]["sizeInGb"], 1);
+        assert_eq!(v["storageProfile"]["osDiskImage"]["sizeInGB"], 1, "wire names, as az 2.91's aaz commands");
         assert_eq!(v["resourceGroup"], "myRG");
         assert_eq!(v["tags"]["diskSizeGB"], "kept", "user keys are not renamed");
         assert!(v.get("properties").is_none());
@@ -188,5 +236,9 @@ mod tests {
         let group =
             json!({ "id": "/subscriptions/s/resourceGroups/rg", "properties": { "provisioningState": "Succeeded" } });
         assert_eq!(az_shape(&group), group);
+        // Objects with a resource id inside a resource get their group.
+        let vm = json!({ "id": "/subscriptions/s/resourceGroups/a/providers/Microsoft.Compute/virtualMachines/v",
+            "properties": { "storageProfile": { "imageReference": { "id": "/subscriptions/s/resourceGroups/b/providers/x/y/z" } } } });
+        assert_eq!(az_shape(&vm)["storageProfile"]["imageReference"]["resourceGroup"], "b");
     }
 }

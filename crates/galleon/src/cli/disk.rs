@@ -50,6 +50,7 @@ pub(super) async fn disk(s: &Session, command: DiskCommand) -> anyhow::Result<()
             upload_size_bytes,
             os_type,
             hyper_v_generation,
+            sku,
             location,
             no_wait,
         } => {
@@ -94,7 +95,7 @@ pub(super) async fn disk(s: &Session, command: DiskCommand) -> anyhow::Result<()
                 }
             }
             let location = s.location_or_group(location, &resource_group).await?;
-            let body = json!({ "location": location, "properties": properties });
+            let body = json!({ "location": location, "sku": { "name": sku }, "properties": properties });
             s.change(Method::PUT, &s.compute_path(&resource_group, "disks", &name), DISKS, Some(&body), no_wait).await?
         }
         DiskCommand::Show { target: Named { resource_group, name } } => {

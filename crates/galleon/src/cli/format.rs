@@ -3,10 +3,13 @@
 
 use serde_json::Value;
 
+/// A value in a row as az writes it (Python's `str`): `None`, `True`, numbers and strings.
 fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Null => String::new(),
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
         other => other.to_string(),
     }
 }
@@ -17,61 +20,85 @@ fn header(key: &str) -> String {
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-/// Tab-separated top-level scalars, a line per item (az's `tsv`).
+/// az's `tsv`: a line per item; an object's values in key order, a list's in order, where a
+/// nested list is written as its length and a nested object as nothing (so columns keep their
+/// places); a lone boolean in lower case.
 pub(super) fn tsv(value: &Value) -> String {
     let rows = value.as_array().cloned().unwrap_or_else(|| vec![value.clone()]);
+    let cell = |v: &Value| match v {
+        Value::Array(items) => items.len().to_string(),
+        Value::Object(_) => String::new(),
+        other => scalar(other),
+    };
     let lines: Vec<String> = rows
         .iter()
         .map(|row| match row {
-            Value::Object(map) => {
-                map.values().filter(|v| !v.is_object() && !v.is_array()).map(scalar).collect::<Vec<_>>().join("\t")
-            }
+            Value::Object(map) => map.values().map(cell).collect::<Vec<_>>().join("\t"),
+            Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join("\t"),
+            Value::Bool(b) => b.to_string(),
             other => scalar(other),
         })
         .collect();
     lines.join("\n")
 }
 
-/// Like az's tables (`az group list -o table` shows no ids), long ids and types are left out.
-const HIDDEN: &[&str] = &["id", "type"];
+/// A table row: columns in order.
+pub(super) type Row = Vec<(String, Value)>;
 
-/// Rows of top-level scalars; columns in first-seen order.
-pub(super) fn table(value: &Value) -> String {
-    let rows = value.as_array().cloned().unwrap_or_else(|| vec![value.clone()]);
-    let mut columns: Vec<String> = Vec::new();
-    for row in &rows {
-        match row {
-            Value::Object(map) => {
-                for (k, v) in map {
-                    if !v.is_object() && !v.is_array() && !HIDDEN.contains(&k.as_str()) && !columns.contains(k) {
-                        columns.push(k.clone());
-                    }
-                }
+/// Rows as az's automatic table makes them from objects: every top-level scalar but `id`,
+/// `type` and `etag`, in key order; anything else becomes one `Result` column.
+pub(super) fn auto_rows(value: &Value) -> Vec<Row> {
+    let items = value.as_array().cloned().unwrap_or_else(|| vec![value.clone()]);
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::Object(map) => map
+                .into_iter()
+                .filter(|(k, _)| !["id", "type", "etag"].contains(&k.as_str()))
+                .map(|(k, v)| (header(&k), v))
+                .collect(),
+            Value::Array(cells) => {
+                cells.into_iter().enumerate().map(|(i, v)| (format!("Column{}", i + 1), v)).collect()
             }
-            _ => {
-                if columns.is_empty() {
-                    columns.push("Result".into());
-                }
-            }
+            other => vec![("Result".to_string(), other)],
+        })
+        .collect()
+}
+
+/// az's table (tabulate's "simple" format): null, list and object cells are left out, columns
+/// in the order first seen, headers over a dashed rule, cells left-aligned two spaces apart.
+pub(super) fn table(rows: &[Row]) -> String {
+    let rows: Vec<Vec<(&str, String)>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .filter(|(_, v)| !v.is_null() && !v.is_array() && !v.is_object())
+                .map(|(k, v)| (k.as_str(), scalar(v)))
+                .collect()
+        })
+        .collect();
+    let mut columns: Vec<&str> = Vec::new();
+    for (k, _) in rows.iter().flatten() {
+        if !columns.contains(k) {
+            columns.push(k);
         }
     }
-    let cells: Vec<Vec<String>> = rows
+    if columns.is_empty() {
+        return String::new();
+    }
+    let cells: Vec<Vec<&str>> = rows
         .iter()
-        .map(|row| match row {
-            Value::Object(map) => columns.iter().map(|c| map.get(c).map(scalar).unwrap_or_default()).collect(),
-            other => vec![scalar(other)],
-        })
+        .map(|row| columns.iter().map(|c| row.iter().find(|(k, _)| k == c).map_or("", |(_, v)| v.as_str())).collect())
         .collect();
-    let headers: Vec<String> = columns.iter().map(|c| header(c)).collect();
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|i| {
-            cells.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0).max(headers[i].len())
-        })
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| cells.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).max(c.chars().count()))
         .collect();
-    let line = |items: &[String]| {
+    let line = |items: &[&str]| {
         items.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string()
     };
-    let mut out = vec![line(&headers), widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ")];
+    let mut out = vec![line(&columns), widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ")];
     out.extend(cells.iter().map(|r| line(r)));
     out.join("\n")
 }
@@ -144,9 +171,21 @@ mod tests {
 
     #[test]
     fn tables_have_scalar_columns() {
-        let v = json!([{ "name": "1.0.0", "id": "/x", "location": "eastus", "properties": {} }, { "name": "2.0.0", "location": "westus2" }]);
-        // Keys come in serde_json's (sorted) order.
-        assert_eq!(table(&v), "Location  Name\n--------  -----\neastus    1.0.0\nwestus2   2.0.0");
+        let v = json!([{ "name": "1.0.0", "id": "/x", "location": "eastus", "properties": {}, "zone": null },
+            { "name": "2.0.0", "location": "westus2", "etag": "e" }]);
+        // Keys come in serde_json's (sorted) order, as az sorts them.
+        assert_eq!(table(&auto_rows(&v)), "Location  Name\n--------  -----\neastus    1.0.0\nwestus2   2.0.0");
+        // A column only some rows have is blank in the others.
+        let v = json!([{ "a": 1 }, { "a": 2, "b": true }]);
+        assert_eq!(table(&auto_rows(&v)), "A  B\n-  ----\n1\n2  True");
+    }
+
+    #[test]
+    fn tsv_keeps_columns_in_place() {
+        let v = json!({ "id": "/x", "managedBy": null, "properties": { "a": 1 }, "tags": [1, 2], "ok": false });
+        assert_eq!(tsv(&v), "/x\tNone\tFalse\t\t2");
+        assert_eq!(tsv(&json!([["eastus", 1, "Standard_LRS"]])), "eastus\t1\tStandard_LRS");
+        assert_eq!(tsv(&json!(true)), "true");
     }
 
     #[test]

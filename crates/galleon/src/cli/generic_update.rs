@@ -139,6 +139,24 @@ fn steps(path: &str, arg: &str) -> Result<Vec<Step>, String> {
     Ok(out)
 }
 
+/// The keys of ARM's resource envelope, outside `properties`.
+const ENVELOPE: &[&str] = &[
+    "id",
+    "name",
+    "type",
+    "location",
+    "tags",
+    "etag",
+    "sku",
+    "identity",
+    "plan",
+    "zones",
+    "kind",
+    "extendedLocation",
+    "managedBy",
+    "systemData",
+];
+
 fn child<'a>(value: &'a mut Value, step: &Step) -> Option<&'a mut Value> {
     match (value, step) {
         (Value::Object(map), Step::Key(k)) => Some(map.entry(k.clone()).or_insert(Value::Null)),
@@ -150,10 +168,13 @@ fn child<'a>(value: &'a mut Value, step: &Step) -> Option<&'a mut Value> {
 /// The parent of the path's last step (creating objects on the way), and that step.
 fn locate<'a>(resource: &'a mut Value, path: &str, arg: &str) -> Result<(&'a mut Value, Step), String> {
     let mut steps = steps(path, arg)?;
-    // az flattens `properties`: `publishingProfile.x` means `properties.publishingProfile.x`.
+    // az flattens `properties`: `publishingProfile.x` means `properties.publishingProfile.x`,
+    // and so does a property not set yet (`--set description=…` on a resource without one);
+    // only ARM's envelope keys stay at the top.
     if let Some(Step::Key(first)) = steps.first()
         && resource.get(first).is_none()
-        && resource["properties"].get(first).is_some()
+        && resource.get("properties").is_some_and(Value::is_object)
+        && !ENVELOPE.iter().any(|k| k.eq_ignore_ascii_case(first))
     {
         steps.insert(0, Step::Key("properties".into()));
     }
@@ -200,6 +221,11 @@ mod tests {
         assert_eq!(v["properties"]["publishingProfile"]["targetRegions"].as_array().unwrap().len(), 1);
         update(&[], &[], &["tags.team"]).apply(&mut v).unwrap();
         assert_eq!(v["tags"], json!({}));
+        // A property not set yet goes into `properties` too; envelope keys stay outside.
+        update(&["description=updated", "location=westus"], &[], &[]).apply(&mut v).unwrap();
+        assert_eq!(v["properties"]["description"], "updated");
+        assert_eq!(v["location"], "westus");
+        assert!(v.get("description").is_none());
     }
 
     #[test]

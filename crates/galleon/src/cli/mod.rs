@@ -6,6 +6,7 @@
 mod access;
 mod args;
 mod az_shape;
+mod az_table;
 mod disk;
 mod format;
 mod generic_update;
@@ -19,6 +20,7 @@ mod sig;
 mod target_regions;
 mod transfer;
 mod vm;
+mod vm_create;
 
 pub(crate) use args::{
     DiskCommand, GcCommand, GroupCommand, ImageCommand, KeysCommand, LoginArgs, NodeCommand, OperationCommand, Output,
@@ -35,6 +37,9 @@ pub(crate) struct Session {
     subscription: String,
     output: Output,
     query: Option<String>,
+    /// The command as typed, without arguments (`sig image-version show`): az's table columns
+    /// and output shape depend on it.
+    command: String,
 }
 
 /// What every CLI command takes besides its own arguments.
@@ -42,6 +47,7 @@ pub(crate) struct Globals {
     pub output: Output,
     pub subscription: Option<String>,
     pub query: Option<String>,
+    pub command: String,
 }
 
 // The api-versions the CLI speaks, one per resource provider.
@@ -59,7 +65,13 @@ impl Session {
         }
         let login = profile::load()?;
         let subscription = globals.subscription.unwrap_or_else(|| login.subscription_id.clone());
-        Ok(Self { client: Client::new(login)?, subscription, output: globals.output, query: globals.query })
+        Ok(Self {
+            client: Client::new(login)?,
+            subscription,
+            output: globals.output,
+            query: globals.query,
+            command: globals.command,
+        })
     }
 
     fn group_path(&self, group: &str) -> String {
@@ -190,7 +202,11 @@ impl Session {
         let text = match self.output {
             Output::None => return Ok(()),
             _ if value.is_null() => return Ok(()),
-            Output::Table => format::table(value),
+            Output::Table => {
+                // A --query replaces az's columns with the query's own, as in az.
+                let transformed = if self.query.is_none() { az_table::rows(&self.command, value) } else { None };
+                format::table(&transformed.unwrap_or_else(|| format::auto_rows(value)))
+            }
             Output::Yaml => format::yaml(value),
             Output::Json | Output::Jsonc => serde_json::to_string_pretty(value)?,
             Output::Tsv => {

@@ -123,7 +123,9 @@ async fn definition(s: &Session, command: DefinitionCommand) -> anyhow::Result<V
                 minimum_memory,
                 maximum_memory,
             } = *c;
-            let features = parse_features(features.as_deref())?;
+            // az's defaults since 2024: generation V2, and a V2 image is TrustedLaunchSupported.
+            let hyper_v_generation = hyper_v_generation.unwrap_or_else(|| "V2".into());
+            let features = parse_features(features.as_deref(), &hyper_v_generation)?;
             let location = match location {
                 Some(l) => l,
                 None => location_of(&s.get(&gallery_path(s, &definition.gallery), COMPUTE).await?)?,
@@ -134,7 +136,7 @@ async fn definition(s: &Session, command: DefinitionCommand) -> anyhow::Result<V
                 "osState": os_state,
             });
             let optional = [
-                ("hyperVGeneration", hyper_v_generation.map(Value::from)),
+                ("hyperVGeneration", Some(Value::from(hyper_v_generation))),
                 ("features", features),
                 ("endOfLifeDate", end_of_life_date.map(Value::from)),
                 ("description", description.map(Value::from)),
@@ -208,17 +210,25 @@ fn plan(name: Option<String>, product: Option<String>, publisher: Option<String>
     Some(json!({ "name": name, "product": product, "publisher": publisher }))
 }
 
-/// `--features "SecurityType=TrustedLaunch IsAcceleratedNetworkSupported=true"`.
-fn parse_features(features: Option<&str>) -> anyhow::Result<Option<Value>> {
-    let Some(features) = features else { return Ok(None) };
+/// `--features "SecurityType=TrustedLaunch IsAcceleratedNetworkSupported=true"`, as az sends
+/// them: `SecurityType=Standard` means "no security type" and is not sent, and a V2 definition
+/// without a security type gets `SecurityType=TrustedLaunchSupported`.
+fn parse_features(features: Option<&str>, generation: &str) -> anyhow::Result<Option<Value>> {
     let mut list = Vec::new();
-    for pair in features.split_whitespace() {
+    let mut security_type = false;
+    for pair in features.unwrap_or_default().split_whitespace() {
         let (name, value) = pair
             .split_once('=')
             .ok_or_else(|| anyhow::anyhow!("usage error: --features '{pair}' must be name=value"))?;
-        list.push(json!({ "name": name, "value": value }));
+        security_type |= name == "SecurityType";
+        if name != "SecurityType" || value != "Standard" {
+            list.push(json!({ "name": name, "value": value }));
+        }
     }
-    Ok(Some(Value::Array(list)))
+    if !security_type && generation.eq_ignore_ascii_case("V2") {
+        list.push(json!({ "name": "SecurityType", "value": "TrustedLaunchSupported" }));
+    }
+    Ok((!list.is_empty() || features.is_some()).then_some(Value::Array(list)))
 }
 
 async fn version(s: &Session, command: VersionCommand) -> anyhow::Result<Value> {

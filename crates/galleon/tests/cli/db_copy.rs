@@ -25,7 +25,9 @@ fn one_nodes_metadata_moves_to_postgres_without_losing_a_row() {
     write_raw(&raw, 20);
     let file = raw.to_str().unwrap();
     server.ok(&["disk", "upload", "-g", "rg", "-n", "up", "--file", file, "--os-type", "Linux", "-o", "none"]);
-    server.ok(&["image", "create", "-g", "rg", "-n", "img", "--source", "up", "--os-type", "Linux", "-o", "none"]);
+    // V2, as az's definitions are by default.
+    let image = ["image", "create", "-g", "rg", "-n", "img", "--source", "up", "--os-type", "Linux"];
+    server.ok(&[&image[..], &["--hyper-v-generation", "V2", "-o", "none"]].concat());
     server.gallery_with_definition("def");
     let version = ["sig", "image-version", "show", "-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"];
     let create = ["sig", "image-version", "create", "-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"];

@@ -80,7 +80,9 @@ fn requests_answer_503_while_the_database_is_away_and_accepted_work_finishes_aft
     write_raw(&raw, 64);
     let file = raw.to_str().unwrap();
     server.ok(&["disk", "upload", "-g", "rg", "-n", "up", "--file", file, "--os-type", "Linux", "-o", "none"]);
-    server.ok(&["image", "create", "-g", "rg", "-n", "img", "--source", "up", "--os-type", "Linux", "-o", "none"]);
+    // V2, as az's definitions are by default.
+    let image = ["image", "create", "-g", "rg", "-n", "img", "--source", "up", "--os-type", "Linux"];
+    server.ok(&[&image[..], &["--hyper-v-generation", "V2", "-o", "none"]].concat());
     server.gallery_with_definition("def");
     let create = ["sig", "image-version", "create", "-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"];
     let regions = ["--target-regions", "westcentralus", "eastus", "westus2", "northeurope"];

@@ -178,7 +178,9 @@ pub(super) fn disk_image_and_definition(server: &Server, region: &str) -> std::p
     std::fs::write(&raw, bytes).unwrap();
     let upload = ["disk", "upload", "-g", "rg", "-n", "up", "--file", raw.to_str().unwrap()];
     server.ok(&[&upload[..], &["--os-type", "Linux", "-o", "none"]].concat());
-    server.ok(&["image", "create", "-g", "rg", "-n", "img", "--source", "up", "--os-type", "Linux", "-o", "none"]);
+    // V2, as az's definitions are by default.
+    let image = ["image", "create", "-g", "rg", "-n", "img", "--source", "up", "--os-type", "Linux"];
+    server.ok(&[&image[..], &["--hyper-v-generation", "V2", "-o", "none"]].concat());
     server.gallery_with_definition("def");
     raw
 }
