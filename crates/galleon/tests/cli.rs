@@ -379,6 +379,15 @@ fn the_seed_commands_work_from_the_galleon_cli() {
     ]);
     assert_eq!(from_image["publishingProfile"]["excludeFromLatest"], true);
     assert!(from_image["storageProfile"]["source"]["id"].as_str().unwrap().ends_with("/images/myImage"));
+    // Why `latest` of `gen` is nothing: its only version is excluded (galleon's explain-latest).
+    let explain = ["sig", "image-definition", "explain-latest", "-g", "myGalleryRG", "-r", "myGallery", "-i", "gen"];
+    let explained = server.ok(&[&explain[..], &["--region", "West Central US"]].concat());
+    assert_eq!(explained["latest"], Value::Null, "{explained}");
+    assert_eq!(explained["versions"][0]["notLatest"]["reason"], "excluded", "{explained}");
+    let table = server.galleon(&[&explain[..], &["-l", "westcentralus", "-o", "table"]].concat());
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.starts_with("Name   Latest  Reason    Explanation"), "{table}");
+    assert!(table.contains("2.0.0  False   excluded  excluded from latest  False"), "{table}");
 
     // VHDs in storage: the OS and a data disk, with their storage account's name.
     let data_url = write_vhd(&data.join("imports"), "data.vhd", 2 << 20);

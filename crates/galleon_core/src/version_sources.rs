@@ -241,8 +241,8 @@ impl Core {
         })
     }
 
-    /// The version `latest` resolves to in `region`.
-    async fn latest_in(&self, image: &ImageRef, region: &str) -> CoreResult<Option<String>> {
+    /// Every version of `image` (all pages).
+    pub(crate) async fn all_versions(&self, image: &ImageRef) -> CoreResult<Vec<Tracked<ImageVersion>>> {
         let mut page = PageRequest { after: None, top: Some(crate::MAX_PAGE) };
         let mut all = Vec::new();
         loop {
@@ -250,9 +250,14 @@ impl Core {
             all.extend(p.items);
             match p.next {
                 Some(next) => page.after = Some(next),
-                None => break,
+                None => return Ok(all),
             }
         }
+    }
+
+    /// The version `latest` resolves to in `region`.
+    async fn latest_in(&self, image: &ImageRef, region: &str) -> CoreResult<Option<String>> {
+        let all = self.all_versions(image).await?;
         let candidates = all.iter().filter_map(|v| {
             let number = v.name.parse::<VersionNumber>().ok()?;
             Some(Candidate { number, state: v.provisioning_state, version: &v.properties })

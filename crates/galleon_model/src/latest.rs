@@ -20,22 +20,69 @@ pub struct Candidate<'a> {
     pub version: &'a ImageVersion,
 }
 
-/// Whether `c` may serve `latest` in `region` (canonical name).
-pub fn eligible(c: &Candidate<'_>, region: &str) -> bool {
+/// Why a version is not `latest` in a region (the checks in the order they are made).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(tag = "reason", rename_all = "camelCase"))]
+pub enum NotLatest {
+    /// Its provisioning state is neither Succeeded nor Updating (Creating, Failed, Deleting…).
+    NotUsable { state: ProvisioningState },
+    /// The region is not one of its target regions.
+    NotInRegion,
+    /// Its replication to the region has not completed.
+    NotReplicated { state: Option<ReplicationState> },
+    /// The region's own `excludeFromLatest` is true.
+    ExcludedInRegion,
+    /// The version's `excludeFromLatest` is true (and the region does not override it).
+    Excluded,
+    /// It may serve, but a higher version does.
+    LowerNumber,
+}
+
+/// Why `c` may not serve `latest` in `region` (canonical name); `None` if it may.
+pub fn ineligibility(c: &Candidate<'_>, region: &str) -> Option<NotLatest> {
     if !matches!(c.state, ProvisioningState::Succeeded | ProvisioningState::Updating) {
-        return false;
+        return Some(NotLatest::NotUsable { state: c.state });
     }
     let Some(target) = c.version.publishing.target_regions.iter().find(|r| r.name == region) else {
-        return false;
+        return Some(NotLatest::NotInRegion);
     };
-    let excluded = target.exclude_from_latest.unwrap_or(c.version.publishing.exclude_from_latest);
-    let completed = c.version.replication.iter().any(|s| s.region == region && s.state == ReplicationState::Completed);
-    completed && !excluded
+    let replication = c.version.replication.iter().find(|s| s.region == region).map(|s| s.state);
+    if replication != Some(ReplicationState::Completed) {
+        return Some(NotLatest::NotReplicated { state: replication });
+    }
+    match target.exclude_from_latest {
+        Some(true) => Some(NotLatest::ExcludedInRegion),
+        Some(false) => None,
+        None if c.version.publishing.exclude_from_latest => Some(NotLatest::Excluded),
+        None => None,
+    }
+}
+
+/// Whether `c` may serve `latest` in `region` (canonical name).
+pub fn eligible(c: &Candidate<'_>, region: &str) -> bool {
+    ineligibility(c, region).is_none()
+}
+
+/// `latest` in a region with the reason every other version is not it, highest number first.
+pub fn explain<'a>(
+    candidates: impl IntoIterator<Item = Candidate<'a>>,
+    region: &str,
+) -> (Option<VersionNumber>, Vec<(VersionNumber, Option<NotLatest>)>) {
+    let mut all: Vec<(VersionNumber, Option<NotLatest>)> =
+        candidates.into_iter().map(|c| (c.number, ineligibility(&c, region))).collect();
+    all.sort_by_key(|v| std::cmp::Reverse(v.0));
+    let latest = all.iter().find(|(_, why)| why.is_none()).map(|(n, _)| *n);
+    for (n, why) in &mut all {
+        if why.is_none() && Some(*n) != latest {
+            *why = Some(NotLatest::LowerNumber);
+        }
+    }
+    (latest, all)
 }
 
 /// The number of the version `latest` resolves to in `region`, if any.
 pub fn resolve<'a>(candidates: impl IntoIterator<Item = Candidate<'a>>, region: &str) -> Option<VersionNumber> {
-    candidates.into_iter().filter(|c| eligible(c, region)).map(|c| c.number).max()
+    explain(candidates, region).0
 }
 
 #[cfg(test)]
@@ -105,6 +152,43 @@ mod tests {
         assert_eq!(resolve(all(), "eastus").unwrap().to_string(), "1.5.0");
         assert_eq!(resolve(all(), "westus").unwrap().to_string(), "1.0.0");
         assert_eq!(resolve(all(), "northeurope"), None);
+    }
+
+    #[test]
+    fn explain_gives_each_version_its_reason() {
+        let done = version(&[("eastus", None, Completed), ("westus", None, Completed)], false);
+        let older = version(&[("eastus", None, Completed)], false);
+        let excluded = version(&[("eastus", None, Completed)], true);
+        let regional = version(&[("eastus", Some(true), Completed)], false);
+        let replicating = version(&[("eastus", None, Replicating)], false);
+        let failed = version(&[("eastus", None, Completed)], false);
+        let (latest, why) = explain(
+            [
+                c("1.0.0", Succeeded, &older),
+                c("1.1.0", Succeeded, &done),
+                c("2.0.0", Succeeded, &excluded),
+                c("2.1.0", Succeeded, &regional),
+                c("2.2.0", Updating, &replicating),
+                c("3.0.0", ProvisioningState::Failed, &failed),
+            ],
+            "eastus",
+        );
+        assert_eq!(latest.unwrap().to_string(), "1.1.0");
+        let reasons: Vec<(String, Option<NotLatest>)> = why.into_iter().map(|(n, r)| (n.to_string(), r)).collect();
+        assert_eq!(
+            reasons,
+            [
+                ("3.0.0".into(), Some(NotLatest::NotUsable { state: ProvisioningState::Failed })),
+                ("2.2.0".into(), Some(NotLatest::NotReplicated { state: Some(Replicating) })),
+                ("2.1.0".into(), Some(NotLatest::ExcludedInRegion)),
+                ("2.0.0".into(), Some(NotLatest::Excluded)),
+                ("1.1.0".into(), None),
+                ("1.0.0".into(), Some(NotLatest::LowerNumber)),
+            ]
+        );
+        let (none, why) = explain([c("1.1.0", Succeeded, &done)], "northeurope");
+        assert!(none.is_none());
+        assert_eq!(why[0].1, Some(NotLatest::NotInRegion));
     }
 
     #[test]

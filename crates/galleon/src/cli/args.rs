@@ -342,6 +342,15 @@ pub(crate) enum DefinitionCommand {
         #[command(flatten)]
         definition: DefinitionRef,
     },
+    /// Which version `latest` resolves to in a region, and why each other version is not it
+    /// (excluded, not replicated there, failed, soft deleted, a lower number…). galleon only.
+    ExplainLatest {
+        #[command(flatten)]
+        definition: DefinitionRef,
+        /// The region (`-r` is the gallery, as in az).
+        #[arg(long, short = 'l', alias = "location")]
+        region: String,
+    },
     /// List a gallery's image definitions.
     List {
         #[command(flatten)]

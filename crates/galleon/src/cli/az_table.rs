@@ -45,23 +45,47 @@ const VERSION: Columns = &[
 
 const GROUP: Columns = &[("Name", "name"), ("Location", "location"), ("Status", "properties.provisioningState")];
 
-/// The command's columns, and whether it prints a list.
-fn transformer(command: &str) -> Option<(Columns, bool)> {
+/// galleon's own: one row per version of `explain-latest`.
+const EXPLAIN_LATEST: Columns = &[
+    ("Name", "name"),
+    ("Latest", "latest"),
+    ("Reason", "notLatest.reason"),
+    ("Explanation", "explanation"),
+    ("EndOfLifePassed", "endOfLifePassed"),
+];
+
+/// Which items are the rows.
+enum Items {
+    /// The printed object.
+    One,
+    /// Each element of the printed list.
+    Each,
+    /// Each element of a list under this key.
+    Under(&'static str),
+}
+
+/// The command's columns, and its rows.
+fn transformer(command: &str) -> Option<(Columns, Items)> {
     Some(match command {
-        "group list" => (GROUP, true),
-        "disk list" => (DISK, true),
-        "disk show" | "disk create" => (DISK, false),
-        "vm list" => (VM, true),
-        "vm show" => (VM, false),
-        "sig image-version show" => (VERSION, false),
+        "group list" => (GROUP, Items::Each),
+        "disk list" => (DISK, Items::Each),
+        "disk show" | "disk create" => (DISK, Items::One),
+        "vm list" => (VM, Items::Each),
+        "vm show" => (VM, Items::One),
+        "sig image-version show" => (VERSION, Items::One),
+        "sig image-definition explain-latest" => (EXPLAIN_LATEST, Items::Under("versions")),
         _ => return None,
     })
 }
 
 /// The rows az's transformer for `command` makes of `value`, if it has one.
 pub(super) fn rows(command: &str, value: &Value) -> Option<Vec<Row>> {
-    let (columns, list) = transformer(command)?;
-    let items = if list { value.as_array()?.clone() } else { vec![value.clone()] };
+    let (columns, items) = transformer(command)?;
+    let items = match items {
+        Items::One => vec![value.clone()],
+        Items::Each => value.as_array()?.clone(),
+        Items::Under(key) => value.get(key)?.as_array()?.clone(),
+    };
     let compiled: Vec<_> = columns
         .iter()
         .map(|(name, expr)| (*name, jmespath::compile(expr).expect("the transformers are valid JMESPath")))

@@ -152,6 +152,11 @@ async fn definition(s: &Session, command: DefinitionCommand) -> anyhow::Result<V
             s.change(Method::PUT, &definition_path(s, &definition), COMPUTE, Some(&body), no_wait).await?
         }
         DefinitionCommand::Show { definition } => s.get(&definition_path(s, &definition), COMPUTE).await?,
+        DefinitionCommand::ExplainLatest { definition, region } => {
+            let region: String = region.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+            s.get(&format!("{}/explainLatest", definition_path(s, &definition)), &format!("{COMPUTE}&region={region}"))
+                .await?
+        }
         DefinitionCommand::ListCommunity { gallery } => super::share::community_images(s, gallery, None).await?,
         DefinitionCommand::ShowCommunity { gallery, gallery_image_definition } => {
             super::share::community_images(s, gallery, Some(&gallery_image_definition)).await?

@@ -272,6 +272,7 @@ async fn gallery_page(arm: &Arm<'_>, id: &str, g: &Value) -> Markup {
 
 async fn definition_page(arm: &Arm<'_>, id: &str, d: &Value) -> Markup {
     let versions = arm.list(&format!("{id}/versions?{COMPUTE}")).await;
+    let latest = latest_by_region(arm, id, versions.as_deref().unwrap_or_default()).await;
     let p = &d["properties"];
     let create = format!("/portal/create/version?definition={}", urlencode(id));
     html! {
@@ -314,7 +315,47 @@ async fn definition_page(arm: &Arm<'_>, id: &str, d: &Value) -> Markup {
                 } }
             }
         }
+        @if !latest.is_empty() {
+            h2 { "Latest by region" }
+            table.list #latest {
+                thead { tr { th { "Region" } th { "latest" } th { "Why not the others" } } }
+                tbody { @for (region, explained) in &latest {
+                    tr {
+                        td { (region) }
+                        @match explained {
+                            Err(e) => td colspan="2" { (error_banner(e)) },
+                            Ok(x) => {
+                                td { (x["latest"].as_str().unwrap_or("none")) }
+                                td { ul { @for v in x["versions"].as_array().into_iter().flatten().filter(|v| v["latest"] != true) {
+                                    li { (text(&v["name"])) ": " (text(&v["explanation"])) }
+                                } } }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
     }
+}
+
+/// `latest` in every region the versions target, with the reason each other version is not
+/// it (galleon's `explainLatest`, asked through the router as the caller).
+async fn latest_by_region(arm: &Arm<'_>, id: &str, versions: &[Value]) -> Vec<(String, Result<Value, ArmFailure>)> {
+    let mut regions: Vec<String> = Vec::new();
+    for v in versions {
+        for t in v["properties"]["publishingProfile"]["targetRegions"].as_array().into_iter().flatten() {
+            let name = text(&t["name"]);
+            if !regions.contains(&name) {
+                regions.push(name);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for region in regions {
+        let explained = arm.get(&format!("{id}/explainLatest?region={}&{COMPUTE}", urlencode(&region))).await;
+        out.push((region, explained));
+    }
+    out
 }
 
 fn other_page(id: &str, r: &Value) -> Markup {

@@ -5,6 +5,7 @@
 mod access;
 mod activity_log;
 mod disks;
+mod explain_latest;
 mod galleries;
 mod generic;
 mod graph;
@@ -188,6 +189,7 @@ fn arm_table() -> RouteTable {
         .route(IMAGES, get(images::list))
         .route(IMAGE, get(images::get).put(images::put_or_patch).patch(images::put_or_patch).delete(images::delete))
         .route(VERSIONS, get(versions::list))
+        .route(&format!("{IMAGE}/explainlatest"), get(explain_latest::explain))
         .route(
             VERSION,
             get(versions::get).put(versions::put_or_patch).patch(versions::put_or_patch).delete(versions::delete),

@@ -7,23 +7,6 @@ use serde_json::{Value, json};
 
 use super::support::*;
 
-const DISK_API: &str = "api-version=2025-01-02";
-
-fn rg_path(rg: &str) -> String {
-    format!("/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute")
-}
-
-async fn import_disk(app: &TestApp, rg: &str, name: &str, file: &std::path::Path, os: &str) -> Value {
-    let body = json!({ "location": "westcentralus", "properties": { "osType": os, "hyperVGeneration": "V2",
-        "creationData": { "createOption": "Import", "sourceUri": format!("file://{}", file.display()) } } });
-    let r = app.put(&format!("{}/disks/{name}?{DISK_API}", rg_path(rg)), body).await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    app.settle().await;
-    let got = app.get(&format!("{}/disks/{name}?{DISK_API}", rg_path(rg))).await;
-    assert_eq!(got.state(), "Succeeded", "{}", got.body);
-    got.body
-}
-
 /// beginGetAccess, then the URL from the Location poll.
 async fn access_url(app: &TestApp, resource: &str, access: &str) -> String {
     let r = app

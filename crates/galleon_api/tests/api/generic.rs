@@ -6,8 +6,6 @@ use serde_json::json;
 
 use super::support::*;
 
-const DISK_API: &str = "api-version=2025-01-02";
-
 #[tokio::test]
 async fn resources_are_listed_by_subscription_group_and_type() {
     let app = TestApp::new().await;

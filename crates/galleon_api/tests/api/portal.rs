@@ -343,3 +343,23 @@ async fn the_sharing_page_shares_a_gallery_and_shared_with_me_lists_it() {
     let (_, page) = owner.post(&at, &format!("csrf={csrf}&op=reset"), None).await;
     assert!(page.contains("value=\"Private\" checked"), "{page}");
 }
+
+/// A definition's page shows `latest` in every region its versions target, and why the other
+/// versions are not it (galleon's explainLatest).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_definition_page_explains_latest_in_each_region() {
+    let app = TestApp::new().await;
+    let (_, i) = app.seed_definition("rg", "gal", "img").await;
+    app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), seed_version_body()).await;
+    app.settle().await;
+    let mut excluded = seed_version_body();
+    excluded["properties"]["publishingProfile"]["excludeFromLatest"] = json!(true);
+    app.put(&format!("{i}/versions/2.0.0?{COMPUTE}"), excluded).await;
+    app.settle().await;
+    let browser = Browser::sign_in(&app, &app.client_id, &app.secret).await;
+    let (status, page) = browser.get(&format!("/portal/r{i}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Latest by region"), "{page}");
+    assert!(page.contains("<td>East US</td><td>1.0.0</td>"), "{page}");
+    assert!(page.contains("2.0.0: excluded from latest"), "{page}");
+}

@@ -354,3 +354,23 @@ pub fn write_vhd(path: &std::path::Path, mib: u64, seed: u8) -> Vec<u8> {
     drop(f);
     std::fs::read(path).unwrap()
 }
+
+/// The api-version of disks and snapshots.
+pub const DISK_API: &str = "api-version=2025-01-02";
+
+/// A group's Microsoft.Compute path.
+pub fn rg_path(rg: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute")
+}
+
+/// Imports a fixed VHD from the import directory as a disk and waits for it.
+pub async fn import_disk(app: &TestApp, rg: &str, name: &str, file: &std::path::Path, os: &str) -> Value {
+    let body = json!({ "location": "westcentralus", "properties": { "osType": os, "hyperVGeneration": "V2",
+        "creationData": { "createOption": "Import", "sourceUri": format!("file://{}", file.display()) } } });
+    let r = app.put(&format!("{}/disks/{name}?{DISK_API}", rg_path(rg)), body).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    app.settle().await;
+    let got = app.get(&format!("{}/disks/{name}?{DISK_API}", rg_path(rg))).await;
+    assert_eq!(got.state(), "Succeeded", "{}", got.body);
+    got.body
+}
