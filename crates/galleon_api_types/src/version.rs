@@ -227,6 +227,42 @@ pub struct RegionReplicationWire {
     pub details: String,
     /// 0–100.
     pub progress: i64,
+    /// galleon's addition: bytes copied, bytes to copy, rate and time left (Azure's clients
+    /// ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferWire>,
+}
+
+impl TransferWire {
+    /// `12 of 64 MiB, 10.0 MiB/s, about 5 s left` (the CLI's and the portal's words).
+    pub fn describe(&self) -> String {
+        let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+        let mut out = format!("{:.0} of {:.0} MiB", mib(self.bytes_done), mib(self.bytes_needed));
+        if let Some(rate) = self.bytes_per_second {
+            out.push_str(&format!(", {:.1} MiB/s", mib(rate)));
+        }
+        match self.eta_seconds {
+            Some(0) => {}
+            Some(s) => out.push_str(&format!(", about {s} s left")),
+            None if self.bytes_done < self.bytes_needed => out.push_str(", starting"),
+            None => {}
+        }
+        out
+    }
+}
+
+/// A region's copy in bytes (whole 1 MiB chunks).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferWire {
+    pub bytes_done: u64,
+    pub bytes_needed: u64,
+    /// From the start of the copy to its last count; absent before any byte moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_per_second: Option<u64>,
+    /// At that rate; 0 once done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_seconds: Option<u64>,
 }
 
 /// A version on the wire.
@@ -391,6 +427,12 @@ pub fn to_wire(r: &Tracked<ImageVersion>, api_version: &str, expand: bool) -> Ve
                 state: s.state.as_str().into(),
                 details: s.details.clone(),
                 progress: i64::from(s.progress),
+                transfer: s.transfer.map(|t| TransferWire {
+                    bytes_done: t.bytes_done,
+                    bytes_needed: t.bytes_needed,
+                    bytes_per_second: t.bytes_per_second(),
+                    eta_seconds: t.eta_seconds(),
+                }),
             })
             .collect(),
     });
@@ -434,4 +476,30 @@ pub fn soft_deleted_wire(gallery_id: &str, image: &str, r: &Tracked<ImageVersion
             "hardDeletionTargetTime": time(d.map(|d| d.hard_delete_at)),
         },
     })
+}
+
+#[cfg(test)]
+mod transfer_tests {
+    use super::TransferWire;
+
+    #[test]
+    fn transfers_are_described_in_mib_with_rate_and_time_left() {
+        let mib = 1 << 20;
+        let t = TransferWire {
+            bytes_done: 12 * mib,
+            bytes_needed: 64 * mib,
+            bytes_per_second: Some(10 * mib),
+            eta_seconds: Some(6),
+        };
+        assert_eq!(t.describe(), "12 of 64 MiB, 10.0 MiB/s, about 6 s left");
+        let starting = TransferWire { bytes_done: 0, bytes_needed: 64 * mib, ..Default::default() };
+        assert_eq!(starting.describe(), "0 of 64 MiB, starting");
+        let done = TransferWire {
+            bytes_done: 64 * mib,
+            bytes_needed: 64 * mib,
+            bytes_per_second: Some(mib),
+            eta_seconds: Some(0),
+        };
+        assert_eq!(done.describe(), "64 of 64 MiB, 1.0 MiB/s");
+    }
 }

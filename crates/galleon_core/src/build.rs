@@ -173,19 +173,24 @@ impl Core {
                 } else {
                     self.replicate_region(key, shared, idx, digests, location).await
                 };
-                (idx, result)
+                (idx, result, (crate::now().unix_timestamp_nanos() / 1_000_000) as i64)
             }
         }))
         .await;
         let (mut value, rev) = shared.into_inner();
         let mut failures = Vec::new();
-        for (idx, result) in results {
+        for (idx, result, ended_ms) in results {
             let status = &mut value.properties.replication[idx];
             match result {
                 Ok(()) => {
                     status.state = ReplicationState::Completed;
                     status.progress = 100;
                     status.details.clear();
+                    if let Some(t) = &mut status.transfer {
+                        // Counted when the last chunk landed, so the rate is the copy's own.
+                        t.bytes_done = t.bytes_needed;
+                        t.updated_ms = t.updated_ms.max(ended_ms);
+                    }
                 }
                 // A fault that may pass retries the whole job (regions already done stay done).
                 Err(e @ (CoreError::Store(_) | CoreError::Unavailable(_))) => return Err(e.into()),

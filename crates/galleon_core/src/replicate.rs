@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 
 use galleon_blob::store::ChunkStore;
 use galleon_blob::{CHUNK_SIZE, ChunkId, Manifest};
-use galleon_model::image_version::ImageVersion;
+use galleon_model::image_version::{ImageVersion, TransferProgress};
 use galleon_model::resource::Tracked;
 use galleon_model::states::ReplicationState;
 use galleon_store::{Batch, Expect, Kind, typed};
@@ -37,8 +37,14 @@ type HasFuture =
 /// One chunk copy in flight.
 type CopyFuture = std::pin::Pin<Box<dyn Future<Output = Result<bool, galleon_blob::store::ChunkError>> + Send>>;
 
-/// How many chunks between two progress writes.
+/// How many chunks between two progress writes, at most.
 const PROGRESS_EVERY: usize = 64;
+/// How long between two progress writes, at most (so small or slow copies show a rate too).
+const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn now_ms() -> i64 {
+    (crate::now().unix_timestamp_nanos() / 1_000_000) as i64
+}
 
 impl Core {
     /// Sets region `idx`'s state and progress and writes the version (the regions of one version
@@ -50,11 +56,12 @@ impl Core {
         idx: usize,
         state: ReplicationState,
         progress: u8,
+        transfer: Option<TransferProgress>,
     ) -> CoreResult<()> {
         let mut guard = shared.lock().await;
         let (value, rev) = &mut *guard;
         let status = &mut value.properties.replication[idx];
-        (status.state, status.progress) = (state, progress);
+        (status.state, status.progress, status.transfer) = (state, progress, transfer);
         status.details.clear();
         self.store().apply(Batch::new().put(typed::doc(Kind::Version, key, None, &*value), Expect::Rev(*rev))).await?;
         // Revisions come from a store-wide counter: read the one this write got (no one else
@@ -132,10 +139,24 @@ impl Core {
         drop(lacking);
         work.sort();
 
-        self.save_progress(key, shared, idx, ReplicationState::Replicating, if work.is_empty() { 99 } else { 0 })
-            .await?;
-
         let total = work.len().max(1) as u64 * CHUNK_SIZE;
+        let started = now_ms();
+        let mut transfer = (!work.is_empty()).then_some(TransferProgress {
+            bytes_done: 0,
+            bytes_needed: work.len() as u64 * CHUNK_SIZE,
+            started_ms: started,
+            updated_ms: started,
+        });
+        self.save_progress(
+            key,
+            shared,
+            idx,
+            ReplicationState::Replicating,
+            if work.is_empty() { 99 } else { 0 },
+            transfer,
+        )
+        .await?;
+        let mut saved = std::time::Instant::now();
         let link = self.config().link_copies;
         let copy = |store: Arc<dyn ChunkStore>, id: ChunkId| {
             let source = source.clone();
@@ -158,9 +179,13 @@ impl Core {
             copied += 1;
             // Chunk bytes (a chunk is at most CHUNK_SIZE; server-side copies report no length).
             replicated.increment(CHUNK_SIZE);
-            if copied.is_multiple_of(PROGRESS_EVERY) {
+            if copied.is_multiple_of(PROGRESS_EVERY) || saved.elapsed() >= PROGRESS_INTERVAL {
                 let progress = ((copied as u64 * CHUNK_SIZE) * 100 / total).min(99) as u8;
-                self.save_progress(key, shared, idx, ReplicationState::Replicating, progress).await?;
+                if let Some(t) = &mut transfer {
+                    (t.bytes_done, t.updated_ms) = (copied as u64 * CHUNK_SIZE, now_ms());
+                }
+                self.save_progress(key, shared, idx, ReplicationState::Replicating, progress, transfer).await?;
+                saved = std::time::Instant::now();
             }
         }
         drop(copies);

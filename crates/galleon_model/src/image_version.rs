@@ -161,6 +161,40 @@ pub struct RegionStatus {
     pub progress: u8,
     /// Why, when failed.
     pub details: String,
+    /// Bytes copied and still to copy (absent in documents of older releases, and for regions
+    /// that had nothing to copy).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub transfer: Option<TransferProgress>,
+}
+
+/// A region's copy in bytes, counted in whole chunks (1 MiB each; a disk's last chunk may be
+/// shorter, so the figures are an upper bound), with when it started and was last counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct TransferProgress {
+    pub bytes_done: u64,
+    pub bytes_needed: u64,
+    /// Unix milliseconds.
+    pub started_ms: i64,
+    /// Unix milliseconds of the last count.
+    pub updated_ms: i64,
+}
+
+impl TransferProgress {
+    /// Bytes per second from the start to the last count; none before any time has passed.
+    pub fn bytes_per_second(&self) -> Option<u64> {
+        let ms = self.updated_ms - self.started_ms;
+        (ms > 0 && self.bytes_done > 0).then(|| self.bytes_done * 1000 / ms as u64)
+    }
+
+    /// Seconds left at that rate (rounded up); zero when done, none while no rate is known.
+    pub fn eta_seconds(&self) -> Option<u64> {
+        let left = self.bytes_needed.saturating_sub(self.bytes_done);
+        if left == 0 {
+            return Some(0);
+        }
+        self.bytes_per_second().map(|rate| left.div_ceil(rate.max(1)))
+    }
 }
 
 /// A validated image version.
@@ -472,7 +506,13 @@ impl ImageVersion {
 }
 
 fn unknown_status(region: &str) -> RegionStatus {
-    RegionStatus { region: region.to_string(), state: ReplicationState::Unknown, progress: 0, details: String::new() }
+    RegionStatus {
+        region: region.to_string(),
+        state: ReplicationState::Unknown,
+        progress: 0,
+        details: String::new(),
+        transfer: None,
+    }
 }
 
 fn replica_count(value: Option<i64>, target: &str) -> Result<Option<u32>, Invalid> {

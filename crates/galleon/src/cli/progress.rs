@@ -83,8 +83,12 @@ impl RegionBars {
         for region in &summary {
             let progress = region["progress"].as_u64().unwrap_or(0).min(100) as usize;
             let filled = progress * 30 / 100;
+            let transfer =
+                serde_json::from_value::<galleon_api_types::version::TransferWire>(region["transfer"].clone())
+                    .map(|t| format!("  {}", t.describe()))
+                    .unwrap_or_default();
             out.push_str(&format!(
-                "\r\x1b[2K{:<18} [{}{}] {progress:>3}% {}\n",
+                "\r\x1b[2K{:<18} [{}{}] {progress:>3}% {}{transfer}\n",
                 region["region"].as_str().unwrap_or("?"),
                 "#".repeat(filled),
                 "-".repeat(30 - filled),

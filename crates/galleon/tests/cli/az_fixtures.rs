@@ -22,6 +22,8 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     // galleon's one output extension: the content digest of disks, snapshots, images and
     // versions (Azure has none, so az's models drop it).
     ("*", ".digest", "galleon's content digest"),
+    // And the bytes, rate and time left of each region's copy (`replicationStatus.summary`).
+    ("*", ".transfer", "galleon's replication byte count"),
 ];
 
 fn allowed(file: &str, difference: &str) -> bool {

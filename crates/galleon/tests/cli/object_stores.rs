@@ -358,11 +358,26 @@ fn a_store_that_stalls_for_a_while_is_waited_out_and_nothing_fails() {
         mode.store(OPEN, Ordering::SeqCst);
         Some(paused_at)
     });
-    let out = version_create(&server, "1.0.0", &["eastus", "westeurope"]);
+    // While the store stalls, westeurope reports what it has copied and what it still needs.
+    let (out, during) = std::thread::scope(|scope| {
+        let create = scope.spawn(|| version_create(&server, "1.0.0", &["eastus", "westeurope"]));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while forwarder.mode.load(Ordering::SeqCst) != PAUSED && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+        let during = replication(&server);
+        (create.join().unwrap(), during)
+    });
     let finished = Instant::now();
     let paused_at = staller.join().unwrap().expect("replication sent 4 MiB to the store");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(finished > paused_at + Duration::from_secs(4), "the stall fell inside the replication");
+    let west = region_of(&during, "westeurope");
+    assert_eq!(west["state"], "Replicating", "{during}");
+    let (done, needed) =
+        (west["transfer"]["bytesDone"].as_u64().unwrap(), west["transfer"]["bytesNeeded"].as_u64().unwrap());
+    assert!(needed >= 16 << 20 && done < needed, "{during}");
     let status = replication(&server);
     assert_eq!(status["state"], "Succeeded", "{status}");
     assert_latest_disk_in(&server, "westeurope", &raw);

@@ -60,8 +60,16 @@ fn replication(v: &Value) -> Value {
         "size": size_text(os),
         "regions": summary.iter().map(|r| json!({
             "region": r["region"], "state": r["state"], "progress": r["progress"], "details": r["details"],
+            "transfer": transfer_text(&r["transfer"]),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// A region's bytes, rate and time left in words ("" when galleon did not count them).
+fn transfer_text(t: &Value) -> String {
+    serde_json::from_value::<galleon_api_types::version::TransferWire>(t.clone())
+        .map(|t| t.describe())
+        .unwrap_or_default()
 }
 
 fn progress_bars(v: &Value) -> Markup {
@@ -79,6 +87,7 @@ fn progress_bars(v: &Value) -> Markup {
                         progress max="100" value=(pct) aria-label=(format!("Replication to {name}")) { (pct) "%" }
                         span.pct { (pct) "%" }
                         span.region-state { (state_badge(&text(&region["state"]))) }
+                        span.transfer { (text(&region["transfer"])) }
                         span.details { (text(&region["details"])) }
                     }
                 }

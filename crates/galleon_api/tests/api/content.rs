@@ -207,6 +207,14 @@ async fn versions_are_built_from_snapshots_replicated_and_serve_new_disks() {
     assert_eq!(sp["osDiskImage"]["sizeInGB"], 1);
     assert_eq!(sp["dataDiskImages"][0]["digest"], data["properties"]["digest"]);
     assert_eq!(v.body["properties"]["replicationStatus"]["aggregatedState"], "Completed");
+    // galleon's byte count of the copy to eastus: all of it done, with its rate, nothing left.
+    let summary = v.body["properties"]["replicationStatus"]["summary"].as_array().unwrap();
+    let east = summary.iter().find(|r| r["region"] == "East US").unwrap();
+    let t = &east["transfer"];
+    assert!(t["bytesNeeded"].as_u64().unwrap() >= 6 << 20, "{east}");
+    assert_eq!(t["bytesDone"], t["bytesNeeded"], "{east}");
+    assert_eq!(t["etaSeconds"], 0, "{east}");
+    assert!(t["bytesPerSecond"].as_u64().unwrap() > 0, "{east}");
 
     // A disk in the other region from `latest`: the bytes were copied there.
     let from_latest = json!({ "location": "eastus", "properties": { "creationData": { "createOption": "FromImage",

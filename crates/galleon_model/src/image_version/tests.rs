@@ -294,3 +294,15 @@ fn replication_mode_is_checked_kept_and_shallow_stays_home() {
         Some("Shallow")
     );
 }
+
+#[test]
+fn a_transfer_gives_its_rate_and_time_left() {
+    let mib = 1 << 20;
+    let t = TransferProgress { bytes_done: 0, bytes_needed: 100 * mib, started_ms: 1_000, updated_ms: 1_000 };
+    assert_eq!((t.bytes_per_second(), t.eta_seconds()), (None, None), "no rate before anything moved");
+    // 20 MiB in 2 s: 10 MiB/s, 80 MiB left, 8 s.
+    let t = TransferProgress { bytes_done: 20 * mib, updated_ms: 3_000, ..t };
+    assert_eq!((t.bytes_per_second(), t.eta_seconds()), (Some(10 * mib), Some(8)));
+    let done = TransferProgress { bytes_done: 100 * mib, ..t };
+    assert_eq!(done.eta_seconds(), Some(0));
+}

@@ -169,6 +169,7 @@
           $(".pct", li).textContent = `${region.progress}%`;
           $(".region-state", li).replaceChildren(badge(region.state || ""));
           $(".details", li).textContent = region.details || "";
+          $(".transfer", li).textContent = region.transfer || "";
         }
         const done = ["Succeeded", "Failed"].includes(s.provisioningState) && s.aggregatedState !== "InProgress";
         if (!done) setTimeout(poll, 1000);
