@@ -527,6 +527,20 @@ fn the_seed_commands_work_from_the_galleon_cli() {
         "{table}"
     );
     assert!(lines[2].contains("1.0.0") && lines[3].contains("3.0.0"), "{table}");
+    // A retention policy (galleon only): set, shown, previewed as JSON and as a table.
+    let retention = ["sig", "image-definition", "retention"];
+    let def = ["-g", "myGalleryRG", "-r", "myGallery", "-i", "myImageDefinition"];
+    let set = server.ok(&[&retention[..], &["set"], &def[..], &["--keep-latest", "1"]].concat());
+    assert_eq!(set, serde_json::json!({ "keepLatest": 1, "countExcludedFromLatest": true }));
+    assert_eq!(server.ok(&[&retention[..], &["show"], &def[..]].concat())["keepLatest"], 1);
+    let preview = server.ok(&[&retention[..], &["preview"], &def[..], &["--keep-latest", "5"]].concat());
+    assert_eq!(preview["policy"]["keepLatest"], 5, "the proposed rules, not the stored ones: {preview}");
+    assert!(preview["versions"].as_array().unwrap().iter().all(|v| v["action"] == "keep"), "{preview}");
+    let table = server.galleon(&[&retention[..], &["preview"], &def[..], &["-o", "table"]].concat());
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.starts_with("Name   Action  Reasons"), "{table}");
+    assert!(table.contains("3.0.0  keep    among the newest 1"), "{table}");
+    server.ok(&[&retention[..], &["delete"], &def[..]].concat());
     let yaml = server.galleon(&["sig", "show", "-g", "myGalleryRG", "-r", "myGallery", "-o", "yaml"]);
     let yaml = String::from_utf8(yaml.stdout).unwrap();
     assert!(yaml.lines().any(|l| l == "name: myGallery") && yaml.lines().any(|l| l == "description: images"), "{yaml}");

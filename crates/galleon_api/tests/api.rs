@@ -20,6 +20,7 @@ mod api {
     pub mod metrics;
     pub mod portal;
     pub mod rbac;
+    pub mod retention;
     pub mod sharing;
     pub mod soft_delete;
     pub mod support;

@@ -47,7 +47,7 @@ pub struct GcReport {
 }
 
 impl Core {
-    async fn all_of<T: DeserializeOwned>(&self, kind: Kind) -> CoreResult<Vec<Tracked<T>>> {
+    pub(crate) async fn all_of<T: DeserializeOwned>(&self, kind: Kind) -> CoreResult<Vec<Tracked<T>>> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {

@@ -27,11 +27,11 @@ pub(crate) const MAX_ATTEMPTS: u32 = 5;
 /// Jobs that read or write disk content: slow, bounded by the disks and the network.
 const CONTENT_JOBS: &[&str] = &["build_version", "build_disk", "finish_upload", "build_managed_image", "build_vm"];
 /// Jobs that only change metadata: quick, and never wait behind content work.
-const CONTROL_JOBS: &[&str] = &["provision", "delete", "delete_group"];
+const CONTROL_JOBS: &[&str] = &["provision", "delete", "delete_group", "retention"];
 /// Deployments: they wait on the other classes' jobs, so they have slots of their own.
 const DEPLOY_JOBS: &[&str] = &["deploy"];
 /// Operator maintenance: one at a time.
-const MAINTENANCE_JOBS: &[&str] = &["gc", "scrub"];
+const MAINTENANCE_JOBS: &[&str] = &["gc", "scrub", "retention_sweep"];
 /// How many deployments run at once in one process.
 const DEPLOY_SLOTS: usize = 4;
 /// How many jobs of each class run at once in one process. A stalled import holds one content
@@ -76,6 +76,10 @@ pub(crate) enum Job {
     Gc { grace_seconds: u64 },
     /// Scrub a region's stores.
     Scrub { region: String },
+    /// Apply a definition's retention policy.
+    Retention { definition: crate::retention::DefinitionName },
+    /// Apply every retention policy (queued with the periodic collection).
+    RetentionSweep,
 }
 
 impl Job {
@@ -88,6 +92,8 @@ impl Job {
             Self::Deploy => "deploy",
             Self::Gc { .. } => "gc",
             Self::Scrub { .. } => "scrub",
+            Self::Retention { .. } => "retention",
+            Self::RetentionSweep => "retention_sweep",
             Self::BuildDisk { .. } => "build_disk",
             Self::FinishUpload { .. } => "finish_upload",
             Self::BuildManagedImage => "build_managed_image",
@@ -400,6 +406,8 @@ impl Core {
         match job {
             Job::Gc { grace_seconds } => self.job_gc(op, grace_seconds).await,
             Job::Scrub { region } => self.job_scrub(op, &region).await,
+            Job::Retention { definition } => self.job_retention(op, &definition).await,
+            Job::RetentionSweep => self.job_retention_sweep(op).await,
             Job::Provision { kind: k } => self.job_provision(op, kind(&k)?).await,
             Job::BuildVersion => self.job_build_version(op).await,
             Job::Delete { kind: k, children } => {
@@ -650,6 +658,7 @@ mod tests {
             Job::Deploy,
             Job::Gc { grace_seconds: 0 },
             Job::Scrub { region: "eastus".into() },
+            Job::RetentionSweep,
         ];
         for job in all {
             let n = [CONTENT_JOBS, CONTROL_JOBS, DEPLOY_JOBS, MAINTENANCE_JOBS]

@@ -83,8 +83,12 @@ impl Core {
             None => Expect::Absent,
         };
         let op = self.new_operation(TENANT, "global", "/galleon/gc", &Job::Gc { grace_seconds });
+        // Retention policies are applied on the same schedule (before the collection frees what
+        // they delete, or at its next run).
+        let sweep = self.new_operation(TENANT, "global", "/galleon/retention", &Job::RetentionSweep);
         let schedule = typed::doc(Kind::Setting, SCHEDULE, None, &Schedule { last: t, every: Some(every.as_secs()) });
-        match self.store().apply(Batch::new().put(schedule, expect).operation(op.clone())).await {
+        let batch = Batch::new().put(schedule, expect).operation(sweep).operation(op.clone());
+        match self.store().apply(batch).await {
             Ok(()) => {
                 self.wake.notify_one();
                 Ok(Some(op.into()))

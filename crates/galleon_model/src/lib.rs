@@ -21,6 +21,7 @@ pub mod refs;
 pub mod region;
 pub mod resource;
 pub mod resource_id;
+pub mod retention;
 pub mod sharing;
 pub mod soft_delete;
 pub mod states;

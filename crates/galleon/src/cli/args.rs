@@ -109,6 +109,56 @@ pub(crate) struct DefinitionRef {
     pub gallery_image_definition: String,
 }
 
+/// A retention policy's rules as flags.
+#[derive(Args, Debug, Default)]
+pub(crate) struct RetentionRules {
+    /// Keep the newest this many versions; older ones are deleted.
+    #[arg(long)]
+    pub keep_latest: Option<u32>,
+    /// Delete a version this many days after its end-of-life date.
+    #[arg(long)]
+    pub delete_after_end_of_life_days: Option<u32>,
+    /// Whether versions excluded from latest count toward --keep-latest (default true);
+    /// false keeps them uncounted.
+    #[arg(long)]
+    pub count_excluded_from_latest: Option<bool>,
+}
+
+/// `galleon sig image-definition retention …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum RetentionCommand {
+    /// Set the policy (it replaces the one before); applied with each periodic collection and
+    /// by `retention run`.
+    Set {
+        #[command(flatten)]
+        definition: DefinitionRef,
+        #[command(flatten)]
+        rules: RetentionRules,
+    },
+    /// Show the policy.
+    Show {
+        #[command(flatten)]
+        definition: DefinitionRef,
+    },
+    /// What the policy (or the rules given here) would delete now, and why each version stays.
+    Preview {
+        #[command(flatten)]
+        definition: DefinitionRef,
+        #[command(flatten)]
+        rules: RetentionRules,
+    },
+    /// Apply the policy now (a durable operation) and print what it did.
+    Run {
+        #[command(flatten)]
+        definition: DefinitionRef,
+    },
+    /// Remove the policy.
+    Delete {
+        #[command(flatten)]
+        definition: DefinitionRef,
+    },
+}
+
 /// … plus `-e/--gallery-image-version`.
 #[derive(Args, Debug)]
 pub(crate) struct VersionRef {
@@ -342,6 +392,10 @@ pub(crate) enum DefinitionCommand {
         #[command(flatten)]
         definition: DefinitionRef,
     },
+    /// The definition's retention policy (galleon only): keep the newest N versions and/or
+    /// delete versions D days after their end of life.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Which version `latest` resolves to in a region, and why each other version is not it
     /// (excluded, not replicated there, failed, soft deleted, a lower number…). galleon only.
     ExplainLatest {

@@ -54,6 +54,9 @@ const EXPLAIN_LATEST: Columns = &[
     ("EndOfLifePassed", "endOfLifePassed"),
 ];
 
+/// galleon's own: one row per version of a retention preview or run.
+const RETENTION: Columns = &[("Name", "name"), ("Action", "action"), ("Reasons", "join('; ', reasons)")];
+
 /// Which items are the rows.
 enum Items {
     /// The printed object.
@@ -74,6 +77,9 @@ fn transformer(command: &str) -> Option<(Columns, Items)> {
         "vm show" => (VM, Items::One),
         "sig image-version show" => (VERSION, Items::One),
         "sig image-definition explain-latest" => (EXPLAIN_LATEST, Items::Under("versions")),
+        "sig image-definition retention preview" | "sig image-definition retention run" => {
+            (RETENTION, Items::Under("versions"))
+        }
         _ => return None,
     })
 }

@@ -4,8 +4,8 @@ use hyper::Method;
 use serde_json::{Map, Value, json};
 
 use super::args::{
-    DefinitionCommand, DefinitionCreate, DefinitionRef, GalleryRef, SigCommand, VersionCommand, VersionCreate,
-    VersionRef, VersionUpdate,
+    DefinitionCommand, DefinitionCreate, DefinitionRef, GalleryRef, RetentionCommand, RetentionRules, SigCommand,
+    VersionCommand, VersionCreate, VersionRef, VersionUpdate,
 };
 use super::{COMPUTE, RESOURCES, Session, location_of, target_regions};
 
@@ -152,6 +152,7 @@ async fn definition(s: &Session, command: DefinitionCommand) -> anyhow::Result<V
             s.change(Method::PUT, &definition_path(s, &definition), COMPUTE, Some(&body), no_wait).await?
         }
         DefinitionCommand::Show { definition } => s.get(&definition_path(s, &definition), COMPUTE).await?,
+        DefinitionCommand::Retention(command) => retention(s, command).await?,
         DefinitionCommand::ExplainLatest { definition, region } => {
             let region: String = region.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
             s.get(&format!("{}/explainLatest", definition_path(s, &definition)), &format!("{COMPUTE}&region={region}"))
@@ -213,6 +214,46 @@ fn plan(name: Option<String>, product: Option<String>, publisher: Option<String>
         return None;
     }
     Some(json!({ "name": name, "product": product, "publisher": publisher }))
+}
+
+/// `sig image-definition retention …`: galleon's policy beside the definition.
+async fn retention(s: &Session, command: RetentionCommand) -> anyhow::Result<Value> {
+    let path = |d: &DefinitionRef| format!("{}/retentionPolicy", definition_path(s, d));
+    let body = |r: &RetentionRules| {
+        let mut b = json!({});
+        if let Some(n) = r.keep_latest {
+            b["keepLatest"] = json!(n);
+        }
+        if let Some(d) = r.delete_after_end_of_life_days {
+            b["deleteAfterEndOfLifeDays"] = json!(d);
+        }
+        if let Some(c) = r.count_excluded_from_latest {
+            b["countExcludedFromLatest"] = json!(c);
+        }
+        b
+    };
+    Ok(match command {
+        RetentionCommand::Set { definition, rules } => {
+            s.client.call(Method::PUT, &format!("{}?{COMPUTE}", path(&definition)), Some(&body(&rules))).await?.body
+        }
+        RetentionCommand::Show { definition } => s.get(&path(&definition), COMPUTE).await?,
+        RetentionCommand::Preview { definition, rules } => {
+            let given = body(&rules);
+            let proposed = given.as_object().is_some_and(|m| !m.is_empty()).then_some(&given);
+            let url = format!("{}/preview?{COMPUTE}", path(&definition));
+            s.client.call(Method::POST, &url, proposed).await?.body
+        }
+        RetentionCommand::Run { definition } => {
+            let url = format!("{}/run?{COMPUTE}", path(&definition));
+            let accepted = s.client.call(Method::POST, &url, None).await?;
+            let status = s.client.wait(&accepted, |_| {}).await?;
+            status["properties"]["output"].clone()
+        }
+        RetentionCommand::Delete { definition } => {
+            s.client.call(Method::DELETE, &format!("{}?{COMPUTE}", path(&definition)), None).await?;
+            Value::Null
+        }
+    })
 }
 
 /// `--features "SecurityType=TrustedLaunch IsAcceleratedNetworkSupported=true"`, as az sends

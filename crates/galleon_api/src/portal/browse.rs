@@ -273,6 +273,7 @@ async fn gallery_page(arm: &Arm<'_>, id: &str, g: &Value) -> Markup {
 async fn definition_page(arm: &Arm<'_>, id: &str, d: &Value) -> Markup {
     let versions = arm.list(&format!("{id}/versions?{COMPUTE}")).await;
     let latest = latest_by_region(arm, id, versions.as_deref().unwrap_or_default()).await;
+    let retention = retention_preview(arm, id).await;
     let p = &d["properties"];
     let create = format!("/portal/create/version?definition={}", urlencode(id));
     html! {
@@ -315,6 +316,29 @@ async fn definition_page(arm: &Arm<'_>, id: &str, d: &Value) -> Markup {
                 } }
             }
         }
+        @if let Some(retention) = &retention {
+            h2 { "Retention policy" }
+            @match retention {
+                Err(e) => (error_banner(e)),
+                Ok(r) => {
+                    p #retention-policy {
+                        @if let Some(n) = r["policy"]["keepLatest"].as_u64() { "Keep the newest " (n) " versions. " }
+                        @if let Some(d) = r["policy"]["deleteAfterEndOfLifeDays"].as_u64() { "Delete versions " (d) " days after their end of life. " }
+                        @if r["policy"]["countExcludedFromLatest"] == false { "Versions excluded from latest are kept and not counted." }
+                    }
+                    table.list #retention {
+                        thead { tr { th { "Version" } th { "Now" } th { "Why" } } }
+                        tbody { @for v in r["versions"].as_array().into_iter().flatten() {
+                            tr {
+                                td { (text(&v["name"])) }
+                                td { (if v["action"] == "delete" { "Would be deleted" } else { "Kept" }) }
+                                td { (v["reasons"].as_array().map(|rs| rs.iter().map(text).collect::<Vec<_>>().join("; ")).unwrap_or_default()) }
+                            }
+                        } }
+                    }
+                }
+            }
+        }
         @if !latest.is_empty() {
             h2 { "Latest by region" }
             table.list #latest {
@@ -336,6 +360,14 @@ async fn definition_page(arm: &Arm<'_>, id: &str, d: &Value) -> Markup {
             }
         }
     }
+}
+
+/// The definition's retention policy and what it would delete now (galleon's preview), or
+/// `None` when it has none.
+async fn retention_preview(arm: &Arm<'_>, id: &str) -> Option<Result<Value, ArmFailure>> {
+    arm.get(&format!("{id}/retentionPolicy?{COMPUTE}")).await.ok()?;
+    let preview = arm.call(axum::http::Method::POST, &format!("{id}/retentionPolicy/preview?{COMPUTE}"), None).await;
+    Some(preview.map(|r| r.body))
 }
 
 /// `latest` in every region the versions target, with the reason each other version is not

@@ -16,6 +16,7 @@ mod managed_images;
 mod network;
 mod operations;
 mod principals;
+mod retention;
 mod role_assignments;
 mod shared_galleries;
 mod soft_deleted;
@@ -190,6 +191,8 @@ fn arm_table() -> RouteTable {
         .route(IMAGE, get(images::get).put(images::put_or_patch).patch(images::put_or_patch).delete(images::delete))
         .route(VERSIONS, get(versions::list))
         .route(&format!("{IMAGE}/explainlatest"), get(explain_latest::explain))
+        .route(&format!("{IMAGE}/retentionpolicy"), get(retention::get).put(retention::put).delete(retention::delete))
+        .route(&format!("{IMAGE}/retentionpolicy/{{action}}"), post(retention::action))
         .route(
             VERSION,
             get(versions::get).put(versions::put_or_patch).patch(versions::put_or_patch).delete(versions::delete),

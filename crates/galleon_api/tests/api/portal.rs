@@ -362,4 +362,13 @@ async fn the_definition_page_explains_latest_in_each_region() {
     assert!(page.contains("Latest by region"), "{page}");
     assert!(page.contains("<td>East US</td><td>1.0.0</td>"), "{page}");
     assert!(page.contains("2.0.0: excluded from latest"), "{page}");
+    assert!(!page.contains("Retention policy"), "no policy, no section");
+    // With a retention policy, the page shows it and what it would do now.
+    app.put(&format!("{i}/retentionPolicy?{COMPUTE}"), json!({ "keepLatest": 1 })).await;
+    let (_, page) = browser.get(&format!("/portal/r{i}")).await;
+    assert!(page.contains("Keep the newest 1 versions."), "{page}");
+    // 1.0.0 is past the newest 1, but it is latest (2.0.0 is excluded) and its source disk
+    // holds its content: kept, and the page says why.
+    assert!(page.contains("<td>2.0.0</td><td>Kept</td><td>among the newest 1</td>"), "{page}");
+    assert!(page.contains("<td>1.0.0</td><td>Kept</td><td>disks hold its content: myResourceGroup/src; it is latest in West Central US"), "{page}");
 }
