@@ -727,6 +727,30 @@ fn upload_image_version_vm_from_latest_and_download_give_back_the_bytes() {
     assert_eq!(got.len(), (24 << 20) + 512);
     assert!(got[..24 << 20] == std::fs::read(&raw).unwrap()[..], "the VM's OS disk holds the uploaded bytes");
     assert_eq!(&got[(24 << 20)..(24 << 20) + 8], b"conectix");
+    // Signed provenance: the server re-hashes every replica; a download from the version is
+    // checked against the signature with the public keys; one from `latest` cannot be.
+    let version = ["-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"];
+    let report = server.ok(&[&["sig", "image-version", "verify"][..], &version[..]].concat());
+    assert_eq!(report["verified"], true, "{report}");
+    assert_eq!(report["replicas"].as_array().unwrap().len(), 3, "westcentralus and two in eastus: {report}");
+    let signed = server.ok(&[&["sig", "image-version", "show-provenance"][..], &version[..]].concat());
+    let version_id = signed["statement"]["version"].as_str().unwrap().to_string();
+    server.ok(&["disk", "create", "-g", "rg", "-n", "fromv", "--gallery-image-reference", &version_id, "-o", "none"]);
+    let checked = server.dir.path().join("checked.vhd");
+    let download = ["disk", "download", "-g", "rg", "--file", checked.to_str().unwrap(), "--verify"];
+    let verified = server.ok(&[&download[..], &["-n", "fromv"]].concat());
+    assert_eq!(
+        (verified["verified"].clone(), verified["keyId"].clone()),
+        (serde_json::json!(true), signed["keyId"].clone())
+    );
+    assert!(std::fs::read(&checked).unwrap() == got, "the same bytes as the VM's disk");
+    let refused = server.galleon(&[&download[..], &["-n", vm["disk"].as_str().unwrap()]].concat());
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("(NotVerifiable)"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     // The VM's lifecycle as az drives it.
     server.ok(&["vm", "deallocate", "-g", "rg", "-n", "vm1"]);
     server.ok(&["vm", "generalize", "-g", "rg", "-n", "vm1"]);

@@ -212,8 +212,17 @@ impl Core {
             if failures.is_empty() { ProvisioningState::Succeeded } else { ProvisioningState::Failed };
         let error = (!failures.is_empty())
             .then(|| ("ReplicationFailed".to_string(), format!("Replication failed in {}", failures.join("; "))));
+        // A version built in full is signed in the same write that says so.
+        let signed = match value.provisioning_state {
+            ProvisioningState::Succeeded => self.provenance_doc(&value.id, &value.properties, value.created_at).await?,
+            _ => None,
+        };
         let doc = typed::doc(Kind::Version, &op.resource_key, None, &value);
-        self.store().apply(Batch::new().put(doc, Expect::Rev(rev)).operation(finished(op, error))).await?;
+        let mut batch = Batch::new().put(doc, Expect::Rev(rev));
+        if let Some(signed) = signed {
+            batch = batch.put(signed, Expect::Any);
+        }
+        self.store().apply(batch.operation(finished(op, error))).await?;
         Ok(())
     }
 

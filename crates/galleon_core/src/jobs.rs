@@ -31,7 +31,7 @@ const CONTROL_JOBS: &[&str] = &["provision", "delete", "delete_group", "retentio
 /// Deployments: they wait on the other classes' jobs, so they have slots of their own.
 const DEPLOY_JOBS: &[&str] = &["deploy"];
 /// Operator maintenance: one at a time.
-const MAINTENANCE_JOBS: &[&str] = &["gc", "scrub", "retention_sweep"];
+const MAINTENANCE_JOBS: &[&str] = &["gc", "scrub", "retention_sweep", "verify_version"];
 /// How many deployments run at once in one process.
 const DEPLOY_SLOTS: usize = 4;
 /// How many jobs of each class run at once in one process. A stalled import holds one content
@@ -80,6 +80,8 @@ pub(crate) enum Job {
     Retention { definition: crate::retention::DefinitionName },
     /// Apply every retention policy (queued with the periodic collection).
     RetentionSweep,
+    /// Check a version's signed provenance and re-hash every replica.
+    VerifyVersion { definition: crate::retention::DefinitionName, version: String },
 }
 
 impl Job {
@@ -94,6 +96,7 @@ impl Job {
             Self::Scrub { .. } => "scrub",
             Self::Retention { .. } => "retention",
             Self::RetentionSweep => "retention_sweep",
+            Self::VerifyVersion { .. } => "verify_version",
             Self::BuildDisk { .. } => "build_disk",
             Self::FinishUpload { .. } => "finish_upload",
             Self::BuildManagedImage => "build_managed_image",
@@ -408,6 +411,7 @@ impl Core {
             Job::Scrub { region } => self.job_scrub(op, &region).await,
             Job::Retention { definition } => self.job_retention(op, &definition).await,
             Job::RetentionSweep => self.job_retention_sweep(op).await,
+            Job::VerifyVersion { definition, version } => self.job_verify_version(op, &definition, &version).await,
             Job::Provision { kind: k } => self.job_provision(op, kind(&k)?).await,
             Job::BuildVersion => self.job_build_version(op).await,
             Job::Delete { kind: k, children } => {

@@ -35,7 +35,7 @@ pub(crate) struct DefinitionName {
 }
 
 impl DefinitionName {
-    fn of(image: &ImageRef) -> Self {
+    pub(crate) fn of(image: &ImageRef) -> Self {
         Self {
             subscription: image.gallery.group.subscription.clone(),
             resource_group: image.gallery.group.resource_group.clone(),
@@ -44,7 +44,7 @@ impl DefinitionName {
         }
     }
 
-    fn image(&self) -> ImageRef {
+    pub(crate) fn image(&self) -> ImageRef {
         galleon_model::GroupRef::new(&self.subscription, &self.resource_group).gallery(&self.gallery).image(&self.image)
     }
 }

@@ -36,6 +36,7 @@ impl Core {
         env: Envelope,
         req: VersionRequest,
         patch: bool,
+        created_by: Option<&str>,
     ) -> CoreResult<Accepted<Tracked<ImageVersion>>> {
         self.require_group(&r.image.gallery.group).await?;
         r.version.parse::<VersionNumber>()?;
@@ -66,7 +67,8 @@ impl Core {
             None => {
                 let location = location.expect("PUT has a location");
                 Self::check_parent_location(&location, &image.value.location, &r.image.image)?;
-                let properties = ImageVersion::create(req, &location, now())?;
+                let mut properties = ImageVersion::create(req, &location, now())?;
+                properties.created_by = created_by.map(str::to_string);
                 if properties.uefi.is_some() {
                     galleon_model::uefi::UefiSettings::check_definition(&image.value.properties.features)?;
                 }

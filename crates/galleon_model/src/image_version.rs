@@ -217,6 +217,9 @@ pub struct ImageVersion {
     /// Set while the version is soft-deleted.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub soft_deleted: Option<crate::soft_delete::SoftDeletion>,
+    /// The object id of the principal that created it (for its signed provenance).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub created_by: Option<String>,
 }
 
 /// A target region as a request gives it.
@@ -364,6 +367,7 @@ impl ImageVersion {
             replication,
             uefi,
             soft_deleted: None,
+            created_by: None,
         })
     }
 

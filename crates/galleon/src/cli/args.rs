@@ -490,6 +490,18 @@ pub(crate) enum VersionCommand {
         #[arg(long)]
         expand: Option<String>,
     },
+    /// Check the version's signed provenance and re-hash every replica in every region
+    /// (galleon only); fails unless everything verifies.
+    Verify {
+        #[command(flatten)]
+        version: VersionRef,
+    },
+    /// Show the version's signed provenance: the JWS, its key id and the signed statement
+    /// (galleon only).
+    ShowProvenance {
+        #[command(flatten)]
+        version: VersionRef,
+    },
     /// List an image definition's versions.
     List {
         #[command(flatten)]
@@ -686,6 +698,10 @@ pub(crate) enum DiskCommand {
         target: Named,
         #[arg(long)]
         file: PathBuf,
+        /// Check the image against its version's signed provenance (the disk must name an image
+        /// version): the signature with the gallery's public key, and the digest signed for it.
+        #[arg(long)]
+        verify: bool,
     },
     /// List a resource group's disks.
     List {

@@ -112,8 +112,8 @@ pub(super) async fn disk(s: &Session, command: DiskCommand) -> anyhow::Result<()
             };
             super::transfer::upload(s, upload).await?
         }
-        DiskCommand::Download { target, file } => {
-            super::transfer::download(s, &target.resource_group, &target.name, &file).await?
+        DiskCommand::Download { target, file, verify } => {
+            super::transfer::download(s, &target.resource_group, &target.name, &file, verify).await?
         }
         DiskCommand::List { resource_group } => {
             s.list(&format!("{}/providers/Microsoft.Compute/disks", s.group_path(&resource_group)), DISKS).await?

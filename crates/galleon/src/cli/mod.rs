@@ -15,6 +15,7 @@ mod login;
 mod operation;
 mod profile;
 mod progress;
+mod provenance;
 mod share;
 mod sig;
 mod target_regions;

@@ -280,6 +280,10 @@ fn parse_features(features: Option<&str>, generation: &str) -> anyhow::Result<Op
 async fn version(s: &Session, command: VersionCommand) -> anyhow::Result<Value> {
     Ok(match command {
         VersionCommand::Create(create) => create_version(s, *create).await?,
+        VersionCommand::Verify { version } => super::provenance::verify_version(s, &version_path(s, &version)).await?,
+        VersionCommand::ShowProvenance { version } => {
+            s.get(&format!("{}/provenance", version_path(s, &version)), COMPUTE).await?
+        }
         VersionCommand::Show { version, expand } => {
             let api = expand.map_or_else(|| COMPUTE.to_string(), |e| format!("{COMPUTE}&$expand={e}"));
             s.get(&version_path(s, &version), &api).await?

@@ -235,7 +235,7 @@ fn check_digest(disk: &Value, expected: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) async fn download(s: &Session, group: &str, name: &str, path: &Path) -> anyhow::Result<Value> {
+pub(super) async fn download(s: &Session, group: &str, name: &str, path: &Path, verify: bool) -> anyhow::Result<Value> {
     let kinds = [("disks", DISKS), ("snapshots", DISKS)];
     let resource = s.resolve(group, name, &kinds).await?;
     let shown = s.get(&resource, DISKS).await?;
@@ -314,7 +314,9 @@ pub(super) async fn download(s: &Session, group: &str, name: &str, path: &Path) 
         digest_of(&std::fs::File::open(&part)?, virtual_size, footer)?
     };
     check_digest(&shown, &digest)?;
+    // An image that does not verify stays in its `.part` file.
+    let verified = if verify { super::provenance::check_download(s, &shown, &digest).await? } else { Value::Null };
     std::fs::rename(&part, path)?;
     let _ = std::fs::remove_file(&journal_at);
-    Ok(Value::Null)
+    Ok(verified)
 }

@@ -171,7 +171,10 @@ pub(super) async fn resource(State(s): State<PortalState>, signed: Signed, Path(
         "group" => group_page(&arm, &id).await,
         "gallery" => gallery_page(&arm, &id, &body).await,
         "definition" => definition_page(&arm, &id, &body).await,
-        "version" => super::update_version::version_page(&s, &id, &body, &signed),
+        "version" => {
+            let provenance = provenance_section(&arm, &id).await;
+            html! { (super::update_version::version_page(&s, &id, &body, &signed)) (provenance) }
+        }
         _ => other_page(&id, &body),
     };
     let activity = super::activity::section(&arm, &id).await;
@@ -357,6 +360,30 @@ async fn definition_page(arm: &Arm<'_>, id: &str, d: &Value) -> Markup {
                         }
                     }
                 } }
+            }
+        }
+    }
+}
+
+/// A version's signed provenance: who and when, the key, and the JWS to check elsewhere.
+async fn provenance_section(arm: &Arm<'_>, id: &str) -> Markup {
+    let Ok(p) = arm.get(&format!("{id}/provenance?{COMPUTE}")).await else {
+        return html! { section #provenance { h2 { "Signed provenance" } p.empty { "Not signed yet: a version is signed when its build succeeds." } } };
+    };
+    let st = &p["statement"];
+    html! {
+        section #provenance {
+            h2 { "Signed provenance" }
+            (essentials(&[
+                ("Signed by gallery key", value(text(&p["keyId"]))),
+                ("Created by", value(text(&st["createdBy"]))),
+                ("Created at", value(text(&st["createdAt"]))),
+                ("galleon version", value(text(&st["galleonVersion"]))),
+                ("Sources", value(st["sources"].as_array().map(|s| s.iter().map(|x| text(&x["id"])).collect::<Vec<_>>().join(", ")).unwrap_or_default())),
+            ]))
+            details {
+                summary { "JWS (check it with the keys at /.well-known/galleon/provenance-keys)" }
+                pre { code { (text(&p["jws"])) } }
             }
         }
     }

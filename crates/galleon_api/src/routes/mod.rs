@@ -16,6 +16,7 @@ mod managed_images;
 mod network;
 mod operations;
 mod principals;
+mod provenance;
 mod retention;
 mod role_assignments;
 mod shared_galleries;
@@ -191,6 +192,8 @@ fn arm_table() -> RouteTable {
         .route(IMAGE, get(images::get).put(images::put_or_patch).patch(images::put_or_patch).delete(images::delete))
         .route(VERSIONS, get(versions::list))
         .route(&format!("{IMAGE}/explainlatest"), get(explain_latest::explain))
+        .route(&format!("{VERSION}/provenance"), get(provenance::get))
+        .route(&format!("{VERSION}/verify"), post(provenance::verify))
         .route(&format!("{IMAGE}/retentionpolicy"), get(retention::get).put(retention::put).delete(retention::delete))
         .route(&format!("{IMAGE}/retentionpolicy/{{action}}"), post(retention::action))
         .route(
@@ -268,6 +271,7 @@ pub(crate) fn public_routes() -> Router<AppState> {
         .route("/{tenant}/.well-known/openid-configuration", get(identity::openid_configuration))
         .route("/{tenant}/oauth2/v2.0/token", post(identity::token))
         .route("/{tenant}/discovery/v2.0/keys", get(identity::jwks))
+        .route("/.well-known/galleon/provenance-keys", get(provenance::keys))
         .route(
             "/access/{key}/{blob}",
             // Page writes carry up to 4 MiB, Azure's limit for one `PUT ?comp=page`.

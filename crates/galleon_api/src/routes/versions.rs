@@ -51,7 +51,7 @@ async fn write(
     let (sub, ..) = &path;
     crate::auth::require_read_or_shared(&s, &claims, sub, ids.iter().map(String::as_str), target).await?;
     let env = Envelope::new(body.location, body.tags)?;
-    let accepted = s.core.put_version(&version_ref(&path), env, req, patch).await?;
+    let accepted = s.core.put_version(&version_ref(&path), env, req, patch, Some(&claims.oid)).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource, api, false)))
 }
 

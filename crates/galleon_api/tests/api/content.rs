@@ -1089,3 +1089,64 @@ async fn an_upload_finished_through_a_failing_store_is_retried_and_never_blamed_
     assert_eq!(status.body["status"], "Failed", "{}", status.body);
     assert_eq!(status.body["error"]["code"], "InternalError", "{}", status.body);
 }
+
+/// A built version carries a JWS its gallery's key signed; anyone can check it with the public
+/// keys (no token), and `verify` re-reads every replica: good, then a rotted chunk is named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_are_signed_and_verify_finds_a_rotted_replica() {
+    let app = TestApp::new().await;
+    let (i, _) = version_in_westcentralus_and_eastus(&app, 71).await;
+    let v = format!("{i}/versions/1.0.0");
+    let version = app.get(&format!("{v}?{COMPUTE}")).await.body;
+    let p = app.get(&format!("{v}/provenance?{COMPUTE}")).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let statement = &p.body["statement"];
+    assert_eq!(statement["type"], "galleon.imageVersionProvenance/v1");
+    assert_eq!(statement["version"].as_str().unwrap().to_lowercase(), version["id"].as_str().unwrap().to_lowercase());
+    let digest = &version["properties"]["storageProfile"]["osDiskImage"]["digest"];
+    assert_eq!(statement["disks"], json!([{ "lun": null, "digest": digest }]));
+    assert!(statement["sources"][0]["id"].as_str().unwrap().ends_with("/disks/os"), "{statement}");
+    assert!(!statement["createdBy"].as_str().unwrap_or_default().is_empty(), "{statement}");
+
+    // The public keys, without a token, verify the JWS; a changed payload does not.
+    let (status, _, body) =
+        app.send_raw(Request::get("/.well-known/galleon/provenance-keys").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let jwks: Value = serde_json::from_slice(&body).unwrap();
+    let key_for = |kid: &str| {
+        jwks["keys"].as_array()?.iter().find(|k| k["kid"] == kid).and_then(galleon_core::jws::jwk_public_key)
+    };
+    let jws = p.body["jws"].as_str().unwrap();
+    let payload = galleon_core::jws::verify(jws, key_for).expect("the signature verifies");
+    assert_eq!(&serde_json::from_slice::<Value>(&payload).unwrap(), statement);
+    let forged = jws.replacen(jws.split('.').nth(1).unwrap(), "eyJ2ZXJzaW9uIjoieCJ9", 1);
+    assert!(galleon_core::jws::verify(&forged, key_for).is_err());
+
+    let report = verify_version(&app, &v).await;
+    assert_eq!(report["verified"], true, "{report}");
+    assert_eq!((report["signatureValid"].clone(), report["digestsMatch"].clone()), (json!(true), json!(true)));
+    let regions: Vec<&str> =
+        report["replicas"].as_array().unwrap().iter().map(|r| r["region"].as_str().unwrap()).collect();
+    assert!(regions.contains(&"West Central US") && regions.contains(&"East US"), "{report}");
+    assert!(report["replicas"][0]["chunks"].as_u64().unwrap() >= 4, "the manifest and its data chunks: {report}");
+
+    // Bit rot in eastus: verify names the chunk there and says the version does not verify.
+    let store = app.dir.path().join("regions/eastus/standard_lrs-1");
+    let rotted = files_in(&store).into_iter().find(|p| !std::fs::read(p).unwrap().starts_with(b"GLNMAN01")).unwrap();
+    std::fs::remove_file(&rotted).unwrap();
+    std::fs::write(&rotted, vec![0x5Au8; 4096]).unwrap();
+    let report = verify_version(&app, &v).await;
+    assert_eq!(report["verified"], false, "{report}");
+    let east = report["replicas"].as_array().unwrap().iter().find(|r| r["region"] == "East US").unwrap();
+    let bad = east["bad"][0].as_str().unwrap();
+    assert!(bad.contains("corrupt") && bad.contains(rotted.file_name().unwrap().to_str().unwrap()), "{east}");
+}
+
+/// `POST {v}/verify` to its end; its report.
+async fn verify_version(app: &TestApp, v: &str) -> Value {
+    let r = app.call(axum::http::Method::POST, &format!("{v}/verify?{COMPUTE}"), None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let done = app.settle_until_done(r.header("azure-asyncoperation")).await;
+    assert_eq!(done.body["status"], "Succeeded", "{}", done.body);
+    done.body["properties"]["output"].clone()
+}

@@ -370,5 +370,12 @@ async fn the_definition_page_explains_latest_in_each_region() {
     // 1.0.0 is past the newest 1, but it is latest (2.0.0 is excluded) and its source disk
     // holds its content: kept, and the page says why.
     assert!(page.contains("<td>2.0.0</td><td>Kept</td><td>among the newest 1</td>"), "{page}");
+    // A version's page shows its signed provenance.
+    let (_, version_page) = browser.get(&format!("/portal/r{i}/versions/1.0.0")).await;
+    assert!(
+        version_page.contains("Signed provenance") && version_page.contains("Signed by gallery key"),
+        "{version_page}"
+    );
+    assert!(version_page.contains("<pre><code>eyJ"), "the JWS: {version_page}");
     assert!(page.contains("<td>1.0.0</td><td>Kept</td><td>disks hold its content: myResourceGroup/src; it is latest in West Central US"), "{page}");
 }

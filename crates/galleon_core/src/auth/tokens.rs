@@ -5,10 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ring::rand::SystemRandom;
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
 
 use super::AUDIENCES;
@@ -111,14 +109,7 @@ impl TokenIssuer {
     /// Signs `claims` into a compact JWT.
     pub fn sign(&self, claims: &Claims) -> String {
         let key = self.signing_key();
-        let header = serde_json::json!({ "alg": "EdDSA", "typ": "JWT", "kid": key.kid });
-        let signing_input = format!(
-            "{}.{}",
-            B64.encode(header.to_string()),
-            B64.encode(serde_json::to_vec(claims).expect("claims encode"))
-        );
-        let sig = key.pair.sign(signing_input.as_bytes());
-        format!("{signing_input}.{}", B64.encode(sig.as_ref()))
+        crate::jws::sign(&key.pair, &key.kid, "JWT", &serde_json::to_vec(claims).expect("claims encode"))
     }
 
     /// Verifies an ARM token at time `now` (unix seconds).
@@ -161,49 +152,33 @@ impl TokenIssuer {
     }
 
     fn verify_signature(&self, token: &str) -> Result<Claims, TokenError> {
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-            return Err(TokenError::Malformed);
-        };
-        let header: serde_json::Value = serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?)
-            .map_err(|_| TokenError::Malformed)?;
-        if header.get("alg").and_then(|a| a.as_str()) != Some("EdDSA") {
-            return Err(TokenError::BadSignature);
-        }
-        let sig = B64.decode(s).map_err(|_| TokenError::Malformed)?;
-        let signing_input = &token[..h.len() + 1 + p.len()];
         // The key the header names; a token naming no key or an unknown one does not verify.
-        let kid = header.get("kid").and_then(|k| k.as_str()).ok_or(TokenError::BadSignature)?;
-        let key = self.keys.iter().find(|k| k.kid == kid).ok_or(TokenError::BadSignature)?;
-        UnparsedPublicKey::new(&ED25519, key.pair.public_key().as_ref())
-            .verify(signing_input.as_bytes(), &sig)
-            .map_err(|_| TokenError::BadSignature)?;
-        serde_json::from_slice(&B64.decode(p).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)
+        let key_for = |kid: &str| self.keys.iter().find(|k| k.kid == kid).map(|k| crate::jws::public_key(&k.pair));
+        let payload = crate::jws::verify(token, key_for).map_err(|e| match e {
+            crate::jws::JwsError::Malformed => TokenError::Malformed,
+            crate::jws::JwsError::BadSignature => TokenError::BadSignature,
+        })?;
+        serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)
     }
 
     /// The public keys as a JSON Web Key Set (a key about to sign is published already).
     pub fn jwks(&self) -> serde_json::Value {
-        let keys: Vec<serde_json::Value> = self
-            .keys
-            .iter()
-            .map(|k| {
-                serde_json::json!({
-                    "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": k.kid,
-                    "x": B64.encode(k.pair.public_key().as_ref()),
-                })
-            })
-            .collect();
+        let keys: Vec<serde_json::Value> =
+            self.keys.iter().map(|k| crate::jws::jwk(&k.kid, &crate::jws::public_key(&k.pair))).collect();
         serde_json::json!({ "keys": keys })
     }
 }
 
 /// A key's id: the start of the BLAKE3 hash of its public key.
 fn kid_of(pair: &Ed25519KeyPair) -> String {
-    blake3::hash(pair.public_key().as_ref()).to_hex()[..16].to_string()
+    crate::jws::kid_of(pair.public_key().as_ref())
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
     use super::*;
 
     fn claims(aud: &str, exp: i64) -> Claims {
