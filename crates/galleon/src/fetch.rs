@@ -63,11 +63,21 @@ impl HttpFetcher {
         Self { tls: tokio_rustls::TlsConnector::from(Arc::new(config)), timeouts }
     }
 
-    async fn connect(&self, uri: &Uri) -> Result<SendRequest<Empty<Bytes>>, String> {
+    async fn connect<B>(&self, uri: &Uri) -> Result<SendRequest<B>, String>
+    where
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         within(self.timeouts.connect, "connecting", self.connect_now(uri)).await
     }
 
-    async fn connect_now(&self, uri: &Uri) -> Result<SendRequest<Empty<Bytes>>, String> {
+    async fn connect_now<B>(&self, uri: &Uri) -> Result<SendRequest<B>, String>
+    where
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let host = uri.host().ok_or("the URL has no host")?.to_string();
         let https = uri.scheme_str() == Some("https");
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
@@ -182,6 +192,29 @@ async fn get_range(
 impl Fetcher for HttpFetcher {
     async fn fetch(&self, url: &str, dest: &Path) -> Result<u64, String> {
         within(self.timeouts.total, "the download", self.fetch_now(url, dest)).await
+    }
+}
+
+/// Webhooks for event subscriptions: one POST per delivery, on its own connection, within the
+/// fetch timeouts.
+#[async_trait::async_trait]
+impl galleon_core::events::WebhookSender for HttpFetcher {
+    async fn post(&self, url: &str, headers: &[(String, String)], body: Vec<u8>) -> Result<u16, String> {
+        let uri: Uri = url.parse().map_err(|e| format!("{e}"))?;
+        let mut send = self.connect::<http_body_util::Full<Bytes>>(&uri).await?;
+        let host = uri.authority().map(|a| a.as_str().to_string()).unwrap_or_default();
+        let mut req = Request::post(uri.path_and_query().map_or("/", |p| p.as_str()))
+            .header("host", host)
+            .header("user-agent", concat!("galleon/", env!("CARGO_PKG_VERSION")));
+        for (name, value) in headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        let req = req.body(http_body_util::Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
+        let answer = within(self.timeouts.idle, "waiting for the endpoint", async {
+            send.send_request(req).await.map_err(|e| e.to_string())
+        })
+        .await?;
+        Ok(answer.status().as_u16())
     }
 }
 

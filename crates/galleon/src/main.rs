@@ -90,6 +90,9 @@ enum Command {
     /// List the nodes serving from this database (tenant owners only).
     #[command(subcommand)]
     Node(cli::NodeCommand),
+    /// Webhook subscriptions that receive CloudEvents about image versions (galleon only).
+    #[command(subcommand)]
+    Event(cli::EventCommand),
     /// Follow long-running operations started with --no-wait.
     #[command(subcommand)]
     Operation(cli::OperationCommand),
@@ -147,6 +150,7 @@ fn main() -> anyhow::Result<()> {
         Command::Region(c) => cli::Resource::Region(c),
         Command::Keys(c) => cli::Resource::Keys(c),
         Command::Node(c) => cli::Resource::Node(c),
+        Command::Event(c) => cli::Resource::Event(c),
     };
     finish(runtime.block_on(cli::run(resource, globals)))
 }

@@ -51,6 +51,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         import_allow: settings.import_allow.clone(),
         uploads_dir: settings.uploads_dir.clone(),
         fetcher: Some(Arc::new(crate::fetch::HttpFetcher::new(settings.fetch_timeouts))),
+        webhooks: Some(Arc::new(crate::fetch::HttpFetcher::new(settings.fetch_timeouts))),
         link_copies: settings.link_copies,
         node_id: node_id.clone(),
     };
@@ -214,6 +215,7 @@ pub(crate) async fn init(settings: Settings) -> anyhow::Result<()> {
         import_allow: vec![],
         uploads_dir: settings.uploads_dir.clone(),
         fetcher: None,
+        webhooks: None,
         link_copies: settings.link_copies,
         node_id: node_id.clone(),
     };

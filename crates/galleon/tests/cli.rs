@@ -16,6 +16,8 @@ mod backup;
 mod db_copy;
 #[path = "cli/db_outage.rs"]
 mod db_outage;
+#[path = "cli/events.rs"]
+mod events;
 #[path = "cli/mixed_load.rs"]
 mod mixed_load;
 #[path = "cli/object_stores.rs"]

@@ -223,6 +223,30 @@ impl Core {
             batch = batch.put(signed, Expect::Any);
         }
         self.store().apply(batch.operation(finished(op, error))).await?;
+        // Events, once the outcome is stored: each region that completed or failed now, then
+        // the version's completion.
+        for (idx, status) in value.properties.replication.iter().enumerate() {
+            let kind = match status.state {
+                _ if !pending.contains(&idx) => continue,
+                ReplicationState::Completed => "galleon.imageVersion.regionReplicated",
+                ReplicationState::Failed => "galleon.imageVersion.regionFailed",
+                _ => continue,
+            };
+            let data = serde_json::json!({
+                "region": galleon_model::region::display_name(&status.region),
+                "details": status.details,
+                "bytesCopied": status.transfer.map(|t| t.bytes_done),
+            });
+            self.emit(kind, &value.id, data).await;
+        }
+        if value.provisioning_state == ProvisioningState::Succeeded {
+            self.emit(
+                "galleon.imageVersion.completed",
+                &value.id,
+                serde_json::json!({ "provisioningState": "Succeeded" }),
+            )
+            .await;
+        }
         Ok(())
     }
 

@@ -27,7 +27,7 @@ pub(crate) const MAX_ATTEMPTS: u32 = 5;
 /// Jobs that read or write disk content: slow, bounded by the disks and the network.
 const CONTENT_JOBS: &[&str] = &["build_version", "build_disk", "finish_upload", "build_managed_image", "build_vm"];
 /// Jobs that only change metadata: quick, and never wait behind content work.
-const CONTROL_JOBS: &[&str] = &["provision", "delete", "delete_group", "retention"];
+const CONTROL_JOBS: &[&str] = &["provision", "delete", "delete_group", "retention", "deliver"];
 /// Deployments: they wait on the other classes' jobs, so they have slots of their own.
 const DEPLOY_JOBS: &[&str] = &["deploy"];
 /// Operator maintenance: one at a time.
@@ -80,6 +80,8 @@ pub(crate) enum Job {
     Retention { definition: crate::retention::DefinitionName },
     /// Apply every retention policy (queued with the periodic collection).
     RetentionSweep,
+    /// Deliver an event subscription's outbox (its id).
+    Deliver { subscription: String },
     /// Check a version's signed provenance and re-hash every replica.
     VerifyVersion { definition: crate::retention::DefinitionName, version: String },
 }
@@ -97,6 +99,7 @@ impl Job {
             Self::Retention { .. } => "retention",
             Self::RetentionSweep => "retention_sweep",
             Self::VerifyVersion { .. } => "verify_version",
+            Self::Deliver { .. } => "deliver",
             Self::BuildDisk { .. } => "build_disk",
             Self::FinishUpload { .. } => "finish_upload",
             Self::BuildManagedImage => "build_managed_image",
@@ -412,6 +415,7 @@ impl Core {
             Job::Retention { definition } => self.job_retention(op, &definition).await,
             Job::RetentionSweep => self.job_retention_sweep(op).await,
             Job::VerifyVersion { definition, version } => self.job_verify_version(op, &definition, &version).await,
+            Job::Deliver { subscription } => self.job_deliver(op, &subscription).await,
             Job::Provision { kind: k } => self.job_provision(op, kind(&k)?).await,
             Job::BuildVersion => self.job_build_version(op).await,
             Job::Delete { kind: k, children } => {

@@ -16,6 +16,7 @@ pub mod content_error;
 mod deployments;
 mod disks;
 mod error;
+pub mod events;
 mod galleries;
 mod gc;
 pub mod generic;
@@ -95,6 +96,8 @@ pub struct CoreConfig {
     pub uploads_dir: PathBuf,
     /// Fetches http(s) import sources; without one only `file://` imports work.
     pub fetcher: Option<Arc<dyn content::Fetcher>>,
+    /// Posts webhooks for event subscriptions; without one no events are delivered.
+    pub webhooks: Option<Arc<dyn events::WebhookSender>>,
     /// This node's stable name: the owner of the job leases it holds. It must stay the same
     /// across restarts (so a node frees its own leases when it starts again) and differ
     /// between nodes sharing one database.

@@ -250,7 +250,8 @@ impl Core {
         Ok(())
     }
 
-    /// Applies every stored policy (the periodic sweep); definitions gone since lose theirs.
+    /// Applies every stored policy (the periodic sweep; definitions gone since lose theirs),
+    /// and queues the end-of-life events that are due.
     pub(crate) async fn job_retention_sweep(&self, op: Operation) -> Result<(), JobError> {
         let mut seen = HashSet::new();
         let mut after: Option<String> = None;
@@ -276,8 +277,10 @@ impl Core {
                 break;
             }
         }
+        // Versions whose end of life has come tell their event subscriptions, once.
+        let end_of_life = self.emit_end_of_life().await.map_err(|e| JobError::Retry(e.to_string()))?;
         let mut op = op;
-        op.result = Some(json!({ "policies": seen.len(), "versionsDeleted": deleted }));
+        op.result = Some(json!({ "policies": seen.len(), "versionsDeleted": deleted, "endOfLifeEvents": end_of_life }));
         self.store().apply(Batch::new().operation(finished(op, None))).await?;
         Ok(())
     }

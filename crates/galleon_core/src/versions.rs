@@ -96,7 +96,14 @@ impl Core {
             job: Job::BuildVersion,
             subscription: &r.image.gallery.group.subscription,
         };
-        self.commit(pending).await
+        let accepted = self.commit(pending).await?;
+        if accepted.created {
+            let regions: Vec<String> =
+                accepted.resource.properties.publishing.target_regions.iter().map(|t| t.name.clone()).collect();
+            let data = serde_json::json!({ "targetRegions": regions, "operationId": accepted.operation.id });
+            self.emit("galleon.imageVersion.created", &accepted.resource.id, data).await;
+        }
+        Ok(accepted)
     }
 
     /// Every target region must be one this deployment serves, with enough stores of the
@@ -168,12 +175,16 @@ impl Core {
         };
         Self::check_idle(&existing.value)?;
         existing.value.properties.check_delete(now())?;
+        let id = existing.value.id.clone();
         if let Some(policy) = self.soft_delete_policy(&r.image.gallery).await? {
-            return Ok(Some(self.soft_delete_version(r, existing, policy).await?));
+            let op = self.soft_delete_version(r, existing, policy).await?;
+            self.emit("galleon.imageVersion.deleted", &id, serde_json::json!({ "softDeleted": true })).await;
+            return Ok(Some(op));
         }
-        Ok(Some(
-            self.begin_delete(Kind::Version, &r.key(), existing, None, None, &r.image.gallery.group.subscription)
-                .await?,
-        ))
+        let op = self
+            .begin_delete(Kind::Version, &r.key(), existing, None, None, &r.image.gallery.group.subscription)
+            .await?;
+        self.emit("galleon.imageVersion.deleted", &id, serde_json::json!({ "softDeleted": false })).await;
+        Ok(Some(op))
     }
 }

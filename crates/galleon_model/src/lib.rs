@@ -9,6 +9,7 @@
 pub mod disk;
 mod enums;
 mod error;
+pub mod events;
 pub mod gallery;
 pub mod image_definition;
 pub mod image_version;

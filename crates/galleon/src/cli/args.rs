@@ -974,6 +974,73 @@ pub(crate) enum GcCommand {
     Status,
 }
 
+/// `galleon event …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum EventCommand {
+    /// Webhook subscriptions on the subscription, or on a gallery (-g and -r).
+    #[command(subcommand)]
+    Subscription(EventSubscriptionCommand),
+}
+
+/// Where a webhook subscription applies: the subscription, or a gallery.
+#[derive(Args, Debug)]
+pub(crate) struct EventTarget {
+    #[arg(long, short = 'n')]
+    pub name: String,
+    /// With --gallery-name: the gallery's resource group.
+    #[arg(long, short = 'g', requires = "gallery_name")]
+    pub resource_group: Option<String>,
+    /// Only this gallery's versions (default: every gallery of the subscription).
+    #[arg(long, short = 'r', requires = "resource_group")]
+    pub gallery_name: Option<String>,
+}
+
+/// `galleon event subscription …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum EventSubscriptionCommand {
+    /// Create (or replace) a subscription; prints its HMAC secret once.
+    Create {
+        #[command(flatten)]
+        target: EventTarget,
+        /// Where events are POSTed (https; plain http to this machine only).
+        #[arg(long)]
+        endpoint: String,
+        /// Only these event types (default: all).
+        #[arg(long, num_args = 1..)]
+        included_event_types: Vec<String>,
+        /// The HMAC secret (default: a random one).
+        #[arg(long)]
+        secret: Option<String>,
+    },
+    /// List the subscriptions of the subscription, or of a gallery (-g and -r).
+    List {
+        #[arg(long, short = 'g', requires = "gallery_name")]
+        resource_group: Option<String>,
+        #[arg(long, short = 'r', requires = "resource_group")]
+        gallery_name: Option<String>,
+    },
+    /// Show a subscription, with its pending events and dead letters counted.
+    Show {
+        #[command(flatten)]
+        target: EventTarget,
+    },
+    /// Delete a subscription (its pending events and dead letters go with it).
+    Delete {
+        #[command(flatten)]
+        target: EventTarget,
+    },
+    /// Send a `galleon.test` event through the subscription's outbox.
+    Test {
+        #[command(flatten)]
+        target: EventTarget,
+    },
+    /// The events given up on after every retry, with their last error.
+    DeadLetters {
+        #[command(flatten)]
+        target: EventTarget,
+    },
+}
+
 /// `galleon region …` (tenant owners only): the regions served and their stores.
 #[derive(Subcommand, Debug)]
 pub(crate) enum RegionCommand {

@@ -8,6 +8,7 @@ mod args;
 mod az_shape;
 mod az_table;
 mod disk;
+mod events;
 mod format;
 mod generic_update;
 mod group;
@@ -24,8 +25,9 @@ mod vm;
 mod vm_create;
 
 pub(crate) use args::{
-    DiskCommand, GcCommand, GroupCommand, ImageCommand, KeysCommand, LoginArgs, NodeCommand, OperationCommand, Output,
-    PrincipalCommand, RegionCommand, RoleCommand, SigCommand, SnapshotCommand, SubscriptionCommand, VmCommand,
+    DiskCommand, EventCommand, GcCommand, GroupCommand, ImageCommand, KeysCommand, LoginArgs, NodeCommand,
+    OperationCommand, Output, PrincipalCommand, RegionCommand, RoleCommand, SigCommand, SnapshotCommand,
+    SubscriptionCommand, VmCommand,
 };
 
 use galleon_client::{Client, ClientError, Reply};
@@ -270,6 +272,7 @@ pub(crate) enum Resource {
     Region(RegionCommand),
     Keys(KeysCommand),
     Node(NodeCommand),
+    Event(args::EventCommand),
 }
 
 /// Runs a resource command.
@@ -290,5 +293,6 @@ pub(crate) async fn run(command: Resource, globals: Globals) -> anyhow::Result<(
         Resource::Region(c) => access::region(&s, c).await,
         Resource::Keys(c) => access::keys(&s, c).await,
         Resource::Node(c) => access::node(&s, c).await,
+        Resource::Event(c) => events::run(&s, c).await,
     }
 }

@@ -231,6 +231,7 @@ async fn group_page(arm: &Arm<'_>, id: &str) -> Markup {
 
 async fn gallery_page(arm: &Arm<'_>, id: &str, g: &Value) -> Markup {
     let defs = arm.list(&format!("{id}/images?{COMPUTE}")).await;
+    let hooks = arm.list(&format!("{id}/providers/Galleon.Events/eventSubscriptions?{COMPUTE}")).await;
     let p = &g["properties"];
     html! {
         div.commandbar {
@@ -266,6 +267,23 @@ async fn gallery_page(arm: &Arm<'_>, id: &str, g: &Value) -> Markup {
                         td { (text(&dp["identifier"]["publisher"])) }
                         td { (text(&dp["identifier"]["offer"])) }
                         td { (text(&dp["identifier"]["sku"])) }
+                    }
+                } }
+            }
+        }
+        // galleon's webhooks on this gallery (`galleon event subscription create -g -r`).
+        @if let Ok(hooks) = &hooks && !hooks.is_empty() {
+            h2 { "Event subscriptions" }
+            table.list #event-subscriptions {
+                thead { tr { th { "Name" } th { "Endpoint" } th { "Event types" } th { "Pending" } th { "Dead letters" } } }
+                tbody { @for h in hooks {
+                    @let hp = &h["properties"];
+                    tr {
+                        td { (text(&h["name"])) }
+                        td { (text(&hp["destination"]["endpointUrl"])) }
+                        td { (hp["filter"]["includedEventTypes"].as_array().map(|t| t.iter().map(text).collect::<Vec<_>>().join(", ")).unwrap_or_else(|| "all".into())) }
+                        td { (text(&hp["pendingEvents"])) }
+                        td { (text(&hp["deadLetters"])) }
                     }
                 } }
             }

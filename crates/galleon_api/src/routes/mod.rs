@@ -5,6 +5,7 @@
 mod access;
 mod activity_log;
 mod disks;
+mod events;
 mod explain_latest;
 mod galleries;
 mod generic;
@@ -65,6 +66,13 @@ impl RouteTable {
     fn route(mut self, pattern: &str, methods: axum::routing::MethodRouter<AppState>) -> Self {
         self.patterns.push(pattern.to_string());
         self.router = self.router.route(pattern, methods);
+        self
+    }
+
+    /// Adds another table's routes (and their patterns, for the authorization walk).
+    fn merge(mut self, other: RouteTable) -> Self {
+        self.patterns.extend(other.patterns);
+        self.router = self.router.merge(other.router);
         self
     }
 }
@@ -192,6 +200,8 @@ fn arm_table() -> RouteTable {
         .route(IMAGE, get(images::get).put(images::put_or_patch).patch(images::put_or_patch).delete(images::delete))
         .route(VERSIONS, get(versions::list))
         .route(&format!("{IMAGE}/explainlatest"), get(explain_latest::explain))
+        .merge(event_routes("/subscriptions/{sub}"))
+        .merge(event_routes(GALLERY))
         .route(&format!("{VERSION}/provenance"), get(provenance::get))
         .route(&format!("{VERSION}/verify"), post(provenance::verify))
         .route(&format!("{IMAGE}/retentionpolicy"), get(retention::get).put(retention::put).delete(retention::delete))
@@ -255,6 +265,16 @@ fn graph_routes() -> Router<AppState> {
         .route("/v1.0/directoryObjects/getByIds", post(graph::get_by_ids))
         .route("/v1.0/users", get(graph::none))
         .route("/v1.0/groups", get(graph::none))
+}
+
+/// Event subscriptions under a scope (a subscription or a gallery).
+fn event_routes(scope: &str) -> RouteTable {
+    let base = format!("{scope}/providers/galleon.events/eventsubscriptions");
+    RouteTable::default()
+        .route(&base, get(events::list))
+        .route(&format!("{base}/{{name}}"), get(events::get).put(events::put).delete(events::delete))
+        .route(&format!("{base}/{{name}}/test"), post(events::test))
+        .route(&format!("{base}/{{name}}/deadletters"), get(events::dead_letters))
 }
 
 /// Routes open without a token.

@@ -377,5 +377,14 @@ async fn the_definition_page_explains_latest_in_each_region() {
         "{version_page}"
     );
     assert!(version_page.contains("<pre><code>eyJ"), "the JWS: {version_page}");
+    // A gallery's page lists its event subscriptions (never their secrets).
+    let g = i.rsplit_once("/images/").unwrap().0;
+    let hook = json!({ "properties": { "destination": { "endpointUrl": "https://hooks.example.org/g" },
+        "secret": "a-secret-of-some-length" } });
+    let r = app.put(&format!("{g}/providers/Galleon.Events/eventSubscriptions/hooks?{COMPUTE}"), hook).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let (_, gallery_page) = browser.get(&format!("/portal/r{g}")).await;
+    assert!(gallery_page.contains("<td>hooks</td><td>https://hooks.example.org/g</td><td>all</td>"), "{gallery_page}");
+    assert!(!gallery_page.contains("a-secret-of-some-length"));
     assert!(page.contains("<td>1.0.0</td><td>Kept</td><td>disks hold its content: myResourceGroup/src; it is latest in West Central US"), "{page}");
 }

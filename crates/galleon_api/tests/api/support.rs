@@ -105,6 +105,7 @@ pub async fn core_with_stores(path: &std::path::Path, key: &[u8], wrap: &WrapSto
         uploads_dir: path.join("uploads"),
         // http(s) imports are exercised end to end against Azurite (tests/e2e).
         fetcher: None,
+        webhooks: None,
         link_copies: true,
         node_id: "test-node".into(),
     };
