@@ -68,13 +68,15 @@ fn hmac_ok(secret: &str, signature: &str, body: &[u8]) -> bool {
 
 #[test]
 fn a_webhook_gets_a_versions_events_in_order_signed_and_retried() {
-    let server = Server::start();
+    // The end-of-life check runs on the collection schedule: every second here.
+    let server = Server::start_with(&["--gc-interval-seconds", "1"]);
     server.login_with_group("westcentralus");
     server.gallery_with_definition("def");
     let url = write_vhd(&server.data().join("imports"), "os.vhd", 3 << 20);
     let disk = ["disk", "create", "-g", "rg", "-n", "os", "--source", &url, "--os-type", "Linux"];
     server.ok(&[&disk[..], &["--hyper-v-generation", "V2", "-o", "none"]].concat());
-    let (port, got) = receiver();
+    let (port, received) = receiver();
+    let got = received.clone();
     let secret = "0123456789abcdef-webhook";
     let endpoint = format!("http://127.0.0.1:{port}/hook");
     let create = ["event", "subscription", "create", "-n", "hooks", "-g", "rg", "-r", "gal", "--endpoint", &endpoint];
@@ -149,6 +151,53 @@ fn a_webhook_gets_a_versions_events_in_order_signed_and_retried() {
     assert!(first["subject"].as_str().unwrap().ends_with("/versions/1.0.0"), "{first}");
     assert!(first["source"].as_str().unwrap().ends_with("/galleries/gal"), "{first}");
     drop(got);
+
+    // Later in the version's life: a second version reaches its end of life (a few seconds from
+    // now), and the first is deleted.
+    let eol = (time::OffsetDateTime::now_utc() + time::Duration::seconds(4))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let second = [
+        "sig",
+        "image-version",
+        "create",
+        "-g",
+        "rg",
+        "-r",
+        "gal",
+        "-i",
+        "def",
+        "-e",
+        "1.0.1",
+        "--os-snapshot",
+        disk_id,
+    ];
+    server.ok(&[&second[..], &["--end-of-life-date", &eol, "-o", "none"]].concat());
+    server.ok(&["sig", "image-version", "delete", "-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"]);
+    let wanted = |events: &[Value], kind: &str, version: &str| {
+        events.iter().any(|e| e["type"] == kind && e["subject"].as_str().unwrap_or_default().ends_with(version))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let later = loop {
+        let events: Vec<Value> = received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.status == 200)
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        let done = wanted(&events, "galleon.imageVersion.deleted", "/1.0.0")
+            && wanted(&events, "galleon.imageVersion.endOfLifeReached", "/1.0.1");
+        if done || Instant::now() > deadline {
+            break events;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(wanted(&later, "galleon.imageVersion.deleted", "/1.0.0"), "{later:?}");
+    let eol_events: Vec<&Value> =
+        later.iter().filter(|e| e["type"] == "galleon.imageVersion.endOfLifeReached").collect();
+    assert_eq!(eol_events.len(), 1, "once: {eol_events:?}");
+    assert!(eol_events[0]["subject"].as_str().unwrap().ends_with("/1.0.1"), "{eol_events:?}");
 
     // An endpoint that never answers: after every retry, the test event is a dead letter.
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
