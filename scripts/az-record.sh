@@ -8,10 +8,7 @@
 # Usage: scripts/az-record.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=.venv-az
-[ -x "$venv/bin/az" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install --quiet --disable-pip-version-check azure-cli; }
-command -v qemu-img >/dev/null || { apt-get update -qq && apt-get install -y -qq qemu-utils; }
-cargo build --quiet -p galleon
+. scripts/az-venv.sh
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -9,6 +9,7 @@ mod api {
     pub mod content;
     pub mod deployments;
     pub mod errors;
+    pub mod events;
     pub mod explain_latest;
     pub mod faults;
     pub mod galleries;

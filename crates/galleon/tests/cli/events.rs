@@ -53,6 +53,24 @@ fn receiver() -> (u16, Arc<Mutex<Vec<Received>>>) {
     (port, got)
 }
 
+/// The events delivered (answered 200) once `done` holds of them, or after a minute.
+fn delivered_until(received: &Mutex<Vec<Received>>, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let events: Vec<Value> = received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.status == 200)
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        if done(&events) || Instant::now() > deadline {
+            return events;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn hmac_ok(secret: &str, signature: &str, body: &[u8]) -> bool {
     let (Some(t), Some(v1)) =
         (signature.split(',').next().and_then(|p| p.strip_prefix("t=")), signature.split("v1=").nth(1))
@@ -97,38 +115,15 @@ fn a_webhook_gets_a_versions_events_in_order_signed_and_retried() {
 
     let disk_id = server.ok(&["disk", "show", "-g", "rg", "-n", "os", "--query", "id"]);
     let disk_id = disk_id.as_str().unwrap();
-    let version = [
-        "sig",
-        "image-version",
-        "create",
-        "-g",
-        "rg",
-        "-r",
-        "gal",
-        "-i",
-        "def",
-        "-e",
-        "1.0.0",
-        "--os-snapshot",
-        disk_id,
-    ];
-    server.ok(&[&version[..], &["--target-regions", "westcentralus", "eastus", "-o", "none"]].concat());
+    let version = |name: &str, extra: &[&str]| {
+        let create = ["sig", "image-version", "create", "-g", "rg", "-r", "gal", "-i", "def", "-e", name];
+        server.ok(&[&create[..], &["--os-snapshot", disk_id], extra, &["-o", "none"]].concat());
+    };
+    version("1.0.0", &["--target-regions", "westcentralus", "eastus"]);
 
     // created, two regions replicated, completed: delivered in that order, the first after a retry.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let delivered = loop {
-        let events: Vec<Value> = got
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.status == 200)
-            .map(|r| serde_json::from_slice(&r.body).unwrap())
-            .collect();
-        if events.iter().any(|e| e["type"] == "galleon.imageVersion.completed") || Instant::now() > deadline {
-            break events;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let delivered =
+        delivered_until(&received, |events| events.iter().any(|e| e["type"] == "galleon.imageVersion.completed"));
     let types: Vec<&str> = delivered.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(
         types,
@@ -157,42 +152,15 @@ fn a_webhook_gets_a_versions_events_in_order_signed_and_retried() {
     let eol = (time::OffsetDateTime::now_utc() + time::Duration::seconds(4))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
-    let second = [
-        "sig",
-        "image-version",
-        "create",
-        "-g",
-        "rg",
-        "-r",
-        "gal",
-        "-i",
-        "def",
-        "-e",
-        "1.0.1",
-        "--os-snapshot",
-        disk_id,
-    ];
-    server.ok(&[&second[..], &["--end-of-life-date", &eol, "-o", "none"]].concat());
+    version("1.0.1", &["--end-of-life-date", &eol]);
     server.ok(&["sig", "image-version", "delete", "-g", "rg", "-r", "gal", "-i", "def", "-e", "1.0.0"]);
     let wanted = |events: &[Value], kind: &str, version: &str| {
         events.iter().any(|e| e["type"] == kind && e["subject"].as_str().unwrap_or_default().ends_with(version))
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let later = loop {
-        let events: Vec<Value> = received
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.status == 200)
-            .map(|r| serde_json::from_slice(&r.body).unwrap())
-            .collect();
-        let done = wanted(&events, "galleon.imageVersion.deleted", "/1.0.0")
-            && wanted(&events, "galleon.imageVersion.endOfLifeReached", "/1.0.1");
-        if done || Instant::now() > deadline {
-            break events;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let later = delivered_until(&received, |events| {
+        wanted(events, "galleon.imageVersion.deleted", "/1.0.0")
+            && wanted(events, "galleon.imageVersion.endOfLifeReached", "/1.0.1")
+    });
     assert!(wanted(&later, "galleon.imageVersion.deleted", "/1.0.0"), "{later:?}");
     let eol_events: Vec<&Value> =
         later.iter().filter(|e| e["type"] == "galleon.imageVersion.endOfLifeReached").collect();
