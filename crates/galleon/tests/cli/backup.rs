@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::object_stores::{assert_latest_disk_in, disk_image_and_definition, version_create};
+use super::object_stores::{assert_latest_disk_in, published_version};
 use super::{BIN, Server};
 
 fn galleon(args: &[&str]) -> std::process::Output {
@@ -24,9 +24,7 @@ fn json_of(out: &std::process::Output) -> Value {
 #[test]
 fn a_backup_under_writes_restores_every_resource_and_byte() {
     let server = Server::start();
-    let raw = disk_image_and_definition(&server, "westcentralus");
-    let made = version_create(&server, "1.0.0", &["westcentralus", "eastus"]);
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let raw = published_version(&server, &["westcentralus", "eastus"]);
 
     // Writes keep coming while the backup runs: groups, one after another.
     let stop = Arc::new(AtomicBool::new(false));

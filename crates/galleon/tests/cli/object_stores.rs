@@ -185,6 +185,15 @@ pub(super) fn disk_image_and_definition(server: &Server, region: &str) -> std::p
     raw
 }
 
+/// The disk image and definition (in the first region), and version 1.0.0 published to
+/// `regions`; returns the raw image.
+pub(super) fn published_version(server: &Server, regions: &[&str]) -> std::path::PathBuf {
+    let raw = disk_image_and_definition(server, regions[0]);
+    let made = version_create(server, "1.0.0", regions);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    raw
+}
+
 pub(super) fn version_create(server: &Server, version: &str, regions: &[&str]) -> std::process::Output {
     let create = ["sig", "image-version", "create", "-g", "rg", "-r", "gal", "-i", "def", "-e", version];
     let rest = ["--managed-image", "img", "--target-regions"];

@@ -2,14 +2,12 @@
 //! another subscription is listed and used there, with az's arguments and az's output shape.
 
 use super::Server;
-use super::object_stores::{disk_image_and_definition, version_create};
+use super::object_stores::published_version;
 
 #[test]
 fn a_gallery_shared_with_another_subscription_is_listed_and_used_there() {
     let server = Server::start();
-    let raw = disk_image_and_definition(&server, "westcentralus");
-    let made = version_create(&server, "1.0.0", &["westcentralus"]);
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let raw = published_version(&server, &["westcentralus"]);
     let other = server.ok(&["subscription", "create", "-n", "consumer", "--query", "subscriptionId"]);
     let other = other.as_str().unwrap();
     let unique = server.ok(&["sig", "show", "-g", "rg", "-r", "gal", "--query", "identifier.uniqueName"]);

@@ -2,14 +2,12 @@
 //! a deleted version comes back, with az's arguments.
 
 use super::Server;
-use super::object_stores::{assert_latest_disk_in, disk_image_and_definition, version_create};
+use super::object_stores::{assert_latest_disk_in, published_version};
 
 #[test]
 fn a_soft_deleted_version_is_listed_and_undeleted_from_the_cli() {
     let server = Server::start();
-    let raw = disk_image_and_definition(&server, "westcentralus");
-    let made = version_create(&server, "1.0.0", &["westcentralus"]);
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let raw = published_version(&server, &["westcentralus"]);
     let policy = server.ok(&[
         "sig",
         "update",
