@@ -57,6 +57,21 @@ impl Core {
     }
 
     /// A region's stores.
+    /// The stores that hold a target region's replicas: the first `regionalReplicaCount` of its
+    /// storage type (fewer when the region no longer has that many).
+    pub(crate) fn replica_stores(
+        &self,
+        target: &galleon_model::image_version::TargetRegion,
+    ) -> CoreResult<Vec<crate::regions::RegionStore>> {
+        Ok(self
+            .region_stores(&target.name)?
+            .iter()
+            .filter(|s| s.kind == target.storage_account_type)
+            .take(target.regional_replica_count as usize)
+            .cloned()
+            .collect())
+    }
+
     pub(crate) fn region_stores(&self, region: &str) -> CoreResult<&[crate::regions::RegionStore]> {
         match self.config().chunk_stores.get(region) {
             Some(stores) if !stores.is_empty() => Ok(stores),

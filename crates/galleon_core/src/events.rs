@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::jobs::{Job, JobError, finished};
-use crate::{Core, CoreError, CoreResult, Operation, now};
+use crate::{Core, CoreError, CoreResult, Operation, now, rfc3339};
 
 /// Posts a webhook; the binary supplies one (the core has no HTTP client). Returns the status.
 #[async_trait::async_trait]
@@ -154,10 +154,7 @@ impl Core {
             return Err(Invalid::param("properties.secret", "A secret must be at least 16 characters.").into());
         }
         self.require_event_scope(scope).await?;
-        let secret = secret.unwrap_or_else(|| {
-            let bytes: [u8; 24] = rand_bytes();
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
-        });
+        let secret = secret.unwrap_or_else(|| crate::auth::random(24).iter().map(|b| format!("{b:02x}")).collect());
         let id = doc_id(scope, name);
         let stored = Stored {
             id: id.clone(),
@@ -391,10 +388,6 @@ impl Core {
     }
 }
 
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
-
 /// A CloudEvents 1.0 event.
 fn cloud_event(event_type: &str, source: &str, subject: &str, data: Value) -> Value {
     json!({
@@ -407,12 +400,6 @@ fn cloud_event(event_type: &str, source: &str, subject: &str, data: Value) -> Va
         "datacontenttype": "application/json",
         "data": data,
     })
-}
-
-fn rand_bytes<const N: usize>() -> [u8; N] {
-    let mut out = [0u8; N];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut out).expect("system randomness");
-    out
 }
 
 #[cfg(test)]

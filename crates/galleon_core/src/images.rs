@@ -14,7 +14,7 @@ use crate::{Core, CoreError, CoreResult, Page, PageRequest, now};
 
 const TYPE: &str = "Microsoft.Compute/galleries/images";
 
-fn not_found(r: &ImageRef) -> CoreError {
+pub(crate) fn not_found(r: &ImageRef) -> CoreError {
     CoreError::NotFound {
         type_path: format!("Microsoft.Compute/galleries/{}/images/{}", r.gallery.gallery, r.image),
         group: r.gallery.group.resource_group.clone(),

@@ -3,7 +3,7 @@
 //! `galleon_model::latest::explain`, the function the server resolves `latest` with.
 
 use galleon_model::ImageRef;
-use galleon_model::latest::{Candidate, NotLatest, explain};
+use galleon_model::latest::{NotLatest, explain};
 use galleon_model::region::{canonical, display_name};
 use galleon_model::{Invalid, ProvisioningState, VersionNumber};
 use serde::Serialize;
@@ -61,11 +61,7 @@ impl Core {
             return Err(Invalid::param("region", format!("'{region}' is not a region this galleon serves.")).into());
         }
         let versions = self.all_versions(image).await?;
-        let candidates = versions.iter().filter_map(|v| {
-            let number = v.name.parse::<VersionNumber>().ok()?;
-            Some(Candidate { number, state: v.provisioning_state, version: &v.properties })
-        });
-        let (latest, verdicts) = explain(candidates, &region);
+        let (latest, verdicts) = explain(crate::version_sources::candidates(&versions), &region);
         let latest = latest.map(|n| n.to_string());
         let shown = display_name(&region);
         let t = now();

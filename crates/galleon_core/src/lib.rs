@@ -201,3 +201,8 @@ impl Core {
 pub(crate) fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
 }
+
+/// A time as RFC 3339 (galleon's own documents: events, provenance).
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}

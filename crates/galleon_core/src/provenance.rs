@@ -128,7 +128,7 @@ fn statement(id: &str, v: &ImageVersion, created_at: time::OffsetDateTime) -> St
         disks,
         sources,
         created_by: v.created_by.clone(),
-        created_at: created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        created_at: crate::rfc3339(created_at),
         galleon_version: env!("CARGO_PKG_VERSION").into(),
     }
 }
@@ -191,13 +191,7 @@ impl Core {
                     r.version
                 ),
             }),
-            (None, _) => Err(CoreError::NotFound {
-                type_path: format!(
-                    "Microsoft.Compute/galleries/{}/images/{}/versions/{}",
-                    r.image.gallery.gallery, r.image.image, r.version
-                ),
-                group: r.image.gallery.group.resource_group.clone(),
-            }),
+            (None, _) => Err(crate::versions::not_found(r)),
         }
     }
 
@@ -267,15 +261,7 @@ impl Core {
             else {
                 continue;
             };
-            let stores: Vec<_> = match self.region_stores(&status.region) {
-                Ok(s) => s
-                    .iter()
-                    .filter(|s| s.kind == target.storage_account_type)
-                    .take(target.regional_replica_count as usize)
-                    .cloned()
-                    .collect(),
-                Err(e) => return Err(JobError::Retry(e.to_string())),
-            };
+            let stores = self.replica_stores(target).map_err(|e| JobError::Retry(e.to_string()))?;
             for store in stores {
                 let (chunks, bad) = check_replica(&store.store, &provenance.statement.disks).await?;
                 all_good &= bad.is_empty();

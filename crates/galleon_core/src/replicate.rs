@@ -88,13 +88,7 @@ impl Core {
         let Some(target) = target else {
             return Ok(());
         };
-        let stores: Vec<Arc<dyn ChunkStore>> = self
-            .region_stores(&region)?
-            .iter()
-            .filter(|s| s.kind == target.storage_account_type)
-            .take(target.regional_replica_count as usize)
-            .map(|s| s.store.clone())
-            .collect();
+        let stores: Vec<Arc<dyn ChunkStore>> = self.replica_stores(&target)?.into_iter().map(|s| s.store).collect();
         if stores.len() < target.regional_replica_count as usize {
             return Err(CoreError::Conflict {
                 code: "RegionUnavailable",

@@ -78,16 +78,18 @@ impl Core {
     async fn require_definition(&self, image: &ImageRef) -> CoreResult<()> {
         self.require_group(&image.gallery.group).await?;
         if self.store().get(Kind::Image, &image.key()).await?.is_none() {
-            return Err(CoreError::NotFound {
-                type_path: format!("Microsoft.Compute/galleries/{}/images/{}", image.gallery.gallery, image.image),
-                group: image.gallery.group.resource_group.clone(),
-            });
+            return Err(crate::images::not_found(image));
         }
         Ok(())
     }
 
+    /// The definition's policy (404 when it has none).
+    pub async fn get_retention_policy(&self, image: &ImageRef) -> CoreResult<RetentionPolicy> {
+        self.retention_policy(image).await?.ok_or_else(|| no_policy(image))
+    }
+
     /// The definition's policy, if it has one.
-    pub async fn retention_policy(&self, image: &ImageRef) -> CoreResult<Option<RetentionPolicy>> {
+    async fn retention_policy(&self, image: &ImageRef) -> CoreResult<Option<RetentionPolicy>> {
         self.require_definition(image).await?;
         Ok(typed::get::<Stored>(self.store(), Kind::Setting, &policy_key(image)).await?.map(|r| r.value.policy))
     }
@@ -120,7 +122,7 @@ impl Core {
                 p.validate()?;
                 p
             }
-            None => self.retention_policy(image).await?.ok_or_else(|| no_policy(image))?,
+            None => self.get_retention_policy(image).await?,
         };
         self.require_definition(image).await?;
         let decisions = self.retention_plan(image, &policy).await?;
@@ -137,7 +139,7 @@ impl Core {
 
     /// Queues the definition's policy as a durable job; its result is the run's report.
     pub async fn start_retention(&self, image: &ImageRef) -> CoreResult<OperationInfo> {
-        self.retention_policy(image).await?.ok_or_else(|| no_policy(image))?;
+        self.get_retention_policy(image).await?;
         let job = Job::Retention { definition: DefinitionName::of(image) };
         let op = self.new_operation(&image.gallery.group.subscription, "global", &image.key(), &job);
         self.store().apply(Batch::new().operation(op.clone())).await?;
@@ -163,14 +165,7 @@ impl Core {
         }
         let mut latest_in: HashMap<String, Vec<String>> = HashMap::new();
         for region in &regions {
-            let candidates = versions.iter().filter_map(|v| {
-                Some(galleon_model::latest::Candidate {
-                    number: v.name.parse().ok()?,
-                    state: v.provisioning_state,
-                    version: &v.properties,
-                })
-            });
-            if let Some(n) = galleon_model::latest::resolve(candidates, region) {
+            if let Some(n) = galleon_model::latest::resolve(crate::version_sources::candidates(&versions), region) {
                 latest_in.entry(n.to_string()).or_default().push(galleon_model::region::display_name(region));
             }
         }

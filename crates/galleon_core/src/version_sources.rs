@@ -258,10 +258,14 @@ impl Core {
     /// The version `latest` resolves to in `region`.
     async fn latest_in(&self, image: &ImageRef, region: &str) -> CoreResult<Option<String>> {
         let all = self.all_versions(image).await?;
-        let candidates = all.iter().filter_map(|v| {
-            let number = v.name.parse::<VersionNumber>().ok()?;
-            Some(Candidate { number, state: v.provisioning_state, version: &v.properties })
-        });
-        Ok(latest::resolve(candidates, region).map(|n| n.to_string()))
+        Ok(latest::resolve(candidates(&all), region).map(|n| n.to_string()))
     }
+}
+
+/// Versions as `latest` sees them (names that are not version numbers are left out).
+pub(crate) fn candidates(versions: &[Tracked<ImageVersion>]) -> impl Iterator<Item = Candidate<'_>> + Clone {
+    versions.iter().filter_map(|v| {
+        let number = v.name.parse::<VersionNumber>().ok()?;
+        Some(Candidate { number, state: v.provisioning_state, version: &v.properties })
+    })
 }

@@ -13,7 +13,7 @@ use crate::{Core, CoreError, CoreResult, Page, PageRequest, now};
 
 const TYPE: &str = "Microsoft.Compute/galleries/images/versions";
 
-fn not_found(r: &VersionRef) -> CoreError {
+pub(crate) fn not_found(r: &VersionRef) -> CoreError {
     let i = &r.image;
     CoreError::NotFound {
         type_path: format!(

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::args::VmCreate;
 use super::vm::vm_path;
-use super::{DISKS, IMAGES_AND_VMS as VMS, Session};
+use super::{COMPUTE, DISKS, IMAGES_AND_VMS as VMS, Session};
 
 const NETWORK: &str = "api-version=2023-04-01";
 
@@ -82,9 +82,9 @@ pub(super) async fn create(s: &Session, c: VmCreate) -> anyhow::Result<Value> {
 async fn image_os_type(s: &Session, id: &str) -> String {
     let lower = id.to_ascii_lowercase();
     let found = if let Some(at) = lower.find("/versions/") {
-        s.get(&id[..at], VMS).await.ok().map(|d| d["properties"]["osType"].clone())
+        s.get(&id[..at], COMPUTE).await.ok().map(|d| d["properties"]["osType"].clone())
     } else if lower.contains("/galleries/") {
-        s.get(id, VMS).await.ok().map(|d| d["properties"]["osType"].clone())
+        s.get(id, COMPUTE).await.ok().map(|d| d["properties"]["osType"].clone())
     } else {
         s.get(id, VMS).await.ok().map(|i| i["properties"]["storageProfile"]["osDisk"]["osType"].clone())
     };

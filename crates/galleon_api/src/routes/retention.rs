@@ -23,16 +23,8 @@ fn image(ArmPath((sub, rg, g, i)): DefinitionPath) -> ImageRef {
     GroupRef::new(&sub, &rg).gallery(&g).image(&i)
 }
 
-pub(super) async fn get(State(s): State<AppState>, path: DefinitionPath) -> Result<Response, ApiError> {
-    let image = image(path);
-    match s.core.retention_policy(&image).await? {
-        Some(p) => Ok(Json(p).into_response()),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("The image definition '{}' has no retention policy.", image.image),
-        )),
-    }
+pub(super) async fn get(State(s): State<AppState>, path: DefinitionPath) -> Result<Json<RetentionPolicy>, ApiError> {
+    Ok(Json(s.core.get_retention_policy(&image(path)).await?))
 }
 
 pub(super) async fn put(

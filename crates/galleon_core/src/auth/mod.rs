@@ -9,6 +9,7 @@ mod tokens;
 
 pub use error::AuthError;
 pub use limiter::{FailureLimiter, MAX_FAILURES, WINDOW_SECONDS};
+pub(crate) use principals::random;
 pub use principals::{NewPrincipal, Principal};
 pub use tokens::{Claims, TokenError, TokenIssuer, generate_signing_key};
 

@@ -36,7 +36,8 @@ pub struct NewPrincipal {
     pub secret: String,
 }
 
-fn random(n: usize) -> Vec<u8> {
+/// `n` bytes from the system's secure randomness.
+pub(crate) fn random(n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
     SystemRandom::new().fill(&mut buf).expect("system randomness");
     buf
