@@ -6,14 +6,13 @@
 # check.
 # A second reference for the upload: the Azure Storage SDK (azure-storage-blob) uploading the
 # same file as a page blob to Azurite on the same machine.
-# Prints every run, then the median (min-max) of each figure.
+# Each run uploads new random bytes. Prints every run, then the median (min-max) of each figure.
 # Usage: bench/transfer.sh [size MiB, default 1024] [runs, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mib=${1:-1024}
 runs=${2:-3}
 . bench/common.sh
-head -c $((mib << 20)) /dev/urandom > "$dir/img.raw"
 G=$PWD/target/release/galleon
 for assignment in $(scripts/objectstores.sh start "$dir/os"); do export "${assignment?}"; done
 trap 'scripts/objectstores.sh stop "$dir/os"; if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi; rm -rf "$dir"' EXIT
@@ -39,6 +38,8 @@ secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); pyt
 printf '%-44s %s\n' "$mib MiB, every page non-zero, seconds" "runs"
 : >"$dir/results"
 for n in $(seq "$runs"); do
+    # New bytes each run: no run finds its chunks already stored by an earlier one.
+    head -c $((mib << 20)) /dev/urandom > "$dir/img.raw"
     settle; up=$(secs $G disk upload -g bench -n d$n --file "$dir/img.raw" -l westcentralus -o none)
     settle; cp_s=$(secs sh -c "cp '$dir/img.raw' '$dir/copy.raw' && sync")
     rm -f "$dir/copy.raw"

@@ -952,6 +952,53 @@ fn a_stalled_import_fails_with_a_reason_and_blocks_nothing() {
     assert!(!held.lock().unwrap().is_empty(), "galleon did connect to the source");
 }
 
+/// The server is killed (SIGKILL) in the middle of an upload and started again: every page it
+/// acknowledged before is still there (the CLI checks the disk's digest against the file, and
+/// the download gives the file's bytes back).
+#[test]
+fn a_server_killed_mid_upload_keeps_every_page_it_acknowledged() {
+    let mut server = Server::start();
+    server.login_with_group("eastus");
+    let raw = server.dir.path().join("killed.raw");
+    // Every MiB different, so each is its own chunk.
+    std::fs::write(
+        &raw,
+        (0..(256u64 << 20)).map(|i| ((i >> 20) as u8).wrapping_mul(31) ^ (i % 251) as u8 | 1).collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let upload = ["disk", "upload", "-g", "rg", "-n", "killed", "--file", raw.to_str().unwrap(), "-o", "none"];
+    let client = server.spawn_galleon(&upload);
+    // Killed once the client's journal records pages as landed: a resume does not send them
+    // again, so they must have survived in the server.
+    let transfers = server.dir.path().join("cli/transfers");
+    let landed = || -> u64 {
+        let journals = std::fs::read_dir(&transfers).into_iter().flatten().flatten();
+        let mut journals = journals.map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json"));
+        let journal = journals.next().and_then(|p| std::fs::read(p).ok());
+        journal.and_then(|j| serde_json::from_slice::<Value>(&j).ok()).and_then(|j| j["done"].as_u64()).unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while landed() == 0 {
+        assert!(Instant::now() < deadline, "the upload did not land a page");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    server.restart_with(&[]);
+    // The client either rode out the restart or stopped; run again, it resumes from its journal.
+    if !client.wait_with_output().unwrap().status.success() {
+        server.ok(&upload);
+    }
+    let state = server.ok(&["disk", "show", "-g", "rg", "-n", "killed", "--query", "diskState"]);
+    assert_eq!(state, "Unattached");
+    let out = server.dir.path().join("killed.vhd");
+    server.ok(&["disk", "download", "-g", "rg", "-n", "killed", "--file", out.to_str().unwrap()]);
+    assert!(std::fs::read(&out).unwrap()[..256 << 20] == std::fs::read(&raw).unwrap()[..]);
+    assert_eq!(
+        std::fs::read_dir(server.data().join("uploads")).unwrap().count(),
+        0,
+        "the staging is removed once finished"
+    );
+}
+
 /// A sparse image: the pages in its holes are neither read nor sent, and the disk still holds
 /// exactly the file's bytes (data at the start, in a page that is half hole, and at the end).
 #[test]

@@ -61,9 +61,7 @@ impl BufPool {
 
     /// Returns a buffer taken with [`BufPool::take`] and used in place.
     pub fn give_back(&self, buf: AlignedBuf) {
-        if let Ok(mut free) = self.free.lock() {
-            free.push(buf);
-        }
+        keep(&self.free, buf);
     }
 
     /// The first `n` bytes of `buf` as `Bytes`; the buffer returns to the pool when they are dropped.
@@ -86,9 +84,20 @@ impl AsRef<[u8]> for Pooled {
 
 impl Drop for Pooled {
     fn drop(&mut self) {
-        if let (Some(buf), Ok(mut free)) = (self.buf.take(), self.pool.lock()) {
-            free.push(buf);
+        if let Some(buf) = self.buf.take() {
+            keep(&self.pool, buf);
         }
+    }
+}
+
+/// Most buffers a pool keeps idle: a burst of concurrent transfers does not pin its peak memory.
+const MAX_IDLE: usize = 16;
+
+fn keep(free: &std::sync::Mutex<Vec<AlignedBuf>>, buf: AlignedBuf) {
+    if let Ok(mut free) = free.lock()
+        && free.len() < MAX_IDLE
+    {
+        free.push(buf);
     }
 }
 

@@ -1,6 +1,7 @@
 //! A manifest back to bytes: the exact fixed VHD (data, then footer), streamed one chunk at a
 //! time, or any byte range of it (for HTTP Range reads).
 
+use bytes::Bytes;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::store::{ChunkError, ChunkStore};
@@ -27,25 +28,31 @@ pub async fn write_vhd<W: AsyncWrite + Unpin>(
 }
 
 /// The bytes `[start, start + len)` of the VHD (clamped to its length).
-pub async fn read_range(m: &Manifest, store: &dyn ChunkStore, start: u64, len: u64) -> Result<Vec<u8>, ChunkError> {
+pub async fn read_range(m: &Manifest, store: &dyn ChunkStore, start: u64, len: u64) -> Result<Bytes, ChunkError> {
     let end = (start + len).min(m.file_len());
-    let mut out = Vec::with_capacity(end.saturating_sub(start) as usize);
+    // The pieces of the range; one piece (a range inside one chunk, as the access URLs' 1 MiB
+    // frames are) is handed back without a copy.
+    let mut parts: Vec<Bytes> = Vec::new();
     let mut pos = start;
     while pos < end {
         if pos >= m.virtual_size {
             let f = (pos - m.virtual_size) as usize;
-            out.extend_from_slice(&m.footer[f..f + (end - pos) as usize]);
+            parts.push(Bytes::copy_from_slice(&m.footer[f..f + (end - pos) as usize]));
             break;
         }
         let i = (pos / CHUNK_SIZE) as usize;
         let offset = (pos % CHUNK_SIZE) as usize;
         let chunk_end = ((i as u64 + 1) * CHUNK_SIZE).min(m.virtual_size).min(end);
         let take = (chunk_end - pos) as usize;
-        match m.chunks[i] {
-            None => out.extend_from_slice(&ZEROS[..take]),
-            Some(id) => out.extend_from_slice(&store.get(id).await?[offset..offset + take]),
-        }
+        parts.push(match m.chunks[i] {
+            None => Bytes::from_static(&ZEROS[..take]),
+            Some(id) => store.get(id).await?.slice(offset..offset + take),
+        });
         pos += take as u64;
     }
-    Ok(out)
+    Ok(match parts.len() {
+        0 => Bytes::new(),
+        1 => parts.pop().expect("one part"),
+        _ => Bytes::from(parts.concat()),
+    })
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::runtime::Handle;
 
-use crate::aligned::BufPool;
+use crate::aligned::{AlignedBuf, BufPool};
 use crate::store::{ChunkError, ChunkStore};
 use crate::vhd::{self, FOOTER_LEN, FormatError};
 use crate::zero::is_zero;
@@ -107,13 +107,7 @@ pub fn ingest_open(
     rt: &Handle,
     workers: usize,
 ) -> Result<(Manifest, IngestStats), IngestError> {
-    // Whole chunks are read with O_DIRECT when the filesystem allows (no page-cache churn): the
-    // same open file, reopened through its descriptor, so no path is looked up twice.
-    let direct = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(crate::aligned::direct_flag())
-        .open(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file)))
-        .ok();
+    let direct = reopen_direct(&file);
     let len = file.metadata()?.len();
     let mut tail = [0u8; FOOTER_LEN];
     let has_footer = len >= FOOTER_LEN as u64 && {
@@ -141,8 +135,146 @@ pub fn ingest_open(
     };
 
     let count = Manifest::chunk_count(virtual_size);
-    let extents = data_extents(&file, data_len);
-    // Chunks that overlap a data extent are candidates; every other chunk is a hole unread.
+    let candidates = chunks_with_data(&file, data_len, count);
+    let source = ChunkSource { file: &file, direct, data_len, virtual_size };
+    let chunks: Mutex<Vec<Option<ChunkId>>> = Mutex::new(vec![None; count]);
+    let counters = Counters::default();
+    // Warm, reused, aligned buffers: about two per worker are ever in use.
+    let pool = BufPool::new(CHUNK_SIZE as usize);
+    parallel(&candidates, workers, &pool, |&i, aligned| {
+        let id = source.store_chunk(i, aligned, &pool, store.as_ref(), rt, &counters)?;
+        chunks.lock().expect("chunk table")[i] = id;
+        Ok(())
+    })?;
+    rt.block_on(store.sync())?;
+    let chunks = chunks.into_inner().expect("chunk table");
+    let stats = counters.stats(&chunks);
+    Ok((Manifest { virtual_size, footer, chunks }, stats))
+}
+
+/// What the workers of an ingest counted.
+#[derive(Default)]
+pub(crate) struct Counters {
+    read: AtomicU64,
+    written: AtomicU64,
+    bytes_read: AtomicU64,
+}
+
+impl Counters {
+    /// The statistics of an ingest whose chunk table is `chunks`.
+    pub(crate) fn stats(self, chunks: &[Option<ChunkId>]) -> IngestStats {
+        IngestStats {
+            chunks: chunks.len() as u64,
+            chunks_read: self.read.into_inner(),
+            holes: chunks.iter().filter(|c| c.is_none()).count() as u64,
+            chunks_written: self.written.into_inner(),
+            bytes_read: self.bytes_read.into_inner(),
+        }
+    }
+
+    /// Counts a chunk written to the store.
+    pub(crate) fn wrote(&self) {
+        self.written.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The chunks of an image file: `data_len` bytes of data padded with zeros to `virtual_size`.
+pub(crate) struct ChunkSource<'a> {
+    pub file: &'a File,
+    /// The same file opened with O_DIRECT, when the filesystem allows.
+    pub direct: Option<File>,
+    pub data_len: u64,
+    pub virtual_size: u64,
+}
+
+impl ChunkSource<'_> {
+    /// Reads chunk `i` into `aligned`; stores it unless it is all zeros (a hole, `None`) or the
+    /// store has it.
+    pub(crate) fn store_chunk(
+        &self,
+        i: usize,
+        aligned: &mut AlignedBuf,
+        pool: &BufPool,
+        store: &dyn ChunkStore,
+        rt: &Handle,
+        counters: &Counters,
+    ) -> Result<Option<ChunkId>, IngestError> {
+        let start = i as u64 * CHUNK_SIZE;
+        let end = (start + CHUNK_SIZE).min(self.data_len);
+        let len = (end - start) as usize;
+        let buf = aligned.as_mut_slice();
+        match &self.direct {
+            Some(d) if len == buf.len() => d.read_exact_at(buf, start)?,
+            _ => self.file.read_exact_at(&mut buf[..len], start)?,
+        }
+        buf[len..].fill(0);
+        counters.read.fetch_add(1, Ordering::Relaxed);
+        counters.bytes_read.fetch_add(len as u64, Ordering::Relaxed);
+        let size = ((self.virtual_size - start).min(CHUNK_SIZE)) as usize;
+        if is_zero(&buf[..size]) {
+            return Ok(None);
+        }
+        let id = ChunkId::of(&buf[..size]);
+        if !rt.block_on(store.has(id))? {
+            // Hand the aligned buffer to the store and take a fresh one: the store may write it
+            // with O_DIRECT.
+            let full = std::mem::replace(aligned, pool.take());
+            if rt.block_on(store.put(id, pool.share(full, size)))? {
+                counters.wrote();
+            }
+        }
+        Ok(Some(id))
+    }
+}
+
+/// Runs `work` on every item on `workers` long-lived threads, each with one aligned buffer from
+/// `pool` (which `work` may swap for another); stops at the first error and returns it.
+pub(crate) fn parallel<T: Sync>(
+    items: &[T],
+    workers: usize,
+    pool: &BufPool,
+    work: impl Fn(&T, &mut AlignedBuf) -> Result<(), IngestError> + Sync,
+) -> Result<(), IngestError> {
+    let next = AtomicUsize::new(0);
+    let first_error: Mutex<Option<IngestError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.max(1) {
+            scope.spawn(|| {
+                let mut aligned = pool.take();
+                loop {
+                    if first_error.lock().map(|e| e.is_some()).unwrap_or(true) {
+                        return;
+                    }
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(n) else { return };
+                    if let Err(e) = work(item, &mut aligned) {
+                        first_error.lock().expect("error slot").get_or_insert(e);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    match first_error.into_inner().expect("error slot") {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The same open file with O_DIRECT when the filesystem allows (whole chunks are read without
+/// page-cache churn), reopened through its descriptor, so no path is looked up twice.
+pub fn reopen_direct(file: &File) -> Option<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(crate::aligned::direct_flag())
+        .open(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(file)))
+        .ok()
+}
+
+/// The indexes of the `count` chunks that overlap a data extent of the file's first `data_len`
+/// bytes; every other chunk is a hole, never read.
+pub(crate) fn chunks_with_data(file: &File, data_len: u64, count: usize) -> Vec<usize> {
+    let extents = data_extents(file, data_len);
     let mut candidates = Vec::new();
     let mut e = 0;
     for i in 0..count {
@@ -154,70 +286,5 @@ pub fn ingest_open(
             candidates.push(i);
         }
     }
-
-    let chunks: Mutex<Vec<Option<ChunkId>>> = Mutex::new(vec![None; count]);
-    // Warm, reused, aligned buffers: about two per worker are ever in use.
-    let pool = BufPool::new(CHUNK_SIZE as usize);
-    let next = AtomicUsize::new(0);
-    let (read, written, bytes_read) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
-    let first_error: Mutex<Option<IngestError>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..workers.max(1) {
-            scope.spawn(|| {
-                let mut aligned = pool.take();
-                loop {
-                    if first_error.lock().map(|e| e.is_some()).unwrap_or(true) {
-                        return;
-                    }
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = candidates.get(n) else { return };
-                    let result = (|| -> Result<(), IngestError> {
-                        let start = i as u64 * CHUNK_SIZE;
-                        let end = (start + CHUNK_SIZE).min(data_len);
-                        let len = (end - start) as usize;
-                        let buf = aligned.as_mut_slice();
-                        match &direct {
-                            Some(d) if len == buf.len() => d.read_exact_at(buf, start)?,
-                            _ => file.read_exact_at(&mut buf[..len], start)?,
-                        }
-                        buf[len..].fill(0);
-                        read.fetch_add(1, Ordering::Relaxed);
-                        bytes_read.fetch_add(len as u64, Ordering::Relaxed);
-                        let size = ((virtual_size - start).min(CHUNK_SIZE)) as usize;
-                        if is_zero(&buf[..size]) {
-                            return Ok(());
-                        }
-                        let id = ChunkId::of(&buf[..size]);
-                        if !rt.block_on(store.has(id))? {
-                            // Hand the aligned buffer to the store and take a fresh one: the
-                            // store may write it with O_DIRECT.
-                            let full = std::mem::replace(&mut aligned, pool.take());
-                            if rt.block_on(store.put(id, pool.share(full, size)))? {
-                                written.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                        chunks.lock().expect("chunk table")[i] = Some(id);
-                        Ok(())
-                    })();
-                    if let Err(e) = result {
-                        first_error.lock().expect("error slot").get_or_insert(e);
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().expect("error slot") {
-        return Err(e);
-    }
-    rt.block_on(store.sync())?;
-    let chunks = chunks.into_inner().expect("chunk table");
-    let stats = IngestStats {
-        chunks: count as u64,
-        chunks_read: read.into_inner(),
-        holes: chunks.iter().filter(|c| c.is_none()).count() as u64,
-        chunks_written: written.into_inner(),
-        bytes_read: bytes_read.into_inner(),
-    };
-    Ok((Manifest { virtual_size, footer, chunks }, stats))
+    candidates
 }

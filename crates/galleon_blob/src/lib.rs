@@ -17,6 +17,7 @@ mod chunk_id;
 pub mod export;
 pub mod ingest;
 pub mod manifest;
+pub mod staged;
 pub mod store;
 pub mod vhd;
 mod zero;

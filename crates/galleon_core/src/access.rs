@@ -3,15 +3,14 @@
 //! azcopy and the storage SDKs send. URLs carry a random secret (only its hash is stored), need
 //! no bearer token, and expire.
 
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use bytes::Bytes;
 use galleon_blob::Manifest;
-use galleon_blob::aligned::{ALIGN, BufPool, direct_flag};
+use galleon_blob::aligned::BufPool;
+use galleon_blob::staged::{Pages, StagedUpload};
 use galleon_blob::store::ChunkStore;
 use galleon_model::ProvisioningState;
 use galleon_model::disk::{AccessGrant, Creation, Disk, DiskState};
@@ -33,13 +32,42 @@ const MAX_ACCESS_SECONDS: i64 = 7 * 24 * 3600;
 pub enum AccessTarget {
     /// Read the disk's VHD.
     Read(ReadHandle),
-    /// Upload pages into the staged VHD of this length.
-    Write {
-        /// The staging file.
-        path: PathBuf,
-        /// Its length (the disk's `uploadSizeBytes`).
-        size: u64,
-    },
+    /// Upload pages into the disk's staged upload.
+    Write(WriteHandle),
+}
+
+/// A disk's upload, open for page writes.
+pub struct WriteHandle {
+    unique_id: String,
+    size: u64,
+}
+
+impl WriteHandle {
+    /// The blob's length (the disk's `uploadSizeBytes`).
+    pub fn len(&self) -> u64 {
+        self.size
+    }
+    /// Never empty (an upload has at least 1 MiB and a footer).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+/// One `PUT ?comp=page`.
+pub enum PageWrite {
+    /// `x-ms-page-write: update` with these bytes.
+    Update(Bytes),
+    /// `x-ms-page-write: clear` of this many bytes.
+    Clear(u64),
+}
+
+impl PageWrite {
+    fn len(&self) -> u64 {
+        match self {
+            PageWrite::Update(b) => b.len() as u64,
+            PageWrite::Clear(n) => *n,
+        }
+    }
 }
 
 /// A disk's content, readable by range.
@@ -72,7 +100,7 @@ impl ReadHandle {
         self.manifest.data_ranges()
     }
     /// Bytes `[start, start + len)` (clamped to the end).
-    pub async fn range(&self, start: u64, len: u64) -> CoreResult<Vec<u8>> {
+    pub async fn range(&self, start: u64, len: u64) -> CoreResult<Bytes> {
         let bytes = galleon_blob::export::read_range(&self.manifest, self.store.as_ref(), start, len)
             .await
             .map_err(content_error)?;
@@ -81,22 +109,19 @@ impl ReadHandle {
     }
 }
 
-/// The largest page write (Azure's limit for one `PUT ?comp=page`), and the size of the aligned
-/// buffers staged writes go through.
-const PAGE_BUF: usize = 4 << 20;
+/// The largest page write Azure accepts (one `PUT ?comp=page`).
+pub const MAX_PAGE_WRITE: usize = 4 << 20;
 
-/// Warm aligned buffers for staged page writes, shared by every upload.
-fn page_bufs() -> &'static BufPool {
+/// Warm 4 KiB-aligned buffers of [`MAX_PAGE_WRITE`] bytes for the transport to read page-write
+/// bodies into: an upload hashes a page from one and writes it to disk with O_DIRECT, with no
+/// other copy.
+pub fn page_buffers() -> &'static BufPool {
     static POOL: std::sync::OnceLock<BufPool> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| BufPool::new(PAGE_BUF))
+    POOL.get_or_init(|| BufPool::new(MAX_PAGE_WRITE))
 }
 
 fn unauthorized() -> CoreError {
     crate::auth::AuthError::InvalidAccessUrl.into()
-}
-
-fn staging(core: &Core, disk: &Disk) -> PathBuf {
-    core.config().uploads_dir.join(format!("{}.vhd", disk.unique_id))
 }
 
 /// The disk kind a key names.
@@ -165,16 +190,11 @@ impl Core {
                 ));
             }
             let Creation::Upload { upload_size_bytes } = disk.creation else { unreachable!() };
-            let path = staging(self, disk);
-            let dir = self.config().uploads_dir.clone();
-            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                std::fs::create_dir_all(&dir)?;
-                let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
-                f.set_len(upload_size_bytes)
-            })
-            .await
-            .map_err(content_error)?
-            .map_err(content_error)?;
+            let (dir, id) = (self.config().uploads_dir.clone(), disk.unique_id.clone());
+            tokio::task::spawn_blocking(move || StagedUpload::create(&dir, &id, upload_size_bytes))
+                .await
+                .map_err(content_error)?
+                .map_err(content_error)?;
             disk.state = DiskState::ActiveUpload;
         } else {
             if disk.digest.is_none() {
@@ -267,7 +287,8 @@ impl Core {
         }
         if grant.write {
             let Creation::Upload { upload_size_bytes } = record.properties.creation else { return Err(unauthorized()) };
-            return Ok(AccessTarget::Write { path: staging(self, &record.properties), size: upload_size_bytes });
+            let unique_id = record.properties.unique_id.clone();
+            return Ok(AccessTarget::Write(WriteHandle { unique_id, size: upload_size_bytes }));
         }
         let digest = record.properties.digest.as_deref().ok_or_else(unauthorized)?;
         let manifest = self.load_manifest(&record.location, digest).await?;
@@ -276,10 +297,10 @@ impl Core {
         Ok(AccessTarget::Read(ReadHandle { manifest, store, modified, region: record.location.clone() }))
     }
 
-    /// Writes uploaded pages at `offset` of a staged upload (512-byte aligned, within its size).
-    pub async fn write_pages(&self, path: PathBuf, size: u64, offset: u64, data: Bytes) -> CoreResult<()> {
-        let end = offset + data.len() as u64;
-        if !offset.is_multiple_of(512) || !data.len().is_multiple_of(512) || end > size {
+    /// Writes uploaded pages at `offset` of a disk's upload (512-byte aligned, within its size).
+    pub async fn write_pages(&self, upload: &WriteHandle, offset: u64, pages: PageWrite) -> CoreResult<()> {
+        let (size, end) = (upload.size, offset + pages.len());
+        if !offset.is_multiple_of(512) || !pages.len().is_multiple_of(512) || end > size {
             return Err(galleon_model::Invalid::param(
                 "x-ms-range",
                 format!(
@@ -289,25 +310,13 @@ impl Core {
             )
             .into());
         }
+        let (dir, id) = (self.config().uploads_dir.clone(), upload.unique_id.clone());
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            // Whole 4 KiB blocks (every page but the footer's, for the SDK, azcopy and galleon's
-            // CLI) go to the disk with O_DIRECT from a warm aligned buffer: copying them through
-            // the page cache (fresh memory to fault in) was most of an upload's server time.
-            // FinishUpload reads the staged file with O_DIRECT too; the rest is written normally.
-            let whole_blocks =
-                offset.is_multiple_of(ALIGN as u64) && data.len().is_multiple_of(ALIGN) && data.len() <= PAGE_BUF;
-            if whole_blocks
-                && let Ok(f) = std::fs::OpenOptions::new().write(true).custom_flags(direct_flag()).open(&path)
-            {
-                let mut buf = page_bufs().take();
-                let aligned = &mut buf.as_mut_slice()[..data.len()];
-                aligned.copy_from_slice(&data);
-                let written = f.write_all_at(aligned, offset);
-                page_bufs().give_back(buf);
-                return written;
+            let staged = StagedUpload::open(&dir, &id, size)?;
+            match &pages {
+                PageWrite::Update(data) => staged.write(offset, Pages::Data(data)),
+                PageWrite::Clear(len) => staged.write(offset, Pages::Zeros(*len)),
             }
-            let f = std::fs::OpenOptions::new().write(true).open(&path)?;
-            f.write_all_at(&data, offset)
         })
         .await
         .map_err(content_error)?

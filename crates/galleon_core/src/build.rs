@@ -2,7 +2,6 @@
 //! access URL is revoked, and an image version from its sources, copied to every target region.
 //! Each is idempotent: run again after a crash, it finds what is done and does the rest.
 
-use galleon_blob::ingest::Format;
 use galleon_blob::{Manifest, vhd};
 use galleon_model::ProvisioningState;
 use galleon_model::disk::{Creation, Disk, DiskState};
@@ -105,11 +104,11 @@ impl Core {
             ));
         };
         let mut value = record.value;
-        let path = self.config().uploads_dir.join(format!("{}.vhd", value.properties.unique_id));
-        let (m, _) = self
-            .ingest(&value.location, crate::content::IngestInput::Path(path.clone()), Format::Vhd)
-            .await
-            .map_err(|e| match e {
+        let Creation::Upload { upload_size_bytes } = value.properties.creation else {
+            return Err(JobError::Fail("InvalidUpload".into(), "The disk was not created for an upload.".into()));
+        };
+        let staged = self.staged_upload(&value.properties.unique_id, upload_size_bytes).await?;
+        let (m, _) = self.finish_staged(&value.location, staged.clone()).await.map_err(|e| match e {
             // Only bytes that are not a fixed VHD are the uploader's fault; a store that is
             // away (or another passing fault) is retried like any job's, and reported as ours.
             CoreError::Content(c) if c.kind == ContentErrorKind::BadInput => JobError::Fail(
@@ -130,7 +129,7 @@ impl Core {
             .put(typed::doc(kind, &op.resource_key, None, &value), Expect::Rev(record.rev))
             .operation(finished(op, None));
         self.store().apply(batch).await?;
-        let _ = tokio::fs::remove_file(&path).await;
+        let _ = tokio::task::spawn_blocking(move || staged.remove()).await;
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use galleon_blob::ingest::{Format, IngestStats, ingest_file, ingest_open};
+use galleon_blob::staged::StagedUpload;
 use galleon_blob::store::ChunkStore;
 use galleon_blob::{ChunkId, Manifest};
 
@@ -120,6 +121,32 @@ impl Core {
         .await
         .map_err(content_error)?
         .map_err(content_error)?;
+        metrics::counter!("galleon_bytes_imported_total", "region" => region.to_string()).increment(stats.bytes_read);
+        Ok((manifest, stats))
+    }
+
+    /// Opens a disk's staged upload of `size` bytes (an earlier release's staging file is adopted).
+    pub(crate) async fn staged_upload(&self, unique_id: &str, size: u64) -> CoreResult<StagedUpload> {
+        let (dir, id) = (self.config().uploads_dir.clone(), unique_id.to_string());
+        tokio::task::spawn_blocking(move || StagedUpload::open(&dir, &id, size))
+            .await
+            .map_err(content_error)?
+            .map_err(content_error)
+    }
+
+    /// Stores a staged upload in a region's store (on a blocking thread): the chunks kept as they
+    /// arrived are linked or copied in; staged bytes are read and hashed.
+    pub(crate) async fn finish_staged(
+        &self,
+        region: &str,
+        staged: StagedUpload,
+    ) -> CoreResult<(Manifest, IngestStats)> {
+        let store = self.chunks(region)?;
+        let rt = tokio::runtime::Handle::current();
+        let (manifest, stats) = tokio::task::spawn_blocking(move || staged.finish(store.as_ref(), &rt, INGEST_WORKERS))
+            .await
+            .map_err(content_error)?
+            .map_err(content_error)?;
         metrics::counter!("galleon_bytes_imported_total", "region" => region.to_string()).increment(stats.bytes_read);
         Ok((manifest, stats))
     }

@@ -106,6 +106,10 @@ impl ChunkStore for RegionView {
         self.stores.iter().find_map(|s| s.local_path(id))
     }
 
+    async fn put_file(&self, id: ChunkId, path: &std::path::Path) -> Result<bool, ChunkError> {
+        self.stores[0].put_file(id, path).await
+    }
+
     async fn locate_in(
         &self,
         service: &Arc<dyn galleon_blob::store::ObjectStore>,

@@ -2,12 +2,13 @@
 //! grants (`beginGetAccess`), 4 MiB pages at a time, all-zero pages skipped, with a progress line,
 //! resumable after an interruption, and checked against the disk's digest at the end.
 
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use bytes::Bytes;
 use futures_util::StreamExt;
+use galleon_blob::aligned::{ALIGN, BufPool, direct_flag};
 use galleon_blob::vhd::{self, FOOTER_LEN};
 use galleon_blob::{CHUNK_SIZE, ChunkId, Manifest, is_zero};
 use hyper::Method;
@@ -22,33 +23,67 @@ const PAGE: u64 = 4 << 20;
 /// Page writes an upload keeps in flight.
 const IN_FLIGHT: usize = 4;
 
+/// Warm 4 KiB-aligned page buffers: a page read with O_DIRECT goes out as `Bytes` and its buffer
+/// comes back when the request is done with it; a downloaded page is written with O_DIRECT from
+/// one. Reading into fresh memory through the page cache was most of an upload's CPU time.
+fn page_bufs() -> &'static BufPool {
+    static POOL: std::sync::OnceLock<BufPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| BufPool::new(PAGE as usize))
+}
+
+/// The file an upload reads, and the same file opened with O_DIRECT where the filesystem allows.
+struct Source {
+    file: std::fs::File,
+    direct: Option<std::fs::File>,
+}
+
 /// The page of an upload at `offset` — file bytes, or the footer's last bytes past the data —
 /// with the ids of the 1 MiB chunks it holds (`None` for zeros), so the digest needs no second
 /// pass over the file. A page that lies wholly in a hole of a sparse file is not read: it comes
 /// back empty, with `None` for each of its chunks.
 async fn read_page(
-    file: std::sync::Arc<std::fs::File>,
+    source: std::sync::Arc<Source>,
     extents: &[(u64, u64)],
     offset: u64,
     virtual_size: u64,
     upload_size: u64,
     footer: &[u8],
-) -> anyhow::Result<(Vec<u8>, Vec<Option<ChunkId>>)> {
+) -> anyhow::Result<(Bytes, Vec<Option<ChunkId>>)> {
     if offset >= virtual_size {
         let len = upload_size - offset;
-        return Ok((footer[(FOOTER_LEN as u64 - len) as usize..].to_vec(), vec![]));
+        return Ok((Bytes::copy_from_slice(&footer[(FOOTER_LEN as u64 - len) as usize..]), vec![]));
     }
     let len = PAGE.min(virtual_size - offset);
     if !extents.iter().any(|&(start, end)| start < offset + len && end > offset) {
-        return Ok((Vec::new(), vec![None; len.div_ceil(CHUNK_SIZE) as usize]));
+        return Ok((Bytes::new(), vec![None; len.div_ceil(CHUNK_SIZE) as usize]));
     }
     tokio::task::spawn_blocking(move || {
-        let mut buf = vec![0u8; len as usize];
-        file.read_exact_at(&mut buf, offset)?;
-        let chunks = Manifest::entries_of(&buf);
-        Ok((buf, chunks))
+        let mut buf = page_bufs().take();
+        let page = &mut buf.as_mut_slice()[..len as usize];
+        match &source.direct {
+            Some(direct) if len.is_multiple_of(ALIGN as u64) => direct.read_exact_at(page, offset)?,
+            _ => source.file.read_exact_at(page, offset)?,
+        }
+        let chunks = Manifest::entries_of(page);
+        Ok((page_bufs().share(buf, len as usize), chunks))
     })
     .await?
+}
+
+/// Writes a downloaded page at `offset`: whole 4 KiB blocks with O_DIRECT from a warm aligned
+/// buffer (no page cache to fill, and nothing left to write back at the end), the rest normally.
+fn write_page(file: &std::fs::File, direct: Option<&std::fs::File>, offset: u64, page: &[u8]) -> std::io::Result<()> {
+    match direct {
+        Some(direct) if offset.is_multiple_of(ALIGN as u64) && page.len().is_multiple_of(ALIGN) => {
+            let mut buf = page_bufs().take();
+            let aligned = &mut buf.as_mut_slice()[..page.len()];
+            aligned.copy_from_slice(page);
+            let written = direct.write_all_at(aligned, offset);
+            page_bufs().give_back(buf);
+            written
+        }
+        _ => file.write_all_at(page, offset),
+    }
 }
 
 /// What is left behind to resume a transfer: the access URL and how far it got.
@@ -189,15 +224,16 @@ pub(super) async fn upload(s: &Session, u: Upload) -> anyhow::Result<Value> {
     let mut progress = Progress::new(format!("Uploading {}", u.name), upload_size, start);
     // Pages go out IN_FLIGHT at a time (reading, encrypting, sending and the server's writes
     // overlap), and complete in order, so the journal's offset only covers pages that landed.
-    let file = std::sync::Arc::new(file);
     // Holes of a sparse image are neither read nor sent.
     let extents = galleon_blob::ingest::data_extents(&file, virtual_size);
+    let direct = galleon_blob::ingest::reopen_direct(&file);
+    let source = std::sync::Arc::new(Source { file, direct });
     let offsets: Vec<u64> = (start..upload_size).step_by(PAGE as usize).collect();
     let pages = futures_util::stream::iter(offsets)
         .map(|offset| {
-            let (file, url, footer, extents) = (file.clone(), url.clone(), &footer, &extents);
+            let (source, url, footer, extents) = (source.clone(), url.clone(), &footer, &extents);
             async move {
-                let (page, chunks) = read_page(file, extents, offset, virtual_size, upload_size, footer).await?;
+                let (page, chunks) = read_page(source, extents, offset, virtual_size, upload_size, footer).await?;
                 let len = if page.is_empty() { PAGE.min(virtual_size - offset) } else { page.len() as u64 };
                 if !page.is_empty() && !is_zero(&page) {
                     let headers = [
@@ -206,7 +242,7 @@ pub(super) async fn upload(s: &Session, u: Upload) -> anyhow::Result<Value> {
                         ("x-ms-version", "2021-08-06".to_string()),
                         ("x-ms-blob-type", "PageBlob".to_string()),
                     ];
-                    s.client.blob(Method::PUT, &format!("{url}&comp=page"), &headers, Bytes::from(page)).await?;
+                    s.client.blob(Method::PUT, &format!("{url}&comp=page"), &headers, page).await?;
                 }
                 anyhow::Ok((offset + len, chunks))
             }
@@ -221,7 +257,7 @@ pub(super) async fn upload(s: &Session, u: Upload) -> anyhow::Result<Value> {
     let expected = if start == 0 {
         Manifest { virtual_size, footer, chunks }.digest()
     } else {
-        digest_of(&file, virtual_size, footer)?
+        digest_of(&source.file, virtual_size, footer)?
     };
     check_digest(&uploaded, &expected)?;
     Ok(uploaded)
@@ -275,11 +311,12 @@ pub(super) async fn download(s: &Session, group: &str, name: &str, path: &Path, 
     let virtual_size = total - FOOTER_LEN as u64;
     // Ranges are fetched IN_FLIGHT at a time and complete in order (the journal's offset only
     // covers bytes written); each page is written and its chunks hashed where it arrives.
-    let file = std::sync::Arc::new(file);
+    let direct = std::fs::OpenOptions::new().write(true).custom_flags(direct_flag()).open(&part).ok();
+    let (file, direct) = (std::sync::Arc::new(file), std::sync::Arc::new(direct));
     let offsets: Vec<u64> = (start..total).step_by(PAGE as usize).collect();
     let pages = futures_util::stream::iter(offsets)
         .map(|offset| {
-            let (file, url) = (file.clone(), url.clone());
+            let (file, direct, url) = (file.clone(), direct.clone(), url.clone());
             async move {
                 let end = (offset + PAGE).min(total) - 1;
                 let headers =
@@ -291,7 +328,7 @@ pub(super) async fn download(s: &Session, group: &str, name: &str, path: &Path, 
                 let chunks = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<Option<ChunkId>>> {
                     // Zero pages stay holes in the file.
                     if !is_zero(&page) {
-                        file.write_all_at(&page, offset)?;
+                        write_page(&file, direct.as_ref().as_ref(), offset, &page)?;
                     }
                     let data = &page[..(virtual_size.saturating_sub(offset).min(page.len() as u64)) as usize];
                     Ok(Manifest::entries_of(data))

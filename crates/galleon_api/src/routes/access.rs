@@ -6,15 +6,12 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use galleon_core::CoreError;
-use galleon_core::access::{AccessTarget, ReadHandle};
+use galleon_core::access::{AccessTarget, MAX_PAGE_WRITE, PageWrite, ReadHandle, page_buffers};
 
 use crate::AppState;
 use crate::api_version::query_param;
-
-/// The largest page write Azure accepts.
-pub(super) const MAX_PAGE_WRITE: usize = 4 << 20;
 
 /// How much one streamed body frame carries.
 const FRAME: u64 = 1 << 20;
@@ -115,7 +112,7 @@ fn stream_range(handle: ReadHandle, start: u64, end: u64) -> Body {
             return None;
         }
         let len = FRAME.min(end + 1 - pos);
-        let item = h.range(pos, len).await.map(Bytes::from).map_err(|e| std::io::Error::other(e.to_string()));
+        let item = h.range(pos, len).await.map_err(|e| std::io::Error::other(e.to_string()));
         Some((item, (h, pos + len)))
     });
     Body::from_stream(frames)
@@ -141,13 +138,50 @@ fn create_page_blob(headers: &HeaderMap, size: u64) -> Response {
     (StatusCode::CREATED, [("x-ms-request-server-encrypted", "true")]).into_response()
 }
 
+/// Reads a page write's body of `len` bytes (at most 4 MiB) into a warm aligned buffer: the
+/// upload hashes it and writes it to disk with O_DIRECT from there, with no other copy. (Bodies
+/// gathered into fresh memory cost more than the hashing.) The body is read only after the URL's
+/// secret was checked.
+async fn page_body(body: Body, len: u64) -> Result<Bytes, Response> {
+    if len > MAX_PAGE_WRITE as u64 {
+        return Err(storage_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestBodyTooLarge",
+            "A page write carries at most 4 MiB.",
+        ));
+    }
+    let mismatch =
+        || storage_error(StatusCode::BAD_REQUEST, "InvalidPageRange", "The body length does not match x-ms-range.");
+    let len = len as usize;
+    let mut buf = page_buffers().take();
+    let mut filled = 0;
+    let mut frames = body.into_data_stream();
+    while let Some(frame) = frames.next().await {
+        let Ok(frame) = frame else {
+            page_buffers().give_back(buf);
+            return Err(storage_error(StatusCode::BAD_REQUEST, "InvalidInput", "The request body could not be read."));
+        };
+        if filled + frame.len() > len {
+            page_buffers().give_back(buf);
+            return Err(mismatch());
+        }
+        buf.as_mut_slice()[filled..filled + frame.len()].copy_from_slice(&frame);
+        filled += frame.len();
+    }
+    if filled != len {
+        page_buffers().give_back(buf);
+        return Err(mismatch());
+    }
+    Ok(page_buffers().share(buf, len))
+}
+
 pub(super) async fn serve(
     State(s): State<AppState>,
     Path((key, _blob)): Path<(String, String)>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let secret = query_param(uri.query(), "sig").unwrap_or_default();
     let target = match s.core.open_access(&key, &secret).await {
@@ -195,15 +229,15 @@ pub(super) async fn serve(
             };
             (status, out, body).into_response()
         }
-        (Method::HEAD, AccessTarget::Write { size, .. }) => {
+        (Method::HEAD, AccessTarget::Write(upload)) => {
             let mut out = HeaderMap::new();
             out.insert("x-ms-blob-type", HeaderValue::from_static("PageBlob"));
-            out.insert("content-length", HeaderValue::from(size));
+            out.insert("content-length", HeaderValue::from(upload.len()));
             (StatusCode::OK, out).into_response()
         }
-        (Method::PUT, AccessTarget::Write { size, .. }) if comp.is_none() => create_page_blob(&headers, size),
-        (Method::PUT, AccessTarget::Write { path, size }) => {
-            let Some(Ok((start, end))) = requested_range(&headers, size) else {
+        (Method::PUT, AccessTarget::Write(upload)) if comp.is_none() => create_page_blob(&headers, upload.len()),
+        (Method::PUT, AccessTarget::Write(upload)) => {
+            let Some(Ok((start, end))) = requested_range(&headers, upload.len()) else {
                 return storage_error(
                     StatusCode::BAD_REQUEST,
                     "InvalidPageRange",
@@ -214,15 +248,17 @@ pub(super) async fn serve(
                 .get("x-ms-page-write")
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.eq_ignore_ascii_case("clear"));
-            let data = if clear { Bytes::from(vec![0u8; (end + 1 - start) as usize]) } else { body };
-            if data.len() as u64 != end + 1 - start {
-                return storage_error(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidPageRange",
-                    "The body length does not match x-ms-range.",
-                );
-            }
-            match s.core.write_pages(path, size, start, data).await {
+            let len = end + 1 - start;
+            let pages = if clear {
+                // A clear has no body; its range may be the whole disk (no buffer of that size).
+                PageWrite::Clear(len)
+            } else {
+                match page_body(body, len).await {
+                    Ok(data) => PageWrite::Update(data),
+                    Err(refused) => return refused,
+                }
+            };
+            match s.core.write_pages(&upload, start, pages).await {
                 Ok(()) => (
                     StatusCode::CREATED,
                     [("x-ms-blob-sequence-number", "0"), ("x-ms-request-server-encrypted", "true")],

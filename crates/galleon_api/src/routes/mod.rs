@@ -298,7 +298,7 @@ pub(crate) fn public_routes() -> Router<AppState> {
             get(access::serve)
                 .head(access::serve)
                 .put(access::serve)
-                .layer(DefaultBodyLimit::max(access::MAX_PAGE_WRITE)),
+                .layer(DefaultBodyLimit::max(galleon_core::access::MAX_PAGE_WRITE)),
         )
 }
 

@@ -151,6 +151,19 @@ async fn uploads_through_page_writes_become_the_disk() {
         "ReadyToUpload"
     );
     let url = access_url(&app, &format!("{}/disks/up", rg_path("rg")), "Write").await;
+    // A clear of the whole blob has no body (and takes no buffer of its size); then a page of
+    // other bytes that the upload below writes over.
+    let page = |range: String, write: &str, body: Vec<u8>| {
+        Request::put(format!("{url}&comp=page"))
+            .header("x-ms-range", range)
+            .header("x-ms-page-write", write)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let whole = format!("bytes=0-{}", original.len() - 1);
+    assert_eq!(app.send_raw(page(whole, "clear", vec![])).await.0, StatusCode::CREATED);
+    let first = format!("bytes=0-{}", (4 << 20) - 1);
+    assert_eq!(app.send_raw(page(first, "update", vec![0xa5; 4 << 20])).await.0, StatusCode::CREATED);
     // Upload only the non-zero 4 MiB pages, as azcopy does.
     for (i, page) in original.chunks(4 << 20).enumerate() {
         if page.iter().all(|b| *b == 0) {
@@ -177,6 +190,8 @@ async fn uploads_through_page_writes_become_the_disk() {
     assert_eq!(disk.body["properties"]["diskState"], "Unattached");
     let read = access_url(&app, &format!("{}/disks/up", rg_path("rg")), "Read").await;
     assert!(download(&app, &read, None).await.1 == original);
+    let staged: Vec<_> = std::fs::read_dir(app.dir.path().join("uploads")).unwrap().collect();
+    assert!(staged.is_empty(), "the finished upload's staging was removed: {staged:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
