@@ -1003,7 +1003,8 @@ fn a_server_killed_mid_upload_keeps_every_page_it_acknowledged() {
 /// exactly the file's bytes (data at the start, in a page that is half hole, and at the end).
 #[test]
 fn a_sparse_image_uploads_only_its_data_and_downloads_whole() {
-    let server = Server::start();
+    let metrics = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = Server::start_with(&["--metrics-listen", &format!("127.0.0.1:{metrics}")]);
     server.login_with_group("westcentralus");
     let raw = server.dir.path().join("sparse.raw");
     {
@@ -1020,6 +1021,31 @@ fn a_sparse_image_uploads_only_its_data_and_downloads_whole() {
     server.ok(&["disk", "download", "-g", "rg", "-n", "sparse", "--file", out.to_str().unwrap()]);
     let got = std::fs::read(&out).unwrap();
     assert!(got[..40 << 20] == std::fs::read(&raw).unwrap()[..], "the disk holds the sparse file's bytes");
+    // The download asked for the page list and fetched only the two 4 MiB pages holding data and
+    // the footer's, not 40 MiB.
+    let served = scrape(metrics, "galleon_bytes_served_total{region=\"westcentralus\"}");
+    assert_eq!(served, (8 << 20) + 512);
+    let holes = std::os::unix::fs::MetadataExt::blocks(&std::fs::metadata(&out).unwrap()) * 512;
+    assert!(holes < 12 << 20, "the downloaded file keeps its holes ({holes} bytes allocated)");
+
+    // An image whose size is not a whole number of 4 MiB pages: its footer still goes up.
+    let odd = server.dir.path().join("odd.raw");
+    std::fs::write(&odd, (0..(22u64 << 20)).map(|i| (i % 241) as u8 | 1).collect::<Vec<u8>>()).unwrap();
+    server.ok(&["disk", "upload", "-g", "rg", "-n", "odd", "--file", odd.to_str().unwrap(), "-o", "none"]);
+    let out = server.dir.path().join("odd.vhd");
+    server.ok(&["disk", "download", "-g", "rg", "-n", "odd", "--file", out.to_str().unwrap()]);
+    assert!(std::fs::read(&out).unwrap()[..22 << 20] == std::fs::read(&odd).unwrap()[..]);
+}
+
+/// A counter's value on the metrics address.
+fn scrape(port: u16, series: &str) -> u64 {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let line = answer.lines().find(|l| l.starts_with(series)).unwrap_or_else(|| panic!("no {series} in {answer}"));
+    line.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as u64
 }
 
 /// `galleon … | head` : a reader that goes away ends the command quietly (as `az` and Unix

@@ -21,7 +21,7 @@ use super::{DISKS, Session};
 const PAGE: u64 = 4 << 20;
 
 /// Page writes an upload keeps in flight.
-const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 8;
 
 /// Warm 4 KiB-aligned page buffers: a page read with O_DIRECT goes out as `Bytes` and its buffer
 /// comes back when the request is done with it; a downloaded page is written with O_DIRECT from
@@ -39,11 +39,9 @@ struct Source {
 
 /// The page of an upload at `offset` — file bytes, or the footer's last bytes past the data —
 /// with the ids of the 1 MiB chunks it holds (`None` for zeros), so the digest needs no second
-/// pass over the file. A page that lies wholly in a hole of a sparse file is not read: it comes
-/// back empty, with `None` for each of its chunks.
+/// pass over the file.
 async fn read_page(
     source: std::sync::Arc<Source>,
-    extents: &[(u64, u64)],
     offset: u64,
     virtual_size: u64,
     upload_size: u64,
@@ -54,9 +52,6 @@ async fn read_page(
         return Ok((Bytes::copy_from_slice(&footer[(FOOTER_LEN as u64 - len) as usize..]), vec![]));
     }
     let len = PAGE.min(virtual_size - offset);
-    if !extents.iter().any(|&(start, end)| start < offset + len && end > offset) {
-        return Ok((Bytes::new(), vec![None; len.div_ceil(CHUNK_SIZE) as usize]));
-    }
     tokio::task::spawn_blocking(move || {
         let mut buf = page_bufs().take();
         let page = &mut buf.as_mut_slice()[..len as usize];
@@ -84,6 +79,24 @@ fn write_page(file: &std::fs::File, direct: Option<&std::fs::File>, offset: u64,
         }
         _ => file.write_all_at(page, offset),
     }
+}
+
+/// The Storage API version the transfers send.
+const STORAGE_VERSION: &str = "2021-08-06";
+
+/// The `[start, end)` ranges of a `?comp=pagelist` answer
+/// (`<PageRange><Start>0</Start><End>511</End></PageRange>…`, ends inclusive).
+fn page_ranges(xml: &[u8]) -> Vec<(u64, u64)> {
+    let xml = String::from_utf8_lossy(xml);
+    let field = |s: &str, tag: &str| -> Option<u64> {
+        let open = format!("<{tag}>");
+        let from = s.find(&open)? + open.len();
+        s[from..].split('<').next()?.trim().parse().ok()
+    };
+    xml.split("<PageRange>")
+        .skip(1)
+        .filter_map(|range| Some((field(range, "Start")?, field(range, "End")? + 1)))
+        .collect()
 }
 
 /// What is left behind to resume a transfer: the access URL and how far it got.
@@ -121,28 +134,42 @@ fn digest_of(file: &std::fs::File, virtual_size: u64, footer: Vec<u8>) -> anyhow
     Ok(Manifest { virtual_size, footer, chunks }.digest())
 }
 
-/// Waits for a transfer's pages, which complete in order as `(end offset, chunk entries)`:
-/// moves the progress line, and saves the journal every 64 MiB so a resume starts after pages
-/// that landed. Returns the chunk entries of everything transferred.
+/// Waits for a transfer's pages, which complete in order as `(start, end, chunk entries, bytes
+/// moved)`: places their chunk entries in the table of a disk of `virtual_size` bytes (pages not
+/// transferred are holes), moves the progress line, and saves the journal after every 64 MiB
+/// moved so a resume starts after pages that landed (each save is an fsync: holes, which move
+/// nothing, do not count). Returns the chunk table.
 async fn land(
-    pages: impl futures_util::Stream<Item = anyhow::Result<(u64, Vec<Option<ChunkId>>)>>,
+    pages: impl futures_util::Stream<Item = anyhow::Result<(u64, u64, Vec<Option<ChunkId>>, u64)>>,
+    virtual_size: u64,
     progress: &mut Progress,
     journal: &mut Journal,
     journal_at: &Path,
 ) -> anyhow::Result<Vec<Option<ChunkId>>> {
     let mut pages = std::pin::pin!(pages);
-    let mut chunks = vec![];
+    let mut chunks = vec![None; Manifest::chunk_count(virtual_size)];
+    let mut unsaved = 0;
     while let Some(done) = pages.next().await {
-        let (offset, page_chunks) = done?;
-        chunks.extend(page_chunks);
-        progress.set(offset);
-        if offset.is_multiple_of(64 << 20) {
-            journal.done = offset;
+        let (start, end, page_chunks, moved) = done?;
+        let first = (start / CHUNK_SIZE) as usize;
+        for (i, entry) in page_chunks.into_iter().enumerate() {
+            if let Some(slot) = chunks.get_mut(first + i) {
+                *slot = entry;
+            }
+        }
+        progress.set(end);
+        unsaved += moved;
+        if unsaved >= JOURNAL_EVERY {
+            journal.done = end;
             save_journal(journal_at, journal)?;
+            unsaved = 0;
         }
     }
     Ok(chunks)
 }
+
+/// Bytes moved between saves of a transfer's journal.
+const JOURNAL_EVERY: u64 = 64 << 20;
 
 /// Begins access and returns the URL (from the operation's output).
 async fn grant(s: &Session, disk: &str, access: &str) -> anyhow::Result<String> {
@@ -228,27 +255,40 @@ pub(super) async fn upload(s: &Session, u: Upload) -> anyhow::Result<Value> {
     let extents = galleon_blob::ingest::data_extents(&file, virtual_size);
     let direct = galleon_blob::ingest::reopen_direct(&file);
     let source = std::sync::Arc::new(Source { file, direct });
-    let offsets: Vec<u64> = (start..upload_size).step_by(PAGE as usize).collect();
+    // Only pages that hold data (and the footer's) go into the pipeline: holes would take its
+    // slots and leave it one page deep in a sparse image.
+    let in_data = |offset: u64| {
+        let end = offset + PAGE.min(virtual_size - offset);
+        extents.iter().any(|&(a, b)| a < end && b > offset)
+    };
+    // The footer is a page of its own: the last data page ends at the virtual size, which need not
+    // be a whole number of pages.
+    let footer_page = (start <= virtual_size).then_some(virtual_size);
+    let data_pages = (start..virtual_size).step_by(PAGE as usize).filter(|&o| in_data(o));
+    let offsets: Vec<u64> = data_pages.chain(footer_page).collect();
     let pages = futures_util::stream::iter(offsets)
         .map(|offset| {
-            let (source, url, footer, extents) = (source.clone(), url.clone(), &footer, &extents);
+            let (source, url, footer) = (source.clone(), url.clone(), &footer);
             async move {
-                let (page, chunks) = read_page(source, extents, offset, virtual_size, upload_size, footer).await?;
-                let len = if page.is_empty() { PAGE.min(virtual_size - offset) } else { page.len() as u64 };
-                if !page.is_empty() && !is_zero(&page) {
+                let (page, chunks) = read_page(source, offset, virtual_size, upload_size, footer).await?;
+                let len = page.len() as u64;
+                let mut sent = 0;
+                if !is_zero(&page) {
+                    sent = len;
                     let headers = [
                         ("x-ms-page-write", "update".to_string()),
                         ("x-ms-range", format!("bytes={offset}-{}", offset + len - 1)),
-                        ("x-ms-version", "2021-08-06".to_string()),
+                        ("x-ms-version", STORAGE_VERSION.to_string()),
                         ("x-ms-blob-type", "PageBlob".to_string()),
                     ];
                     s.client.blob(Method::PUT, &format!("{url}&comp=page"), &headers, page).await?;
                 }
-                anyhow::Ok((offset + len, chunks))
+                anyhow::Ok((offset, offset + len, chunks, sent))
             }
         })
         .buffered(IN_FLIGHT);
-    let chunks = land(pages, &mut progress, &mut journal, &journal_at).await?;
+    let chunks = land(pages, virtual_size, &mut progress, &mut journal, &journal_at).await?;
+    progress.set(upload_size);
     progress.finish();
     revoke(s, &disk).await?;
     let _ = std::fs::remove_file(&journal_at);
@@ -311,16 +351,26 @@ pub(super) async fn download(s: &Session, group: &str, name: &str, path: &Path, 
     let virtual_size = total - FOOTER_LEN as u64;
     // Ranges are fetched IN_FLIGHT at a time and complete in order (the journal's offset only
     // covers bytes written); each page is written and its chunks hashed where it arrives.
+    // Only the ranges that hold data are fetched (the page list, as the Storage SDKs ask for it);
+    // the rest of the file stays holes. Without a page list, everything is fetched.
+    let pagelist = s
+        .client
+        .blob(Method::GET, &format!("{url}&comp=pagelist"), &[("x-ms-version", STORAGE_VERSION.into())], Bytes::new())
+        .await;
+    let data = pagelist.ok().map(|(_, xml)| page_ranges(&xml)).unwrap_or_else(|| vec![(0, total)]);
+    let data = &data;
     let direct = std::fs::OpenOptions::new().write(true).custom_flags(direct_flag()).open(&part).ok();
     let (file, direct) = (std::sync::Arc::new(file), std::sync::Arc::new(direct));
-    let offsets: Vec<u64> = (start..total).step_by(PAGE as usize).collect();
+    // Pages without data stay out of the pipeline (they would take its slots).
+    let in_data = |offset: u64| data.iter().any(|&(a, b)| a < (offset + PAGE).min(total) && b > offset);
+    let offsets: Vec<u64> = (start..total).step_by(PAGE as usize).filter(|&o| in_data(o)).collect();
     let pages = futures_util::stream::iter(offsets)
         .map(|offset| {
             let (file, direct, url) = (file.clone(), direct.clone(), url.clone());
             async move {
                 let end = (offset + PAGE).min(total) - 1;
                 let headers =
-                    [("x-ms-range", format!("bytes={offset}-{end}")), ("x-ms-version", "2021-08-06".to_string())];
+                    [("x-ms-range", format!("bytes={offset}-{end}")), ("x-ms-version", STORAGE_VERSION.to_string())];
                 let (_, page) = s.client.blob(Method::GET, &url, &headers, Bytes::new()).await?;
                 if page.len() as u64 != end - offset + 1 {
                     anyhow::bail!("the server sent {} bytes for the range {offset}-{end}", page.len());
@@ -334,11 +384,12 @@ pub(super) async fn download(s: &Session, group: &str, name: &str, path: &Path, 
                     Ok(Manifest::entries_of(data))
                 })
                 .await??;
-                anyhow::Ok((end + 1, chunks))
+                anyhow::Ok((offset, end + 1, chunks, end + 1 - offset))
             }
         })
         .buffered(IN_FLIGHT);
-    let chunks = land(pages, &mut progress, &mut journal, &journal_at).await?;
+    let chunks = land(pages, virtual_size, &mut progress, &mut journal, &journal_at).await?;
+    progress.set(total);
     progress.finish();
     file.sync_all()?;
     revoke(s, &resource).await?;
