@@ -174,7 +174,7 @@ impl Core {
 
     /// Runs a scrub.
     pub(crate) async fn job_scrub(&self, op: Operation, region: &str) -> Result<(), JobError> {
-        let reports = self.scrub_region(region).await?;
+        let reports = self.scrub_region(region, &op.id).await?;
         self.finish_with_result(op, json!({ "value": reports })).await
     }
 

@@ -8,6 +8,7 @@ use super::args::{
     AssignmentCommand, GcCommand, KeysCommand, NodeCommand, PrincipalCommand, RegionCommand, RoleCommand,
     SubscriptionCommand,
 };
+use super::progress::Progress;
 use super::{RESOURCES, ROLES, Session};
 
 pub(super) async fn gc(s: &Session, command: GcCommand) -> anyhow::Result<()> {
@@ -52,7 +53,37 @@ pub(super) async fn region(s: &Session, command: RegionCommand) -> anyhow::Resul
         RegionCommand::Scrub { region } => {
             let path = format!("/galleon/regions/{}/scrub", encode(&region)?);
             let accepted = s.client.call(Method::POST, &path, None).await?;
-            let status = s.client.wait(&accepted, |_| {}).await?;
+            // While it runs, a progress line per store (on a terminal) from the scrub's progress.
+            let mut progress: Option<(String, Progress)> = None;
+            let watch = async {
+                loop {
+                    if let Ok(p) = s.client.call(Method::GET, &path, None).await
+                        && let Some(store) = p.body["store"].as_str()
+                    {
+                        let label = format!("Scrubbing {store}");
+                        let chunks = p.body["chunks"].as_u64().unwrap_or(0);
+                        match &mut progress {
+                            Some((current, line)) if *current == store => {}
+                            Some((current, line)) => {
+                                line.restart(label, chunks);
+                                *current = store.to_string();
+                            }
+                            None => progress = Some((store.to_string(), Progress::counting(label, chunks, "chunks"))),
+                        }
+                        if let Some((_, line)) = &mut progress {
+                            line.set(p.body["checked"].as_u64().unwrap_or(0));
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+            };
+            let status = tokio::select! {
+                status = s.client.wait(&accepted, |_| {}) => status?,
+                never = watch => never,
+            };
+            if let Some((_, line)) = progress {
+                line.finish();
+            }
             s.print(&status["properties"]["output"]["value"])
         }
     }

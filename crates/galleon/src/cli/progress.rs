@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 pub(super) struct Progress {
     label: String,
+    /// What is counted: `None` for bytes (shown in MiB), else the name of the things counted.
+    unit: Option<&'static str>,
     total: u64,
     done: u64,
     started: Instant,
@@ -18,7 +20,21 @@ const MIB: f64 = 1048576.0;
 impl Progress {
     pub(super) fn new(label: impl Into<String>, total: u64, done: u64) -> Self {
         let visible = std::io::stderr().is_terminal();
-        Self { label: label.into(), total, done, started: Instant::now(), drawn: None, visible }
+        Self { label: label.into(), unit: None, total, done, started: Instant::now(), drawn: None, visible }
+    }
+
+    /// A line that counts things (`chunks`) instead of bytes.
+    pub(super) fn counting(label: impl Into<String>, total: u64, unit: &'static str) -> Self {
+        Self { unit: Some(unit), ..Self::new(label, total, 0) }
+    }
+
+    /// Starts again with another label and total (the next store of a scrub).
+    pub(super) fn restart(&mut self, label: impl Into<String>, total: u64) {
+        if self.visible && self.drawn.is_some() {
+            self.draw();
+            eprintln!();
+        }
+        (self.label, self.total, self.done, self.started, self.drawn) = (label.into(), total, 0, Instant::now(), None);
     }
 
     pub(super) fn set(&mut self, done: u64) {
@@ -36,15 +52,19 @@ impl Progress {
         let filled =
             if self.total == 0 { width } else { (self.done as u128 * width as u128 / self.total as u128) as usize };
         let eta = if rate > 0.0 { format!("{:.0}s", (self.total - self.done) as f64 / rate) } else { "?".into() };
-        let line = format!(
-            "\r{} [{}{}] {:.1}/{:.1} MiB {:.1} MiB/s ETA {eta}  ",
-            self.label,
-            "#".repeat(filled),
-            "-".repeat(width - filled),
-            self.done as f64 / MIB,
-            self.total as f64 / MIB,
-            rate / MIB
-        );
+        let bar = format!("{}{}", "#".repeat(filled), "-".repeat(width - filled));
+        let line = match self.unit {
+            None => format!(
+                "\r{} [{bar}] {:.1}/{:.1} MiB {:.1} MiB/s ETA {eta}  ",
+                self.label,
+                self.done as f64 / MIB,
+                self.total as f64 / MIB,
+                rate / MIB
+            ),
+            Some(unit) => {
+                format!("\r{} [{bar}] {}/{} {unit} {rate:.0}/s ETA {eta}  ", self.label, self.done, self.total)
+            }
+        };
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(line.as_bytes());
         let _ = err.flush();

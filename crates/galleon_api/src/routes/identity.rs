@@ -160,6 +160,16 @@ pub(super) async fn scrub(
     Ok(maintenance_accepted(&base, &op))
 }
 
+/// `GET /galleon/regions/{region}/scrub`: how far the latest scrub of the region got (the store
+/// it is in, chunks re-hashed of how many, stores done), so a caller can draw its progress.
+pub(super) async fn scrub_progress(
+    State(s): State<AppState>,
+    ArmPath(region): ArmPath<String>,
+) -> Result<Json<Value>, crate::error::ApiError> {
+    let progress = s.core.scrub_progress(&galleon_model::region::canonical(&region)).await?;
+    Ok(Json(serde_json::to_value(progress).unwrap_or_default()))
+}
+
 /// `POST /galleon/gc[?graceSeconds=N]`: collect garbage, sparing chunks younger than the grace
 /// period (default one hour, as the background collector). 202 with the operation to poll.
 /// `POST /galleon/keys/rotate`: a new token signing key, published now and signing a minute

@@ -101,7 +101,7 @@ fn arm_table() -> RouteTable {
         .route("/metrics", get(crate::metrics::render))
         .route("/galleon/regions", get(identity::regions))
         .route("/galleon/regions/{region}", get(identity::region))
-        .route("/galleon/regions/{region}/scrub", post(identity::scrub))
+        .route("/galleon/regions/{region}/scrub", post(identity::scrub).get(identity::scrub_progress))
         .route("/galleon/gc", get(identity::gc_status).post(identity::gc))
         .route("/galleon/keys/rotate", post(identity::rotate_keys))
         .route("/galleon/nodes", get(identity::nodes))

@@ -644,7 +644,16 @@ async fn scrub_finds_and_repairs_corrupt_and_missing_chunks() {
     std::fs::write(&data_chunks[0], vec![0xA5u8; 4096]).unwrap();
     std::fs::remove_file(&data_chunks[1]).unwrap();
 
+    let never = app.get("/galleon/regions/eastus/scrub").await;
+    assert_eq!((never.status, never.code()), (StatusCode::NOT_FOUND, "OperationNotFound"), "{}", never.body);
     let reports = app.maintenance("/galleon/regions/eastus/scrub").await;
+    // Its progress, as `galleon region scrub` draws it: every store done, the last one whole.
+    let progress = app.get("/galleon/regions/eastus/scrub").await.body;
+    assert_eq!(progress["done"], true, "{progress}");
+    assert_eq!(progress["storesDone"], progress["stores"], "{progress}");
+    assert_eq!(progress["stores"], reports.as_array().unwrap().len(), "{progress}");
+    assert_eq!(progress["checked"], progress["chunks"], "{progress}");
+    assert_eq!(progress["store"], reports.as_array().unwrap().last().unwrap()["store"], "{progress}");
     let report = reports.as_array().unwrap().iter().find(|s| s["store"] == "eastus/standard_lrs-1").unwrap().clone();
     assert_eq!(report["corrupt"], 1, "{report}");
     assert_eq!(report["missing"], 1, "{report}");

@@ -330,6 +330,7 @@ async fn only_tenant_owners_administer_galleon() {
             app.delete(&format!("/galleon/principals/{victim_id}")).await,
             app.call(Method::POST, "/galleon/subscriptions", Some(json!({ "displayName": "mine" }))).await,
             app.call(Method::POST, "/galleon/regions/eastus/scrub", None).await,
+            app.get("/galleon/regions/eastus/scrub").await,
             app.get("/galleon/regions").await,
             app.get("/metrics").await,
             app.get("/galleon/regions/eastus").await,
