@@ -71,7 +71,8 @@ pub(super) async fn region(s: &Session, command: RegionCommand) -> anyhow::Resul
                             None => progress = Some((store.to_string(), Progress::counting(label, chunks, "chunks"))),
                         }
                         if let Some((_, line)) = &mut progress {
-                            line.set(p.body["checked"].as_u64().unwrap_or(0));
+                            let finished = p.body["done"] == true;
+                            line.set(if finished { chunks } else { p.body["checked"].as_u64().unwrap_or(0) });
                         }
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -81,7 +82,8 @@ pub(super) async fn region(s: &Session, command: RegionCommand) -> anyhow::Resul
                 status = s.client.wait(&accepted, |_| {}) => status?,
                 never = watch => never,
             };
-            if let Some((_, line)) = progress {
+            if let Some((_, mut line)) = progress {
+                line.complete();
                 line.finish();
             }
             s.print(&status["properties"]["output"]["value"])

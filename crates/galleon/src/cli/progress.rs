@@ -28,9 +28,10 @@ impl Progress {
         Self { unit: Some(unit), ..Self::new(label, total, 0) }
     }
 
-    /// Starts again with another label and total (the next store of a scrub).
+    /// Ends the current line as complete and starts another (the next store of a scrub).
     pub(super) fn restart(&mut self, label: impl Into<String>, total: u64) {
-        if self.visible && self.drawn.is_some() {
+        if self.visible {
+            self.done = self.total;
             self.draw();
             eprintln!();
         }
@@ -68,6 +69,11 @@ impl Progress {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(line.as_bytes());
         let _ = err.flush();
+    }
+
+    /// Marks everything done (the operation it follows has ended).
+    pub(super) fn complete(&mut self) {
+        self.done = self.total;
     }
 
     /// Draws the final state and ends the line.
