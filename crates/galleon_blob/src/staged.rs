@@ -358,6 +358,24 @@ impl StagedUpload {
     }
 }
 
+/// The ids of the uploads staged in `uploads` (not the files of an earlier release, nor anything
+/// being built beside them).
+pub fn staged_ids(uploads: &Path) -> io::Result<Vec<String>> {
+    let entries = match std::fs::read_dir(uploads) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(vec![]),
+        other => other?,
+    };
+    let mut ids = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_dir() && !name.starts_with('.') {
+            ids.push(name);
+        }
+    }
+    Ok(ids)
+}
+
 /// Zeros `[offset, offset + len)` of the staging file: a punched hole where the filesystem can.
 fn zero_range(file: &File, offset: u64, len: u64) -> io::Result<()> {
     use rustix::fs::{FallocateFlags, fallocate};

@@ -151,6 +151,39 @@ impl Core {
         Ok((manifest, stats))
     }
 
+    /// Removes the staged uploads no disk waits for any more (a disk deleted in the middle of
+    /// its upload, or a finish whose clean-up was cut short); returns how many. The directories
+    /// are listed before the disks, so an upload that begins meanwhile is never taken for one.
+    pub(crate) async fn sweep_abandoned_uploads(&self) -> CoreResult<usize> {
+        let dir = self.config().uploads_dir.clone();
+        let listed = dir.clone();
+        let staged = tokio::task::spawn_blocking(move || galleon_blob::staged::staged_ids(&listed))
+            .await
+            .map_err(content_error)?
+            .map_err(content_error)?;
+        let mut waiting = std::collections::HashSet::new();
+        for kind in [galleon_store::Kind::Disk, galleon_store::Kind::Snapshot] {
+            for d in self.all_of::<galleon_model::disk::Disk>(kind).await? {
+                let upload = matches!(d.properties.creation, galleon_model::disk::Creation::Upload { .. });
+                if upload && d.properties.digest.is_none() {
+                    waiting.insert(d.properties.unique_id);
+                }
+            }
+        }
+        let abandoned: Vec<String> = staged.into_iter().filter(|id| !waiting.contains(id)).collect();
+        let removed = abandoned.len();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            for id in abandoned {
+                StagedUpload::open(&dir, &id, 0)?.remove()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(content_error)?
+        .map_err(content_error)?;
+        Ok(removed)
+    }
+
     /// Imports the image at an allowed URL into a region's store; returns its digest and manifest.
     /// URLs are first fetched (by ranges, sparsely) into the uploads directory.
     pub(crate) async fn import_uri(

@@ -44,6 +44,9 @@ pub struct GcRun {
     pub bytes_reclaimed: u64,
     /// One report per region store.
     pub stores: Vec<GcReport>,
+    /// Staged uploads no disk waited for any more, removed.
+    #[serde(default)]
+    pub uploads_removed: usize,
 }
 
 /// `galleon gc status`: whether a collection is running, when the periodic one was last queued
@@ -143,6 +146,10 @@ impl Core {
             tracing::info!(purged, "soft-deleted versions past their hard deletion time removed");
         }
         let reports = self.collect_garbage(std::time::Duration::from_secs(grace_seconds)).await?;
+        let uploads_removed = self.sweep_abandoned_uploads().await?;
+        if uploads_removed > 0 {
+            tracing::info!(uploads_removed, "staged uploads no disk waits for removed");
+        }
         // Failure counts of the token endpoint's past windows go with the rest of the garbage.
         self.sweep_token_failures(crate::now().unix_timestamp()).await?;
         metrics::counter!("galleon_gc_runs_total").increment(1);
@@ -166,6 +173,7 @@ impl Core {
             chunks_deleted: reports.iter().map(|r| r.deleted).sum(),
             bytes_reclaimed: reports.iter().map(|r| r.bytes_deleted).sum(),
             stores: reports,
+            uploads_removed,
         };
         let last = typed::doc(Kind::Setting, LAST_RUN, None, &run);
         self.store().apply(Batch::new().put(last, Expect::Any).operation(op)).await?;

@@ -987,7 +987,23 @@ async fn gc_status_reports_the_last_collection() {
     write_vhd(&file, 3, 21);
     import_disk(&app, "rg", "gone", &file, "Linux").await;
     app.delete(&format!("{}/disks/gone?{DISK_API}", rg_path("rg"))).await;
+    // Two uploads with a page each: one disk deleted mid-upload, one still uploading.
+    for name in ["abandoned", "pending"] {
+        let disk = format!("{}/disks/{name}", rg_path("rg"));
+        let body = json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "Upload", "uploadSizeBytes": (20u64 << 20) + 512 } } });
+        assert_eq!(app.put(&format!("{disk}?{DISK_API}"), body).await.status, StatusCode::ACCEPTED);
+        app.settle().await;
+        let url = access_url(&app, &disk, "Write").await;
+        let page = Request::put(format!("{url}&comp=page"))
+            .header("x-ms-range", format!("bytes=0-{}", (1 << 20) - 1))
+            .body(Body::from(vec![7u8; 1 << 20]))
+            .unwrap();
+        assert_eq!(app.send_raw(page).await.0, StatusCode::CREATED);
+    }
+    app.delete(&format!("{}/disks/abandoned?{DISK_API}", rg_path("rg"))).await;
     app.settle().await;
+    let staged = || std::fs::read_dir(app.dir.path().join("uploads")).unwrap().count();
+    assert_eq!(staged(), 2);
     let r = app.call(axum::http::Method::POST, "/galleon/gc?graceSeconds=0", None).await;
     let op = r.header("azure-asyncoperation").to_string();
     let reports = app.settle_until_done(&op).await.body["properties"]["output"]["value"].clone();
@@ -1000,6 +1016,8 @@ async fn gc_status_reports_the_last_collection() {
     assert_eq!(last["chunksDeleted"], deleted);
     assert!(last["bytesReclaimed"].as_u64().unwrap() > 2 << 20, "{last}");
     assert!(last["startTime"].as_str().unwrap() <= last["endTime"].as_str().unwrap(), "{last}");
+    assert_eq!(last["uploadsRemoved"], 1, "the deleted disk's staged upload went: {last}");
+    assert_eq!(staged(), 1, "the upload still in progress stays");
 }
 
 /// Scrub on a region kept in object storage (Azurite): a rotted object and a lost one are found
