@@ -100,7 +100,12 @@ fn backups_and_restores_refuse_directories_that_are_not_theirs() {
     let server =
         Server::spawn(&data, std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port(), &[]);
     let mut server = Server { child: server, dir, port: 0 };
-    std::thread::sleep(Duration::from_millis(200));
+    // A data directory the server has set up (a fixed pause was too short on a loaded machine).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !data.join("credentials.json").exists() {
+        assert!(std::time::Instant::now() < deadline, "galleon serve did not set up its data directory");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     server.stop();
     let busy = server.dir.path().join("busy");
     std::fs::create_dir(&busy).unwrap();
