@@ -101,6 +101,38 @@ fn keep(free: &std::sync::Mutex<Vec<AlignedBuf>>, buf: AlignedBuf) {
     }
 }
 
+/// Warm buffers of one chunk (1 MiB), shared by everything that moves single chunks with O_DIRECT
+/// (chunk reads of local stores, chunk files of staged uploads).
+pub fn chunk_buffers() -> &'static BufPool {
+    static POOL: std::sync::OnceLock<BufPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| BufPool::new(crate::CHUNK_SIZE as usize))
+}
+
+/// The largest page write Azure accepts (one `PUT ?comp=page`): 4 MiB.
+pub const PAGE_WRITE: usize = 4 << 20;
+
+/// Warm buffers of [`PAGE_WRITE`] bytes, shared by page transfers: bodies of page writes on the
+/// server, pages read and written by the CLI.
+pub fn page_buffers() -> &'static BufPool {
+    static POOL: std::sync::OnceLock<BufPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| BufPool::new(PAGE_WRITE))
+}
+
+/// Writes `data` at `offset` of `direct` (a file opened with O_DIRECT): from `data` itself when it
+/// is aligned, else through a warm aligned buffer of `pool` (its buffers must hold `data`).
+pub fn write_direct(direct: &std::fs::File, pool: &BufPool, data: &[u8], offset: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    if is_aligned(data) {
+        return direct.write_all_at(data, offset);
+    }
+    let mut buf = pool.take();
+    let aligned = &mut buf.as_mut_slice()[..data.len()];
+    aligned.copy_from_slice(data);
+    let written = direct.write_all_at(aligned, offset);
+    pool.give_back(buf);
+    written
+}
+
 /// Whether `data` can be written with O_DIRECT.
 pub fn is_aligned(data: &[u8]) -> bool {
     (data.as_ptr() as usize).is_multiple_of(ALIGN) && data.len().is_multiple_of(ALIGN)

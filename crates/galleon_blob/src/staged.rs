@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::runtime::Handle;
 
-use crate::aligned::{ALIGN, BufPool, is_aligned};
+use crate::aligned::{ALIGN, BufPool};
 use crate::ingest::{ChunkSource, Counters, IngestError, IngestStats, chunks_with_data, parallel, reopen_direct};
 use crate::store::ChunkStore;
 use crate::vhd::{self, FOOTER_LEN, FormatError};
@@ -111,12 +111,6 @@ impl Pages<'_> {
             Pages::Zeros(_) => Pages::Zeros(to - from),
         }
     }
-}
-
-/// Aligned 1 MiB buffers for writing chunk files with O_DIRECT, shared by every upload.
-fn chunk_bufs() -> &'static BufPool {
-    static POOL: std::sync::OnceLock<BufPool> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| BufPool::new(CHUNK_SIZE as usize))
 }
 
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -254,17 +248,7 @@ impl StagedUpload {
                 .create_new(true)
                 .custom_flags(crate::aligned::direct_flag())
                 .open(&tmp)
-                .and_then(|f| {
-                    if is_aligned(data) {
-                        return f.write_all_at(data, 0);
-                    }
-                    let mut buf = chunk_bufs().take();
-                    let aligned = &mut buf.as_mut_slice()[..data.len()];
-                    aligned.copy_from_slice(data);
-                    let written = f.write_all_at(aligned, 0);
-                    chunk_bufs().give_back(buf);
-                    written
-                })
+                .and_then(|f| crate::aligned::write_direct(&f, crate::aligned::chunk_buffers(), data, 0))
                 .is_ok();
         if !direct {
             let _ = std::fs::remove_file(&tmp);

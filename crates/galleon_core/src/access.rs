@@ -110,14 +110,13 @@ impl ReadHandle {
 }
 
 /// The largest page write Azure accepts (one `PUT ?comp=page`).
-pub const MAX_PAGE_WRITE: usize = 4 << 20;
+pub const MAX_PAGE_WRITE: usize = galleon_blob::aligned::PAGE_WRITE;
 
 /// Warm 4 KiB-aligned buffers of [`MAX_PAGE_WRITE`] bytes for the transport to read page-write
 /// bodies into: an upload hashes a page from one and writes it to disk with O_DIRECT, with no
 /// other copy.
 pub fn page_buffers() -> &'static BufPool {
-    static POOL: std::sync::OnceLock<BufPool> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| BufPool::new(MAX_PAGE_WRITE))
+    galleon_blob::aligned::page_buffers()
 }
 
 fn unauthorized() -> CoreError {

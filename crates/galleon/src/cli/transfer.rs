@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use galleon_blob::aligned::{ALIGN, BufPool, direct_flag};
+use galleon_blob::aligned::{ALIGN, direct_flag, page_buffers, write_direct};
 use galleon_blob::vhd::{self, FOOTER_LEN};
 use galleon_blob::{CHUNK_SIZE, ChunkId, Manifest, is_zero};
 use hyper::Method;
@@ -18,18 +18,10 @@ use serde_json::{Value, json};
 use super::progress::Progress;
 use super::{DISKS, Session};
 
-const PAGE: u64 = 4 << 20;
+const PAGE: u64 = galleon_blob::aligned::PAGE_WRITE as u64;
 
 /// Page writes an upload keeps in flight.
 const IN_FLIGHT: usize = 8;
-
-/// Warm 4 KiB-aligned page buffers: a page read with O_DIRECT goes out as `Bytes` and its buffer
-/// comes back when the request is done with it; a downloaded page is written with O_DIRECT from
-/// one. Reading into fresh memory through the page cache was most of an upload's CPU time.
-fn page_bufs() -> &'static BufPool {
-    static POOL: std::sync::OnceLock<BufPool> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| BufPool::new(PAGE as usize))
-}
 
 /// The file an upload reads, and the same file opened with O_DIRECT where the filesystem allows.
 struct Source {
@@ -53,29 +45,25 @@ async fn read_page(
     }
     let len = PAGE.min(virtual_size - offset);
     tokio::task::spawn_blocking(move || {
-        let mut buf = page_bufs().take();
+        let mut buf = page_buffers().take();
         let page = &mut buf.as_mut_slice()[..len as usize];
         match &source.direct {
             Some(direct) if len.is_multiple_of(ALIGN as u64) => direct.read_exact_at(page, offset)?,
             _ => source.file.read_exact_at(page, offset)?,
         }
         let chunks = Manifest::entries_of(page);
-        Ok((page_bufs().share(buf, len as usize), chunks))
+        Ok((page_buffers().share(buf, len as usize), chunks))
     })
     .await?
 }
 
 /// Writes a downloaded page at `offset`: whole 4 KiB blocks with O_DIRECT from a warm aligned
 /// buffer (no page cache to fill, and nothing left to write back at the end), the rest normally.
+/// Reading into fresh memory through the page cache was most of a transfer's CPU time.
 fn write_page(file: &std::fs::File, direct: Option<&std::fs::File>, offset: u64, page: &[u8]) -> std::io::Result<()> {
     match direct {
         Some(direct) if offset.is_multiple_of(ALIGN as u64) && page.len().is_multiple_of(ALIGN) => {
-            let mut buf = page_bufs().take();
-            let aligned = &mut buf.as_mut_slice()[..page.len()];
-            aligned.copy_from_slice(page);
-            let written = direct.write_all_at(aligned, offset);
-            page_bufs().give_back(buf);
-            written
+            write_direct(direct, page_buffers(), page, offset)
         }
         _ => file.write_all_at(page, offset),
     }

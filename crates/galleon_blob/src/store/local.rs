@@ -73,8 +73,7 @@ fn in_flight_elsewhere(entry: &std::fs::DirEntry) -> bool {
 /// cache into fresh memory cost more than the hash check; chunks are written with O_DIRECT too,
 /// so the page cache seldom holds them. Anything else (manifests) is read normally.
 fn read_chunk_file(path: &Path) -> std::io::Result<Bytes> {
-    static POOL: std::sync::OnceLock<crate::aligned::BufPool> = std::sync::OnceLock::new();
-    let pool = POOL.get_or_init(|| crate::aligned::BufPool::new(crate::CHUNK_SIZE as usize));
+    let pool = crate::aligned::chunk_buffers();
     if let Ok(f) = std::fs::OpenOptions::new().read(true).custom_flags(crate::aligned::direct_flag()).open(path) {
         let len = f.metadata()?.len();
         if len > 0 && len <= crate::CHUNK_SIZE && len.is_multiple_of(crate::aligned::ALIGN as u64) {
