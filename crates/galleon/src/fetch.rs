@@ -9,17 +9,13 @@
 
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use galleon_core::content::Fetcher;
 use http_body_util::{BodyExt, Empty};
-use hyper::client::conn::http1::{self, SendRequest};
+use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, StatusCode, Uri};
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
-use tokio::net::TcpStream;
 
 const RANGE: u64 = 4 << 20;
 
@@ -34,9 +30,9 @@ pub(crate) struct FetchTimeouts {
     pub total: Duration,
 }
 
-/// Fetches with plain HTTP or TLS (WebPKI roots).
+/// Fetches with plain HTTP or TLS (WebPKI roots), through galleon_client's connector.
 pub(crate) struct HttpFetcher {
-    tls: tokio_rustls::TlsConnector,
+    connector: galleon_client::Connector,
     timeouts: FetchTimeouts,
 }
 
@@ -53,14 +49,8 @@ async fn within<T>(
 
 impl HttpFetcher {
     pub(crate) fn new(timeouts: FetchTimeouts) -> Self {
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default protocol versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Self { tls: tokio_rustls::TlsConnector::from(Arc::new(config)), timeouts }
+        let connector = galleon_client::Connector::new(None).expect("the WebPKI roots load");
+        Self { connector, timeouts }
     }
 
     async fn connect<B>(&self, uri: &Uri) -> Result<SendRequest<B>, String>
@@ -69,31 +59,10 @@ impl HttpFetcher {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        within(self.timeouts.connect, "connecting", self.connect_now(uri)).await
-    }
-
-    async fn connect_now<B>(&self, uri: &Uri) -> Result<SendRequest<B>, String>
-    where
-        B: hyper::body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let host = uri.host().ok_or("the URL has no host")?.to_string();
-        let https = uri.scheme_str() == Some("https");
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let tcp =
-            TcpStream::connect((host.as_str(), port)).await.map_err(|e| format!("connecting to {host}:{port}: {e}"))?;
-        if https {
-            let name = ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
-            let tls = self.tls.connect(name, tcp).await.map_err(|e| format!("TLS with {host}: {e}"))?;
-            let (send, conn) = http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
-            tokio::spawn(conn);
-            Ok(send)
-        } else {
-            let (send, conn) = http1::handshake(TokioIo::new(tcp)).await.map_err(|e| e.to_string())?;
-            tokio::spawn(conn);
-            Ok(send)
-        }
+        within(self.timeouts.connect, "connecting", async {
+            self.connector.connect(uri).await.map_err(|e| e.to_string())
+        })
+        .await
     }
 
     async fn fetch_now(&self, url: &str, dest: &Path) -> Result<u64, String> {

@@ -12,7 +12,7 @@ mod auth;
 mod deployments;
 pub mod error;
 mod extract;
-mod inproc;
+pub mod inproc;
 pub mod limits;
 mod lro;
 pub mod metrics;

@@ -17,6 +17,7 @@ mod api {
     pub mod graph;
     pub mod groups;
     pub mod images;
+    pub mod inproc_client;
     pub mod load;
     pub mod metrics;
     pub mod portal;

@@ -95,6 +95,14 @@ pub struct OperationStatus {
     pub properties: Option<serde_json::Value>,
 }
 
+impl OperationStatus {
+    /// What the operation returned (`properties.output`), Null when nothing.
+    pub fn output(&self) -> &serde_json::Value {
+        static NULL: serde_json::Value = serde_json::Value::Null;
+        self.properties.as_ref().and_then(|p| p.get("output")).unwrap_or(&NULL)
+    }
+}
+
 /// `properties` of a resource group.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

@@ -1,14 +1,19 @@
 //! What can go wrong talking to a server; callers act on ARM codes.
 
+use galleon_api_types::ErrorResponse;
+
 /// A failed call.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The server answered with an ARM error.
+    /// The server answered with an ARM error (`target` names the offending field, if any).
     #[error("({code}) {message}")]
-    Arm { status: u16, code: String, message: String },
-    /// The server could not be reached or answered something that is not ARM.
+    Arm { status: u16, code: String, message: String, target: Option<String> },
+    /// The server could not be reached or answered something that is not HTTP.
     #[error("{0}")]
     Transport(String),
+    /// A 2xx answer that is not the document asked for.
+    #[error("the server's answer could not be read: {0}")]
+    Decode(String),
 }
 
 impl ClientError {
@@ -16,18 +21,27 @@ impl ClientError {
         Self::Transport(e.to_string())
     }
 
+    /// The ARM code, if the server answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Arm { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
     /// The ARM error of a non-2xx reply (OAuth errors too).
     pub(crate) fn from_reply(status: u16, body: &serde_json::Value) -> Self {
-        let error = &body["error"];
-        let (code, message) = if error.is_object() {
-            (error["code"].as_str(), error["message"].as_str())
-        } else {
-            (error.as_str(), body["error_description"].as_str())
-        };
+        if let Ok(ErrorResponse { error }) = serde_json::from_value::<ErrorResponse>(body.clone()) {
+            return Self::Arm { status, code: error.code, message: error.message, target: error.target };
+        }
+        // OAuth: {"error": "invalid_client", "error_description": "…"}.
         Self::Arm {
             status,
-            code: code.unwrap_or("HttpError").to_string(),
-            message: message.map_or_else(|| format!("the server answered {status}"), str::to_string),
+            code: body["error"].as_str().unwrap_or("HttpError").to_string(),
+            message: body["error_description"]
+                .as_str()
+                .map_or_else(|| format!("the server answered {status}"), str::to_string),
+            target: None,
         }
     }
 }

@@ -18,8 +18,8 @@ pub(super) async fn gc(s: &Session, command: GcCommand) -> anyhow::Result<()> {
     };
     let path = format!("/galleon/gc?graceSeconds={grace_seconds}");
     let accepted = s.client.call(Method::POST, &path, None).await?;
-    let status = s.client.wait(&accepted, |_| {}).await?;
-    s.print(&status["properties"]["output"]["value"])
+    let status = s.client.wait(&accepted).await?;
+    s.print(&status.output()["value"])
 }
 
 pub(super) async fn region(s: &Session, command: RegionCommand) -> anyhow::Result<()> {
@@ -79,14 +79,14 @@ pub(super) async fn region(s: &Session, command: RegionCommand) -> anyhow::Resul
                 }
             };
             let status = tokio::select! {
-                status = s.client.wait(&accepted, |_| {}) => status?,
+                status = s.client.wait(&accepted) => status?,
                 never = watch => never,
             };
             if let Some((_, mut line)) = progress {
                 line.complete();
                 line.finish();
             }
-            s.print(&status["properties"]["output"]["value"])
+            s.print(&status.output()["value"])
         }
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::Session;
 use super::args::{EventCommand, EventSubscriptionCommand, EventTarget};
 
-const API: &str = "api-version=2024-03-03";
+use galleon_client::api_version::COMPUTE as API;
 
 fn scope(s: &Session, group: Option<&str>, gallery: Option<&str>) -> String {
     match (group, gallery) {

@@ -33,7 +33,10 @@ pub(super) async fn run(args: LoginArgs, output: super::Output) -> anyhow::Resul
     }
     let client = Client::new(login.clone())?;
     client.authenticate().await?;
-    let subscriptions = client.call(Method::GET, "/subscriptions?api-version=2022-09-01", None).await?.body;
+    let subscriptions = client
+        .call(Method::GET, &format!("/subscriptions?{}", galleon_client::api_version::RESOURCES), None)
+        .await?
+        .body;
     let ids: Vec<&str> =
         subscriptions["value"].as_array().into_iter().flatten().filter_map(|s| s["subscriptionId"].as_str()).collect();
     login.subscription_id = match args.subscription {

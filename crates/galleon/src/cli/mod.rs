@@ -54,11 +54,7 @@ pub(crate) struct Globals {
 }
 
 // The api-versions the CLI speaks, one per resource provider.
-const COMPUTE: &str = "api-version=2024-03-03";
-const RESOURCES: &str = "api-version=2022-09-01";
-const DISKS: &str = "api-version=2025-01-02";
-const IMAGES_AND_VMS: &str = "api-version=2024-11-01";
-const ROLES: &str = "api-version=2022-04-01";
+use galleon_client::api_version::{COMPUTE, DISKS, IMAGES_AND_VMS, RESOURCES, ROLES};
 
 impl Session {
     pub(crate) fn open(globals: Globals) -> anyhow::Result<Self> {
@@ -101,14 +97,7 @@ impl Session {
 
     /// Every page of a list.
     async fn list(&self, path: &str, api: &str) -> Result<Value, ClientError> {
-        let mut items = Vec::new();
-        let mut next = Some(format!("{path}?{api}"));
-        while let Some(url) = next.take() {
-            let page = self.client.call(Method::GET, &url, None).await?.body;
-            items.extend(page["value"].as_array().cloned().unwrap_or_default());
-            next = page["nextLink"].as_str().map(str::to_string);
-        }
-        Ok(Value::Array(items))
+        Ok(Value::Array(self.client.list(&format!("{path}?{api}")).await?))
     }
 
     /// A PUT/PATCH/DELETE that may be long-running: waits unless `no_wait`, then reads the
@@ -126,7 +115,7 @@ impl Session {
         if no_wait {
             return Ok(started(&reply));
         }
-        self.client.wait(&reply, |_| {}).await?;
+        self.client.wait(&reply).await?;
         if delete { Ok(Value::Null) } else { Ok(self.get(path, api).await?) }
     }
 

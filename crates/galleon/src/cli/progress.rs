@@ -4,6 +4,9 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+use galleon_api_types::Resource;
+use galleon_api_types::version::VersionProperties;
+
 pub(super) struct Progress {
     label: String,
     /// What is counted: `None` for bytes (shown in MiB), else the name of the things counted.
@@ -97,28 +100,26 @@ impl RegionBars {
         Self { lines: 0, visible: std::io::stderr().is_terminal() }
     }
 
-    pub(super) fn draw(&mut self, version: &serde_json::Value) {
+    pub(super) fn draw(&mut self, version: &Resource<VersionProperties>) {
         if !self.visible {
             return;
         }
-        let summary = version["properties"]["replicationStatus"]["summary"].as_array().cloned().unwrap_or_default();
+        let status = version.properties.as_ref().and_then(|p| p.replication_status.as_ref());
+        let summary = status.map(|s| s.summary.as_slice()).unwrap_or_default();
         let mut out = String::new();
         if self.lines > 0 {
             out.push_str(&format!("\x1b[{}A", self.lines));
         }
-        for region in &summary {
-            let progress = region["progress"].as_u64().unwrap_or(0).min(100) as usize;
+        for region in summary {
+            let progress = region.progress.clamp(0, 100) as usize;
             let filled = progress * 30 / 100;
-            let transfer =
-                serde_json::from_value::<galleon_api_types::version::TransferWire>(region["transfer"].clone())
-                    .map(|t| format!("  {}", t.describe()))
-                    .unwrap_or_default();
+            let transfer = region.transfer.as_ref().map(|t| format!("  {}", t.describe())).unwrap_or_default();
             out.push_str(&format!(
                 "\r\x1b[2K{:<18} [{}{}] {progress:>3}% {}{transfer}\n",
-                region["region"].as_str().unwrap_or("?"),
+                region.region,
                 "#".repeat(filled),
                 "-".repeat(30 - filled),
-                region["state"].as_str().unwrap_or("")
+                region.state
             ));
         }
         self.lines = summary.len();

@@ -21,7 +21,7 @@ pub(super) async fn check_download(s: &Session, disk: &Value, digest: &str) -> a
         if id.is_empty() { "no image version" } else { id }
     );
     let provenance = s.get(&format!("{id}/provenance"), COMPUTE).await?;
-    let base = s.client.login().endpoint.trim_end_matches('/').to_string();
+    let base = s.client.transport().endpoint().to_string();
     let (_, keys) =
         s.client.blob(Method::GET, &format!("{base}/.well-known/galleon/provenance-keys"), &[], Bytes::new()).await?;
     let keys: Value = serde_json::from_slice(&keys)?;
@@ -53,8 +53,8 @@ pub(super) async fn check_download(s: &Session, disk: &Value, digest: &str) -> a
 /// `sig image-version verify`: waits for the server's verification and fails unless it passed.
 pub(super) async fn verify_version(s: &Session, version_path: &str) -> anyhow::Result<Value> {
     let accepted = s.client.call(Method::POST, &format!("{version_path}/verify?{COMPUTE}"), None).await?;
-    let status = s.client.wait(&accepted, |_| {}).await?;
-    let report = status["properties"]["output"].clone();
+    let status = s.client.wait(&accepted).await?;
+    let report = status.output().clone();
     if report["verified"] != true {
         s.print(&report)?;
         anyhow::bail!("(NotVerified) The image version does not verify: see the report above.");

@@ -1,14 +1,12 @@
 //! `galleon sig share …` and the `…-shared` commands: a gallery shared with subscriptions and
 //! tenants, and the consumer's read-only view of it, with az's arguments and output.
 
+use galleon_client::api_version::{RESOURCE_GRAPH, SHARE};
 use hyper::Method;
 use serde_json::{Value, json};
 
 use super::args::{CommunityArgs, CommunityGalleryRef, ShareCommand, ShareIds, SharedAt, SharedGalleryRef};
 use super::{COMPUTE, Session};
-
-/// The api-version az's share commands send.
-const SHARE: &str = "api-version=2023-07-03";
 
 fn shared_path(s: &Session, location: &str) -> String {
     format!("/subscriptions/{}/providers/Microsoft.Compute/locations/{location}/sharedGalleries", s.subscription)
@@ -60,7 +58,7 @@ pub(super) async fn share(s: &Session, command: ShareCommand) -> anyhow::Result<
     };
     let path = format!("{}/share", s.gallery_path(&gallery.resource_group, &gallery.gallery_name));
     let reply = s.client.call(Method::POST, &format!("{path}?{SHARE}"), Some(&body)).await?;
-    s.client.wait(&reply, |_| {}).await?;
+    s.client.wait(&reply).await?;
     Ok(json!({}))
 }
 
@@ -133,7 +131,7 @@ pub(super) async fn list_community(s: &Session, location: Option<&str>) -> anyho
         let body = json!({ "query": query, "options": options });
         let reply = s
             .client
-            .call(Method::POST, "/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01", Some(&body))
+            .call(Method::POST, &format!("/providers/Microsoft.ResourceGraph/resources?{RESOURCE_GRAPH}"), Some(&body))
             .await?;
         for item in reply.body["data"].as_array().into_iter().flatten() {
             out.push(json!({

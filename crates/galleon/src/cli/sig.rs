@@ -1,5 +1,8 @@
 //! `galleon sig …`: galleries, image definitions and image versions, with az's arguments.
 
+use galleon_api_types::Resource;
+use galleon_api_types::version::VersionProperties;
+use galleon_client::api_version::SOFT_DELETE;
 use hyper::Method;
 use serde_json::{Map, Value, json};
 
@@ -64,9 +67,6 @@ pub(super) async fn run(s: &Session, command: SigCommand) -> anyhow::Result<()> 
     };
     s.print(&value)
 }
-
-/// The api-version az's soft-delete commands send.
-const SOFT_DELETE: &str = "api-version=2026-03-03";
 
 impl super::args::SoftDeleteArgs {
     /// Sets `softDeletePolicy` from the flags given (none: unchanged).
@@ -246,8 +246,8 @@ async fn retention(s: &Session, command: RetentionCommand) -> anyhow::Result<Val
         RetentionCommand::Run { definition } => {
             let url = format!("{}/run?{COMPUTE}", path(&definition));
             let accepted = s.client.call(Method::POST, &url, None).await?;
-            let status = s.client.wait(&accepted, |_| {}).await?;
-            status["properties"]["output"].clone()
+            let status = s.client.wait(&accepted).await?;
+            status.output().clone()
         }
         RetentionCommand::Delete { definition } => {
             s.client.call(Method::DELETE, &format!("{}?{COMPUTE}", path(&definition)), None).await?;
@@ -419,6 +419,8 @@ async fn create_version(s: &Session, c: VersionCreate) -> anyhow::Result<Value> 
     replicate(s, &version_path(s, &c.version), &body, c.no_wait).await
 }
 
+type Version = Resource<VersionProperties>;
+
 /// PUTs a version and, unless `no_wait`, waits for it with one progress line per target region.
 async fn replicate(s: &Session, path: &str, body: &Value, no_wait: bool) -> anyhow::Result<Value> {
     let reply = s.client.call(Method::PUT, &format!("{path}?{COMPUTE}"), Some(body)).await?;
@@ -427,20 +429,21 @@ async fn replicate(s: &Session, path: &str, body: &Value, no_wait: bool) -> anyh
     }
     let mut bars = super::progress::RegionBars::new();
     let expand = format!("{COMPUTE}&$expand=ReplicationStatus");
+    let status = format!("{path}?{expand}");
     let drawing = async {
         loop {
-            if let Ok(version) = s.get(path, &expand).await {
+            if let Ok(version) = s.client.get::<Version>(&status).await {
                 bars.draw(&version);
             }
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
     };
     tokio::select! {
-        done = s.client.wait(&reply, |_| {}) => { done?; }
+        done = s.client.wait(&reply) => { done?; }
         () = drawing => {}
     }
     // The final state, drawn once more.
-    let version = s.get(path, &expand).await?;
+    let version: Version = s.client.get(&status).await?;
     bars.draw(&version);
     Ok(s.get(path, COMPUTE).await?)
 }

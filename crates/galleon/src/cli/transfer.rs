@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use bytes::Bytes;
 use futures_util::StreamExt;
+use galleon_api_types::disk::DiskResource;
 use galleon_blob::aligned::{ALIGN, direct_flag, page_buffers, write_direct};
 use galleon_blob::vhd::{self, FOOTER_LEN};
 use galleon_blob::{CHUNK_SIZE, ChunkId, Manifest, is_zero};
@@ -163,13 +164,13 @@ const JOURNAL_EVERY: u64 = 64 << 20;
 async fn grant(s: &Session, disk: &str, access: &str) -> anyhow::Result<String> {
     let body = json!({ "access": access, "durationInSeconds": 86400 });
     let reply = s.client.call(Method::POST, &format!("{disk}/beginGetAccess?{DISKS}"), Some(&body)).await?;
-    let status = s.client.wait(&reply, |_| {}).await?;
-    status["properties"]["output"]["accessSAS"].as_str().map(str::to_string).context("no accessSAS in the operation")
+    let status = s.client.wait(&reply).await?;
+    status.output()["accessSAS"].as_str().map(str::to_string).context("no accessSAS in the operation")
 }
 
 async fn revoke(s: &Session, disk: &str) -> anyhow::Result<()> {
     let reply = s.client.call(Method::POST, &format!("{disk}/endGetAccess?{DISKS}"), None).await?;
-    s.client.wait(&reply, |_| {}).await?;
+    s.client.wait(&reply).await?;
     Ok(())
 }
 
@@ -205,8 +206,8 @@ pub(super) async fn upload(s: &Session, u: Upload) -> anyhow::Result<Value> {
     let disk = s.compute_path(&u.group, "disks", &u.name);
     let journal_at = journal_path("upload", &disk)?;
     let file_name = std::path::absolute(&u.file)?.display().to_string();
-    let existing = s.client.call(Method::GET, &format!("{disk}?{DISKS}"), None).await.ok().map(|r| r.body);
-    let state = existing.as_ref().and_then(|d| d["properties"]["diskState"].as_str().map(str::to_string));
+    let existing = s.client.get::<DiskResource>(&format!("{disk}?{DISKS}")).await.ok();
+    let state = existing.and_then(|d| d.properties?.disk_state);
     let resumable = read_journal(&journal_at).filter(|j| j.file == file_name && j.file_len == file_len);
     let (url, start) = match (state.as_deref(), resumable) {
         (Some("ActiveUpload"), Some(j)) => {

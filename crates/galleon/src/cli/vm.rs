@@ -33,6 +33,6 @@ pub(super) async fn run(s: &Session, command: VmCommand) -> anyhow::Result<()> {
 /// A POST action; az prints nothing for these.
 async fn action(s: &Session, target: &Named, action: &str) -> anyhow::Result<Value> {
     let reply = s.client.call(Method::POST, &format!("{}/{action}?{VMS}", vm_path(s, target)), None).await?;
-    s.client.wait(&reply, |_| {}).await?;
+    s.client.wait(&reply).await?;
     Ok(Value::Null)
 }

@@ -11,7 +11,10 @@ use super::args::VmCreate;
 use super::vm::vm_path;
 use super::{COMPUTE, DISKS, IMAGES_AND_VMS as VMS, Session};
 
-const NETWORK: &str = "api-version=2023-04-01";
+use galleon_api_types::Resource;
+use galleon_api_types::image::ImageProperties;
+use galleon_api_types::managed_image::ManagedImageProperties;
+use galleon_client::api_version::NETWORK;
 
 pub(super) async fn create(s: &Session, c: VmCreate) -> anyhow::Result<Value> {
     let group = c.target.resource_group.clone();
@@ -81,14 +84,16 @@ pub(super) async fn create(s: &Session, c: VmCreate) -> anyhow::Result<Value> {
 /// The OS type of a gallery image (its definition's) or a managed image; Linux if unknown.
 async fn image_os_type(s: &Session, id: &str) -> String {
     let lower = id.to_ascii_lowercase();
+    let definition = |id: &str| format!("{id}?{COMPUTE}");
     let found = if let Some(at) = lower.find("/versions/") {
-        s.get(&id[..at], COMPUTE).await.ok().map(|d| d["properties"]["osType"].clone())
+        s.client.get::<Resource<ImageProperties>>(&definition(&id[..at])).await.ok().and_then(|d| d.properties?.os_type)
     } else if lower.contains("/galleries/") {
-        s.get(id, COMPUTE).await.ok().map(|d| d["properties"]["osType"].clone())
+        s.client.get::<Resource<ImageProperties>>(&definition(id)).await.ok().and_then(|d| d.properties?.os_type)
     } else {
-        s.get(id, VMS).await.ok().map(|i| i["properties"]["storageProfile"]["osDisk"]["osType"].clone())
+        let image = s.client.get::<Resource<ManagedImageProperties>>(&format!("{id}?{VMS}")).await.ok();
+        image.and_then(|i| i.properties?.storage_profile?.os_disk?.os_type)
     };
-    found.and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "Linux".into())
+    found.unwrap_or_else(|| "Linux".into())
 }
 
 /// The SSH public key: `--ssh-key-values` (a key or a file holding one), else `~/.ssh/id_rsa.pub`,

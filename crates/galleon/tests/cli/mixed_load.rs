@@ -47,14 +47,14 @@ fn disk_body(source: &str) -> Value {
 fn status_of(result: &Result<galleon_client::Reply, ClientError>) -> Result<u16, String> {
     match result {
         Ok(reply) => Ok(reply.status),
-        Err(ClientError::Arm { status, code, message }) => {
+        Err(ClientError::Arm { status, code, message, .. }) => {
             if *status >= 500 {
                 Err(format!("{status} {code}: {message}"))
             } else {
                 Ok(*status)
             }
         }
-        Err(ClientError::Transport(e)) => Err(format!("transport: {e}")),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -144,7 +144,7 @@ fn mixed_load_leaves_nothing_stuck_and_every_disk_intact() {
         let base = format!("{group}/providers/Microsoft.Compute");
         let gallery = format!("{base}/galleries/gal?{COMPUTE}");
         let reply = client.call(Method::PUT, &gallery, Some(&json!({ "location": "eastus" }))).await.unwrap();
-        client.wait(&reply, |_| {}).await.unwrap();
+        client.wait(&reply).await.unwrap();
 
         let stop = Arc::new(AtomicBool::new(false));
         let sources = Arc::new(sources);
@@ -176,7 +176,7 @@ fn mixed_load_leaves_nothing_stuck_and_every_disk_intact() {
         for n in 0..NAMES {
             let body = disk_body(&sources[n]);
             let reply = client.call(Method::PUT, &format!("{base}/disks/disk{n}?{DISKS}"), Some(&body)).await.unwrap();
-            client.wait(&reply, |_| {}).await.unwrap();
+            client.wait(&reply).await.unwrap();
         }
         let disks = settled(&client, &format!("{base}/disks?{DISKS}")).await;
         assert_eq!(disks.len(), NAMES);
@@ -195,12 +195,12 @@ fn mixed_load_leaves_nothing_stuck_and_every_disk_intact() {
                 )
                 .await
                 .unwrap();
-            let status = client.wait(&reply, |_| {}).await.unwrap();
-            let url = status["properties"]["output"]["accessSAS"].as_str().unwrap().to_string();
+            let status = client.wait(&reply).await.unwrap();
+            let url = status.output()["accessSAS"].as_str().unwrap().to_string();
             let (_, bytes) = client.blob(Method::GET, &url, &[], bytes::Bytes::new()).await.unwrap();
             assert!(bytes.as_ref() == contents[n].as_slice(), "{name}: content differs from its source");
             let reply = client.call(Method::POST, &format!("{path}/endGetAccess?{DISKS}"), None).await.unwrap();
-            client.wait(&reply, |_| {}).await.unwrap();
+            client.wait(&reply).await.unwrap();
         }
 
         // Every resource can be deleted, then the gallery.
@@ -211,9 +211,9 @@ fn mixed_load_leaves_nothing_stuck_and_every_disk_intact() {
             deletions.push(client.call(Method::DELETE, &format!("{id}?{version}"), None).await.unwrap());
         }
         for reply in deletions {
-            client.wait(&reply, |_| {}).await.unwrap();
+            client.wait(&reply).await.unwrap();
         }
         let reply = client.call(Method::DELETE, &gallery, None).await.unwrap();
-        client.wait(&reply, |_| {}).await.unwrap();
+        client.wait(&reply).await.unwrap();
     });
 }

@@ -9,8 +9,10 @@ use axum::http::Method;
 use galleon_core::auth::Claims;
 use galleon_core::{Core, PlannedStep, ResourceWriter, StepOutcome};
 
+use galleon_client::{Client, ClientError, Reply};
+
 use crate::AppState;
-use crate::inproc::{Arm, ArmFailure, Reply};
+use crate::inproc::InProcess;
 
 /// How long a step is waited for before the job comes back to it (in process a resource is
 /// usually done in milliseconds; a long one frees the worker slot meanwhile).
@@ -26,7 +28,8 @@ pub(crate) struct RouterWriter {
 }
 
 impl RouterWriter {
-    async fn with_arm<T>(&self, claims: &Claims, f: impl AsyncFnOnce(&Arm<'_>) -> T) -> Option<T> {
+    /// ARM as the principal who deployed (`None` once the server is stopping).
+    fn client(&self, claims: &Claims) -> Option<Client<InProcess>> {
         let core = self.core.upgrade()?;
         let token = core.tokens().sign(claims);
         let host = self
@@ -35,40 +38,43 @@ impl RouterWriter {
             .and_then(|u| u.split_once("://").map(|(_, rest)| rest.trim_end_matches('/').to_string()))
             .unwrap_or_else(|| "localhost".into());
         let router = crate::router(AppState::new(core, self.public_url.clone(), self.scheme));
-        let arm = Arm { router: &router, token: &token, host: &host };
-        Some(f(&arm).await)
+        Some(crate::inproc::client(router, &token, &host))
+    }
+
+    /// Waits a little for what `reply` started: done, failed, or still running at its URL.
+    async fn settle(arm: &Client<InProcess>, reply: &Reply) -> StepOutcome {
+        match arm.wait_at_most(reply, INLINE_WAIT).await {
+            Ok(Some(_)) => StepOutcome::Done,
+            Ok(None) => StepOutcome::Running(reply.async_operation.clone().unwrap_or_default()),
+            Err(e) => failed(e),
+        }
     }
 }
 
-fn outcome(reply: &Reply, waited: Result<serde_json::Value, ArmFailure>) -> StepOutcome {
-    match waited {
-        Ok(_) => StepOutcome::Done,
-        Err(e) if e.code == "OperationPending" => {
-            StepOutcome::Running(reply.async_operation.clone().unwrap_or_default())
-        }
-        Err(e) => StepOutcome::Failed(e.code, e.message),
+fn failed(e: ClientError) -> StepOutcome {
+    match e {
+        ClientError::Arm { code, message, .. } => StepOutcome::Failed(code, message),
+        other => StepOutcome::Failed("InternalError".into(), other.to_string()),
     }
+}
+
+fn stopping() -> StepOutcome {
+    StepOutcome::Failed("InternalError".into(), "The server is stopping.".into())
 }
 
 #[async_trait::async_trait]
 impl ResourceWriter for RouterWriter {
     async fn put(&self, claims: &Claims, step: &PlannedStep) -> StepOutcome {
+        let Some(arm) = self.client(claims) else { return stopping() };
         let path = format!("{}?api-version={}", step.id, step.api_version);
-        let done = self
-            .with_arm(claims, async |arm| match arm.call(Method::PUT, &path, Some(&step.body)).await {
-                Ok(reply) => {
-                    let waited = arm.wait(&reply, INLINE_WAIT).await;
-                    outcome(&reply, waited)
-                }
-                Err(e) => StepOutcome::Failed(e.code, e.message),
-            })
-            .await;
-        done.unwrap_or_else(|| StepOutcome::Failed("InternalError".into(), "The server is stopping.".into()))
+        match arm.call(Method::PUT, &path, Some(&step.body)).await {
+            Ok(reply) => Self::settle(&arm, &reply).await,
+            Err(e) => failed(e),
+        }
     }
 
     async fn check(&self, claims: &Claims, operation_url: &str) -> StepOutcome {
-        let reply = Reply { async_operation: Some(operation_url.to_string()), body: serde_json::Value::Null };
-        let done = self.with_arm(claims, async |arm| outcome(&reply, arm.wait(&reply, INLINE_WAIT).await)).await;
-        done.unwrap_or_else(|| StepOutcome::Failed("InternalError".into(), "The server is stopping.".into()))
+        let Some(arm) = self.client(claims) else { return stopping() };
+        Self::settle(&arm, &Reply::operation(operation_url.to_string())).await
     }
 }

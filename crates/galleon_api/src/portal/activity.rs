@@ -14,7 +14,7 @@ const DAYS: i64 = 7;
 const SHOWN: usize = 25;
 
 /// The "Activity log" section of the page of `id` (a subscription shows all of its events).
-pub(super) async fn section(arm: &Arm<'_>, id: &str) -> Markup {
+pub(super) async fn section(arm: &Arm, id: &str) -> Markup {
     let Some(sub) = id.strip_prefix("/subscriptions/").and_then(|r| r.split('/').next()) else {
         return html! {};
     };
@@ -27,7 +27,7 @@ pub(super) async fn section(arm: &Arm<'_>, id: &str) -> Markup {
         "/subscriptions/{sub}/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01&$filter={}",
         urlencode(&filter)
     );
-    let events = arm.list(&path).await;
+    let events = super::arm::items(arm, &path).await;
     html! {
         details.activity #activity {
             summary { h2 { "Activity log" } }

@@ -62,11 +62,14 @@ pub(super) async fn galleries(State(s): State<PortalState>, signed: Signed, Quer
     page("Azure Compute Galleries", Some(&signed.session), &[crumb("Home", "/portal")], content)
 }
 
-async fn all_galleries(arm: &Arm<'_>) -> Result<Vec<Value>, ArmFailure> {
+async fn all_galleries(arm: &Arm) -> Result<Vec<Value>, ArmFailure> {
     let mut all = vec![];
-    for sub in arm.list(&format!("/subscriptions?{RESOURCES}")).await? {
+    for sub in super::arm::items(arm, &format!("/subscriptions?{RESOURCES}")).await? {
         let id = text(&sub["subscriptionId"]);
-        all.extend(arm.list(&format!("/subscriptions/{id}/providers/Microsoft.Compute/galleries?{COMPUTE}")).await?);
+        all.extend(
+            super::arm::items(arm, &format!("/subscriptions/{id}/providers/Microsoft.Compute/galleries?{COMPUTE}"))
+                .await?,
+        );
     }
     all.sort_by_key(|g| text(&g["name"]).to_lowercase());
     Ok(all)
@@ -74,7 +77,7 @@ async fn all_galleries(arm: &Arm<'_>) -> Result<Vec<Value>, ArmFailure> {
 
 pub(super) async fn subscriptions(State(s): State<PortalState>, signed: Signed) -> Response {
     let arm = s.arm(&signed);
-    let result = arm.list(&format!("/subscriptions?{RESOURCES}")).await;
+    let result = super::arm::items(&arm, &format!("/subscriptions?{RESOURCES}")).await;
     let content = html! {
         @match &result {
             Err(e) => (error_banner(e)),
@@ -162,7 +165,7 @@ pub(super) async fn resource(State(s): State<PortalState>, signed: Signed, Path(
     let api = api_of(&id);
     let expand = if kind == "version" { "&$expand=ReplicationStatus" } else { "" };
     let title = if kind.is_empty() { name_of(&id).to_string() } else { format!("{} ({kind})", name_of(&id)) };
-    let body = match arm.get(&format!("{id}?{api}{expand}")).await {
+    let body = match super::arm::read(&arm, &format!("{id}?{api}{expand}")).await {
         Err(e) => return page(&title, Some(&signed.session), &trail(&id), error_banner(&e)),
         Ok(body) => body,
     };
@@ -181,8 +184,8 @@ pub(super) async fn resource(State(s): State<PortalState>, signed: Signed, Path(
     page(&title, Some(&signed.session), &trail(&id), html! { (content) (activity) })
 }
 
-async fn subscription_page(arm: &Arm<'_>, id: &str) -> Markup {
-    let groups = arm.list(&format!("{id}/resourcegroups?{RESOURCES}")).await;
+async fn subscription_page(arm: &Arm, id: &str) -> Markup {
+    let groups = super::arm::items(arm, &format!("{id}/resourcegroups?{RESOURCES}")).await;
     html! {
         h2 { "Resource groups" }
         @match &groups {
@@ -198,7 +201,7 @@ async fn subscription_page(arm: &Arm<'_>, id: &str) -> Markup {
     }
 }
 
-async fn group_page(arm: &Arm<'_>, id: &str) -> Markup {
+async fn group_page(arm: &Arm, id: &str) -> Markup {
     let lists = [
         ("Galleries", format!("{id}/providers/Microsoft.Compute/galleries?{COMPUTE}")),
         ("Disks", format!("{id}/providers/Microsoft.Compute/disks?{DISKS}")),
@@ -207,7 +210,7 @@ async fn group_page(arm: &Arm<'_>, id: &str) -> Markup {
     ];
     let mut sections = vec![];
     for (label, path) in lists {
-        sections.push((label, arm.list(&path).await));
+        sections.push((label, super::arm::items(arm, &path).await));
     }
     html! {
         div.commandbar { a.button href=(format!("/portal/create/gallery?group={}", urlencode(id))) { "+ Create gallery" } }
@@ -229,9 +232,9 @@ async fn group_page(arm: &Arm<'_>, id: &str) -> Markup {
     }
 }
 
-async fn gallery_page(arm: &Arm<'_>, id: &str, g: &Value) -> Markup {
-    let defs = arm.list(&format!("{id}/images?{COMPUTE}")).await;
-    let hooks = arm.list(&format!("{id}/providers/Galleon.Events/eventSubscriptions?{COMPUTE}")).await;
+async fn gallery_page(arm: &Arm, id: &str, g: &Value) -> Markup {
+    let defs = super::arm::items(arm, &format!("{id}/images?{COMPUTE}")).await;
+    let hooks = super::arm::items(arm, &format!("{id}/providers/Galleon.Events/eventSubscriptions?{COMPUTE}")).await;
     let p = &g["properties"];
     html! {
         div.commandbar {
@@ -291,8 +294,8 @@ async fn gallery_page(arm: &Arm<'_>, id: &str, g: &Value) -> Markup {
     }
 }
 
-async fn definition_page(arm: &Arm<'_>, id: &str, d: &Value) -> Markup {
-    let versions = arm.list(&format!("{id}/versions?{COMPUTE}")).await;
+async fn definition_page(arm: &Arm, id: &str, d: &Value) -> Markup {
+    let versions = super::arm::items(arm, &format!("{id}/versions?{COMPUTE}")).await;
     let latest = latest_by_region(arm, id, versions.as_deref().unwrap_or_default()).await;
     let retention = retention_preview(arm, id).await;
     let p = &d["properties"];
@@ -384,8 +387,8 @@ async fn definition_page(arm: &Arm<'_>, id: &str, d: &Value) -> Markup {
 }
 
 /// A version's signed provenance: who and when, the key, and the JWS to check elsewhere.
-async fn provenance_section(arm: &Arm<'_>, id: &str) -> Markup {
-    let Ok(p) = arm.get(&format!("{id}/provenance?{COMPUTE}")).await else {
+async fn provenance_section(arm: &Arm, id: &str) -> Markup {
+    let Ok(p) = super::arm::read(arm, &format!("{id}/provenance?{COMPUTE}")).await else {
         return html! { section #provenance { h2 { "Signed provenance" } p.empty { "Not signed yet: a version is signed when its build succeeds." } } };
     };
     let st = &p["statement"];
@@ -409,15 +412,15 @@ async fn provenance_section(arm: &Arm<'_>, id: &str) -> Markup {
 
 /// The definition's retention policy and what it would delete now (galleon's preview), or
 /// `None` when it has none.
-async fn retention_preview(arm: &Arm<'_>, id: &str) -> Option<Result<Value, ArmFailure>> {
-    arm.get(&format!("{id}/retentionPolicy?{COMPUTE}")).await.ok()?;
+async fn retention_preview(arm: &Arm, id: &str) -> Option<Result<Value, ArmFailure>> {
+    super::arm::read(arm, &format!("{id}/retentionPolicy?{COMPUTE}")).await.ok()?;
     let preview = arm.call(axum::http::Method::POST, &format!("{id}/retentionPolicy/preview?{COMPUTE}"), None).await;
-    Some(preview.map(|r| r.body))
+    Some(preview.map(|r| r.body).map_err(ArmFailure::from))
 }
 
 /// `latest` in every region the versions target, with the reason each other version is not
 /// it (galleon's `explainLatest`, asked through the router as the caller).
-async fn latest_by_region(arm: &Arm<'_>, id: &str, versions: &[Value]) -> Vec<(String, Result<Value, ArmFailure>)> {
+async fn latest_by_region(arm: &Arm, id: &str, versions: &[Value]) -> Vec<(String, Result<Value, ArmFailure>)> {
     let mut regions: Vec<String> = Vec::new();
     for v in versions {
         for t in v["properties"]["publishingProfile"]["targetRegions"].as_array().into_iter().flatten() {
@@ -429,7 +432,8 @@ async fn latest_by_region(arm: &Arm<'_>, id: &str, versions: &[Value]) -> Vec<(S
     }
     let mut out = Vec::new();
     for region in regions {
-        let explained = arm.get(&format!("{id}/explainLatest?region={}&{COMPUTE}", urlencode(&region))).await;
+        let explained =
+            super::arm::read(arm, &format!("{id}/explainLatest?region={}&{COMPUTE}", urlencode(&region))).await;
         out.push((region, explained));
     }
     out

@@ -49,7 +49,7 @@ fn values(all: &[&str]) -> Vec<(String, String)> {
 async fn render(s: &PortalState, signed: &Signed, gallery: &str, form: &Form, error: Option<&ArmFailure>) -> Response {
     let located = error.map(|e| FieldError::locate(e, &FIELDS));
     let on = |f: &str| located.as_ref().and_then(|l| l.on(f));
-    let g = s.arm(signed).get(&format!("{gallery}?{COMPUTE}")).await.unwrap_or(Value::Null);
+    let g = super::arm::read(&s.arm(signed), &format!("{gallery}?{COMPUTE}")).await.unwrap_or(Value::Null);
     let regions = s.region_options();
     let region = form.get("location").map(str::to_string).unwrap_or_else(|| text(&g["location"]));
     let value = |f: &str| form.get(f).unwrap_or_default().to_string();
@@ -123,7 +123,7 @@ pub(super) async fn submit(
     let arm = s.arm(&signed);
     let body = json!({ "location": form.text("location"), "properties": props });
     // As "Go to resource" after a deployment: the page shows the provisioning state.
-    let result = arm.create(&id, COMPUTE, &body, "galleryImageName").await.map(|_| ());
+    let result = super::arm::create(&arm, &id, COMPUTE, &body, "galleryImageName").await.map(|_| ());
     match result {
         Ok(()) => Redirect::to(&link_to(&id)).into_response(),
         Err(e) => render(&s, &signed, &gallery, &form, Some(&e)).await,

@@ -23,7 +23,7 @@ pub(super) struct Target {
 }
 
 async fn render(s: &PortalState, signed: &Signed, form: &Form, error: Option<&ArmFailure>) -> Response {
-    let subs = s.arm(signed).list(&format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default();
+    let subs = super::arm::items(&s.arm(signed), &format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default();
     let subs: Vec<(String, String)> = subs
         .iter()
         .map(|x| (text(&x["subscriptionId"]), format!("{} ({})", text(&x["displayName"]), text(&x["subscriptionId"]))))
@@ -89,11 +89,12 @@ pub(super) async fn submit(State(s): State<PortalState>, Posted { signed, form }
         Ok(g) => g,
         Err(e) => return render(&s, &signed, &form, Some(&e)).await,
     };
-    if let Err(e) = arm.get(&format!("{group_id}?{RESOURCES}")).await {
+    if let Err(e) = super::arm::read(&arm, &format!("{group_id}?{RESOURCES}")).await {
         let created = if e.status == axum::http::StatusCode::NOT_FOUND {
             arm.call(Method::PUT, &format!("{group_id}?{RESOURCES}"), Some(&json!({ "location": location })))
                 .await
                 .err()
+                .map(ArmFailure::from)
         } else {
             Some(e)
         };
@@ -105,7 +106,7 @@ pub(super) async fn submit(State(s): State<PortalState>, Posted { signed, form }
     let id = format!("{group_id}/providers/Microsoft.Compute/galleries/{name}");
     let body = json!({ "location": location, "properties": { "description": form.text("description") } });
     // As "Go to resource" after a deployment: the page shows the provisioning state.
-    let result = arm.create(&id, COMPUTE, &body, "galleryName").await.map(|_| ());
+    let result = super::arm::create(&arm, &id, COMPUTE, &body, "galleryName").await.map(|_| ());
     match result {
         Ok(()) => Redirect::to(&link_to(&id)).into_response(),
         Err(e) => render(&s, &signed, &form, Some(&e)).await,

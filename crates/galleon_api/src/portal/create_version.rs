@@ -43,13 +43,13 @@ struct Sources {
     versions: Vec<Value>,
 }
 
-async fn sources(arm: &Arm<'_>, sub: &str) -> Sources {
+async fn sources(arm: &Arm, sub: &str) -> Sources {
     let base = format!("/subscriptions/{sub}/providers/Microsoft.Compute");
     let label =
         |r: &Value, kind: &str| (text(&r["id"]), format!("{} ({kind}, {})", text(&r["name"]), text(&r["location"])));
     let mut disks = vec![];
     for (path, kind) in [("disks", "disk"), ("snapshots", "snapshot")] {
-        for r in arm.list(&format!("{base}/{path}?{DISKS}")).await.unwrap_or_default() {
+        for r in super::arm::items(arm, &format!("{base}/{path}?{DISKS}")).await.unwrap_or_default() {
             disks.push(label(&r, kind));
         }
     }
@@ -61,9 +61,11 @@ async fn sources(arm: &Arm<'_>, sub: &str) -> Sources {
         .map(|r| label(r, "managed image"))
         .collect();
     let mut versions = vec![];
-    for g in arm.list(&format!("{base}/galleries?{COMPUTE}")).await.unwrap_or_default() {
-        for d in arm.list(&format!("{}/images?{COMPUTE}", text(&g["id"]))).await.unwrap_or_default() {
-            versions.extend(arm.list(&format!("{}/versions?{COMPUTE}", text(&d["id"]))).await.unwrap_or_default());
+    for g in super::arm::items(arm, &format!("{base}/galleries?{COMPUTE}")).await.unwrap_or_default() {
+        for d in super::arm::items(arm, &format!("{}/images?{COMPUTE}", text(&g["id"]))).await.unwrap_or_default() {
+            versions.extend(
+                super::arm::items(arm, &format!("{}/versions?{COMPUTE}", text(&d["id"]))).await.unwrap_or_default(),
+            );
         }
     }
     Sources { disks, images, versions }
@@ -175,7 +177,7 @@ async fn render(
     let arm = s.arm(signed);
     let located = error.map(|e| FieldError::locate(e, &FIELDS));
     let on = |f: &str| located.as_ref().and_then(|l| l.on(f));
-    let d = arm.get(&format!("{definition}?{COMPUTE}")).await.unwrap_or(Value::Null);
+    let d = super::arm::read(&arm, &format!("{definition}?{COMPUTE}")).await.unwrap_or(Value::Null);
     let src = sources(&arm, &segment(definition, "subscriptions")).await;
     let regions = s.region_options();
     let location = form.get("location").map(str::to_string).unwrap_or_else(|| text(&d["location"]));
@@ -293,7 +295,7 @@ pub(super) async fn submit(
         "properties": { "publishingProfile": publishing, "storageProfile": storage_profile(&form) },
     });
     let id = format!("{definition}/versions/{name}");
-    match s.arm(&signed).create(&id, COMPUTE, &body, "galleryImageVersionName").await {
+    match super::arm::create(&s.arm(&signed), &id, COMPUTE, &body, "galleryImageVersionName").await {
         Ok(_) => Redirect::to(&link_to(&id)).into_response(),
         Err(e) => render(&s, &signed, &definition, &form, Some(&e)).await,
     }

@@ -60,12 +60,9 @@ pub(super) async fn submit(
         return render(&signed, &t.id, Some(&e));
     }
     let arm = s.arm(&signed);
-    let result = match arm.call(Method::DELETE, &format!("{}?{}", t.id, api_of(&t.id)), None).await {
-        Ok(reply) => arm.wait(&reply, Duration::from_secs(60)).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(()) => Redirect::to(&link_to(&parent_of(&t.id))).into_response(),
+    let path = format!("{}?{}", t.id, api_of(&t.id));
+    match super::arm::complete(&arm, Method::DELETE, &path, None, Duration::from_secs(60)).await {
+        Ok(_) => Redirect::to(&link_to(&parent_of(&t.id))).into_response(),
         Err(e) => render(&signed, &t.id, Some(&e)),
     }
 }

@@ -1,6 +1,6 @@
 //! The web portal at `/portal`: server-rendered pages that follow the Azure portal's flows for
-//! galleries, image definitions and versions. Every read and write goes through [`arm::Arm`],
-//! the ARM router itself, with the signed-in principal's token: one set of validation rules,
+//! galleries, image definitions and versions. Every read and write goes through [`arm::Arm`]
+//! (galleon_client over the ARM router itself), with the signed-in principal's token: one set of validation rules,
 //! one authorization, one source of truth. The only script is the project's own
 //! `assets/portal.js` (tabs, review step, region rows, progress polling, browser upload).
 
@@ -33,7 +33,7 @@ use galleon_core::Core;
 #[derive(Clone)]
 pub(crate) struct PortalState {
     pub core: Arc<Core>,
-    /// The ARM application (normalisation is applied per call by [`arm::Arm`]).
+    /// The ARM application (normalisation is applied per call by [`crate::inproc`]).
     pub arm: Router,
     pub public_url: Option<String>,
     pub scheme: &'static str,
@@ -41,8 +41,8 @@ pub(crate) struct PortalState {
 
 impl PortalState {
     /// ARM on behalf of a signed-in request.
-    pub(crate) fn arm<'a>(&'a self, signed: &'a session::Signed) -> arm::Arm<'a> {
-        arm::Arm { router: &self.arm, token: &signed.session.token, host: &signed.host }
+    pub(crate) fn arm(&self, signed: &session::Signed) -> arm::Arm {
+        crate::inproc::client(self.arm.clone(), &signed.session.token, &signed.host)
     }
 
     /// Canonical names of the regions this deployment serves.

@@ -41,9 +41,9 @@ fn groups_of(g: &Value, kind: &str) -> Vec<String> {
         .collect()
 }
 
-async fn render(arm: &Arm<'_>, signed: &Signed, id: &str, error: Option<&ArmFailure>, done: Option<&str>) -> Response {
+async fn render(arm: &Arm, signed: &Signed, id: &str, error: Option<&ArmFailure>, done: Option<&str>) -> Response {
     let title = format!("{} — Sharing", name_of(id));
-    let g = match arm.get(&format!("{id}?{COMPUTE}&$expand=SharingProfile/Groups")).await {
+    let g = match super::arm::read(arm, &format!("{id}?{COMPUTE}&$expand=SharingProfile/Groups")).await {
         Ok(g) => g,
         Err(e) => return page(&title, Some(&signed.session), &trail(id), error_banner(&e)),
     };
@@ -200,10 +200,10 @@ pub(super) async fn submit(
     // A share is done when it is answered; a change of the sharing method is accepted at once
     // and finishes in the background (the page shows it as saved).
     let wait = method == Method::POST;
-    let result = match arm.call(method, &path, Some(&body)).await {
-        Ok(reply) if wait => arm.wait(&reply, Duration::from_secs(60)).await.map(|_| ()),
-        Ok(_) => Ok(()),
-        Err(e) => Err(e),
+    let result = if wait {
+        super::arm::complete(&arm, method, &path, Some(&body), Duration::from_secs(60)).await.map(drop)
+    } else {
+        arm.call(method, &path, Some(&body)).await.map(drop).map_err(ArmFailure::from)
     };
     match result {
         Ok(()) => render(&arm, &signed, &id, None, Some(done)).await,
@@ -215,14 +215,14 @@ pub(super) async fn submit(
 /// region this galleon serves.
 pub(super) async fn shared_with_me(State(s): State<PortalState>, signed: Signed) -> Response {
     let arm = s.arm(&signed);
-    let subscriptions = arm.list(&format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default();
+    let subscriptions = super::arm::items(&arm, &format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default();
     let mut rows: Vec<(String, Value)> = Vec::new();
     for sub in subscriptions.iter().filter_map(|s| s["subscriptionId"].as_str()) {
         for region in s.regions() {
             let path = format!(
                 "/subscriptions/{sub}/providers/Microsoft.Compute/locations/{region}/sharedGalleries?{COMPUTE}"
             );
-            for g in arm.list(&path).await.unwrap_or_default() {
+            for g in super::arm::items(&arm, &path).await.unwrap_or_default() {
                 rows.push((sub.to_string(), g));
             }
         }

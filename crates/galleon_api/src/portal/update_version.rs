@@ -201,7 +201,7 @@ fn version_content(
 
 /// `GET /portal/status?id=…`: the version's replication, for the progress bars.
 pub(super) async fn status(State(s): State<PortalState>, signed: Signed, Query(t): Query<Target>) -> Response {
-    match s.arm(&signed).get(&format!("{}?{COMPUTE}&$expand=ReplicationStatus", t.id)).await {
+    match super::arm::read(&s.arm(&signed), &format!("{}?{COMPUTE}&$expand=ReplicationStatus", t.id)).await {
         Ok(v) => Json(replication(&v)).into_response(),
         Err(e) => (e.status, Json(json!({ "error": { "code": e.code, "message": e.message } }))).into_response(),
     }
@@ -228,7 +228,10 @@ pub(super) async fn submit(
     match arm.call(Method::PATCH, &format!("{}?{COMPUTE}", t.id), Some(&body)).await {
         Ok(_) => Redirect::to(&link_to(&t.id)).into_response(),
         Err(e) => {
-            let v = arm.get(&format!("{}?{COMPUTE}&$expand=ReplicationStatus", t.id)).await.unwrap_or(Value::Null);
+            let e = super::arm::ArmFailure::from(e);
+            let v = super::arm::read(&arm, &format!("{}?{COMPUTE}&$expand=ReplicationStatus", t.id))
+                .await
+                .unwrap_or(Value::Null);
             let title = format!("{} (version)", name_of(&t.id));
             let content = html! { (notice("The update was refused; nothing was changed.")) (version_content(&s, &v, &signed, Some(&form), Some(&e))) };
             page(&title, Some(&signed.session), &trail(&t.id), content)

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::PortalState;
-use super::arm::{ArmFailure, DISKS, RESOURCES};
+use super::arm::{ArmFailure, DISKS, RESOURCES, complete};
 use super::forms::select;
 use super::html::{crumb, page, text};
 use super::session::Signed;
@@ -24,8 +24,11 @@ use super::session::Signed;
 pub(super) async fn form(State(s): State<PortalState>, signed: Signed) -> Response {
     let arm = s.arm(&signed);
     let mut groups = vec![];
-    for sub in arm.list(&format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default() {
-        for g in arm.list(&format!("{}/resourcegroups?{RESOURCES}", text(&sub["id"]))).await.unwrap_or_default() {
+    for sub in super::arm::items(&arm, &format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default() {
+        for g in super::arm::items(&arm, &format!("{}/resourcegroups?{RESOURCES}", text(&sub["id"])))
+            .await
+            .unwrap_or_default()
+        {
             groups.push((text(&g["id"]), format!("{} ({})", text(&g["name"]), text(&sub["displayName"]))));
         }
     }
@@ -97,20 +100,14 @@ pub(super) async fn start(State(s): State<PortalState>, signed: Signed, headers:
         props["osType"] = json!(req.os_type);
     }
     let disk = json!({ "location": req.location, "properties": props });
-    let created = match arm.call(Method::PUT, &format!("{id}?{DISKS}"), Some(&disk)).await {
-        Ok(reply) => arm.wait(&reply, Duration::from_secs(30)).await,
-        Err(e) => Err(e),
-    };
+    let created = complete(&arm, Method::PUT, &format!("{id}?{DISKS}"), Some(&disk), Duration::from_secs(30)).await;
     if let Err(e) = created {
         return failed(&e);
     }
     let grant = json!({ "access": "Write", "durationInSeconds": 86400 });
-    let granted = match arm.call(Method::POST, &format!("{id}/beginGetAccess?{DISKS}"), Some(&grant)).await {
-        Ok(reply) => arm.wait(&reply, Duration::from_secs(30)).await,
-        Err(e) => Err(e),
-    };
-    match granted {
-        Ok(status) => Json(json!({ "id": id, "url": status["properties"]["output"]["accessSAS"] })).into_response(),
+    let path = format!("{id}/beginGetAccess?{DISKS}");
+    match complete(&arm, Method::POST, &path, Some(&grant), Duration::from_secs(30)).await {
+        Ok(output) => Json(json!({ "id": id, "url": output["accessSAS"] })).into_response(),
         Err(e) => failed(&e),
     }
 }
@@ -133,12 +130,11 @@ pub(super) async fn finish(State(s): State<PortalState>, signed: Signed, headers
             .into_response();
     };
     let arm = s.arm(&signed);
-    let ended = match arm.call(Method::POST, &format!("{}/endGetAccess?{DISKS}", req.id), None).await {
-        Ok(reply) => arm.wait(&reply, Duration::from_secs(120)).await,
-        Err(e) => Err(e),
-    };
-    match ended {
-        Ok(_) => Json(arm.get(&format!("{}?{DISKS}", req.id)).await.unwrap_or(Value::Null)).into_response(),
+    let path = format!("{}/endGetAccess?{DISKS}", req.id);
+    match complete(&arm, Method::POST, &path, None, Duration::from_secs(120)).await {
+        Ok(_) => {
+            Json(super::arm::read(&arm, &format!("{}?{DISKS}", req.id)).await.unwrap_or(Value::Null)).into_response()
+        }
         Err(e) => failed(&e),
     }
 }

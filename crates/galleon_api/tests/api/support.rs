@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
+use galleon_api::inproc::InProcess;
 use galleon_api::{AppState, app};
 use galleon_blob::store::{ChunkStore, LocalStore};
+use galleon_client::{Client, Credential};
 use galleon_core::auth::generate_signing_key;
 use galleon_core::regions::RegionStore;
 use galleon_core::{Core, CoreConfig};
@@ -210,6 +212,11 @@ impl TestApp {
     }
     pub async fn delete(&self, uri: &str) -> Resp {
         self.call(Method::DELETE, uri, None).await
+    }
+
+    /// galleon's ARM client, in process over this app's router, as `credential`.
+    pub fn arm_client(&self, credential: Credential) -> Client<InProcess> {
+        Client::over(InProcess::new(galleon_api::router(self.state.clone()), "localhost"), credential)
     }
 
     /// Runs queued jobs to completion.
