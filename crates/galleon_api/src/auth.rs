@@ -1,6 +1,11 @@
-//! Bearer-token authentication for every ARM route.
+//! Bearer-token authentication and declared authorization for every ARM route: each route says
+//! what its caller needs ([`Need`], given with the route in `routes::arm_table`), and one
+//! middleware enforces it.
 
-use axum::extract::{Request, State};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
@@ -10,9 +15,38 @@ use galleon_model::rbac::Action;
 use crate::AppState;
 use crate::error::ApiError;
 
-/// Refuses requests without a valid bearer token (401, ARM codes); puts the claims in the
-/// request extensions for handlers that need the caller.
-pub(crate) async fn require_bearer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// What a route needs from its caller beyond a valid token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// The resource the path names: `read` for GET and HEAD, `write` for PUT, PATCH, POST
+    /// (actions) and DELETE, at the path's scope (a role there or above).
+    Resource,
+    /// A list: `read` on the path; without it, the items the caller may read (as ARM filters a
+    /// list the caller cannot read whole), if it holds a role somewhere under the list's scope.
+    Collection,
+    /// Anyone with a role in the path's subscription: operation status, the activity log
+    /// (filtered to what the caller may read), the subscription and its provider metadata.
+    Member,
+    /// Anyone signed in: the handler shows only what is the caller's or public (its
+    /// subscriptions and tenants, provider metadata, published community galleries).
+    SignedIn,
+    /// Role assignments and definitions at the scope before `/providers/Microsoft.Authorization`:
+    /// `read` to read them, `Microsoft.Authorization/roleAssignments/write` to change them.
+    RoleAssignments,
+    /// galleon's own administration: the tenant's Owner only, never an Owner of a narrower scope.
+    Admin,
+}
+
+/// Each ARM route pattern's need.
+pub(crate) type Needs = Arc<HashMap<String, Need>>;
+
+/// Refuses requests without a valid bearer token (401, ARM codes) or without what their route
+/// needs (403); puts the claims in the request extensions for handlers that need the caller.
+pub(crate) async fn require_bearer(
+    State((state, needs)): State<(AppState, Needs)>,
+    req: Request,
+    next: Next,
+) -> Response {
     let header = req.headers().get(AUTHORIZATION).and_then(|h| h.to_str().ok());
     let Some(header) = header else {
         return ApiError::unauthorized(
@@ -29,25 +63,40 @@ pub(crate) async fn require_bearer(State(state): State<AppState>, req: Request, 
         )
         .into_response();
     };
-    match state.core.authenticate(token) {
-        Ok(claims) => {
-            let caller = crate::middleware::Caller(claims.clone());
-            let mut resp = authorized(&state, claims, req, next).await;
-            resp.extensions_mut().insert(caller);
-            resp
-        }
-        Err(e) => ApiError::from(e).into_response(),
-    }
+    let claims = match state.core.authenticate(token) {
+        Ok(claims) => claims,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    // Every route in the table declared its need; anything else is refused, never let through.
+    let need = req.extensions().get::<MatchedPath>().and_then(|m| needs.get(m.as_str())).copied();
+    let Some(need) = need else {
+        return ApiError::new(StatusCode::FORBIDDEN, "AuthorizationFailed", "This route declares no authorization.")
+            .into_response();
+    };
+    let caller = crate::middleware::Caller(claims.clone());
+    let mut resp = authorized(&state, need, claims, req, next).await;
+    resp.extensions_mut().insert(caller);
+    resp
 }
 
 /// Runs the request if `claims` may make it, else answers 403.
-async fn authorized(state: &AppState, claims: galleon_core::auth::Claims, mut req: Request, next: Next) -> Response {
+async fn authorized(
+    state: &AppState,
+    need: Need,
+    claims: galleon_core::auth::Claims,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
-    let filtered = match authorize(state, &claims, &method, &path).await {
+    let filtered = match authorize(state, &claims, need, &method, &path).await {
         Ok(()) => false,
         // As ARM: a list the caller may not read whole shows the items it may read.
-        Err(galleon_core::CoreError::Forbidden(m)) => match list_scope(&method, &path) {
-            Some(scope) if state.core.has_role_under(&claims.oid, &scope).await.unwrap_or(false) => true,
+        Err(galleon_core::CoreError::Forbidden(m)) => match (need, list_scope(&path)) {
+            (Need::Collection, Some(scope))
+                if state.core.has_role_under(&claims.oid, &scope).await.unwrap_or(false) =>
+            {
+                true
+            }
             _ => return ApiError::from(galleon_core::CoreError::Forbidden(m)).into_response(),
         },
         Err(e) => return ApiError::from(e).into_response(),
@@ -59,12 +108,9 @@ async fn authorized(state: &AppState, claims: galleon_core::auth::Claims, mut re
 
 const AUTHZ: &str = "/providers/microsoft.authorization/";
 
-/// For a GET of a collection, the scope that contains its items: the resource group or
-/// subscription of a top-level type's list, the parent of a nested type's list.
-fn list_scope(method: &Method, path: &str) -> Option<String> {
-    if *method != Method::GET {
-        return None;
-    }
+/// For a collection, the scope that contains its items: the resource group or subscription of
+/// a top-level type's list, the parent of a nested type's list.
+fn list_scope(path: &str) -> Option<String> {
     let path = path.trim_end_matches('/');
     if let Some(at) = path.rfind("/providers/") {
         let after: Vec<&str> = path[at + "/providers/".len()..].split('/').collect();
@@ -108,118 +154,42 @@ async fn readable_items(state: &AppState, claims: &galleon_core::auth::Claims, r
     Response::from_parts(parts, axum::body::Body::from(list.to_string()))
 }
 
-/// What a request needs (paths are normalised: fixed segments are lowercase).
+/// Whether `claims` may make a request to `path` that needs `need` (paths are normalised:
+/// fixed segments are lowercase).
 async fn authorize(
     state: &AppState,
     claims: &galleon_core::auth::Claims,
+    need: Need,
     method: &Method,
     path: &str,
 ) -> Result<(), galleon_core::CoreError> {
     let read = matches!(*method, Method::GET | Method::HEAD);
-    // Lists of subscriptions and tenants are filtered by the handlers instead.
-    if path == "/subscriptions" || path.starts_with("/tenants") {
-        return Ok(());
+    match need {
+        Need::SignedIn => return Ok(()),
+        Need::Admin => return state.core.authorize_admin(claims).await,
+        _ => {}
     }
     let sub = path.strip_prefix("/subscriptions/").and_then(|p| p.split('/').next()).unwrap_or_default();
     // As in ARM, an unknown subscription is a 404 (from the handler) before any authorization.
     if !sub.is_empty() && state.core.require_subscription(sub).await.is_err() {
         return Ok(());
     }
-    // Operation status, the activity log (filtered to what the caller may read) and the
-    // subscription itself: anyone with a role in the subscription.
-    if path.contains("/capsoperations/")
-        || path.starts_with(&format!("/subscriptions/{sub}/providers/microsoft.insights/eventtypes/"))
-        || path.trim_end_matches('/') == format!("/subscriptions/{sub}")
-    {
-        return if state.core.has_any_role_in(&claims.oid, sub).await? {
-            Ok(())
-        } else {
-            state.core.authorize(claims, &format!("/subscriptions/{sub}"), Action::Read).await
-        };
-    }
-    // Published community galleries: anyone signed in, whatever their roles (the core shows
-    // only galleries whose owner published them).
-    if path.starts_with(&format!("/subscriptions/{sub}/providers/microsoft.compute/locations/"))
-        && path.contains("/communitygalleries/")
-        && matches!(*method, Method::GET | Method::HEAD)
-    {
-        return Ok(());
-    }
-    // Resource Graph (answered for published community galleries only): anyone signed in.
-    if path == "/providers/microsoft.resourcegraph/resources" {
-        return Ok(());
-    }
-    // Provider metadata and locations: anyone signed in (in the subscription, for its own view).
-    let segments = path.trim_end_matches('/').split('/').count();
-    if path == "/providers" || (path.starts_with("/providers/") && segments == 3) {
-        return Ok(());
-    }
-    let own = format!("/subscriptions/{sub}");
-    let metadata = path == format!("{own}/providers")
-        || path == format!("{own}/locations")
-        || (path.starts_with(&format!("{own}/providers/")) && segments == 5);
-    if metadata {
-        return if state.core.has_any_role_in(&claims.oid, sub).await? {
-            Ok(())
-        } else {
-            state.core.authorize(claims, &own, Action::Read).await
-        };
-    }
-    // galleon's own administration (principals, subscriptions, scrub): the tenant's Owner only,
-    // never an Owner of a narrower scope.
-    if path.starts_with("/galleon/") || path == "/metrics" {
-        return state.core.authorize_admin(claims).await;
-    }
-    if let Some(at) = path.find(AUTHZ) {
-        let scope = if at == 0 { galleon_core::rbac::ROOT_SCOPE } else { &path[..at] };
-        let action = if read { Action::Read } else { Action::Authorize };
-        return state.core.authorize(claims, scope, action).await;
-    }
-    state.core.authorize(claims, path, if read { Action::Read } else { Action::Write }).await
-}
-
-/// As [`require_read_of`], except that `/SharedGalleries/…` sources are checked against their
-/// gallery's sharing with `subscription` (where the resource is made) or the caller's tenant.
-pub(crate) async fn require_read_or_shared<'a>(
-    state: &AppState,
-    claims: &galleon_core::auth::Claims,
-    subscription: &str,
-    sources: impl IntoIterator<Item = &'a str>,
-    target: &str,
-) -> Result<(), ApiError> {
-    let (shared, own): (Vec<&str>, Vec<&str>) =
-        sources.into_iter().partition(|id| galleon_core::sharing::is_shared_id(id));
-    require_read_of(state, claims, own).await?;
-    for id in shared {
-        let who = galleon_core::sharing::Consumer { subscription, tenant: &claims.tid, by_tenant: false };
-        state.core.resolve_shared_source(who, id, target).await?;
-    }
-    Ok(())
-}
-
-/// Refuses a create that names a source (an image version, disk, snapshot, managed image, VM)
-/// the caller cannot read: sharing a gallery means Reader on it, and that is what using its
-/// versions takes.
-pub(crate) async fn require_read_of<'a>(
-    state: &AppState,
-    claims: &galleon_core::auth::Claims,
-    sources: impl IntoIterator<Item = &'a str>,
-) -> Result<(), ApiError> {
-    for id in sources {
-        let Some(sub) = id.strip_prefix("/subscriptions/").and_then(|p| p.split('/').next()) else { continue };
-        // A source in an unknown subscription does not exist; the use case says so (404/400).
-        if state.core.require_subscription(sub).await.is_err() {
-            continue;
+    match need {
+        Need::Member => {
+            if state.core.has_any_role_in(&claims.oid, sub).await? {
+                Ok(())
+            } else {
+                state.core.authorize(claims, &format!("/subscriptions/{sub}"), Action::Read).await
+            }
         }
-        if let Err(e) = state.core.authorize(claims, id, Action::Read).await {
-            // ARM names a refused check on a linked resource apart from one on the target.
-            return Err(match e {
-                galleon_core::CoreError::Forbidden(message) => {
-                    ApiError::new(StatusCode::FORBIDDEN, "LinkedAuthorizationFailed", message)
-                }
-                other => other.into(),
-            });
+        Need::RoleAssignments => {
+            let at = path.find(AUTHZ).unwrap_or(0);
+            let scope = if at == 0 { galleon_core::rbac::ROOT_SCOPE } else { &path[..at] };
+            state.core.authorize(claims, scope, if read { Action::Read } else { Action::Authorize }).await
         }
+        Need::Resource | Need::Collection => {
+            state.core.authorize(claims, path, if read { Action::Read } else { Action::Write }).await
+        }
+        Need::SignedIn | Need::Admin => Ok(()),
     }
-    Ok(())
 }

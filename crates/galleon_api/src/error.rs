@@ -97,6 +97,7 @@ impl From<CoreError> for ApiError {
             }
             CoreError::Unauthenticated(_) => Self::unauthorized("InvalidAuthenticationToken", message),
             CoreError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "AuthorizationFailed", message),
+            CoreError::LinkedForbidden(_) => Self::new(StatusCode::FORBIDDEN, "LinkedAuthorizationFailed", message),
             // Content faults are the server's (retry later); bad content is the caller's.
             CoreError::Content(c) if c.kind == ContentErrorKind::BadInput => {
                 Self::new(StatusCode::BAD_REQUEST, "InvalidContent", message)

@@ -21,7 +21,8 @@ pub mod normalize;
 mod objects_only;
 mod portal;
 mod routes;
-pub use routes::arm_route_patterns;
+pub use auth::Need;
+pub use routes::arm_route_needs;
 mod skiptoken;
 
 use std::sync::Arc;
@@ -72,8 +73,9 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// The router (ARM routes and the portal), without path normalisation (see [`app`]).
 pub fn router(state: AppState) -> Router {
-    let arm = routes::arm_routes()
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_bearer))
+    let (arm, needs) = routes::arm_routes();
+    let arm = arm
+        .route_layer(axum::middleware::from_fn_with_state((state.clone(), needs), auth::require_bearer))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), activity::record))
         .route_layer(axum::middleware::from_fn(metrics::mark_route));
     let api = Router::new()

@@ -89,7 +89,13 @@ impl DiskRef {
 
 impl Core {
     /// Creates a disk or snapshot (or, for an existing one, updates its tags).
-    pub async fn put_disk(&self, r: &DiskRef, env: Envelope, req: DiskRequest) -> CoreResult<Accepted<Tracked<Disk>>> {
+    pub async fn put_disk(
+        &self,
+        r: &DiskRef,
+        env: Envelope,
+        req: crate::links::Checked<DiskRequest>,
+    ) -> CoreResult<Accepted<Tracked<Disk>>> {
+        let req = req.into_inner();
         self.require_group(&r.group).await?;
         validate_disk_name(&r.name)?;
         let location = self.region(env.location.as_deref(), r.kind.type_name())?;

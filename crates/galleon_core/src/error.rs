@@ -47,6 +47,10 @@ pub enum CoreError {
     /// Authenticated, but not allowed (403 `AuthorizationFailed`).
     #[error("{0}")]
     Forbidden(String),
+    /// Allowed on the target, but not to read a resource the request uses (403
+    /// `LinkedAuthorizationFailed`).
+    #[error("{0}")]
+    LinkedForbidden(String),
     /// No valid credentials (401, or what the endpoint answers for the kind).
     #[error(transparent)]
     Unauthenticated(#[from] crate::auth::AuthError),

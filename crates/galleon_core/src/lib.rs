@@ -26,6 +26,7 @@ mod imports;
 pub mod jobs;
 pub mod jws;
 mod latest_explain;
+pub mod links;
 mod maintenance;
 mod managed_images;
 pub mod network;

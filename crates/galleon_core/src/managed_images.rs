@@ -33,8 +33,9 @@ impl Core {
         group: &GroupRef,
         name: &str,
         env: Envelope,
-        req: ImageRequest,
+        req: crate::links::Checked<ImageRequest>,
     ) -> CoreResult<Accepted<Tracked<ManagedImage>>> {
+        let req = req.into_inner();
         self.require_group(group).await?;
         validate_disk_name(name)?;
         let location = self.region(env.location.as_deref(), IMAGE_TYPE)?;

@@ -109,8 +109,9 @@ impl Core {
         ty: NetworkType,
         name: &str,
         env: Envelope,
-        req: NetworkRequest,
+        req: crate::links::Checked<NetworkRequest>,
     ) -> CoreResult<(Tracked<NetworkResource>, bool)> {
+        let req = req.into_inner();
         let NetworkRequest { mut properties, sku, zones } = req;
         self.get_group(group).await?;
         validate_network_name(name, "name")?;

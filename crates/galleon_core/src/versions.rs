@@ -34,10 +34,11 @@ impl Core {
         &self,
         r: &VersionRef,
         env: Envelope,
-        req: VersionRequest,
+        req: crate::links::Checked<VersionRequest>,
         patch: bool,
         created_by: Option<&str>,
     ) -> CoreResult<Accepted<Tracked<ImageVersion>>> {
+        let req = req.into_inner();
         self.require_group(&r.image.gallery.group).await?;
         r.version.parse::<VersionNumber>()?;
         self.require_exists(Kind::Gallery, &r.image.gallery.key(), &r.image.gallery.gallery).await?;

@@ -96,8 +96,9 @@ impl Core {
         group: &GroupRef,
         name: &str,
         env: Envelope,
-        req: VmRequest,
+        req: crate::links::Checked<VmRequest>,
     ) -> CoreResult<Accepted<Tracked<VirtualMachine>>> {
+        let req = req.into_inner();
         self.require_group(group).await?;
         validate_disk_name(name)?;
         let location = self.region(env.location.as_deref(), VM_TYPE)?;

@@ -40,10 +40,7 @@ pub(super) async fn put(
     let r = disk_ref(&uri, &path);
     let api = api.require(DISKS, r.kind.type_name())?;
     let env = Envelope::new(body.location.clone(), body.tags.clone())?;
-    let req = to_request(body);
-    let ids = req.source_resource_id.iter().chain(req.image_id.iter()).map(String::as_str);
-    let target = "properties.creationData.galleryImageReference.sharedGalleryImageId";
-    crate::auth::require_read_or_shared(&s, &claims, &r.group.subscription, ids, target).await?;
+    let req = s.core.check_links(&claims, &r.group.subscription, to_request(body)).await?;
     let accepted = s.core.put_disk(&r, env, req).await?;
     // Disks_CreateOrUpdate answers 200 or 202 (clients refuse a 201).
     Ok(lro::respond(&base, api, &accepted, to_wire(&accepted.resource, r.kind.type_name()), StatusCode::ACCEPTED))

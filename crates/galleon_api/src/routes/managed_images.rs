@@ -27,12 +27,7 @@ pub(super) async fn put(
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_RP, TYPE)?;
     let env = Envelope::new(body.location, body.tags)?;
-    let req = to_request(body.properties.unwrap_or_default());
-    let mut ids: Vec<String> = req.source_virtual_machine.iter().cloned().collect();
-    for disk in req.os_disk.iter().chain(req.data_disks.iter().map(|(_, d)| d)) {
-        ids.extend(disk.snapshot.iter().chain(disk.managed_disk.iter()).cloned());
-    }
-    crate::auth::require_read_of(&s, &claims, ids.iter().map(String::as_str)).await?;
+    let req = s.core.check_links(&claims, &sub, to_request(body.properties.unwrap_or_default())).await?;
     let accepted = s.core.put_managed_image(&GroupRef::new(&sub, &rg), &name, env, req).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource)))
 }

@@ -75,19 +75,10 @@ pub(super) async fn put(
     let ty = network_type(&ty)?;
     api.require(NETWORK, &ty.arm_type())?;
     // Using a subnet, public IP or security group takes read access to it.
-    let linked = galleon_core::network::interface_links(&body.properties);
-    crate::auth::require_read_of(&s, &claims, linked.iter().map(String::as_str)).await?;
+    let req = NetworkRequest { properties: body.properties, sku: body.sku, zones: body.zones };
+    let req = s.core.check_links(&claims, &sub, req).await?;
     let env = Envelope::new(body.location, body.tags)?;
-    let (r, created) = s
-        .core
-        .put_network(
-            &GroupRef::new(&sub, &rg),
-            ty,
-            &name,
-            env,
-            NetworkRequest { properties: body.properties, sku: body.sku, zones: body.zones },
-        )
-        .await?;
+    let (r, created) = s.core.put_network(&GroupRef::new(&sub, &rg), ty, &name, env, req).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(to_wire(&r))).into_response())
 }

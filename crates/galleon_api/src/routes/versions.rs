@@ -36,20 +36,8 @@ async fn write(
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_GALLERY, TYPE)?;
     let req = to_request(body.properties.unwrap_or_default())?;
-    let mut ids: Vec<String> = req
-        .source_id
-        .iter()
-        .chain(req.virtual_machine_id.iter())
-        .chain(req.legacy_managed_image_id.iter())
-        .cloned()
-        .collect();
-    for disk in req.os_disk.iter().chain(req.data_disks.iter().flatten().map(|(_, d)| d)) {
-        ids.extend(disk.source.as_ref().and_then(|s| s.id.clone()));
-    }
-    ids.extend(req.community_source_id.iter().cloned());
-    let target = "galleryImageVersion.properties.storageProfile.source.communityGalleryImageId";
     let (sub, ..) = &path;
-    crate::auth::require_read_or_shared(&s, &claims, sub, ids.iter().map(String::as_str), target).await?;
+    let req = s.core.check_links(&claims, sub, req).await?;
     let env = Envelope::new(body.location, body.tags)?;
     let accepted = s.core.put_version(&version_ref(&path), env, req, patch, Some(&claims.oid)).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource, api, false)))

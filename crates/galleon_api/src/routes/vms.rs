@@ -28,12 +28,7 @@ pub(super) async fn put(
 ) -> Result<Response, ApiError> {
     let api = api.require(COMPUTE_RP, TYPE)?;
     let env = Envelope::new(body.location, body.tags)?;
-    let req = to_request(body.properties.unwrap_or_default());
-    let mut ids: Vec<String> = req.image_id.iter().chain(req.os_disk_id.iter()).cloned().collect();
-    ids.extend(req.data_disks.iter().filter_map(|d| d.managed_disk_id.clone()));
-    ids.extend(req.network_profile.as_deref().map(galleon_core::network::profile_interfaces).unwrap_or_default());
-    let target = "properties.storageProfile.imageReference.sharedGalleryImageId";
-    crate::auth::require_read_or_shared(&s, &claims, &sub, ids.iter().map(String::as_str), target).await?;
+    let req = s.core.check_links(&claims, &sub, to_request(body.properties.unwrap_or_default())).await?;
     let accepted = s.core.put_vm(&GroupRef::new(&sub, &rg), &name, env, req).await?;
     Ok(lro::accepted(&base, api, &accepted, to_wire(&accepted.resource, false)))
 }

@@ -445,10 +445,31 @@ async fn the_route_table_walk_finds_no_unguarded_route() {
     };
     // Open to anyone signed in: lists filtered to what the caller holds, and provider metadata.
     let open_reads = ["/subscriptions", "/tenants", "/providers", "/providers/{namespace}"];
-    let patterns = galleon_api::arm_route_patterns();
-    assert!(patterns.len() > 40, "the table has every ARM route: {}", patterns.len());
+    let needs = galleon_api::arm_route_needs();
+    assert!(needs.len() > 40, "the table has every ARM route: {}", needs.len());
+    // What is open to anyone signed in is a short list, reviewed here: a route declared so by
+    // mistake fails this test before it opens anything.
+    let community =
+        "/subscriptions/{sub}/providers/microsoft.compute/locations/{location}/communitygalleries/{gallery}";
+    let mut expected_open: Vec<String> = open_reads.iter().map(|p| p.to_string()).collect();
+    expected_open.push("/providers/microsoft.resourcegraph/resources".into());
+    for tail in ["", "/images", "/images/{image}", "/images/{image}/versions", "/images/{image}/versions/{version}"] {
+        expected_open.push(format!("{community}{tail}"));
+    }
+    expected_open.sort();
+    let mut open: Vec<String> =
+        needs.iter().filter(|(_, n)| *n == galleon_api::Need::SignedIn).map(|(p, _)| p.clone()).collect();
+    open.sort();
+    assert_eq!(open, expected_open);
+    // galleon's administration is the tenant Owner's only.
+    for (pattern, need) in &needs {
+        if pattern.starts_with("/galleon/") || pattern == "/metrics" {
+            assert_eq!(*need, galleon_api::Need::Admin, "{pattern}");
+        }
+    }
+    let patterns: Vec<&String> = needs.iter().map(|(p, _)| p).collect();
     let mut holes = Vec::new();
-    for pattern in &patterns {
+    for pattern in patterns {
         let path = fill(pattern);
         for method in [Method::GET, Method::PUT, Method::PATCH, Method::POST, Method::DELETE] {
             for (who, token) in [("nobody", &nobody), ("subscription reader", &reader)] {
@@ -468,4 +489,90 @@ async fn the_route_table_walk_finds_no_unguarded_route() {
     }
     app.token = String::new();
     assert!(holes.is_empty(), "{holes:#?}");
+}
+
+/// Every kind of request that uses another resource (a version's source or disk images, a disk's
+/// image, a VM's image, disks and interfaces, a managed image's disks, an interface's subnet)
+/// is refused with `LinkedAuthorizationFailed` when the caller cannot read it, and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_link_of_a_request_takes_read_access() {
+    let mut app = TestApp::new().await;
+    let (_, i) = app.seed_definition("rg", "gal", "img").await;
+    app.put(&format!("{i}/versions/1.0.0?{COMPUTE}"), seed_version_body()).await;
+    app.put(&format!("/subscriptions/{SUB}/resourcegroups/own?{RES}"), json!({ "location": "westcentralus" })).await;
+    let own = format!("/subscriptions/{SUB}/resourceGroups/own");
+    let og = format!("{own}/providers/Microsoft.Compute/galleries/og");
+    assert!(app.put(&format!("{og}?{COMPUTE}"), json!({ "location": "westcentralus" })).await.status.is_success());
+    let od = format!("{og}/images/od");
+    let def = definition_body("westcentralus", "p", "o", "s");
+    assert!(app.put(&format!("{od}?{COMPUTE}"), def).await.status.is_success());
+    app.settle().await;
+    let (outsider, oid) = principal(&app, "outsider").await;
+    assert_eq!(
+        assign(&app, &own, "55555555-0000-0000-0000-000000000001", &oid, "Contributor").await.status,
+        StatusCode::CREATED
+    );
+    let theirs = format!("/subscriptions/{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute");
+    let subnet =
+        format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s");
+    let nic = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/n");
+    let version = |storage: serde_json::Value| {
+        json!({ "location": "westcentralus", "properties": { "storageProfile": storage,
+            "publishingProfile": { "targetRegions": [{ "name": "westcentralus" }] } } })
+    };
+    let cases = [
+        (
+            "version from a managed image",
+            format!("{od}/versions/1.0.0?{COMPUTE}"),
+            version(json!({ "source": { "id": MANAGED_IMAGE } })),
+        ),
+        (
+            "version from a disk",
+            format!("{od}/versions/1.0.1?{COMPUTE}"),
+            version(json!({ "osDiskImage": { "source": { "id": format!("{theirs}/disks/src") } } })),
+        ),
+        (
+            "disk from a version",
+            format!("{own}/providers/Microsoft.Compute/disks/d?api-version=2025-01-02"),
+            json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "FromImage",
+                "galleryImageReference": { "id": format!("{i}/versions/1.0.0") } } } }),
+        ),
+        (
+            "disk copied from a disk",
+            format!("{own}/providers/Microsoft.Compute/disks/c?api-version=2025-01-02"),
+            json!({ "location": "westcentralus", "properties": { "creationData": { "createOption": "Copy",
+                "sourceResourceId": format!("{theirs}/disks/src") } } }),
+        ),
+        (
+            "VM from a managed image",
+            format!("{own}/providers/Microsoft.Compute/virtualMachines/vm?api-version=2024-11-01"),
+            json!({ "location": "westcentralus", "properties": { "storageProfile": { "imageReference": { "id": MANAGED_IMAGE } } } }),
+        ),
+        (
+            "VM with another's interface",
+            format!("{own}/providers/Microsoft.Compute/virtualMachines/vm2?api-version=2024-11-01"),
+            json!({ "location": "westcentralus", "properties": { "storageProfile": { "imageReference": { "id": format!("{od}/versions/latest") } },
+                "networkProfile": { "networkInterfaces": [{ "id": nic }] } } }),
+        ),
+        (
+            "managed image from a disk",
+            format!("{own}/providers/Microsoft.Compute/images/mi?api-version=2024-11-01"),
+            json!({ "location": "westcentralus", "properties": { "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized",
+                "managedDisk": { "id": format!("{theirs}/disks/src") } } } } }),
+        ),
+        (
+            "interface on another's subnet",
+            format!("{own}/providers/Microsoft.Network/networkInterfaces/n?api-version=2023-04-01"),
+            json!({ "location": "westcentralus", "properties": { "ipConfigurations": [{ "name": "ip", "properties": { "subnet": { "id": subnet } } }] } }),
+        ),
+    ];
+    let admin = std::mem::replace(&mut app.token, outsider);
+    for (what, uri, body) in &cases {
+        let r = app.put(uri, body.clone()).await;
+        assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "LinkedAuthorizationFailed"), "{what}: {}", r.body);
+    }
+    app.token = admin;
+    for (what, uri, _) in &cases {
+        assert_eq!(app.get(uri).await.status, StatusCode::NOT_FOUND, "{what}: nothing was written");
+    }
 }
