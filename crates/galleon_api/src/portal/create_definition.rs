@@ -9,7 +9,7 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use galleon_model::image_definition::{OsState, OsType};
+use galleon_model::image_definition::{HyperVGeneration, OsState, OsType};
 use galleon_model::names;
 
 use super::PortalState;
@@ -37,8 +37,9 @@ const FIELDS: [(&str, &str); 10] = [
     ("description", "description"),
 ];
 
-fn options(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(v, t)| (v.to_string(), t.to_string())).collect()
+/// The VM generations the model accepts, as the Azure portal labels them (`V2` → Gen 2).
+fn generations() -> Vec<(String, String)> {
+    HyperVGeneration::ALL.iter().map(|v| (v.to_string(), format!("Gen {}", v.trim_start_matches('V')))).collect()
 }
 
 /// A select's options from a model enum's values.
@@ -71,7 +72,7 @@ async fn render(s: &PortalState, signed: &Signed, gallery: &str, form: &Form, er
                 (select("location", "Region", &regions, &region, on("location")))
                 (Input { pattern: Some(names::IMAGE_DEFINITION_NAME_PATTERN), hint: Some("For example myImageDefinition: letters, digits, periods, underscores and hyphens."), error: on("name"), ..Input::text("name", "Image definition name", &name) }.render())
                 (select("osType", "Operating system", &values(OsType::ALL), form.get("osType").unwrap_or("Linux"), on("osType")))
-                (select("hyperVGeneration", "VM generation", &options(&[("V1", "Gen 1"), ("V2", "Gen 2")]), form.get("hyperVGeneration").unwrap_or("V1"), on("hyperVGeneration")))
+                (select("hyperVGeneration", "VM generation", &generations(), form.get("hyperVGeneration").unwrap_or("V1"), on("hyperVGeneration")))
                 (select("osState", "Operating system state", &values(OsState::ALL), form.get("osState").unwrap_or("Generalized"), on("osState")))
                 h2 { "Image definition details" }
                 (Input { error: on("publisher"), hint: Some("For example myPublisher."), ..Input::text("publisher", "Publisher", &publisher) }.render())

@@ -43,7 +43,7 @@ pub(super) async fn form(State(s): State<PortalState>, signed: Signed) -> Respon
                 div.error #name-error role="alert" {}
             }
             (select("location", "Region", &regions, regions.first().map_or("", |r| r.0.as_str()), None))
-            (select("osType", "OS type", &[(String::new(), "None (data disk)".into()), ("Linux".into(), "Linux".into()), ("Windows".into(), "Windows".into())], "", None))
+            (select("osType", "OS type", &os_types(), "", None))
             div.field {
                 label for="vhd-file" { "VHD file" }
                 input #vhd-file name="file" type="file" accept=".vhd" required aria-describedby="vhd-hint";
@@ -70,6 +70,13 @@ pub(super) struct Start {
     #[serde(default)]
     os_type: String,
     size: u64,
+}
+
+/// The OS types the model accepts, and none for a data disk.
+fn os_types() -> Vec<(String, String)> {
+    let mut all = vec![(String::new(), "None (data disk)".to_string())];
+    all.extend(galleon_model::image_definition::OsType::ALL.iter().map(|t| (t.to_string(), t.to_string())));
+    all
 }
 
 fn failed(e: &ArmFailure) -> Response {
