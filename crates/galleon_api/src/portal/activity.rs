@@ -5,7 +5,7 @@
 use maud::{Markup, html};
 use serde_json::Value;
 
-use super::arm::Arm;
+use super::arm::{Arm, INSIGHTS, items};
 use super::html::{error_banner, state_badge, text, urlencode};
 
 /// How far back the section looks.
@@ -24,10 +24,10 @@ pub(super) async fn section(arm: &Arm, id: &str) -> Markup {
         filter.push_str(&format!(" and resourceUri eq '{}'", id.replace('\'', "")));
     }
     let path = format!(
-        "/subscriptions/{sub}/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01&$filter={}",
+        "/subscriptions/{sub}/providers/Microsoft.Insights/eventtypes/management/values?{INSIGHTS}&$filter={}",
         urlencode(&filter)
     );
-    let events = super::arm::items(arm, &path).await;
+    let events = items(arm, &path).await;
     html! {
         details.activity #activity {
             summary { h2 { "Activity log" } }

@@ -3,7 +3,9 @@
 
 use axum::http::StatusCode;
 use galleon_client::ClientError;
-pub(crate) use galleon_client::api_version::{COMPUTE, DISKS, IMAGES_AND_VMS as IMAGES, RESOURCES};
+pub(crate) use galleon_client::api_version::{
+    COMPUTE, DISKS, IMAGES_AND_VMS as IMAGES, INSIGHTS, RESOURCE_GRAPH, RESOURCES,
+};
 use serde_json::Value;
 
 /// ARM as the signed-in principal.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::PortalState;
-use super::arm::{Arm, ArmFailure, COMPUTE, DISKS, IMAGES, RESOURCES};
+use super::arm::{Arm, ArmFailure, COMPUTE, DISKS, IMAGES, RESOURCES, items, read};
 use super::html::{
     Crumb, crumb, error_banner, essentials, link_to, name_of, page, state_badge, text, urlencode, value,
 };
@@ -64,12 +64,9 @@ pub(super) async fn galleries(State(s): State<PortalState>, signed: Signed, Quer
 
 async fn all_galleries(arm: &Arm) -> Result<Vec<Value>, ArmFailure> {
     let mut all = vec![];
-    for sub in super::arm::items(arm, &format!("/subscriptions?{RESOURCES}")).await? {
+    for sub in items(arm, &format!("/subscriptions?{RESOURCES}")).await? {
         let id = text(&sub["subscriptionId"]);
-        all.extend(
-            super::arm::items(arm, &format!("/subscriptions/{id}/providers/Microsoft.Compute/galleries?{COMPUTE}"))
-                .await?,
-        );
+        all.extend(items(arm, &format!("/subscriptions/{id}/providers/Microsoft.Compute/galleries?{COMPUTE}")).await?);
     }
     all.sort_by_key(|g| text(&g["name"]).to_lowercase());
     Ok(all)
@@ -77,7 +74,7 @@ async fn all_galleries(arm: &Arm) -> Result<Vec<Value>, ArmFailure> {
 
 pub(super) async fn subscriptions(State(s): State<PortalState>, signed: Signed) -> Response {
     let arm = s.arm(&signed);
-    let result = super::arm::items(&arm, &format!("/subscriptions?{RESOURCES}")).await;
+    let result = items(&arm, &format!("/subscriptions?{RESOURCES}")).await;
     let content = html! {
         @match &result {
             Err(e) => (error_banner(e)),
@@ -165,7 +162,7 @@ pub(super) async fn resource(State(s): State<PortalState>, signed: Signed, Path(
     let api = api_of(&id);
     let expand = if kind == "version" { "&$expand=ReplicationStatus" } else { "" };
     let title = if kind.is_empty() { name_of(&id).to_string() } else { format!("{} ({kind})", name_of(&id)) };
-    let body = match super::arm::read(&arm, &format!("{id}?{api}{expand}")).await {
+    let body = match read(&arm, &format!("{id}?{api}{expand}")).await {
         Err(e) => return page(&title, Some(&signed.session), &trail(&id), error_banner(&e)),
         Ok(body) => body,
     };
@@ -185,7 +182,7 @@ pub(super) async fn resource(State(s): State<PortalState>, signed: Signed, Path(
 }
 
 async fn subscription_page(arm: &Arm, id: &str) -> Markup {
-    let groups = super::arm::items(arm, &format!("{id}/resourcegroups?{RESOURCES}")).await;
+    let groups = items(arm, &format!("{id}/resourcegroups?{RESOURCES}")).await;
     html! {
         h2 { "Resource groups" }
         @match &groups {
@@ -210,7 +207,7 @@ async fn group_page(arm: &Arm, id: &str) -> Markup {
     ];
     let mut sections = vec![];
     for (label, path) in lists {
-        sections.push((label, super::arm::items(arm, &path).await));
+        sections.push((label, items(arm, &path).await));
     }
     html! {
         div.commandbar { a.button href=(format!("/portal/create/gallery?group={}", urlencode(id))) { "+ Create gallery" } }
@@ -233,8 +230,8 @@ async fn group_page(arm: &Arm, id: &str) -> Markup {
 }
 
 async fn gallery_page(arm: &Arm, id: &str, g: &Value) -> Markup {
-    let defs = super::arm::items(arm, &format!("{id}/images?{COMPUTE}")).await;
-    let hooks = super::arm::items(arm, &format!("{id}/providers/Galleon.Events/eventSubscriptions?{COMPUTE}")).await;
+    let defs = items(arm, &format!("{id}/images?{COMPUTE}")).await;
+    let hooks = items(arm, &format!("{id}/providers/Galleon.Events/eventSubscriptions?{COMPUTE}")).await;
     let p = &g["properties"];
     html! {
         div.commandbar {
@@ -295,7 +292,7 @@ async fn gallery_page(arm: &Arm, id: &str, g: &Value) -> Markup {
 }
 
 async fn definition_page(arm: &Arm, id: &str, d: &Value) -> Markup {
-    let versions = super::arm::items(arm, &format!("{id}/versions?{COMPUTE}")).await;
+    let versions = items(arm, &format!("{id}/versions?{COMPUTE}")).await;
     let latest = latest_by_region(arm, id, versions.as_deref().unwrap_or_default()).await;
     let retention = retention_preview(arm, id).await;
     let p = &d["properties"];
@@ -388,7 +385,7 @@ async fn definition_page(arm: &Arm, id: &str, d: &Value) -> Markup {
 
 /// A version's signed provenance: who and when, the key, and the JWS to check elsewhere.
 async fn provenance_section(arm: &Arm, id: &str) -> Markup {
-    let Ok(p) = super::arm::read(arm, &format!("{id}/provenance?{COMPUTE}")).await else {
+    let Ok(p) = read(arm, &format!("{id}/provenance?{COMPUTE}")).await else {
         return html! { section #provenance { h2 { "Signed provenance" } p.empty { "Not signed yet: a version is signed when its build succeeds." } } };
     };
     let st = &p["statement"];
@@ -413,7 +410,7 @@ async fn provenance_section(arm: &Arm, id: &str) -> Markup {
 /// The definition's retention policy and what it would delete now (galleon's preview), or
 /// `None` when it has none.
 async fn retention_preview(arm: &Arm, id: &str) -> Option<Result<Value, ArmFailure>> {
-    super::arm::read(arm, &format!("{id}/retentionPolicy?{COMPUTE}")).await.ok()?;
+    read(arm, &format!("{id}/retentionPolicy?{COMPUTE}")).await.ok()?;
     let preview = arm.call(axum::http::Method::POST, &format!("{id}/retentionPolicy/preview?{COMPUTE}"), None).await;
     Some(preview.map(|r| r.body).map_err(ArmFailure::from))
 }
@@ -432,8 +429,7 @@ async fn latest_by_region(arm: &Arm, id: &str, versions: &[Value]) -> Vec<(Strin
     }
     let mut out = Vec::new();
     for region in regions {
-        let explained =
-            super::arm::read(arm, &format!("{id}/explainLatest?region={}&{COMPUTE}", urlencode(&region))).await;
+        let explained = read(arm, &format!("{id}/explainLatest?region={}&{COMPUTE}", urlencode(&region))).await;
         out.push((region, explained));
     }
     out

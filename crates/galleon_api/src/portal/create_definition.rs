@@ -13,7 +13,7 @@ use galleon_model::image_definition::{HyperVGeneration, OsState, OsType};
 use galleon_model::names;
 
 use super::PortalState;
-use super::arm::{ArmFailure, COMPUTE};
+use super::arm::{ArmFailure, COMPUTE, create, read};
 use super::browse::trail;
 use super::forms::{FieldError, Form, Input, Posted, select, wizard_end};
 use super::html::{csrf_field, link_to, name_of, page, text, urlencode};
@@ -50,7 +50,7 @@ fn values(all: &[&str]) -> Vec<(String, String)> {
 async fn render(s: &PortalState, signed: &Signed, gallery: &str, form: &Form, error: Option<&ArmFailure>) -> Response {
     let located = error.map(|e| FieldError::locate(e, &FIELDS));
     let on = |f: &str| located.as_ref().and_then(|l| l.on(f));
-    let g = super::arm::read(&s.arm(signed), &format!("{gallery}?{COMPUTE}")).await.unwrap_or(Value::Null);
+    let g = read(&s.arm(signed), &format!("{gallery}?{COMPUTE}")).await.unwrap_or(Value::Null);
     let regions = s.region_options();
     let region = form.get("location").map(str::to_string).unwrap_or_else(|| text(&g["location"]));
     let value = |f: &str| form.get(f).unwrap_or_default().to_string();
@@ -124,7 +124,7 @@ pub(super) async fn submit(
     let arm = s.arm(&signed);
     let body = json!({ "location": form.text("location"), "properties": props });
     // As "Go to resource" after a deployment: the page shows the provisioning state.
-    let result = super::arm::create(&arm, &id, COMPUTE, &body, "galleryImageName").await.map(|_| ());
+    let result = create(&arm, &id, COMPUTE, &body, "galleryImageName").await.map(|_| ());
     match result {
         Ok(()) => Redirect::to(&link_to(&id)).into_response(),
         Err(e) => render(&s, &signed, &gallery, &form, Some(&e)).await,

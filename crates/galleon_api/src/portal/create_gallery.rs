@@ -11,7 +11,7 @@ use serde_json::json;
 use galleon_model::names;
 
 use super::PortalState;
-use super::arm::{ArmFailure, COMPUTE, RESOURCES};
+use super::arm::{ArmFailure, COMPUTE, RESOURCES, create, items, read};
 use super::browse::segment;
 use super::forms::{FieldError, Form, Input, Posted, select};
 use super::html::{crumb, csrf_field, error_banner, link_to, page, text};
@@ -23,7 +23,7 @@ pub(super) struct Target {
 }
 
 async fn render(s: &PortalState, signed: &Signed, form: &Form, error: Option<&ArmFailure>) -> Response {
-    let subs = super::arm::items(&s.arm(signed), &format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default();
+    let subs = items(&s.arm(signed), &format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default();
     let subs: Vec<(String, String)> = subs
         .iter()
         .map(|x| (text(&x["subscriptionId"]), format!("{} ({})", text(&x["displayName"]), text(&x["subscriptionId"]))))
@@ -89,7 +89,7 @@ pub(super) async fn submit(State(s): State<PortalState>, Posted { signed, form }
         Ok(g) => g,
         Err(e) => return render(&s, &signed, &form, Some(&e)).await,
     };
-    if let Err(e) = super::arm::read(&arm, &format!("{group_id}?{RESOURCES}")).await {
+    if let Err(e) = read(&arm, &format!("{group_id}?{RESOURCES}")).await {
         let created = if e.status == axum::http::StatusCode::NOT_FOUND {
             arm.call(Method::PUT, &format!("{group_id}?{RESOURCES}"), Some(&json!({ "location": location })))
                 .await
@@ -106,7 +106,7 @@ pub(super) async fn submit(State(s): State<PortalState>, Posted { signed, form }
     let id = format!("{group_id}/providers/Microsoft.Compute/galleries/{name}");
     let body = json!({ "location": location, "properties": { "description": form.text("description") } });
     // As "Go to resource" after a deployment: the page shows the provisioning state.
-    let result = super::arm::create(&arm, &id, COMPUTE, &body, "galleryName").await.map(|_| ());
+    let result = create(&arm, &id, COMPUTE, &body, "galleryName").await.map(|_| ());
     match result {
         Ok(()) => Redirect::to(&link_to(&id)).into_response(),
         Err(e) => render(&s, &signed, &form, Some(&e)).await,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::PortalState;
-use super::arm::{Arm, ArmFailure, COMPUTE, DISKS, IMAGES};
+use super::arm::{Arm, ArmFailure, COMPUTE, DISKS, IMAGES, create, items, read};
 use super::browse::{segment, trail};
 use super::create_definition::required;
 use super::forms::{FieldError, Form, Input, Posted, select, wizard_end};
@@ -49,7 +49,7 @@ async fn sources(arm: &Arm, sub: &str) -> Sources {
         |r: &Value, kind: &str| (text(&r["id"]), format!("{} ({kind}, {})", text(&r["name"]), text(&r["location"])));
     let mut disks = vec![];
     for (path, kind) in [("disks", "disk"), ("snapshots", "snapshot")] {
-        for r in super::arm::items(arm, &format!("{base}/{path}?{DISKS}")).await.unwrap_or_default() {
+        for r in items(arm, &format!("{base}/{path}?{DISKS}")).await.unwrap_or_default() {
             disks.push(label(&r, kind));
         }
     }
@@ -61,11 +61,9 @@ async fn sources(arm: &Arm, sub: &str) -> Sources {
         .map(|r| label(r, "managed image"))
         .collect();
     let mut versions = vec![];
-    for g in super::arm::items(arm, &format!("{base}/galleries?{COMPUTE}")).await.unwrap_or_default() {
-        for d in super::arm::items(arm, &format!("{}/images?{COMPUTE}", text(&g["id"]))).await.unwrap_or_default() {
-            versions.extend(
-                super::arm::items(arm, &format!("{}/versions?{COMPUTE}", text(&d["id"]))).await.unwrap_or_default(),
-            );
+    for g in items(arm, &format!("{base}/galleries?{COMPUTE}")).await.unwrap_or_default() {
+        for d in items(arm, &format!("{}/images?{COMPUTE}", text(&g["id"]))).await.unwrap_or_default() {
+            versions.extend(items(arm, &format!("{}/versions?{COMPUTE}", text(&d["id"]))).await.unwrap_or_default());
         }
     }
     Sources { disks, images, versions }
@@ -177,7 +175,7 @@ async fn render(
     let arm = s.arm(signed);
     let located = error.map(|e| FieldError::locate(e, &FIELDS));
     let on = |f: &str| located.as_ref().and_then(|l| l.on(f));
-    let d = super::arm::read(&arm, &format!("{definition}?{COMPUTE}")).await.unwrap_or(Value::Null);
+    let d = read(&arm, &format!("{definition}?{COMPUTE}")).await.unwrap_or(Value::Null);
     let src = sources(&arm, &segment(definition, "subscriptions")).await;
     let regions = s.region_options();
     let location = form.get("location").map(str::to_string).unwrap_or_else(|| text(&d["location"]));
@@ -295,7 +293,7 @@ pub(super) async fn submit(
         "properties": { "publishingProfile": publishing, "storageProfile": storage_profile(&form) },
     });
     let id = format!("{definition}/versions/{name}");
-    match super::arm::create(&s.arm(&signed), &id, COMPUTE, &body, "galleryImageVersionName").await {
+    match create(&s.arm(&signed), &id, COMPUTE, &body, "galleryImageVersionName").await {
         Ok(_) => Redirect::to(&link_to(&id)).into_response(),
         Err(e) => render(&s, &signed, &definition, &form, Some(&e)).await,
     }

@@ -10,7 +10,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::PortalState;
-use super::arm::ArmFailure;
+use super::arm::{ArmFailure, complete};
 use super::browse::{api_of, kind, parent_of, trail};
 use super::forms::Posted;
 use super::html::{csrf_field, error_banner, link_to, name_of, page, urlencode};
@@ -61,7 +61,7 @@ pub(super) async fn submit(
     }
     let arm = s.arm(&signed);
     let path = format!("{}?{}", t.id, api_of(&t.id));
-    match super::arm::complete(&arm, Method::DELETE, &path, None, Duration::from_secs(60)).await {
+    match complete(&arm, Method::DELETE, &path, None, Duration::from_secs(60)).await {
         Ok(_) => Redirect::to(&link_to(&parent_of(&t.id))).into_response(),
         Err(e) => render(&signed, &t.id, Some(&e)),
     }

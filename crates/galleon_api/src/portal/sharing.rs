@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::PortalState;
-use super::arm::{Arm, ArmFailure, COMPUTE, RESOURCES};
+use super::arm::{Arm, ArmFailure, COMPUTE, RESOURCE_GRAPH, RESOURCES, complete, items, read};
 use super::browse::trail;
 use super::forms::Posted;
 use super::html::{csrf_field, error_banner, essentials, link_to, name_of, notice, page, text, urlencode, value};
@@ -43,7 +43,7 @@ fn groups_of(g: &Value, kind: &str) -> Vec<String> {
 
 async fn render(arm: &Arm, signed: &Signed, id: &str, error: Option<&ArmFailure>, done: Option<&str>) -> Response {
     let title = format!("{} — Sharing", name_of(id));
-    let g = match super::arm::read(arm, &format!("{id}?{COMPUTE}&$expand=SharingProfile/Groups")).await {
+    let g = match read(arm, &format!("{id}?{COMPUTE}&$expand=SharingProfile/Groups")).await {
         Ok(g) => g,
         Err(e) => return page(&title, Some(&signed.session), &trail(id), error_banner(&e)),
     };
@@ -201,7 +201,7 @@ pub(super) async fn submit(
     // and finishes in the background (the page shows it as saved).
     let wait = method == Method::POST;
     let result = if wait {
-        super::arm::complete(&arm, method, &path, Some(&body), Duration::from_secs(60)).await.map(drop)
+        complete(&arm, method, &path, Some(&body), Duration::from_secs(60)).await.map(drop)
     } else {
         arm.call(method, &path, Some(&body)).await.map(drop).map_err(ArmFailure::from)
     };
@@ -215,21 +215,21 @@ pub(super) async fn submit(
 /// region this galleon serves.
 pub(super) async fn shared_with_me(State(s): State<PortalState>, signed: Signed) -> Response {
     let arm = s.arm(&signed);
-    let subscriptions = super::arm::items(&arm, &format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default();
+    let subscriptions = items(&arm, &format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default();
     let mut rows: Vec<(String, Value)> = Vec::new();
     for sub in subscriptions.iter().filter_map(|s| s["subscriptionId"].as_str()) {
         for region in s.regions() {
             let path = format!(
                 "/subscriptions/{sub}/providers/Microsoft.Compute/locations/{region}/sharedGalleries?{COMPUTE}"
             );
-            for g in super::arm::items(&arm, &path).await.unwrap_or_default() {
+            for g in items(&arm, &path).await.unwrap_or_default() {
                 rows.push((sub.to_string(), g));
             }
         }
     }
     let query = json!({ "query": "communitygalleryresources | where type == 'microsoft.compute/locations/communitygalleries'" });
     let community = match arm
-        .call(Method::POST, "/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01", Some(&query))
+        .call(Method::POST, &format!("/providers/Microsoft.ResourceGraph/resources?{RESOURCE_GRAPH}"), Some(&query))
         .await
     {
         Ok(reply) => reply.body["data"].as_array().cloned().unwrap_or_default(),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::PortalState;
-use super::arm::COMPUTE;
+use super::arm::{COMPUTE, read};
 use super::browse::{delete_button, trail};
 use super::forms::{FieldError, Form, Input, Posted};
 use super::html::{
@@ -201,7 +201,7 @@ fn version_content(
 
 /// `GET /portal/status?id=…`: the version's replication, for the progress bars.
 pub(super) async fn status(State(s): State<PortalState>, signed: Signed, Query(t): Query<Target>) -> Response {
-    match super::arm::read(&s.arm(&signed), &format!("{}?{COMPUTE}&$expand=ReplicationStatus", t.id)).await {
+    match read(&s.arm(&signed), &format!("{}?{COMPUTE}&$expand=ReplicationStatus", t.id)).await {
         Ok(v) => Json(replication(&v)).into_response(),
         Err(e) => (e.status, Json(json!({ "error": { "code": e.code, "message": e.message } }))).into_response(),
     }
@@ -229,9 +229,7 @@ pub(super) async fn submit(
         Ok(_) => Redirect::to(&link_to(&t.id)).into_response(),
         Err(e) => {
             let e = super::arm::ArmFailure::from(e);
-            let v = super::arm::read(&arm, &format!("{}?{COMPUTE}&$expand=ReplicationStatus", t.id))
-                .await
-                .unwrap_or(Value::Null);
+            let v = read(&arm, &format!("{}?{COMPUTE}&$expand=ReplicationStatus", t.id)).await.unwrap_or(Value::Null);
             let title = format!("{} (version)", name_of(&t.id));
             let content = html! { (notice("The update was refused; nothing was changed.")) (version_content(&s, &v, &signed, Some(&form), Some(&e))) };
             page(&title, Some(&signed.session), &trail(&t.id), content)

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::PortalState;
-use super::arm::{ArmFailure, DISKS, RESOURCES, complete};
+use super::arm::{ArmFailure, DISKS, RESOURCES, complete, items, read};
 use super::forms::select;
 use super::html::{crumb, page, text};
 use super::session::Signed;
@@ -24,11 +24,8 @@ use super::session::Signed;
 pub(super) async fn form(State(s): State<PortalState>, signed: Signed) -> Response {
     let arm = s.arm(&signed);
     let mut groups = vec![];
-    for sub in super::arm::items(&arm, &format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default() {
-        for g in super::arm::items(&arm, &format!("{}/resourcegroups?{RESOURCES}", text(&sub["id"])))
-            .await
-            .unwrap_or_default()
-        {
+    for sub in items(&arm, &format!("/subscriptions?{RESOURCES}")).await.unwrap_or_default() {
+        for g in items(&arm, &format!("{}/resourcegroups?{RESOURCES}", text(&sub["id"]))).await.unwrap_or_default() {
             groups.push((text(&g["id"]), format!("{} ({})", text(&g["name"]), text(&sub["displayName"]))));
         }
     }
@@ -139,9 +136,7 @@ pub(super) async fn finish(State(s): State<PortalState>, signed: Signed, headers
     let arm = s.arm(&signed);
     let path = format!("{}/endGetAccess?{DISKS}", req.id);
     match complete(&arm, Method::POST, &path, None, Duration::from_secs(120)).await {
-        Ok(_) => {
-            Json(super::arm::read(&arm, &format!("{}?{DISKS}", req.id)).await.unwrap_or(Value::Null)).into_response()
-        }
+        Ok(_) => Json(read(&arm, &format!("{}?{DISKS}", req.id)).await.unwrap_or(Value::Null)).into_response(),
         Err(e) => failed(&e),
     }
 }
