@@ -95,5 +95,5 @@ for i, name in enumerate(names):
           f"{fig([float(r[3]) for r in mine], '{:.2f}'):>22} {sum(int(r[4]) for r in mine):>8} "
           f"{fig([float(r[5]) for r in mine], '{:.1f}'):>22}{share}")
 PY
-[ -n "${PERF_OUT:-}" ] && { perf record -g -p $pid -o "$PERF_OUT" -- sleep 6 >/dev/null 2>&1 & wrk -t"$threads" -c$conns -d6s -H "Authorization: Bearer $token" "$version_url" >/dev/null; wait $!; }
+[ -n "${PERF_OUT:-}" ] && { perf record ${PERF_CALLGRAPH:--g} -p $pid -o "$PERF_OUT" -- sleep 6 >/dev/null 2>&1 & wrk -t"$threads" -c$conns -d6s -H "Authorization: Bearer $token" "$version_url" >/dev/null; wait $!; }
 echo "target: >= 20000 requests/s and p99 < 5 ms for ARM GETs"

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Claims, Principal};
 use crate::{Core, CoreError, CoreResult};
 
+/// The stored name of [`RoleAssignment::principal_id`] (read from raw documents).
+const PRINCIPAL_FIELD: &str = "principal_id";
+
 /// A stored role assignment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleAssignment {
@@ -104,15 +107,19 @@ impl Core {
         }
     }
 
-    async fn all_assignments(&self) -> CoreResult<Vec<RoleAssignment>> {
+    /// The assignments of the installation for which `wanted` (given the raw document) holds,
+    /// decoded. Only those are decoded: every request checks its caller's roles, and decoding
+    /// every assignment of the installation each time was a tenth of a GET's server time.
+    async fn assignments_where(&self, wanted: impl Fn(&serde_json::Value) -> bool) -> CoreResult<Vec<RoleAssignment>> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let page =
-                typed::list::<RoleAssignment>(self.store(), Kind::RoleAssignment, "/", after.as_deref(), 500).await?;
+            let page = self.store().list(Kind::RoleAssignment, "/", after.as_deref(), 500).await?;
             let full = page.len() == 500;
-            after = page.last().map(|(k, _)| k.clone());
-            out.extend(page.into_iter().map(|(_, r)| r.value));
+            after = page.last().map(|d| d.key.clone());
+            for doc in page.iter().filter(|d| wanted(&d.body)) {
+                out.push(typed::decode_ref::<RoleAssignment>(doc)?.value);
+            }
             if !full {
                 return Ok(out);
             }
@@ -121,12 +128,11 @@ impl Core {
 
     /// The assignments held by a principal (object id).
     pub async fn assignments_of(&self, principal_id: &str) -> CoreResult<Vec<RoleAssignment>> {
-        Ok(self
-            .all_assignments()
-            .await?
-            .into_iter()
-            .filter(|a| a.principal_id.eq_ignore_ascii_case(principal_id))
-            .collect())
+        self.assignments_where(|doc| {
+            let holder = doc.get(PRINCIPAL_FIELD).and_then(serde_json::Value::as_str);
+            holder.is_some_and(|p| p.eq_ignore_ascii_case(principal_id))
+        })
+        .await
     }
 
     /// Allows the request or answers 403 `AuthorizationFailed`, worded as ARM does.
@@ -241,7 +247,7 @@ impl Core {
 
     /// Assignments at or below a scope.
     pub async fn list_role_assignments(&self, scope: &str) -> CoreResult<Vec<RoleAssignment>> {
-        Ok(self.all_assignments().await?.into_iter().filter(|a| rbac::covers(scope, &a.scope)).collect())
+        Ok(self.assignments_where(|_| true).await?.into_iter().filter(|a| rbac::covers(scope, &a.scope)).collect())
     }
 
     /// Removes an assignment; returns it if it existed.
@@ -274,5 +280,23 @@ impl Core {
         let name = uuid::Uuid::from_bytes(*blake3::hash(seed.as_bytes()).as_bytes().first_chunk().expect("16 bytes"))
             .to_string();
         self.put_role_assignment(scope, &name, principal_id, "Owner", None).await.map(drop)
+    }
+}
+
+#[cfg(test)]
+mod stored_form {
+    use super::{PRINCIPAL_FIELD, RoleAssignment};
+
+    #[test]
+    fn the_principal_is_read_from_the_field_an_assignment_is_stored_with() {
+        let a = RoleAssignment {
+            id: "i".into(),
+            name: "n".into(),
+            scope: "/".into(),
+            principal_id: "p".into(),
+            principal_type: "User".into(),
+            role: galleon_model::rbac::Role::Reader,
+        };
+        assert_eq!(serde_json::to_value(&a).unwrap()[PRINCIPAL_FIELD], "p");
     }
 }
