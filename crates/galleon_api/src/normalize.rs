@@ -7,30 +7,37 @@ use axum::http::Uri;
 
 /// Rewrites an ARM path's fixed segments to lowercase; other paths are returned unchanged.
 pub fn normalize_path(path: &str) -> Option<String> {
-    let segments: Vec<&str> = path.split('/').collect();
-    // segments[0] is "" (leading slash). Tenant-root paths start with `providers` itself
+    // The first segment is "" (leading slash). Tenant-root paths start with `providers` itself
     // (`/providers/Microsoft.Authorization/roleAssignments/…`).
-    let root = segments.len() >= 2 && segments[1].eq_ignore_ascii_case("providers");
-    if segments.len() < 2 || !(segments[1].eq_ignore_ascii_case("subscriptions") || root) {
+    let first = path.split('/').nth(1)?;
+    let root = first.eq_ignore_ascii_case("providers");
+    if !(first.eq_ignore_ascii_case("subscriptions") || root) {
         return None;
     }
-    let mut out: Vec<String> = Vec::with_capacity(segments.len());
+    // One buffer, fixed words lowercased in place: every request goes through here.
+    let mut out = String::with_capacity(path.len());
     // Before "providers", fixed words sit at odd positions (subscriptions, resourceGroups,
     // providers); after it come the namespace and then type/name pairs.
     let mut providers_at: Option<usize> = root.then_some(1);
-    for (i, seg) in segments.iter().enumerate() {
-        let lower = seg.to_ascii_lowercase();
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
         let fixed = match providers_at {
             Some(p) => i == p + 1 || (i >= p + 2 && (i - p - 2) % 2 == 0),
             None => i % 2 == 1,
         } || (root && i == 1);
-        // A nested `providers` (…/galleries/g/providers/Microsoft.Authorization/…) starts over.
-        if fixed && lower == "providers" && !(root && i == 1) {
-            providers_at = Some(i);
+        let start = out.len();
+        out.push_str(seg);
+        if fixed {
+            out[start..].make_ascii_lowercase();
+            // A nested `providers` (…/galleries/g/providers/Microsoft.Authorization/…) starts over.
+            if &out[start..] == "providers" && !(root && i == 1) {
+                providers_at = Some(i);
+            }
         }
-        out.push(if fixed { lower } else { (*seg).to_string() });
     }
-    Some(out.join("/"))
+    Some(out)
 }
 
 /// Collapses repeated slashes (`//metadata/endpoints`, as clients that join a base URL ending in
