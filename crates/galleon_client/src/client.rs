@@ -108,7 +108,8 @@ impl<T: Transport> Client<T> {
         let form_type = [("content-type", "application/x-www-form-urlencoded".to_string())];
         let mut retries = 0;
         let reply = loop {
-            let reply = self.send(Method::POST, &path, None, &form_type, Bytes::from(form.clone())).await?;
+            let reply =
+                reply_of(self.exchange(Method::POST, &path, None, &form_type, Bytes::from(form.clone())).await?);
             // A token service briefly away is asked again; a refusal (401, 429) is final.
             if matches!(reply.status, 502..=504) && retries < RETRIES {
                 retries += 1;
@@ -138,7 +139,7 @@ impl<T: Transport> Client<T> {
         let mut retries = 0;
         loop {
             let token = self.bearer().await?;
-            let reply = self.send(method.clone(), path, Some(&token), &json, bytes.clone()).await?;
+            let reply = reply_of(self.exchange(method.clone(), path, Some(&token), &json, bytes.clone()).await?);
             if reply.status < 300 {
                 return Ok(reply);
             }
@@ -236,22 +237,6 @@ impl<T: Transport> Client<T> {
         Ok((headers, bytes))
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        headers: &[(&str, String)],
-        body: Bytes,
-    ) -> Result<Reply, ClientError> {
-        let (status, headers, bytes) = self.exchange(method, path, token, headers, body).await?;
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let (async_operation, location) = (header("azure-asyncoperation"), header("location"));
-        let retry_after = header("retry-after").and_then(|v| v.parse().ok());
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        Ok(Reply { status, async_operation, location, retry_after, body })
-    }
-
     async fn exchange(
         &self,
         method: Method,
@@ -274,6 +259,15 @@ impl<T: Transport> Client<T> {
         let (parts, body) = self.transport.send(req).await?.into_parts();
         Ok((parts.status.as_u16(), parts.headers, body))
     }
+}
+
+/// An answer as a [`Reply`]: the headers a caller needs, the body as JSON (Null when empty).
+fn reply_of((status, headers, bytes): (u16, HeaderMap, Bytes)) -> Reply {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (async_operation, location) = (header("azure-asyncoperation"), header("location"));
+    let retry_after = header("retry-after").and_then(|v| v.parse().ok());
+    let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+    Reply { status, async_operation, location, retry_after, body }
 }
 
 /// A status for an operation that finished with its request.
