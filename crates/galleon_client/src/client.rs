@@ -237,6 +237,8 @@ impl<T: Transport> Client<T> {
         Ok((headers, bytes))
     }
 
+    /// One request through the transport, with the bearer `token` when given; the answer
+    /// whatever its status.
     async fn exchange(
         &self,
         method: Method,
