@@ -8,6 +8,8 @@
 # throughput on a shared machine.
 #
 # Usage: bench/arm_get.sh [seconds per run, default 10] [rounds, default 3]
+# PERF_OUT=file also records a perf profile of the version GET (PERF_CALLGRAPH="--call-graph
+# dwarf" for inclusive costs through inlined frames; the default is frame pointers, -g).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}

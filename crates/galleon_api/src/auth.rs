@@ -164,17 +164,13 @@ async fn authorize(
     path: &str,
 ) -> Result<(), galleon_core::CoreError> {
     let read = matches!(*method, Method::GET | Method::HEAD);
-    match need {
-        Need::SignedIn => return Ok(()),
-        Need::Admin => return state.core.authorize_admin(claims).await,
-        _ => {}
-    }
     let sub = path.strip_prefix("/subscriptions/").and_then(|p| p.split('/').next()).unwrap_or_default();
     // As in ARM, an unknown subscription is a 404 (from the handler) before any authorization.
-    if !sub.is_empty() && state.core.require_subscription(sub).await.is_err() {
-        return Ok(());
-    }
+    let unknown = !sub.is_empty() && state.core.require_subscription(sub).await.is_err();
     match need {
+        Need::SignedIn => Ok(()),
+        Need::Admin => state.core.authorize_admin(claims).await,
+        _ if unknown => Ok(()),
         Need::Member => {
             if state.core.has_any_role_in(&claims.oid, sub).await? {
                 Ok(())
@@ -190,6 +186,5 @@ async fn authorize(
         Need::Resource | Need::Collection => {
             state.core.authorize(claims, path, if read { Action::Read } else { Action::Write }).await
         }
-        Need::SignedIn | Need::Admin => Ok(()),
     }
 }

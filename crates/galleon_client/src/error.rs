@@ -21,11 +21,12 @@ impl ClientError {
         Self::Transport(e.to_string())
     }
 
-    /// The ARM code, if the server answered with one.
-    pub fn code(&self) -> Option<&str> {
+    /// The ARM error this stands for — status, code, message, target: the server's answer, or
+    /// for a server that could not be reached or read, 500 `InternalError` saying what failed.
+    pub fn into_arm(self) -> (u16, String, String, Option<String>) {
         match self {
-            Self::Arm { code, .. } => Some(code),
-            _ => None,
+            Self::Arm { status, code, message, target } => (status, code, message, target),
+            other => (500, "InternalError".into(), other.to_string(), None),
         }
     }
 

@@ -52,10 +52,8 @@ impl RouterWriter {
 }
 
 fn failed(e: ClientError) -> StepOutcome {
-    match e {
-        ClientError::Arm { code, message, .. } => StepOutcome::Failed(code, message),
-        other => StepOutcome::Failed("InternalError".into(), other.to_string()),
-    }
+    let (_, code, message, _) = e.into_arm();
+    StepOutcome::Failed(code, message)
 }
 
 fn stopping() -> StepOutcome {

@@ -23,19 +23,12 @@ pub(crate) struct ArmFailure {
 
 impl From<ClientError> for ArmFailure {
     fn from(e: ClientError) -> Self {
-        match e {
-            ClientError::Arm { status, code, message, target } => Self {
-                status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                code,
-                message,
-                target,
-            },
-            other => Self {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                code: "InternalError".into(),
-                message: other.to_string(),
-                target: None,
-            },
+        let (status, code, message, target) = e.into_arm();
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code,
+            message,
+            target,
         }
     }
 }

@@ -15,7 +15,7 @@ use galleon_model::names;
 use super::PortalState;
 use super::arm::{ArmFailure, COMPUTE, create, read};
 use super::browse::trail;
-use super::forms::{FieldError, Form, Input, Posted, select, wizard_end};
+use super::forms::{FieldError, Form, Input, Posted, select, values, wizard_end};
 use super::html::{csrf_field, link_to, name_of, page, text, urlencode};
 use super::session::Signed;
 
@@ -40,11 +40,6 @@ const FIELDS: [(&str, &str); 10] = [
 /// The VM generations the model accepts, as the Azure portal labels them (`V2` → Gen 2).
 fn generations() -> Vec<(String, String)> {
     HyperVGeneration::ALL.iter().map(|v| (v.to_string(), format!("Gen {}", v.trim_start_matches('V')))).collect()
-}
-
-/// A select's options from a model enum's values.
-fn values(all: &[&str]) -> Vec<(String, String)> {
-    all.iter().map(|v| (v.to_string(), v.to_string())).collect()
 }
 
 async fn render(s: &PortalState, signed: &Signed, gallery: &str, form: &Form, error: Option<&ArmFailure>) -> Response {
@@ -124,7 +119,7 @@ pub(super) async fn submit(
     let arm = s.arm(&signed);
     let body = json!({ "location": form.text("location"), "properties": props });
     // As "Go to resource" after a deployment: the page shows the provisioning state.
-    let result = create(&arm, &id, COMPUTE, &body, "galleryImageName").await.map(|_| ());
+    let result = create(&arm, &id, COMPUTE, &body, "galleryImageName").await;
     match result {
         Ok(()) => Redirect::to(&link_to(&id)).into_response(),
         Err(e) => render(&s, &signed, &gallery, &form, Some(&e)).await,

@@ -106,7 +106,7 @@ pub(super) async fn submit(State(s): State<PortalState>, Posted { signed, form }
     let id = format!("{group_id}/providers/Microsoft.Compute/galleries/{name}");
     let body = json!({ "location": location, "properties": { "description": form.text("description") } });
     // As "Go to resource" after a deployment: the page shows the provisioning state.
-    let result = create(&arm, &id, COMPUTE, &body, "galleryName").await.map(|_| ());
+    let result = create(&arm, &id, COMPUTE, &body, "galleryName").await;
     match result {
         Ok(()) => Redirect::to(&link_to(&id)).into_response(),
         Err(e) => render(&s, &signed, &form, Some(&e)).await,

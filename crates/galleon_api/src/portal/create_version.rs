@@ -13,7 +13,7 @@ use super::PortalState;
 use super::arm::{Arm, ArmFailure, COMPUTE, DISKS, IMAGES, create, items, read};
 use super::browse::{segment, trail};
 use super::create_definition::required;
-use super::forms::{FieldError, Form, Input, Posted, select, wizard_end};
+use super::forms::{FieldError, Form, Input, Posted, select, values, wizard_end};
 use super::html::{csrf_field, link_to, name_of, page, text, urlencode};
 use super::region_rows::{self, STORAGE_TYPES};
 use super::session::Signed;
@@ -182,7 +182,7 @@ async fn render(
     let value = |f: &str| form.get(f).unwrap_or_default().to_string();
     let exclude = form.get("excludeFromLatest") == Some("true");
     let rows = region_rows::parse(form);
-    let storage: Vec<(String, String)> = STORAGE_TYPES.iter().map(|t| (t.to_string(), t.to_string())).collect();
+    let storage = values(STORAGE_TYPES);
     let action = format!("/portal/create/version?definition={}", urlencode(definition));
     let content = html! {
         @if let Some(l) = &located { (l.banner()) }

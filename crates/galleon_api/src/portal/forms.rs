@@ -98,6 +98,11 @@ impl<'a> Input<'a> {
     }
 }
 
+/// A select's options from a model enum's values (`ALL`), each shown as itself.
+pub(crate) fn values(all: &[&str]) -> Vec<(String, String)> {
+    all.iter().map(|v| (v.to_string(), v.to_string())).collect()
+}
+
 /// A labelled select; `options` are (value, text).
 pub(crate) fn select(
     name: &str,

@@ -1,7 +1,7 @@
 //! The web portal at `/portal`: server-rendered pages that follow the Azure portal's flows for
 //! galleries, image definitions and versions. Every read and write goes through [`arm::Arm`]
-//! (galleon_client over the ARM router itself), with the signed-in principal's token: one set of validation rules,
-//! one authorization, one source of truth. The only script is the project's own
+//! (galleon_client over the ARM router itself), with the signed-in principal's token: one set of
+//! validation rules, one authorization, one source of truth. The only script is the project's own
 //! `assets/portal.js` (tabs, review step, region rows, progress polling, browser upload).
 
 mod activity;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::PortalState;
-use super::arm::{COMPUTE, read};
+use super::arm::{ArmFailure, COMPUTE, read};
 use super::browse::{delete_button, trail};
 use super::forms::{FieldError, Form, Input, Posted};
 use super::html::{
@@ -96,13 +96,7 @@ fn progress_bars(v: &Value) -> Markup {
     }
 }
 
-fn update_form(
-    s: &PortalState,
-    signed: &Signed,
-    v: &Value,
-    form: Option<&Form>,
-    error: Option<&super::arm::ArmFailure>,
-) -> Markup {
+fn update_form(s: &PortalState, signed: &Signed, v: &Value, form: Option<&Form>, error: Option<&ArmFailure>) -> Markup {
     let id = text(&v["id"]);
     let pp = &v["properties"]["publishingProfile"];
     let rows = form.map_or_else(|| region_rows::from_wire(&pp["targetRegions"]), region_rows::parse);
@@ -160,7 +154,7 @@ fn version_content(
     v: &Value,
     signed: &Signed,
     form: Option<&Form>,
-    error: Option<&super::arm::ArmFailure>,
+    error: Option<&ArmFailure>,
 ) -> Markup {
     let id = text(&v["id"]);
     let p = &v["properties"];
@@ -228,7 +222,7 @@ pub(super) async fn submit(
     match arm.call(Method::PATCH, &format!("{}?{COMPUTE}", t.id), Some(&body)).await {
         Ok(_) => Redirect::to(&link_to(&t.id)).into_response(),
         Err(e) => {
-            let e = super::arm::ArmFailure::from(e);
+            let e = ArmFailure::from(e);
             let v = read(&arm, &format!("{}?{COMPUTE}&$expand=ReplicationStatus", t.id)).await.unwrap_or(Value::Null);
             let title = format!("{} (version)", name_of(&t.id));
             let content = html! { (notice("The update was refused; nothing was changed.")) (version_content(&s, &v, &signed, Some(&form), Some(&e))) };

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::PortalState;
 use super::arm::{ArmFailure, DISKS, RESOURCES, complete, items, read};
-use super::forms::select;
+use super::forms::{select, values};
 use super::html::{crumb, page, text};
 use super::session::Signed;
 
@@ -72,7 +72,7 @@ pub(super) struct Start {
 /// The OS types the model accepts, and none for a data disk.
 fn os_types() -> Vec<(String, String)> {
     let mut all = vec![(String::new(), "None (data disk)".to_string())];
-    all.extend(galleon_model::image_definition::OsType::ALL.iter().map(|t| (t.to_string(), t.to_string())));
+    all.extend(values(galleon_model::image_definition::OsType::ALL));
     all
 }
 
