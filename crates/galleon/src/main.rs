@@ -8,6 +8,7 @@ mod config;
 mod db;
 mod fetch;
 mod files;
+mod log_sink;
 mod serve;
 mod stores;
 mod tls;
@@ -120,16 +121,12 @@ fn main() -> anyhow::Result<()> {
         words.push(name);
         at = sub;
     }
-    // A server writes its log lines (one per request) from a thread of their own, so a request
-    // never waits on stderr: its lock and the write were a tenth of a GET's server time. That
-    // thread writes what has queued up in one write and flushes when the queue is empty (a
-    // write per line was a fifth of a GET's cost under load). No line is dropped (a full queue
-    // holds the writers back), and the guard flushes the queue when `main` returns. Colours
-    // only for a person at a terminal, never in a log file.
+    // A server's log lines (one per request) go through log_sink: a request never waits on
+    // stderr, and lines reach it in batches. Colours only for a person at a terminal, never in
+    // a log file.
     let (writer, _flush_logs) = if matches!(cli.command, Command::Serve(_)) {
-        let stderr = std::io::BufWriter::with_capacity(64 << 10, std::io::stderr());
-        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(stderr);
-        (BoxMakeWriter::new(writer), Some(guard))
+        let (sink, flusher) = log_sink::to(std::io::stderr())?;
+        (BoxMakeWriter::new(sink), Some(flusher))
     } else {
         (BoxMakeWriter::new(std::io::stderr), None)
     };
