@@ -232,10 +232,10 @@ impl ApiVersion {
     }
 }
 
-/// The value of one query parameter, decoded.
+/// The value of one query parameter, decoded (its name matched without regard to case). Reads
+/// the query lazily: every ARM request asks for its api-version this way.
 pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default()).ok()?;
-    pairs.into_iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.into_owned())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
@@ -250,5 +250,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_param;
+
+    #[test]
+    fn a_query_parameter_is_found_by_name_in_any_case_and_decoded() {
+        let q = Some("api-version=2024-03-03&%24expand=ReplicationStatus&%24filter=name+eq+%27a%26b%27&API-Version=x");
+        assert_eq!(query_param(q, "api-version").as_deref(), Some("2024-03-03"), "the first one wins");
+        assert_eq!(query_param(q, "$Expand").as_deref(), Some("ReplicationStatus"));
+        assert_eq!(query_param(q, "$filter").as_deref(), Some("name eq 'a&b'"));
+        assert_eq!(query_param(q, "missing"), None);
+        assert_eq!(query_param(None, "api-version"), None);
+        assert_eq!(query_param(Some("api-version"), "api-version").as_deref(), Some(""));
     }
 }
