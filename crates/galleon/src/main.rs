@@ -125,7 +125,7 @@ fn main() -> anyhow::Result<()> {
     // stderr, and lines reach it in batches. Colours only for a person at a terminal, never in
     // a log file.
     let (writer, _flush_logs) = if matches!(cli.command, Command::Serve(_)) {
-        let (sink, flusher) = log_sink::to(std::io::stderr())?;
+        let (sink, flusher) = log_sink::to(std::io::stderr(), log_sink::WINDOW)?;
         (BoxMakeWriter::new(sink), Some(flusher))
     } else {
         (BoxMakeWriter::new(std::io::stderr), None)
