@@ -60,6 +60,10 @@ impl ChunkStore for RegionView {
         self.stores[0].has(id).await
     }
 
+    async fn lacking(&self, ids: &[ChunkId]) -> Result<Vec<ChunkId>, ChunkError> {
+        self.stores[0].lacking(ids).await
+    }
+
     async fn delete(&self, id: ChunkId) -> Result<(), ChunkError> {
         for store in &self.stores {
             store.delete(id).await?;

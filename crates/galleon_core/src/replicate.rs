@@ -30,10 +30,6 @@ pub(crate) const REGION_WORKERS: usize = 3;
 /// round trip, so one at a time would leave the link idle).
 const COPY_WORKERS: usize = 8;
 
-/// One "does this store lack this chunk?" in flight: `Some((store, chunk))` when it does.
-type HasFuture =
-    std::pin::Pin<Box<dyn Future<Output = Result<Option<(usize, ChunkId)>, galleon_blob::store::ChunkError>> + Send>>;
-
 /// One chunk copy in flight.
 type CopyFuture = std::pin::Pin<Box<dyn Future<Output = Result<bool, galleon_blob::store::ChunkError>> + Send>>;
 
@@ -108,29 +104,13 @@ impl Core {
             let m = Manifest::decode(&source.get(id).await.map_err(content_error)?).map_err(content_error)?;
             manifests.push((id, m));
         }
-        // Asked a few at a time: on an object store each question is a round trip.
-        let mut wanted = Vec::new();
-        for si in 0..stores.len() {
-            for (_, m) in &manifests {
-                wanted.extend(m.referenced().into_iter().map(|id| (si, id)));
-            }
-        }
-        wanted.sort();
-        wanted.dedup();
-        let checks: Vec<HasFuture> = wanted
-            .into_iter()
-            .map(|(si, id)| {
-                let store = stores[si].clone();
-                let fut: HasFuture = Box::pin(async move { store.has(id).await.map(|has| (!has).then_some((si, id))) });
-                fut
-            })
-            .collect();
-        let mut lacking = futures_util::stream::iter(checks).buffer_unordered(COPY_WORKERS);
+        let mut referenced: Vec<ChunkId> = manifests.iter().flat_map(|(_, m)| m.referenced()).collect();
+        referenced.sort();
+        referenced.dedup();
         let mut work = Vec::new();
-        while let Some(missing) = lacking.next().await {
-            work.extend(missing.map_err(content_error)?);
+        for (si, store) in stores.iter().enumerate() {
+            work.extend(store.lacking(&referenced).await.map_err(content_error)?.into_iter().map(|id| (si, id)));
         }
-        drop(lacking);
         work.sort();
 
         let total = work.len().max(1) as u64 * CHUNK_SIZE;

@@ -25,6 +25,7 @@ pub async fn run_all_with(store: &dyn ChunkStore, rewrites: Rewrites) {
     put_get_has_delete(store).await;
     puts_are_idempotent_and_checked(store, rewrites).await;
     listing(store).await;
+    lacking(store).await;
     concurrent_puts_of_one_chunk(store).await;
 }
 
@@ -117,6 +118,23 @@ async fn puts_are_idempotent_and_checked(store: &dyn ChunkStore, rewrites: Rewri
     let (small, bytes) = chunk(4, 1);
     store.put(small, bytes.clone()).await.unwrap();
     assert_eq!(store.get(small).await.unwrap(), bytes);
+}
+
+async fn lacking(store: &dyn ChunkStore) {
+    let ids: Vec<ChunkId> = (30..50).map(|n| chunk(n, 256).0).collect();
+    assert_eq!(store.lacking(&[]).await.unwrap(), Vec::<ChunkId>::new());
+    assert_eq!(store.lacking(&ids).await.unwrap(), ids, "an empty store lacks them all, in order");
+    for n in (30..50).step_by(3) {
+        let (id, data) = chunk(n, 256);
+        store.put(id, data).await.unwrap();
+    }
+    let expected: Vec<ChunkId> = (30..50).filter(|n| (n - 30) % 3 != 0).map(|n| chunk(n, 256).0).collect();
+    assert_eq!(store.lacking(&ids).await.unwrap(), expected);
+    let mut reversed = ids.clone();
+    reversed.reverse();
+    let mut expected_reversed = expected;
+    expected_reversed.reverse();
+    assert_eq!(store.lacking(&reversed).await.unwrap(), expected_reversed, "answers keep the order asked");
 }
 
 async fn listing(store: &dyn ChunkStore) {

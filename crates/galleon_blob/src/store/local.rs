@@ -175,6 +175,14 @@ impl ChunkStore for LocalStore {
         self.blocking(move |s| Ok(s.path(id).exists())).await
     }
 
+    /// One blocking task for all of them: a replication asks about every chunk of a version,
+    /// and a task per chunk (a thread hand-off each, and blocking threads started to run them)
+    /// was most of a small update's replication time.
+    async fn lacking(&self, ids: &[ChunkId]) -> Result<Vec<ChunkId>, ChunkError> {
+        let ids = ids.to_vec();
+        self.blocking(move |s| Ok(ids.into_iter().filter(|&id| !s.path(id).exists()).collect())).await
+    }
+
     async fn delete(&self, id: ChunkId) -> Result<(), ChunkError> {
         self.blocking(move |s| match std::fs::remove_file(s.path(id)) {
             Ok(()) => Ok(()),

@@ -63,6 +63,17 @@ pub trait ChunkStore: Send + Sync + 'static {
     async fn get(&self, id: ChunkId) -> Result<Bytes, ChunkError>;
     /// Whether a chunk is present (not verified).
     async fn has(&self, id: ChunkId) -> Result<bool, ChunkError>;
+    /// Which of `ids` the store lacks, in their order (what a replication must copy). The
+    /// default asks [`ChunkStore::has`] a few at a time (on an object store each question is a
+    /// round trip); a store that answers cheaply in bulk answers in one go.
+    async fn lacking(&self, ids: &[ChunkId]) -> Result<Vec<ChunkId>, ChunkError> {
+        use futures_util::StreamExt;
+        let answers = futures_util::stream::iter(ids.iter().copied())
+            .map(|id| async move { self.has(id).await.map(|has| (!has).then_some(id)) })
+            .buffered(LACKING_QUESTIONS);
+        let answers: Vec<Result<Option<ChunkId>, ChunkError>> = answers.collect().await;
+        answers.into_iter().filter_map(Result::transpose).collect()
+    }
     /// Removes a chunk (no-op if absent).
     async fn delete(&self, id: ChunkId) -> Result<(), ChunkError>;
     /// Every chunk id in the store.
@@ -117,6 +128,9 @@ pub trait ChunkStore: Send + Sync + 'static {
         self.put(id, source.get(id).await?).await
     }
 }
+
+/// How many [`ChunkStore::has`] questions the default [`ChunkStore::lacking`] keeps in flight.
+const LACKING_QUESTIONS: usize = 8;
 
 fn verify(id: ChunkId, data: Bytes) -> Result<Bytes, ChunkError> {
     if ChunkId::of(&data) == id { Ok(data) } else { Err(ChunkError::Corrupt(id)) }
