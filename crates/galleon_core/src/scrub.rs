@@ -131,10 +131,8 @@ impl Core {
                     Err(e) => return Err(content_error(e)),
                 }
             }
-            for id in needed {
-                if store.has(id).await.map_err(content_error)? {
-                    continue;
-                }
+            let needed: Vec<ChunkId> = needed.into_iter().collect();
+            for id in store.lacking(&needed).await.map_err(content_error)? {
                 report.missing += 1;
                 if let Some(good) = self.good_copy(id, &store).await {
                     store.put(id, good).await.map_err(content_error)?;
