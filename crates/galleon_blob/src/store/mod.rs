@@ -67,12 +67,14 @@ pub trait ChunkStore: Send + Sync + 'static {
     /// default asks [`ChunkStore::has`] a few at a time (on an object store each question is a
     /// round trip); a store that answers cheaply in bulk answers in one go.
     async fn lacking(&self, ids: &[ChunkId]) -> Result<Vec<ChunkId>, ChunkError> {
-        use futures_util::StreamExt;
-        let answers = futures_util::stream::iter(ids.iter().copied())
+        use futures_util::{StreamExt, TryStreamExt};
+        // Stops at the first failure: a store that cannot answer one question is not asked the rest.
+        futures_util::stream::iter(ids.iter().copied())
             .map(|id| async move { self.has(id).await.map(|has| (!has).then_some(id)) })
-            .buffered(LACKING_QUESTIONS);
-        let answers: Vec<Result<Option<ChunkId>, ChunkError>> = answers.collect().await;
-        answers.into_iter().filter_map(Result::transpose).collect()
+            .buffered(LACKING_QUESTIONS)
+            .try_filter_map(|missing| async move { Ok(missing) })
+            .try_collect()
+            .await
     }
     /// Removes a chunk (no-op if absent).
     async fn delete(&self, id: ChunkId) -> Result<(), ChunkError>;
