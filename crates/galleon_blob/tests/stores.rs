@@ -88,51 +88,26 @@ async fn local_stores_on_one_filesystem_link_chunks() {
     assert_eq!(memory.get(id).await.unwrap(), data);
 }
 
-/// A memory store whose `has` fails for one chunk, counting the questions it is asked.
-struct FailsOn {
-    inner: MemoryStore,
-    bad: ChunkId,
-    asked: std::sync::atomic::AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl ChunkStore for FailsOn {
-    async fn put(&self, id: ChunkId, data: Bytes) -> Result<bool, ChunkError> {
-        self.inner.put(id, data).await
-    }
-    async fn get(&self, id: ChunkId) -> Result<Bytes, ChunkError> {
-        self.inner.get(id).await
-    }
-    async fn has(&self, id: ChunkId) -> Result<bool, ChunkError> {
-        self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        if id == self.bad {
-            Err(ChunkError::Io("injected: the store is unavailable".into()))
-        } else {
-            self.inner.has(id).await
-        }
-    }
-    async fn delete(&self, id: ChunkId) -> Result<(), ChunkError> {
-        self.inner.delete(id).await
-    }
-    async fn list(&self) -> Result<Vec<ChunkId>, ChunkError> {
-        self.inner.list().await
-    }
-    async fn sync(&self) -> Result<(), ChunkError> {
-        self.inner.sync().await
-    }
-    async fn written_at(&self, id: ChunkId) -> Result<Option<std::time::SystemTime>, ChunkError> {
-        self.inner.written_at(id).await
-    }
-    async fn size(&self, id: ChunkId) -> Result<Option<u64>, ChunkError> {
-        self.inner.size(id).await
-    }
-}
-
 #[tokio::test]
 async fn asking_what_a_store_lacks_stops_at_its_first_failure() {
+    use galleon_blob::store::faulty::{Call, Faulty};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     let ids: Vec<ChunkId> = (0..1000u32).map(|n| ChunkId::of(&n.to_le_bytes())).collect();
-    let store = FailsOn { inner: MemoryStore::new(), bad: ids[10], asked: Default::default() };
+    let (bad, asked) = (ids[10], Arc::new(AtomicUsize::new(0)));
+    let counted = asked.clone();
+    let store = Faulty {
+        inner: Arc::new(MemoryStore::new()),
+        fault: move |call, id| {
+            if call != Call::Has {
+                return None;
+            }
+            counted.fetch_add(1, Ordering::SeqCst);
+            (id == Some(bad)).then(|| ChunkError::Io("injected: the store is unavailable".into()))
+        },
+    };
     assert!(matches!(store.lacking(&ids).await, Err(ChunkError::Io(_))));
-    let asked = store.asked.load(std::sync::atomic::Ordering::SeqCst);
+    let asked = asked.load(Ordering::SeqCst);
     assert!(asked < 50, "asked {asked} of 1000 questions after the 11th failed");
 }

@@ -894,16 +894,12 @@ async fn a_passing_store_fault_is_retried_and_a_lasting_one_fails_with_its_reaso
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use super::faults::FailingWrites;
+    use super::faults::failing_writes;
 
     let failures = Arc::new(AtomicUsize::new(2));
     let left = failures.clone();
     let wrap = move |region: &str, name: &str, store: Arc<dyn galleon_blob::store::ChunkStore>| {
-        if region == "westcentralus" && name == "standard_lrs-1" {
-            Arc::new(FailingWrites { inner: store, failures: left.clone() }) as Arc<dyn galleon_blob::store::ChunkStore>
-        } else {
-            store
-        }
+        if region == "westcentralus" && name == "standard_lrs-1" { failing_writes(store, left.clone()) } else { store }
     };
     let app = TestApp::with_stores(&wrap).await;
     app.put(&format!("/subscriptions/{SUB}/resourcegroups/rg?{RES}"), json!({ "location": "westcentralus" })).await;
@@ -1074,16 +1070,12 @@ async fn an_upload_finished_through_a_failing_store_is_retried_and_never_blamed_
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use super::faults::FailingWrites;
+    use super::faults::failing_writes;
 
     let failures = Arc::new(AtomicUsize::new(0));
     let left = failures.clone();
     let app = TestApp::with_stores(&move |region, name, store| {
-        if (region, name) == ("westcentralus", "standard_lrs-1") {
-            Arc::new(FailingWrites { inner: store, failures: left.clone() })
-        } else {
-            store
-        }
+        if (region, name) == ("westcentralus", "standard_lrs-1") { failing_writes(store, left.clone()) } else { store }
     })
     .await;
     app.put(&format!("/subscriptions/{SUB}/resourcegroups/rg?{RES}"), json!({ "location": "westcentralus" })).await;

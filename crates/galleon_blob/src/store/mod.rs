@@ -7,6 +7,7 @@
 //! crash could lose, and a whole import pays for one sync instead of one per chunk.
 
 pub mod conformance;
+pub mod faulty;
 mod local;
 mod memory;
 mod object;
